@@ -1,0 +1,21 @@
+# Third-party dependencies, all from Debian 12 packages (see scripts/deps.txt).
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+if(NOT AMBIT_FUZZ)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+  find_package(benchmark REQUIRED)
+endif()
+
+# Standalone Asio is header-only; include it only where an event loop is needed.
+add_library(ambit_asio INTERFACE)
+target_compile_definitions(ambit_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(ambit_asio INTERFACE Threads::Threads)

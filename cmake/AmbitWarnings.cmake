@@ -1,0 +1,35 @@
+# Warning flags applied to every Ambit target through ambit_warnings.
+add_library(ambit_warnings INTERFACE)
+target_compile_options(ambit_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+  -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(AMBIT_WERROR)
+  target_compile_options(ambit_warnings INTERFACE -Werror)
+endif()
+
+# ambit_library(NAME SOURCES... [DEPS ...]) — one static library per component under src/.
+function(ambit_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ambit_warnings ${ARG_PRIVATE_DEPS})
+endfunction()
+
+# ambit_unit_test(NAME SOURCES... DEPS ...) — a GoogleTest binary registered with ctest, label "unit".
+function(ambit_unit_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main ambit_warnings)
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 120)
+endfunction()
+
+# ambit_fuzz_target(NAME SOURCES... DEPS ...) — a libFuzzer target (only with AMBIT_FUZZ).
+function(ambit_fuzz_target name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(fuzz_all ${name})
+endfunction()
