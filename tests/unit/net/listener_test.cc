@@ -1,0 +1,120 @@
+#include "net/listener.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include "net/connect.h"
+#include "net/signal.h"
+
+namespace ambit::net {
+namespace {
+
+using asio::ip::tcp;
+
+TEST(Listener, SpreadsConnectionsAcrossLoopsAndEchoes) {
+  WorkerPool pool(2);
+  DefaultSocketFactory factory;
+  std::mutex mu;
+  std::set<int> loops_seen;
+  auto listener = Listener::Start(
+      pool, factory, SocketAddress(IpAddress::Loopback4(), 0), {},
+      [&](tcp::socket socket) {
+        {
+          std::lock_guard lock(mu);
+          loops_seen.insert(WorkerPool::CurrentIndex());
+        }
+        auto executor = socket.get_executor();
+        asio::co_spawn(
+            executor,
+            [s = std::move(socket)]() mutable -> asio::awaitable<void> {
+              char buf[64];
+              asio::error_code ec;
+              std::size_t n = co_await s.async_read_some(asio::buffer(buf),
+                                                         asio::redirect_error(asio::use_awaitable, ec));
+              if (!ec) co_await asio::async_write(s, asio::buffer(buf, n),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+            },
+            asio::detached);
+      });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  pool.Start();
+  const SocketAddress addr = (*listener)->local_address();
+
+  for (int i = 0; i < 4; ++i) {
+    std::promise<std::string> reply;
+    asio::co_spawn(
+        pool.loop(0),
+        [&]() -> asio::awaitable<void> {
+          auto s = co_await Connect(factory, addr, {});
+          if (!s.ok()) {
+            reply.set_value("connect failed: " + s.error().ToString());
+            co_return;
+          }
+          asio::error_code ec;
+          co_await asio::async_write(*s, asio::buffer("ping", 4), asio::redirect_error(asio::use_awaitable, ec));
+          char buf[4];
+          co_await asio::async_read(*s, asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+          reply.set_value(ec ? ec.message() : std::string(buf, 4));
+        },
+        asio::detached);
+    EXPECT_EQ(reply.get_future().get(), "ping");
+  }
+  (*listener)->Close();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(loops_seen, (std::set<int>{0, 1}));
+}
+
+TEST(Connect, RefusedPortIsUnavailable) {
+  WorkerPool pool(1);
+  DefaultSocketFactory factory;
+  // Find a free port by binding and closing.
+  auto fd = factory.NewListener(SocketAddress(IpAddress::Loopback4(), 0), {});
+  ASSERT_TRUE(fd.ok());
+  const SocketAddress addr = *LocalAddress(fd->get());
+  fd->reset();
+  pool.Start();
+  std::promise<Result<tcp::socket>> result;
+  asio::co_spawn(
+      pool.loop(0),
+      [&]() -> asio::awaitable<void> { result.set_value(co_await Connect(factory, addr, {})); },
+      asio::detached);
+  auto r = result.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().ToString().find(addr.ToString()), std::string::npos);
+}
+
+TEST(Signal, NotifyBeforeWaitIsNotLostAndCloseReleasesWaiter) {
+  asio::io_context ctx;
+  Signal signal(ctx.get_executor());
+  int woke = 0;
+  signal.Notify();
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        co_await signal.Wait();  // already notified
+        ++woke;
+        co_await signal.Wait();  // until Close()
+        ++woke;
+      },
+      asio::detached);
+  ctx.run_one();
+  ctx.poll();
+  EXPECT_EQ(woke, 1);
+  signal.Close();
+  ctx.poll();
+  EXPECT_EQ(woke, 2);
+}
+
+}  // namespace
+}  // namespace ambit::net
