@@ -1,0 +1,90 @@
+// The ztunnel-side view of discovery resources: plain, validated copies of
+// istio.workload.Workload / Service (see address_decode.h for the mapping).
+//
+// Value types; thread-compatible. Inside a published WorkloadState they are
+// immutable and shared by every reader.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "identity/spiffe_id.h"
+
+namespace ambit::state {
+
+enum class TunnelProtocol {
+  kNone,   // plain TCP to the workload (not enrolled in the mesh)
+  kHbone,  // HTTP/2 CONNECT over mTLS to port 15008
+};
+
+enum class WorkloadType { kDeployment, kCronJob, kPod, kJob };
+
+// One frontend -> backend port pair. target_port 0 = "not known here".
+struct PortMapping {
+  uint16_t service_port = 0;
+  uint16_t target_port = 0;
+  friend bool operator==(const PortMapping&, const PortMapping&) = default;
+};
+
+// A waypoint or gateway reference (kept for the route decision; Ambit's
+// control plane does not emit waypoints yet).
+struct GatewayRef {
+  std::string service_key;     // "namespace/hostname", when named by hostname
+  std::string network;         // when given as an address
+  std::string address;         // packed IP, when given as an address
+  uint16_t hbone_mtls_port = 0;
+  friend bool operator==(const GatewayRef&, const GatewayRef&) = default;
+};
+
+struct Workload {
+  std::string uid;                     // the xDS resource name
+  std::string name;
+  std::string ns;
+  std::vector<std::string> addresses;  // packed IPs (4 or 16 bytes each), at least one
+  std::string network;                 // "" = default network
+  TunnelProtocol tunnel_protocol = TunnelProtocol::kNone;
+  std::string trust_domain;            // defaulted to cluster.local when the wire elides it
+  std::string service_account;         // defaulted to "default" when the wire elides it
+  std::string node;
+  std::string canonical_name;
+  std::string canonical_revision;
+  WorkloadType workload_type = WorkloadType::kDeployment;
+  std::string workload_name;
+  std::string cluster_id;
+  bool healthy = true;
+  bool host_network = false;           // address shared with the host: not indexed by IP
+  std::optional<GatewayRef> waypoint;
+  // "namespace/hostname" -> the ports this workload serves for that service.
+  std::map<std::string, std::vector<PortMapping>> services;
+  std::vector<std::string> authorization_policies;  // "namespace/name" keys
+
+  identity::SpiffeId Identity() const {
+    return identity::SpiffeId(trust_domain, ns, service_account);
+  }
+  friend bool operator==(const Workload&, const Workload&) = default;
+};
+
+struct ServiceVip {
+  std::string network;  // "" = default network
+  std::string address;  // packed IP
+  friend bool operator==(const ServiceVip&, const ServiceVip&) = default;
+};
+
+struct Service {
+  std::string name;
+  std::string ns;
+  std::string hostname;                  // e.g. reviews.default.svc.cluster.local
+  std::vector<ServiceVip> vips;          // empty for a headless service
+  std::vector<PortMapping> ports;        // target_port 0 = named; resolved per workload
+  std::vector<std::string> subject_alt_names;
+  std::optional<GatewayRef> waypoint;
+
+  // The xDS resource name and the key workloads use in their services map.
+  std::string Key() const { return ns + "/" + hostname; }
+  friend bool operator==(const Service&, const Service&) = default;
+};
+
+}  // namespace ambit::state

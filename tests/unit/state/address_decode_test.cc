@@ -1,0 +1,107 @@
+#include "state/address_decode.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "istio/security/authorization.pb.h"
+#include "istio/workload/workload.pb.h"
+#include "state/ip_bytes.h"
+
+namespace ambit::state {
+namespace {
+
+namespace wl = istio::workload;
+
+wl::Address SampleWorkload() {
+  wl::Address a;
+  wl::Workload* w = a.mutable_workload();
+  w->set_uid("Kubernetes//Pod/shop/cart-1");
+  w->set_name("cart-1");
+  w->set_namespace_("shop");
+  w->add_addresses(PackIp("10.1.0.5").value());
+  w->set_tunnel_protocol(wl::HBONE);
+  w->set_service_account("cart");
+  w->set_node("node-1");
+  wl::PortList ports;
+  wl::Port* p = ports.add_ports();
+  p->set_service_port(80);
+  p->set_target_port(8080);
+  (*w->mutable_services())["shop/cart.shop.svc.cluster.local"] = ports;
+  return a;
+}
+
+TEST(DecodeAddress, WorkloadFieldsAndDefaults) {
+  auto decoded = DecodeAddress("Kubernetes//Pod/shop/cart-1", SampleWorkload());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().ToString();
+  const auto& w = std::get<std::shared_ptr<const Workload>>(*decoded);
+  EXPECT_EQ(w->ns, "shop");
+  EXPECT_EQ(w->tunnel_protocol, TunnelProtocol::kHbone);
+  EXPECT_EQ(w->trust_domain, "cluster.local");  // elided on the wire -> default
+  EXPECT_EQ(w->Identity().ToString(), "spiffe://cluster.local/ns/shop/sa/cart");
+  EXPECT_EQ(w->services.at("shop/cart.shop.svc.cluster.local"),
+            (std::vector<PortMapping>{{80, 8080}}));
+  EXPECT_TRUE(w->healthy);
+}
+
+TEST(DecodeAddress, ServiceMustBeNamedNamespaceSlashHostname) {
+  wl::Address a;
+  wl::Service* s = a.mutable_service();
+  s->set_name("cart");
+  s->set_namespace_("shop");
+  s->set_hostname("cart.shop.svc.cluster.local");
+  wl::NetworkAddress* vip = s->add_addresses();
+  vip->set_address(PackIp("10.96.0.7").value());
+  s->add_ports()->set_service_port(80);
+  auto ok = DecodeAddress("shop/cart.shop.svc.cluster.local", a);
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  EXPECT_EQ(std::get<std::shared_ptr<const Service>>(*ok)->vips.size(), 1u);
+  auto mismatch = DecodeAddress("shop/other", a);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.error().message().find("differs from the resource name"), std::string::npos);
+}
+
+TEST(DecodeAddress, RejectsMalformedResourcesNamingTheField) {
+  struct Case {
+    const char* what;
+    std::function<void(wl::Address&)> mutate;
+  };
+  std::vector<Case> cases = {
+      {"bytes, want 4 or 16", [](wl::Address& a) { a.mutable_workload()->add_addresses("abc"); }},
+      {"unsupported tunnel_protocol",
+       [](wl::Address& a) { a.mutable_workload()->set_tunnel_protocol(wl::LEGACY_ISTIO_MTLS); }},
+      {"differs from the resource name",
+       [](wl::Address& a) { a.mutable_workload()->set_uid("someone-else"); }},
+      {"out of range",
+       [](wl::Address& a) {
+         (*a.mutable_workload()->mutable_services())["shop/x"].add_ports()->set_service_port(70000);
+       }},
+      {"neither addresses nor hostname",
+       [](wl::Address& a) { a.mutable_workload()->clear_addresses(); }},
+      {"neither workload nor service", [](wl::Address& a) { a.Clear(); }},
+  };
+  for (const Case& c : cases) {
+    wl::Address a = SampleWorkload();
+    c.mutate(a);
+    auto r = DecodeAddress("Kubernetes//Pod/shop/cart-1", a);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message().find(c.what), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("Kubernetes//Pod/shop/cart-1"), std::string::npos);
+  }
+}
+
+TEST(DecodeAuthorization, ChecksKeyAndPrefixes) {
+  istio::security::Authorization p;
+  p.set_name("deny-all");
+  p.set_namespace_("shop");
+  EXPECT_TRUE(DecodeAuthorization("shop/deny-all", p).ok());
+  EXPECT_FALSE(DecodeAuthorization("shop/other", p).ok());
+  auto* ip = p.add_rules()->add_clauses()->add_matches()->add_source_ips();
+  ip->set_address(PackIp("10.0.0.0").value());
+  ip->set_length(33);
+  EXPECT_FALSE(DecodeAuthorization("shop/deny-all", p).ok());
+}
+
+}  // namespace
+}  // namespace ambit::state
