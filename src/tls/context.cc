@@ -1,0 +1,96 @@
+#include "tls/context.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cstring>
+
+#include "pki/chain.h"
+#include "pki/key.h"
+
+namespace ambit::tls {
+namespace {
+
+constexpr char kCipherSuites[] = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
+
+int SelectH2(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+             unsigned int inlen, void*) {
+  for (unsigned int i = 0; i < inlen;) {
+    const unsigned int len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (len == 2 && std::memcmp(in + i + 1, "h2", 2) == 0) {
+      *out = in + i + 1;
+      *outlen = 2;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;  // HBONE speaks only h2
+}
+
+}  // namespace
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::Client(const WorkloadCredential& credential) {
+  return Build(Role::kClient, credential);
+}
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::Server(const WorkloadCredential& credential) {
+  return Build(Role::kServer, credential);
+}
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::Build(Role role,
+                                                            const WorkloadCredential& credential) {
+  const char* what = role == Role::kClient ? "client TLS context" : "server TLS context";
+  if (credential.chain.empty() || !credential.key || credential.roots.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 std::string(what) + ": credential needs a certificate, a key and roots");
+  }
+  AMBIT_ASSIGN_OR_RETURN(identity::SpiffeId local, SpiffeIdOfCert(credential.chain[0].get()));
+  AMBIT_RETURN_IF_ERROR(pki::CheckKeyMatchesCert(credential.key.get(), credential.chain[0].get()));
+
+  SSL_CTX* raw = SSL_CTX_new(role == Role::kClient ? TLS_client_method() : TLS_server_method());
+  if (raw == nullptr) return OpenSslError(what);
+  std::shared_ptr<const TlsContext> ctx(new TlsContext(role, raw, std::move(local)));
+
+  bool ok = SSL_CTX_set_min_proto_version(raw, TLS1_3_VERSION) == 1 &&
+            SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION) == 1 &&
+            SSL_CTX_set_ciphersuites(raw, kCipherSuites) == 1;
+  if (!ok) return OpenSslError(std::string(what) + ": protocol settings");
+
+  // No resumption in either direction.
+  SSL_CTX_set_options(raw, SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(raw, 0);
+  SSL_CTX_set_mode(raw, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(raw, 1);
+
+  if (SSL_CTX_use_certificate(raw, credential.chain[0].get()) != 1) {
+    return OpenSslError(std::string(what) + ": certificate");
+  }
+  for (std::size_t i = 1; i < credential.chain.size(); ++i) {
+    if (SSL_CTX_add1_chain_cert(raw, credential.chain[i].get()) != 1) {
+      return OpenSslError(std::string(what) + ": intermediate certificate");
+    }
+  }
+  if (SSL_CTX_use_PrivateKey(raw, credential.key.get()) != 1 || SSL_CTX_check_private_key(raw) != 1) {
+    return OpenSslError(std::string(what) + ": private key");
+  }
+  AMBIT_ASSIGN_OR_RETURN(pki::UniqueX509Store store, pki::MakeTrustStore(credential.roots));
+  SSL_CTX_set_cert_store(raw, store.release());  // takes ownership
+
+  if (role == Role::kClient) {
+    if (SSL_CTX_set_alpn_protos(raw, kAlpnH2, sizeof(kAlpnH2)) != 0) {
+      return OpenSslError(std::string(what) + ": ALPN");
+    }
+  } else {
+    SSL_CTX_set_alpn_select_cb(raw, SelectH2, nullptr);
+  }
+  // The verify callback and mode are set per connection (TlsStream), where
+  // the policy for that peer is known.
+  return ctx;
+}
+
+}  // namespace ambit::tls
