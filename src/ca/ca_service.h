@@ -1,0 +1,27 @@
+// The gRPC face of the CA: istio.v1.auth.IstioCertificateService.
+//
+// Usage (ambitd):
+//   auto service = ambit::ca::MakeCaService(ca, verifier, authorizer);
+//   builder.RegisterService(service.get());
+// The referenced objects and the returned service must outlive the server.
+// Each call is decided by CaRequestHandler; refusals become gRPC statuses with
+// the handler's message (UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT).
+#pragma once
+
+#include <memory>
+
+#include "ca/certificate_authority.h"
+#include "ca/node_authorizer.h"
+#include "ca/node_credential.h"
+
+namespace grpc {
+class Service;
+}  // namespace grpc
+
+namespace ambit::ca {
+
+std::unique_ptr<grpc::Service> MakeCaService(const CertificateAuthority& ca,
+                                             const NodeCredentialVerifier& verifier,
+                                             const NodeAuthorizer& authorizer);
+
+}  // namespace ambit::ca
