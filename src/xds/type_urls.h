@@ -1,0 +1,12 @@
+// xDS type URLs Ambit serves and consumes (reference/ztunnel.md §5).
+#pragma once
+
+#include <string_view>
+
+namespace ambit::xds {
+
+inline constexpr std::string_view kAddressTypeUrl = "type.googleapis.com/istio.workload.Address";
+inline constexpr std::string_view kAuthorizationTypeUrl =
+    "type.googleapis.com/istio.security.Authorization";
+
+}  // namespace ambit::xds
