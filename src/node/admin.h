@@ -1,0 +1,82 @@
+// Admin: ztunnel's three side servers, all on the ServiceLoop thread
+// (reference/ztunnel.md §2, §7.3):
+//   admin     (127.0.0.1:15000): /config_dump (JSON), /quitquitquit (POST), /
+//   metrics   (:15020): /metrics and /stats/prometheus (Prometheus text)
+//   readiness (:15021): /healthz/ready, 200 once Readiness has no blockers,
+//                       503 naming the pending blockers otherwise.
+//
+// /config_dump is one JSON object; each section is produced by a callback
+// registered with AddDumpSection (workloads, services, certificates, pods,
+// counters, ...). Callbacks run on the ServiceLoop thread and must be
+// thread-safe with respect to the data path (they read snapshots or atomics).
+//
+// Thread-safety: configure (Add*) before Start; Start/Close from the owner.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "net/socket_address.h"
+#include "node/http_server.h"
+#include "node/readiness.h"
+#include "node/service_loop.h"
+#include "node/tcp_metrics.h"
+
+namespace ambit::node {
+
+class Admin {
+ public:
+  using DumpSection = std::function<void(nlohmann::json& out)>;
+  using MetricsSource = std::function<std::string()>;
+
+  struct Addresses {
+    net::SocketAddress admin;
+    net::SocketAddress metrics;
+    net::SocketAddress readiness;
+  };
+  // 127.0.0.1:15000, 0.0.0.0:15020, 0.0.0.0:15021.
+  static Addresses DefaultAddresses();
+
+  Admin(ServiceLoop& loop, Readiness& readiness, TcpMetrics& metrics);
+  ~Admin();
+
+  // Adds the top-level key |name| to /config_dump, filled by |section|.
+  void AddDumpSection(std::string name, DumpSection section);
+  // Extra Prometheus text appended to /metrics (must end with a newline).
+  void AddMetricsSource(MetricsSource source);
+  // Called (on the ServiceLoop thread) for POST /quitquitquit.
+  void SetQuitHandler(std::function<void()> on_quit);
+
+  // Binds and serves all three. Fails naming the address that could not be bound.
+  Status Start(const Addresses& addresses);
+  void Close();
+
+  // Bound addresses (after Start; useful with port 0).
+  const Addresses& bound() const { return bound_; }
+
+  // The full /config_dump document as text (also for tests).
+  std::string ConfigDump() const;
+  std::string Metrics() const;
+
+ private:
+  HttpRoutes AdminRoutes();
+  HttpRoutes MetricsRoutes();
+  HttpRoutes ReadinessRoutes();
+
+  ServiceLoop& loop_;
+  Readiness& readiness_;
+  TcpMetrics& metrics_;
+  std::vector<std::pair<std::string, DumpSection>> sections_;
+  std::vector<MetricsSource> metrics_sources_;
+  std::function<void()> on_quit_;
+  std::vector<std::shared_ptr<HttpServer>> servers_;
+  Addresses bound_;
+};
+
+}  // namespace ambit::node

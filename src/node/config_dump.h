@@ -1,0 +1,26 @@
+// Sections of /config_dump built from ztunnel's state (reference/ztunnel.md
+// §7.3): workloads, services and policies from a WorkloadState snapshot,
+// certificates from the SecretManager.
+//
+// Pure functions of their inputs; thread-safe.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <vector>
+
+#include "node/secret_manager.h"
+#include "state/workload_state.h"
+
+namespace ambit::node {
+
+// An array of workloads ordered by uid.
+void DumpWorkloads(const state::WorkloadState& state, nlohmann::json& out);
+// An array of services ordered by "namespace/hostname", each with its endpoints.
+void DumpServices(const state::WorkloadState& state, nlohmann::json& out);
+// An array of authorization policies (protobuf JSON mapping).
+void DumpPolicies(const state::WorkloadState& state, nlohmann::json& out);
+// An array of {identity, state, leases, certChain, rootCerts, ...}.
+void DumpCertificates(const std::vector<CertStatus>& certs, nlohmann::json& out);
+
+}  // namespace ambit::node
