@@ -1,0 +1,60 @@
+#include "cluster/cluster_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/process.h"
+
+namespace ambit::cluster {
+
+using nlohmann::json;
+
+std::string ClusterConfigToJson(const ClusterConfig& c) {
+  json chained = json::array();
+  for (const auto& p : c.cni.chained_plugins) chained.push_back(json::parse(p));
+  json j = {{"name", c.name},
+            {"nodes", c.node_count},
+            {"cni", {{"binDirs", c.cni.bin_dirs}, {"chainedPlugins", chained}}}};
+  return j.dump(2) + "\n";
+}
+
+Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::string& where) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error(ErrorCode::kInvalidArgument, where + ": not a JSON object");
+  }
+  try {
+    ClusterConfig c;
+    c.name = j.at("name").get<std::string>();
+    c.node_count = j.at("nodes").get<int>();
+    if (j.contains("cni")) {
+      const auto& cni = j["cni"];
+      if (cni.contains("binDirs")) c.cni.bin_dirs = cni["binDirs"].get<std::vector<std::string>>();
+      if (cni.contains("chainedPlugins")) {
+        for (const auto& p : cni["chainedPlugins"]) c.cni.chained_plugins.push_back(p.dump());
+      }
+    }
+    AMBIT_RETURN_IF_ERROR(ValidateClusterName(c.name));
+    if (c.node_count < 1 || c.node_count > kMaxNodes) {
+      return Error(ErrorCode::kInvalidArgument,
+                   where + ": nodes: expected 1-" + std::to_string(kMaxNodes));
+    }
+    return c;
+  } catch (const json::exception& e) {
+    return Error(ErrorCode::kInvalidArgument, where + ": " + e.what());
+  }
+}
+
+Result<ClusterConfig> LoadClusterConfig(const ClusterLayout& layout) {
+  auto text = ReadFile(layout.ClusterFile());
+  if (!text.ok()) {
+    return Error(ErrorCode::kNotFound, "cluster '" + layout.name() + "' does not exist (no " +
+                                           layout.ClusterFile() + ")");
+  }
+  return ClusterConfigFromJson(*text, layout.ClusterFile());
+}
+
+Status SaveClusterConfig(const ClusterLayout& layout, const ClusterConfig& config) {
+  return WriteFileAtomic(layout.ClusterFile(), ClusterConfigToJson(config));
+}
+
+}  // namespace ambit::cluster

@@ -1,0 +1,20 @@
+// The ambit.v1.ClusterService gRPC service (management API for ambitctl).
+// Thread-safe: gRPC calls it from its own threads.
+#pragma once
+
+#include <memory>
+
+#include "cluster/cluster_config.h"
+#include "cluster/layout.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace ambit::control {
+
+// A grpc::Service answering from |config| (nodes) ; owned by the caller.
+std::unique_ptr<grpc::Service> MakeClusterService(const cluster::ClusterLayout& layout,
+                                                  const cluster::ClusterConfig& config);
+
+}  // namespace ambit::control

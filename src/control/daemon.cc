@@ -1,0 +1,72 @@
+#include "control/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include "cluster/process.h"
+#include "cluster/topology.h"
+#include "control/cluster_service.h"
+#include "core/log.h"
+
+namespace ambit::control {
+
+Daemon::Daemon(cluster::ClusterLayout layout, std::string self_exe)
+    : layout_(std::move(layout)), self_exe_(std::move(self_exe)) {}
+
+Daemon::~Daemon() = default;
+
+void Daemon::AddService(grpc::Service* service) { extra_services_.push_back(service); }
+
+Status Daemon::Run() {
+  // Termination signals are taken synchronously below; block them before any
+  // thread exists so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  AMBIT_ASSIGN_OR_RETURN(cluster::ClusterConfig config, cluster::LoadClusterConfig(layout_));
+  if (auto other = cluster::ReadPidFile(layout_.PidFile());
+      other && other->pid != ::getpid() && cluster::IsAlive(*other)) {
+    return Error(ErrorCode::kAlreadyExists, "ambitd for cluster '" + layout_.name() +
+                                                "' is already running (pid " +
+                                                std::to_string(other->pid) + ")");
+  }
+  auto self = cluster::IdentifyProcess(::getpid());
+  AMBIT_RETURN_IF_ERROR(cluster::WritePidFile(layout_.PidFile(), *self));
+
+  AMBIT_LOG_INFO("cluster {}: ensuring {} node(s)", config.name, config.node_count);
+  AMBIT_RETURN_IF_ERROR(cluster::EnsureTopology(layout_, config.node_count));
+
+  auto cluster_service = MakeClusterService(layout_, config);
+  const std::string socket = layout_.SocketPath();
+  ::unlink(socket.c_str());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.RegisterService(cluster_service.get());
+  for (auto* s : extra_services_) builder.RegisterService(s);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    return Error(ErrorCode::kIo, "cannot serve gRPC on unix:" + socket);
+  }
+  ::chmod(socket.c_str(), 0600);
+  AMBIT_LOG_INFO("cluster {}: serving on unix:{}", config.name, socket);
+
+  int sig = 0;
+  while (::sigwait(&signals, &sig) != 0) {
+  }
+  AMBIT_LOG_INFO("cluster {}: signal {}, stopping (pods keep running)", config.name, sig);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  ::unlink(socket.c_str());
+  ::unlink(layout_.PidFile().c_str());
+  return Ok();
+}
+
+}  // namespace ambit::control
