@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "envoy/service/discovery/v3/discovery.grpc.pb.h"
+#include "xds/ack.h"
 #include "xds/backoff.h"
 #include "xds/state_applier.h"
 #include "xds/type_urls.h"
@@ -15,10 +16,6 @@ namespace ambit::xds {
 using envoy::service::discovery::v3::AggregatedDiscoveryService;
 using envoy::service::discovery::v3::DeltaDiscoveryRequest;
 using envoy::service::discovery::v3::DeltaDiscoveryResponse;
-
-namespace {
-constexpr int kInvalidArgument = 3;  // google.rpc.Code INVALID_ARGUMENT
-}
 
 std::shared_ptr<grpc::Channel> MakeXdsChannel(const std::string& target,
                                               std::shared_ptr<grpc::ChannelCredentials> credentials) {
@@ -123,9 +120,6 @@ void DeltaAdsClient::RunStream(bool& got_response) {
   DeltaDiscoveryResponse response;
   while (ok && stream->Read(&response)) {
     Status applied = applier_->Apply(response);
-    DeltaDiscoveryRequest answer;
-    answer.set_type_url(response.type_url());
-    answer.set_response_nonce(response.nonce());
     {
       std::lock_guard lock(mu_);
       if (!got_response) {
@@ -146,11 +140,9 @@ void DeltaAdsClient::RunStream(bool& got_response) {
     if (!applied.ok()) {
       AMBIT_LOG_WARN("xds: rejecting {} response {}: {}", response.type_url(), response.nonce(),
                      applied.error().ToString());
-      answer.mutable_error_detail()->set_code(kInvalidArgument);
-      answer.mutable_error_detail()->set_message(applied.error().ToString());
     }
     cv_.notify_all();
-    if (!stream->Write(answer)) break;
+    if (!stream->Write(AnswerFor(response, applied))) break;
   }
   grpc::Status status = stream->Finish();
   std::lock_guard lock(mu_);

@@ -145,6 +145,7 @@ class DeltaAdsIntegrationTest : public ::testing::Test {
 
   std::string dir_, socket_;
   ResourceStore store_;
+  ResourceStore restarted_store_;  // a second control plane's store; outlives server_
   InsecureNodeAuthenticator auth_;
   WireLog log_;
   state::StateStore state_;
@@ -238,7 +239,7 @@ TEST_F(DeltaAdsIntegrationTest, ClientServesWhileServerIsDownAndResumesWithoutRe
 
   // A restarted control plane rebuilds its store from config; one pod changed
   // and one was deleted while it was away.
-  ResourceStore restarted;
+  ResourceStore& restarted = restarted_store_;
   Populate(restarted);
   ASSERT_TRUE(restarted.Set(kAddressTypeUrl, WorkloadUid("shop", "a"),
                             WorkloadAddress("shop", "a", "10.1.0.111"))

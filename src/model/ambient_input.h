@@ -1,0 +1,55 @@
+// The inputs of the ambient model: typed config resources (src/config) plus
+// what only the running cluster knows (pod IP, node, phase, readiness; the
+// service VIP it allocated). Plain data, so BuildAddresses stays a pure
+// function that tests can feed directly.
+//
+// Value types; the pointers borrow from the caller's store and must stay valid
+// for the duration of the BuildAddresses call.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/kube.h"
+
+namespace ambit::model {
+
+struct MeshSettings {
+  std::string cluster_id = "Kubernetes";     // Workload.cluster_id and the uid prefix
+  std::string trust_domain = "cluster.local";
+  std::string network;                       // "" = the default network
+  std::string domain_suffix = "cluster.local";  // hostname = <svc>.<ns>.svc.<suffix>
+};
+
+enum class PodPhase { kPending, kRunning, kSucceeded, kFailed, kUnknown };
+
+// The runtime status of one pod, as the local cluster (or the Kubernetes API) reports it.
+struct PodRuntime {
+  std::string ip;    // pod IP, IPv4 or IPv6 text; "" = not assigned yet (pod is skipped)
+  std::string node;  // node the pod runs on; "" = use spec.nodeName
+  PodPhase phase = PodPhase::kPending;
+  bool ready = false;  // all containers ready; with kRunning the workload is HEALTHY
+};
+
+struct PodInput {
+  const config::Pod* pod = nullptr;
+  PodRuntime runtime;
+};
+
+struct ServiceInput {
+  const config::Service* service = nullptr;
+  // The effective ClusterIP ("" or "None" = headless/none). Usually
+  // spec.clusterIP, or what the cluster allocated when that was empty.
+  std::string vip;
+};
+
+struct AmbientInput {
+  MeshSettings mesh;
+  // Namespaces the mesh watches (their labels drive enrollment). Pods and
+  // services of namespaces not listed here are left out.
+  std::vector<const config::Namespace*> namespaces;
+  std::vector<PodInput> pods;
+  std::vector<ServiceInput> services;
+};
+
+}  // namespace ambit::model

@@ -1,0 +1,222 @@
+#include "model/ambient_model.h"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <optional>
+
+#include "model/enrollment.h"
+
+namespace ambit::model {
+namespace {
+
+namespace wl = istio::workload;
+
+std::optional<std::string> PackIp(const std::string& text) {
+  std::array<unsigned char, 16> buf{};
+  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1) {
+    return std::string(reinterpret_cast<const char*>(buf.data()), 4);
+  }
+  if (inet_pton(AF_INET6, text.c_str(), buf.data()) == 1) {
+    return std::string(reinterpret_cast<const char*>(buf.data()), 16);
+  }
+  return std::nullopt;
+}
+
+const std::string* Label(const config::Labels& labels, const char* key) {
+  auto it = labels.find(key);
+  return it == labels.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+bool IsTcp(const std::string& protocol) { return protocol.empty() || protocol == "TCP"; }
+
+wl::AppProtocol AppProtocolOf(const config::ServicePort& port) {
+  const std::string& p = port.app_protocol.empty() ? port.name : port.app_protocol;
+  auto starts = [&](std::string_view prefix) { return p.rfind(prefix, 0) == 0; };
+  if (starts("grpc")) return wl::GRPC;
+  if (starts("http2") || p == "kubernetes.io/h2c") return wl::HTTP2;
+  if (starts("http")) return wl::HTTP11;
+  return wl::UNKNOWN;
+}
+
+// Deployment pods are owned by a ReplicaSet "<deployment>-<pod-template-hash>".
+void SetWorkloadKind(const config::Pod& pod, wl::Workload* out) {
+  const auto& meta = pod.metadata;
+  for (const config::OwnerReference& owner : meta.owner_references) {
+    if (owner.kind == "ReplicaSet") {
+      const std::string* hash = Label(meta.labels, "pod-template-hash");
+      std::string suffix = hash ? "-" + *hash : "";
+      if (hash && owner.name.size() > suffix.size() &&
+          owner.name.compare(owner.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        out->set_workload_type(wl::DEPLOYMENT);
+        out->set_workload_name(owner.name.substr(0, owner.name.size() - suffix.size()));
+      } else {
+        out->set_workload_type(wl::POD);
+        out->set_workload_name(owner.name);
+      }
+      return;
+    }
+    if (owner.kind == "Deployment") {
+      out->set_workload_type(wl::DEPLOYMENT);
+      out->set_workload_name(owner.name);
+      return;
+    }
+    if (owner.kind == "Job") {
+      out->set_workload_type(wl::JOB);
+      out->set_workload_name(owner.name);
+      return;
+    }
+    if (owner.kind == "CronJob") {
+      out->set_workload_type(wl::CRONJOB);
+      out->set_workload_name(owner.name);
+      return;
+    }
+  }
+  out->set_workload_type(wl::POD);
+  out->set_workload_name(meta.name);
+}
+
+void SetCanonicalLabels(const config::Labels& labels, wl::Workload* out) {
+  const std::string* name = Label(labels, "service.istio.io/canonical-name");
+  if (!name) name = Label(labels, "app.kubernetes.io/name");
+  if (!name) name = Label(labels, "app");
+  out->set_canonical_name(name ? *name : out->workload_name());
+  const std::string* rev = Label(labels, "service.istio.io/canonical-revision");
+  if (!rev) rev = Label(labels, "app.kubernetes.io/version");
+  if (!rev) rev = Label(labels, "version");
+  out->set_canonical_revision(rev ? *rev : "latest");
+}
+
+// The pod's port for a service port, or nullopt when a named targetPort is
+// not declared by any of the pod's containers.
+std::optional<uint32_t> ResolveTargetPort(const config::ServicePort& sp, const config::Pod& pod) {
+  if (sp.target_port_name.empty()) {
+    return static_cast<uint32_t>(sp.target_port_number != 0 ? sp.target_port_number : sp.port);
+  }
+  for (const config::Container& c : pod.spec.containers) {
+    for (const config::ContainerPort& cp : c.ports) {
+      if (cp.name == sp.target_port_name && cp.protocol == sp.protocol) {
+        return static_cast<uint32_t>(cp.container_port);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string WorkloadUid(const MeshSettings& mesh, const std::string& ns, const std::string& pod) {
+  return mesh.cluster_id + "//Pod/" + ns + "/" + pod;
+}
+
+std::string ServiceHostname(const MeshSettings& mesh, const std::string& ns,
+                            const std::string& name) {
+  return name + "." + ns + ".svc." + mesh.domain_suffix;
+}
+
+std::map<std::string, const google::protobuf::Message*> AddressSet::MessageView() const {
+  std::map<std::string, const google::protobuf::Message*> out;
+  for (const auto& [name, address] : resources) out.emplace(name, &address);
+  return out;
+}
+
+AddressSet BuildAddresses(const AmbientInput& input) {
+  const MeshSettings& mesh = input.mesh;
+  AddressSet out;
+  std::map<std::string, const config::Labels*> namespace_labels;
+  for (const config::Namespace* ns : input.namespaces) {
+    namespace_labels[ns->metadata.name] = &ns->metadata.labels;
+  }
+
+  // Services first: workloads reference them.
+  std::vector<const config::Service*> selecting;  // services with endpoints from selectors
+  for (const ServiceInput& in : input.services) {
+    const config::Service& svc = *in.service;
+    const std::string& ns = svc.metadata.ns;
+    if (!namespace_labels.contains(ns) || svc.spec.type == "ExternalName") continue;
+    std::string hostname = ServiceHostname(mesh, ns, svc.metadata.name);
+    wl::Address address;
+    wl::Service* s = address.mutable_service();
+    s->set_name(svc.metadata.name);
+    s->set_namespace_(ns);
+    s->set_hostname(hostname);
+    if (!in.vip.empty() && in.vip != "None") {
+      if (auto packed = PackIp(in.vip)) {
+        wl::NetworkAddress* a = s->add_addresses();
+        a->set_network(mesh.network);
+        a->set_address(*packed);
+      } else {
+        out.warnings.push_back("Service " + ns + "/" + svc.metadata.name + ": VIP '" + in.vip +
+                               "' is not an IP address; published without one");
+      }
+    }
+    for (const config::ServicePort& sp : svc.spec.ports) {
+      if (!IsTcp(sp.protocol)) continue;
+      wl::Port* p = s->add_ports();
+      p->set_service_port(static_cast<uint32_t>(sp.port));
+      p->set_target_port(sp.target_port_name.empty()
+                             ? static_cast<uint32_t>(sp.target_port_number != 0
+                                                         ? sp.target_port_number
+                                                         : sp.port)
+                             : 0);
+      p->set_app_protocol(AppProtocolOf(sp));
+    }
+    if (!svc.spec.selector.empty()) selecting.push_back(&svc);
+    out.resources.emplace(ns + "/" + hostname, std::move(address));
+  }
+
+  for (const PodInput& in : input.pods) {
+    const config::Pod& pod = *in.pod;
+    const std::string& ns = pod.metadata.ns;
+    auto ns_labels = namespace_labels.find(ns);
+    if (ns_labels == namespace_labels.end()) continue;
+    if (in.runtime.ip.empty() || in.runtime.phase == PodPhase::kSucceeded ||
+        in.runtime.phase == PodPhase::kFailed) {
+      continue;
+    }
+    std::optional<std::string> ip = PackIp(in.runtime.ip);
+    if (!ip) {
+      out.warnings.push_back("Pod " + ns + "/" + pod.metadata.name + ": IP '" + in.runtime.ip +
+                             "' is not an IP address; left out");
+      continue;
+    }
+    std::string uid = WorkloadUid(mesh, ns, pod.metadata.name);
+    wl::Address address;
+    wl::Workload* w = address.mutable_workload();
+    w->set_uid(uid);
+    w->set_name(pod.metadata.name);
+    w->set_namespace_(ns);
+    w->add_addresses(*ip);
+    w->set_network(mesh.network);
+    w->set_tunnel_protocol(IsAmbientEnrolled(*ns_labels->second, pod) ? wl::HBONE : wl::NONE);
+    w->set_trust_domain(mesh.trust_domain);
+    w->set_service_account(pod.spec.service_account_name.empty() ? "default"
+                                                                 : pod.spec.service_account_name);
+    w->set_node(in.runtime.node.empty() ? pod.spec.node_name : in.runtime.node);
+    SetWorkloadKind(pod, w);
+    SetCanonicalLabels(pod.metadata.labels, w);
+    w->set_status(in.runtime.phase == PodPhase::kRunning && in.runtime.ready ? wl::HEALTHY
+                                                                             : wl::UNHEALTHY);
+    w->set_cluster_id(mesh.cluster_id);
+    if (IsHostNetwork(pod)) w->set_network_mode(wl::HOST_NETWORK);
+    for (const config::Service* svc : selecting) {
+      if (svc->metadata.ns != ns || !config::SelectorMatches(svc->spec.selector, pod.metadata.labels)) {
+        continue;
+      }
+      wl::PortList& ports =
+          (*w->mutable_services())[ns + "/" + ServiceHostname(mesh, ns, svc->metadata.name)];
+      for (const config::ServicePort& sp : svc->spec.ports) {
+        if (!IsTcp(sp.protocol)) continue;
+        std::optional<uint32_t> target = ResolveTargetPort(sp, pod);
+        if (!target) continue;
+        wl::Port* p = ports.add_ports();
+        p->set_service_port(static_cast<uint32_t>(sp.port));
+        p->set_target_port(*target);
+      }
+    }
+    out.resources.emplace(std::move(uid), std::move(address));
+  }
+  return out;
+}
+
+}  // namespace ambit::model

@@ -1,0 +1,48 @@
+// The ambient model: config + runtime status -> istio.workload.Address
+// resources, keyed by xDS resource name (reference/ztunnel.md §5):
+//  - one Workload per pod that has an IP and is not finished (Succeeded/
+//    Failed), named "<cluster_id>//Pod/<namespace>/<name>"; tunnel_protocol
+//    HBONE when enrolled (enrollment.h), NONE otherwise; its services map lists
+//    every Service of its namespace whose selector matches it, with each
+//    service port's target port resolved against the pod's container ports
+//    (a named targetPort the pod does not declare is left out);
+//  - one Service per Kubernetes Service (not ExternalName), named
+//    "<namespace>/<name>.<namespace>.svc.<domain_suffix>", with its VIP and
+//    ports (target_port 0 when the targetPort is named: resolved per workload).
+// Only TCP ports are modelled (ztunnel proxies TCP).
+//
+// A pure function: the same input gives byte-identical resources, so the
+// ResourceStore's content versions change only for what really changed (a
+// change to one pod changes one Address).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "istio/workload/workload.pb.h"
+#include "model/ambient_input.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace ambit::model {
+
+struct AddressSet {
+  std::map<std::string, istio::workload::Address> resources;  // by xDS name
+  // Inputs that were skipped because they are malformed (e.g. an unparseable
+  // pod IP), one line each naming the object. Not errors: the rest is built.
+  std::vector<std::string> warnings;
+
+  // name -> message view, the shape ResourceStore::SetAll takes. Borrows.
+  std::map<std::string, const google::protobuf::Message*> MessageView() const;
+};
+
+AddressSet BuildAddresses(const AmbientInput& input);
+
+// Naming helpers (also used by ambitd's debug output and by tests).
+std::string WorkloadUid(const MeshSettings& mesh, const std::string& ns, const std::string& pod);
+std::string ServiceHostname(const MeshSettings& mesh, const std::string& ns, const std::string& name);
+
+}  // namespace ambit::model
