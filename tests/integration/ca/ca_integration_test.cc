@@ -8,13 +8,19 @@
 #include <fstream>
 #include <sys/wait.h>
 
+#include <atomic>
+#include <set>
+#include <thread>
+
 #include "ca/ca_service.h"
 #include "ca/certificate_authority.h"
 #include "ca/node_authorizer.h"
 #include "ca/node_credential.h"
 #include "caclient/ca_client.h"
 #include "istio/security/ca.grpc.pb.h"
+#include "pki/cert.h"
 #include "pki/csr.h"
+#include "pki/pem.h"
 #include "pki/file.h"
 #include "pki/key.h"
 #include "testing/temp_dir.h"
@@ -175,6 +181,36 @@ TEST_F(CaIntegrationTest, IssuedCertificateVerifiesWithOpenssl) {
   CommandResult wrong = RunShell("openssl verify -CAfile " + tmp_.File("other-root.pem") + " " +
                             tmp_.File("leaf.pem"));
   EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+}
+
+TEST_F(CaIntegrationTest, ConcurrentFetchesAllSucceedWithDistinctSerials) {
+  auto client = server_->Client(server_->Token("node-a"));
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 4;
+  std::vector<std::string> leaves(kThreads * kPerThread);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto wc = client->Fetch(kWeb);
+        if (!wc.ok()) {
+          failures.fetch_add(1);
+          continue;
+        }
+        leaves[static_cast<size_t>(t * kPerThread + i)] = wc->leaf_pem;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::set<std::string> serials;
+  for (const auto& pem : leaves) {
+    ASSERT_FALSE(pem.empty());
+    auto leaf = Must(pki::CertFromPem(pem));
+    serials.insert(Must(pki::CertSerialHex(leaf.get())));
+  }
+  EXPECT_EQ(serials.size(), leaves.size());
 }
 
 TEST_F(CaIntegrationTest, RefusesNodeWithoutThePod) {

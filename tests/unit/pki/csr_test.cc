@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "pki/file.h"
 #include "pki/key.h"
 #include "test_certs.h"
 
@@ -100,6 +101,27 @@ TEST(CsrTest, BuildRejectsBadUri) {
   UniqueEvpPkey key = Must(GenerateEcP256Key());
   EXPECT_FALSE(BuildCsrPem(key.get(), "").ok());
   EXPECT_FALSE(BuildCsrPem(key.get(), "spiffe://a b").ok());
+}
+
+TEST(CsrTest, ParsesCsrsMadeByOpensslCli) {
+  const std::string dir = AMBIT_CSR_CORPUS_DIR;
+  ParsedCsr p256 = Must(ParseCsr(Must(ReadFileToString(dir + "/p256-spiffe.pem"))));
+  EXPECT_EQ(p256.uri_sans, std::vector<std::string>{kId});
+  EXPECT_TRUE(p256.san_critical);
+  EXPECT_TRUE(p256.subject_empty);
+
+  ParsedCsr mixed = Must(ParseCsr(Must(ReadFileToString(dir + "/p256-dns-and-uri.pem"))));
+  EXPECT_EQ(mixed.uri_sans, std::vector<std::string>{kId});
+  EXPECT_EQ(mixed.other_san_count, 1u);
+  EXPECT_FALSE(mixed.san_critical);
+  EXPECT_FALSE(mixed.subject_empty);
+
+  ParsedCsr rsa = Must(ParseCsr(Must(ReadFileToString(dir + "/rsa2048.pem"))));
+  EXPECT_EQ(DescribeKey(rsa.public_key.get()), "RSA 2048");
+
+  ParsedCsr p384 = Must(ParseCsr(Must(ReadFileToString(dir + "/p384-no-san.pem"))));
+  EXPECT_EQ(DescribeKey(p384.public_key.get()), "EC P-384");
+  EXPECT_TRUE(p384.uri_sans.empty());
 }
 
 }  // namespace
