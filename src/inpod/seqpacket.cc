@@ -107,11 +107,11 @@ Status SendDatagram(int fd, std::string_view bytes, int pass_fd, Timeout timeout
   }
 }
 
-Result<ReceivedDatagram> ReceiveDatagram(int fd, Timeout timeout) {
+Result<ReceivedDatagram> ReceiveDatagram(int fd, Timeout timeout, size_t max_bytes) {
   for (;;) {
     AMBIT_RETURN_IF_ERROR(Wait(fd, POLLIN, timeout, "receive"));
     ReceivedDatagram out;
-    out.bytes.resize(kMaxZdsDatagram + 1);  // one spare byte detects oversize payloads
+    out.bytes.resize(max_bytes + 1);  // one spare byte detects oversize payloads
     iovec iov{out.bytes.data(), out.bytes.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
     msghdr msg{};
@@ -136,9 +136,9 @@ Result<ReceivedDatagram> ReceiveDatagram(int fd, Timeout timeout) {
       return ErrnoError("recvmsg", errno);
     }
     if (n == 0) return Error(ErrorCode::kUnavailable, "peer closed the connection");
-    out.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(n) > kMaxZdsDatagram;
+    out.truncated = (msg.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(n) > max_bytes;
     out.control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
-    out.bytes.resize(std::min(static_cast<size_t>(n), kMaxZdsDatagram));
+    out.bytes.resize(std::min(static_cast<size_t>(n), max_bytes));
     return out;
   }
 }

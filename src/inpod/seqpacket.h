@@ -27,9 +27,10 @@ Result<UniqueFd> ConnectSeqpacket(const std::string& path);
 
 // Sends one datagram, with |pass_fd| as SCM_RIGHTS when it is >= 0.
 Status SendDatagram(int fd, std::string_view bytes, int pass_fd, Timeout timeout);
-// Receives one datagram of at most kMaxZdsDatagram bytes with up to 4 fds
-// (received fds are close-on-exec and owned by the result). The peer closing
-// the connection is kUnavailable; no datagram in time is kTimeout.
-Result<ReceivedDatagram> ReceiveDatagram(int fd, Timeout timeout);
+// Receives one datagram of at most |max_bytes| bytes with up to 4 fds
+// (received fds are close-on-exec and owned by the result; a longer datagram is
+// flagged truncated). The peer closing the connection is kUnavailable; no
+// datagram in time is kTimeout.
+Result<ReceivedDatagram> ReceiveDatagram(int fd, Timeout timeout, size_t max_bytes = kMaxZdsDatagram);
 
 }  // namespace ambit::inpod

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/netns.h"
+#include "scratch_netns.h"
 #include "core/unique_fd.h"
 #include "redirect/constants.h"
 #include "redirect/netns_exec.h"
@@ -26,46 +27,6 @@ namespace {
 
 constexpr const char* kFarAddress = "10.254.77.9";  // on the namespace's eth0 subnet, no one there
 constexpr uint16_t kFarPort = 8080;
-
-// A uniquely named netns with lo up and eth0 10.254.77.2/24 (a veth whose peer
-// stays in the namespace, unaddressed: nothing answers on the subnet);
-// deleted in the destructor.
-class ScratchNetns {
- public:
-  ScratchNetns() {
-    std::random_device rd;
-    name_ = "ambit-e2e-redirect-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000);
-    auto added = RunInNetns(-1, {"ip", "netns", "add", name_});
-    if (!added.ok() || added->exit_code != 0) return;
-    created_ = true;
-    auto ns = Netns::Open("/run/netns/" + name_);
-    if (!ns.ok()) return;
-    netns_.emplace(std::move(*ns));
-    Sh("ip link set lo up && ip link add eth0 type veth peer name peer0 && "
-       "ip addr add 10.254.77.2/24 dev eth0 && ip link set eth0 up && ip link set peer0 up");
-  }
-  ~ScratchNetns() {
-    if (created_) (void)RunInNetns(-1, {"ip", "netns", "del", name_});
-  }
-
-  bool ok() const { return netns_.has_value(); }
-  const Netns& netns() const { return *netns_; }
-  const std::string& path() const { return netns_->path(); }
-
-  // Runs a shell command inside the namespace; returns stdout, fails the test on error.
-  std::string Sh(const std::string& cmd) const {
-    auto out = RunInNetns(netns_->fd(), {"sh", "-c", cmd});
-    EXPECT_TRUE(out.ok()) << cmd << ": " << (out.ok() ? "" : out.error().ToString());
-    if (!out.ok()) return "";
-    EXPECT_EQ(out->exit_code, 0) << cmd << ": " << out->err;
-    return out->out;
-  }
-
- private:
-  std::string name_;
-  bool created_ = false;
-  std::optional<Netns> netns_;
-};
 
 // Creates a TCP socket inside |ns| (sockets keep the namespace they were made in).
 UniqueFd SocketIn(const Netns& ns, uint32_t mark = 0) {
