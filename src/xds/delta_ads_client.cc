@@ -2,7 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cerrno>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include "core/log.h"
 #include "envoy/service/discovery/v3/discovery.grpc.pb.h"
@@ -25,6 +28,23 @@ std::shared_ptr<grpc::Channel> MakeXdsChannel(const std::string& target,
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 15'000);
   if (!credentials) credentials = grpc::InsecureChannelCredentials();
   return grpc::CreateCustomChannel(target, credentials, args);
+}
+
+std::function<Result<std::string>()> TokenFromFile(std::string path) {
+  return [path = std::move(path)]() -> Result<std::string> {
+    std::ifstream in(path);
+    if (!in) return ErrnoError("opening node credential " + path, errno);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    std::string token = buffer.str();
+    const char* kSpace = " \t\r\n";
+    size_t begin = token.find_first_not_of(kSpace);
+    if (begin == std::string::npos) {
+      return Error(ErrorCode::kInvalidArgument, "node credential " + path + " is empty");
+    }
+    size_t end = token.find_last_not_of(kSpace);
+    return token.substr(begin, end - begin + 1);
+  };
 }
 
 DeltaAdsClient::DeltaAdsClient(std::shared_ptr<grpc::Channel> channel,

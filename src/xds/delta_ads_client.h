@@ -53,6 +53,11 @@ struct DeltaAdsClientOptions {
 std::shared_ptr<grpc::Channel> MakeXdsChannel(
     const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
+// A token_source that reads the node credential file (e.g.
+// <state-dir>/nodes/<node>/credential) on every call, trimming surrounding
+// whitespace. Fails (kIo / kInvalidArgument) if unreadable or empty.
+std::function<Result<std::string>()> TokenFromFile(std::string path);
+
 class DeltaAdsClient {
  public:
   struct Stats {
