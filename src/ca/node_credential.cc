@@ -156,7 +156,7 @@ NodeCredentialVerifier::NodeCredentialVerifier(std::string cluster, std::string 
 }
 
 Result<NodeCredential> NodeCredentialVerifier::Verify(std::string_view token, TimePoint now) const {
-  if (token.empty()) return Refused("malformed: empty token");
+  if (token.empty()) return Refused("no token given (expected 'authorization: Bearer <node credential>')");
   if (token.size() > kMaxTokenBytes) return Refused("malformed: token longer than 4096 bytes");
   auto dot1 = token.find('.');
   auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);

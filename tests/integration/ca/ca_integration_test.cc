@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 
 #include "ca/ca_service.h"
 #include "ca/certificate_authority.h"
+#include "ca/cluster_ca.h"
 #include "ca/node_authorizer.h"
 #include "ca/node_credential.h"
 #include "caclient/ca_client.h"
@@ -75,12 +77,9 @@ std::string Join(const std::vector<std::string>& pems) {
 class CaServer {
  public:
   CaServer(const std::string& state_dir, const std::string& ca_dir) {
-    ca_ = Must(ca::CertificateAuthority::Open(ca_dir, {}));
-    std::string secret = Must(ca::LoadOrCreateNodeCredentialSecret(ca_dir));
-    issuer_ = std::make_unique<ca::NodeCredentialIssuer>(kCluster, secret);
-    verifier_ = std::make_unique<ca::NodeCredentialVerifier>(kCluster, secret);
+    cluster_ca_ = Must(ca::ClusterCa::Open(ca_dir, kCluster, {}));
     authorizer_.Add("node-a", kWeb);
-    service_ = ca::MakeCaService(*ca_, *verifier_, authorizer_);
+    service_ = cluster_ca_->MakeService(authorizer_);
     target_ = "unix:" + state_dir + "/ambitd.sock";
     grpc::ServerBuilder builder;
     builder.AddListeningPort(target_, grpc::InsecureServerCredentials());
@@ -90,19 +89,21 @@ class CaServer {
   }
   ~CaServer() { server_->Shutdown(); }
 
-  std::unique_ptr<caclient::CaClient> Client(std::string token) const {
+  std::unique_ptr<caclient::CaClient> Client(caclient::TokenSource token) const {
     caclient::GrpcCaClientOptions options;
-    options.token = caclient::StaticTokenSource(std::move(token));
+    options.token = std::move(token);
     return caclient::MakeGrpcCaClient(caclient::MakeInsecureChannel(target_), options);
   }
-  std::string Token(const std::string& node) const { return Must(issuer_->Issue(node)); }
+  std::unique_ptr<caclient::CaClient> Client(std::string token) const {
+    return Client(caclient::StaticTokenSource(std::move(token)));
+  }
+  std::string Token(const std::string& node) const { return Must(cluster_ca_->issuer().Issue(node)); }
   const std::string& target() const { return target_; }
-  const ca::CertificateAuthority& ca() const { return *ca_; }
+  const ca::CertificateAuthority& ca() const { return cluster_ca_->authority(); }
+  const ca::ClusterCa& cluster_ca() const { return *cluster_ca_; }
 
  private:
-  std::unique_ptr<ca::CertificateAuthority> ca_;
-  std::unique_ptr<ca::NodeCredentialIssuer> issuer_;
-  std::unique_ptr<ca::NodeCredentialVerifier> verifier_;
+  std::unique_ptr<ca::ClusterCa> cluster_ca_;
   ca::InMemoryNodeAuthorizer authorizer_;
   std::unique_ptr<grpc::Service> service_;
   std::string target_;
@@ -151,7 +152,13 @@ class CaIntegrationTest : public ::testing::Test {
 };
 
 TEST_F(CaIntegrationTest, IssuedCertificateVerifiesWithOpenssl) {
-  auto client = server_->Client(server_->Token("node-a"));
+  // As ztunnel does: the credential comes from the file the cluster wrote.
+  std::string credential = tmp_.File("credential");
+  ASSERT_TRUE(server_->cluster_ca().WriteNodeCredential("node-a", credential).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(credential.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto client = server_->Client(caclient::FileTokenSource(credential));
   caclient::WorkloadCertificate wc = Must(client->Fetch(kWeb));
   EXPECT_TRUE(wc.chain_pems.empty());
   ASSERT_EQ(wc.root_pems.size(), 1u);

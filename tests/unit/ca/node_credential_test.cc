@@ -54,7 +54,7 @@ TEST(NodeCredential, OtherClusterSecret) {
 TEST(NodeCredential, Malformed) {
   NodeCredentialIssuer issuer("c1", kSecret);
   NodeCredentialVerifier verifier("c1", kSecret);
-  ExpectRefused(verifier.Verify(""), "malformed");
+  ExpectRefused(verifier.Verify(""), "no token given");
   ExpectRefused(verifier.Verify("abc"), "malformed");
   ExpectRefused(verifier.Verify("v1.a.b.c"), "malformed");
   ExpectRefused(verifier.Verify("v2.eyJ9.AAAA"), "unknown token version");
