@@ -19,3 +19,8 @@ endif()
 add_library(ambit_asio INTERFACE)
 target_compile_definitions(ambit_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
 target_link_libraries(ambit_asio INTERFACE Threads::Threads)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # Asio 1.22 detects C++20 coroutines only on GCC/MSVC; clang (the fuzz build)
+  # supports them with libstdc++'s <coroutine> too.
+  target_compile_definitions(ambit_asio INTERFACE ASIO_HAS_CO_AWAIT=1)
+endif()

@@ -24,18 +24,13 @@
 #include <vector>
 
 #include "h2/chunk_queue.h"
+#include "h2/headers.h"
 #include "h2/settings.h"
 #include "net/signal.h"
 
 namespace ambit::h2 {
 
 class Session;
-
-struct Header {
-  std::string name;
-  std::string value;
-};
-using Headers = std::vector<Header>;
 
 class Stream {
  public:

@@ -1,0 +1,185 @@
+#include "hbone/copy.h"
+
+#include <sys/socket.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+namespace ambit::hbone {
+namespace {
+
+constexpr std::size_t kMaxGatherBytes = 1024 * 1024;
+
+// Joins two directions: the coroutine that finishes second wakes the waiter.
+struct Join {
+  explicit Join(const asio::any_io_executor& ex) : timer(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  int running = 2;
+  void Done() {
+    if (--running == 0) timer.cancel();
+  }
+  asio::awaitable<void> Wait() {
+    while (running > 0) {
+      asio::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+};
+
+void Count(Counter* c, std::size_t n) {
+  if (c != nullptr) c->Add(n);
+}
+
+asio::awaitable<void> SocketToStream(asio::ip::tcp::socket& socket, h2::Stream& stream,
+                                     CopyResult& result, Counter* counter) {
+  for (;;) {
+    co_await stream.WaitWritable();
+    if (stream.reset() || stream.closed()) break;
+    auto space = stream.Prepare(AdaptiveReadSize(result.socket_to_peer));
+    asio::error_code ec;
+    const std::size_t n = co_await socket.async_read_some(asio::buffer(space.data(), space.size()),
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::eof) {
+      stream.CloseSend();
+      break;
+    }
+    if (ec) {
+      result.aborted = true;
+      stream.Reset(h2::ErrorCodeH2::kCancel);
+      break;
+    }
+    stream.Commit(n);
+    result.socket_to_peer += n;
+    Count(counter, n);
+  }
+}
+
+asio::awaitable<void> StreamToSocket(asio::ip::tcp::socket& socket, h2::Stream& stream,
+                                     CopyResult& result, Counter* counter) {
+  std::array<std::span<const std::uint8_t>, 32> views;
+  std::array<asio::const_buffer, 32> buffers;
+  for (;;) {
+    co_await stream.WaitReadable();
+    if (stream.reset()) {
+      result.aborted = true;
+      AbortSocket(socket);
+      break;
+    }
+    const std::size_t count = stream.Gather(views, kMaxGatherBytes);
+    if (count == 0) {
+      if (stream.read_finished()) {
+        asio::error_code ec;
+        socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        break;
+      }
+      continue;
+    }
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      buffers[i] = asio::buffer(views[i].data(), views[i].size());
+      total += views[i].size();
+    }
+    asio::error_code ec;
+    co_await asio::async_write(socket, std::span(buffers.data(), count),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      result.aborted = true;
+      stream.Reset(h2::ErrorCodeH2::kCancel);
+      AbortSocket(socket);
+      break;
+    }
+    stream.Consume(total);
+    result.peer_to_socket += total;
+    Count(counter, total);
+  }
+}
+
+asio::awaitable<void> SocketToSocket(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
+                                     std::uint64_t& copied, bool& aborted, Counter* counter) {
+  std::vector<std::uint8_t> buf;
+  for (;;) {
+    const std::size_t want = AdaptiveReadSize(copied);
+    if (buf.size() < want) buf.resize(want);
+    asio::error_code ec;
+    const std::size_t n = co_await from.async_read_some(asio::buffer(buf.data(), want),
+                                                        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::eof) {
+      asio::error_code ignored;
+      to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      break;
+    }
+    if (!ec) {
+      co_await asio::async_write(to, asio::buffer(buf.data(), n), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+      aborted = true;
+      AbortSocket(from);
+      AbortSocket(to);
+      break;
+    }
+    copied += n;
+    Count(counter, n);
+  }
+}
+
+}  // namespace
+
+std::size_t AdaptiveReadSize(std::uint64_t copied) {
+  if (copied < 128 * 1024) return 1024;
+  if (copied < 10 * 1024 * 1024) return 16 * 1024;
+  return 256 * 1024;
+}
+
+void AbortSocket(asio::ip::tcp::socket& socket) {
+  if (!socket.is_open()) return;
+  linger l{1, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  asio::error_code ec;
+  socket.close(ec);
+}
+
+asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2::Stream& stream,
+                                              CopyCounters counters) {
+  CopyResult result;
+  auto executor = co_await asio::this_coro::executor;
+  auto join = std::make_shared<Join>(executor);
+  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
+    co_await SocketToStream(socket, stream, result, counters.socket_to_peer);
+    join->Done();
+  }, asio::detached);
+  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
+    co_await StreamToSocket(socket, stream, result, counters.peer_to_socket);
+    // The peer is gone: stop reading the socket too.
+    if (stream.reset() && socket.is_open()) AbortSocket(socket);
+    join->Done();
+  }, asio::detached);
+  co_await join->Wait();
+  co_return result;
+}
+
+asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
+                                              CopyCounters counters) {
+  CopyResult result;
+  auto executor = co_await asio::this_coro::executor;
+  auto join = std::make_shared<Join>(executor);
+  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
+    co_await SocketToSocket(a, b, result.socket_to_peer, result.aborted, counters.socket_to_peer);
+    join->Done();
+  }, asio::detached);
+  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
+    co_await SocketToSocket(b, a, result.peer_to_socket, result.aborted, counters.peer_to_socket);
+    join->Done();
+  }, asio::detached);
+  co_await join->Wait();
+  co_return result;
+}
+
+}  // namespace ambit::hbone

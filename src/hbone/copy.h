@@ -1,0 +1,49 @@
+// Bidirectional byte copy between a TCP socket and an HBONE stream (or
+// between two sockets, for passthrough), until both directions end.
+//
+// Half-close propagates: EOF from the socket becomes END_STREAM, END_STREAM
+// from the peer becomes shutdown(SHUT_WR) on the socket, and each direction
+// keeps flowing after the other has finished. Abort propagates: a socket
+// error resets the stream; a stream reset closes the socket with RST.
+// Reads grow with the traffic (1 KiB, 16 KiB after 128 KiB, 256 KiB after
+// 10 MiB, as ztunnel's copy), so idle connections stay small.
+// Backpressure: the socket is read only while the stream's send buffer has
+// room, and stream bytes are consumed (window returned) only once written.
+//
+// Threading: the socket and stream must live on the calling coroutine's loop.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <cstdint>
+
+#include "h2/stream.h"
+#include "hbone/stats.h"
+
+namespace ambit::hbone {
+
+struct CopyCounters {
+  Counter* socket_to_peer = nullptr;  // bytes read from the socket (may be null)
+  Counter* peer_to_socket = nullptr;  // bytes written to the socket (may be null)
+};
+
+struct CopyResult {
+  std::uint64_t socket_to_peer = 0;
+  std::uint64_t peer_to_socket = 0;
+  bool aborted = false;  // a reset or error ended it, not two clean EOFs
+};
+
+// Read size for the next socket read after |copied| bytes (adaptive buffers).
+std::size_t AdaptiveReadSize(std::uint64_t copied);
+
+asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2::Stream& stream,
+                                              CopyCounters counters = {});
+// Passthrough: |a| <-> |b|; counters as seen from |a| (a->b, b->a).
+asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
+                                              CopyCounters counters = {});
+
+// Closes |socket| with an RST (SO_LINGER 0): an abort, not an orderly FIN.
+void AbortSocket(asio::ip::tcp::socket& socket);
+
+}  // namespace ambit::hbone

@@ -1,0 +1,122 @@
+#include "hbone/inbound_server.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "core/log.h"
+#include "h2/session.h"
+#include "hbone/connect_request.h"
+#include "hbone/copy.h"
+#include "net/connect.h"
+#include "net/socket_options.h"
+#include "tls/tls_stream.h"
+
+namespace ambit::hbone {
+
+struct InboundServer::Connection {
+  identity::SpiffeId peer_identity;
+  net::SocketAddress local;
+  net::SocketAddress peer;
+};
+
+InboundServer::InboundServer(TlsContextSource tls, std::shared_ptr<const net::SocketFactory> upstream_sockets,
+                             std::shared_ptr<const Authorizer> authorizer, Stats* stats, Options options)
+    : tls_(std::move(tls)),
+      upstream_sockets_(std::move(upstream_sockets)),
+      authorizer_(std::move(authorizer)),
+      stats_(stats),
+      options_(std::move(options)) {}
+
+void InboundServer::Serve(asio::ip::tcp::socket socket) {
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, ServeConnection(std::move(socket)), asio::detached);
+}
+
+asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socket) {
+  auto self = shared_from_this();
+  auto local = net::LocalAddress(socket.native_handle());
+  auto peer = net::PeerAddress(socket.native_handle());
+  if (!local.ok() || !peer.ok()) co_return;  // already gone
+  auto context = tls_();
+  tls::PeerPolicy policy;
+  policy.required_trust_domain = context->local_identity().trust_domain();
+  auto stream = tls::TlsStream::Create(std::move(socket), context, std::move(policy));
+  if (!stream.ok()) {
+    AMBIT_LOG_WARN("inbound {}: {}", peer->ToString(), stream.error().ToString());
+    co_return;
+  }
+  tls::TlsStream* raw = stream->get();
+  asio::steady_timer deadline(raw->socket().get_executor(), options_.handshake_timeout);
+  deadline.async_wait([raw](asio::error_code ec) {
+    if (!ec) raw->Close();
+  });
+  Status hs = co_await raw->Handshake();
+  deadline.cancel();
+  if (!hs.ok()) {
+    stats_->Local().tls_handshake_failures.Inc();
+    AMBIT_LOG_DEBUG("inbound {} rejected: {}", peer->ToString(), hs.error().ToString());
+    co_return;
+  }
+  stats_->Local().tls_connections_accepted.Inc();
+  auto conn = std::make_shared<Connection>(Connection{*raw->peer_identity(), *local, *peer});
+  auto on_request = [self, conn](std::shared_ptr<h2::Stream> s) {
+    auto executor = s->session().executor();
+    asio::co_spawn(executor, self->ServeStream(conn, std::move(s)), asio::detached);
+  };
+  auto session = h2::Session::Create(h2::Role::kServer, std::move(*stream), options_.h2, on_request);
+  if (!session.ok()) {
+    AMBIT_LOG_WARN("inbound {}: {}", peer->ToString(), session.error().ToString());
+    co_return;
+  }
+  (*session)->Start();
+}
+
+asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> conn,
+                                                 std::shared_ptr<h2::Stream> stream) {
+  auto self = shared_from_this();
+  StatsShard& stats = stats_->Local();
+  stats.inbound_streams.Inc();
+  h2::Session& session = stream->session();
+  auto reject = [&](int status, const std::string& reason) {
+    AMBIT_LOG_DEBUG("inbound CONNECT from {} ({}) answered {}: {}", conn->peer_identity.ToString(),
+                    conn->peer.ToString(), status, reason);
+    (status == 400 ? stats.inbound_status_400 : status == 401 ? stats.inbound_status_401
+                                                              : stats.inbound_status_503).Inc();
+    (void)session.Respond(*stream, status, {}, /*end_stream=*/true);
+  };
+
+  InboundContext context{conn->local.ip(), options_.illegal_ports};
+  ConnectDecision decision = DecideConnect(stream->peer_headers(), context);
+  if (auto* rejected = std::get_if<RejectedConnect>(&decision)) {
+    reject(rejected->status, rejected->reason);
+    co_return;
+  }
+  auto& accepted = std::get<AcceptedConnect>(decision);
+  InboundRequestInfo info{conn->peer_identity, conn->peer, accepted.target, accepted.forwarded_for};
+  AuthorizationResult authz = authorizer_->Authorize(info);
+  if (!authz.allow) {
+    reject(401, "denied by policy: " + authz.reason);
+    co_return;
+  }
+  net::ConnectOptions connect_options;
+  connect_options.timeout = options_.upstream_connect_timeout;
+  if (options_.spoof_source_ip) connect_options.source = conn->peer.ip();
+  auto upstream = co_await net::Connect(*upstream_sockets_, accepted.target, connect_options);
+  if (!upstream.ok()) {
+    reject(503, upstream.error().ToString());
+    co_return;
+  }
+  if (stream->reset() || stream->closed()) co_return;  // the client gave up meanwhile
+  Status st = session.Respond(*stream, 200, {}, /*end_stream=*/false);
+  if (!st.ok()) co_return;
+  stats.inbound_status_200.Inc();
+  // Inbound: the HBONE peer is downstream, the app socket is upstream.
+  CopyCounters counters{&stats.bytes_upstream_to_downstream, &stats.bytes_downstream_to_upstream};
+  CopyResult result = co_await CopyBidirectional(*upstream, *stream, counters);
+  AMBIT_LOG_DEBUG("inbound {} -> {} done: {} bytes in, {} bytes out{}", conn->peer_identity.ToString(),
+                  accepted.target.ToString(), result.peer_to_socket, result.socket_to_peer,
+                  result.aborted ? " (aborted)" : "");
+}
+
+}  // namespace ambit::hbone

@@ -1,0 +1,97 @@
+// InboundServer: the HBONE server (port 15008) for one workload.
+//
+// Per accepted TCP connection: TLS handshake (client certificate required,
+// same trust domain), then an HTTP/2 server session. Per CONNECT request:
+//   DecideConnect (400/503)  ->  Authorizer (401)  ->  connect to the app with
+//   the SocketFactory, optionally from the client's IP (503 on failure)  ->
+//   200  ->  bidirectional copy until both sides finish.
+// The 200 is sent only after the upstream connect succeeded.
+//
+// Threading: Serve() is called on the loop that owns the socket (the
+// Listener's AcceptHandler); the connection and its streams stay there.
+// The server object is shared by all loops and immutable after construction;
+// Authorizer and the TLS-context source must be thread-safe.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "h2/settings.h"
+#include "h2/stream.h"
+#include "hbone/ports.h"
+#include "hbone/stats.h"
+#include "identity/spiffe_id.h"
+#include "net/socket_address.h"
+#include "net/socket_factory.h"
+#include "tls/context.h"
+
+namespace ambit::hbone {
+
+// What authorization sees of one inbound CONNECT.
+struct InboundRequestInfo {
+  identity::SpiffeId peer_identity;     // from the client certificate
+  net::SocketAddress peer_address;      // TCP source of the HBONE connection
+  net::SocketAddress target;            // the CONNECT target (local app)
+  std::optional<net::SocketAddress> forwarded_for;
+};
+
+struct AuthorizationResult {
+  bool allow = true;
+  std::string reason;  // for logs when denied (e.g. the matching policy)
+};
+
+// L4 authorization hook (AuthorizationPolicy lives elsewhere). Must be
+// thread-safe; called on the connection's loop, must not block.
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  virtual AuthorizationResult Authorize(const InboundRequestInfo& request) const = 0;
+};
+
+class AllowAllAuthorizer final : public Authorizer {
+ public:
+  AuthorizationResult Authorize(const InboundRequestInfo&) const override { return {}; }
+};
+
+class InboundServer : public std::enable_shared_from_this<InboundServer> {
+ public:
+  // Returns the current server context (certificate rotation swaps it).
+  using TlsContextSource = std::function<std::shared_ptr<const tls::TlsContext>()>;
+
+  struct Options {
+    h2::Settings h2;  // server defaults: 200 concurrent streams
+    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds upstream_connect_timeout{10'000};
+    // Connect to the app from the client's IP (IP_TRANSPARENT); needs
+    // CAP_NET_ADMIN and routing for the replies (in-pod mode).
+    bool spoof_source_ip = false;
+    std::vector<std::uint16_t> illegal_ports{kIllegalDestinationPorts.begin(),
+                                             kIllegalDestinationPorts.end()};
+  };
+
+  InboundServer(TlsContextSource tls, std::shared_ptr<const net::SocketFactory> upstream_sockets,
+                std::shared_ptr<const Authorizer> authorizer, Stats* stats, Options options);
+
+  // Takes over an accepted connection on the calling loop.
+  void Serve(asio::ip::tcp::socket socket);
+
+ private:
+  struct Connection;
+  asio::awaitable<void> ServeConnection(asio::ip::tcp::socket socket);
+  asio::awaitable<void> ServeStream(std::shared_ptr<Connection> conn, std::shared_ptr<h2::Stream> stream);
+
+  TlsContextSource tls_;
+  std::shared_ptr<const net::SocketFactory> upstream_sockets_;
+  std::shared_ptr<const Authorizer> authorizer_;
+  Stats* stats_;
+  Options options_;
+};
+
+}  // namespace ambit::hbone

@@ -1,0 +1,235 @@
+#include "hbone/pool.h"
+
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include "core/check.h"
+#include "core/log.h"
+#include "net/connect.h"
+#include "tls/tls_stream.h"
+
+namespace ambit::hbone {
+
+struct Pool::Dial {
+  explicit Dial(const asio::any_io_executor& ex) : done_timer(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer done_timer;  // cancelled when the dial finishes (wakes all waiters)
+  bool done = false;
+  std::optional<Error> error;
+};
+
+std::string PoolKey::ToString() const {
+  std::string out = source_identity.ToString() + "@" + source_ip.ToString() + " -> " +
+                    destination.ToString() + " [";
+  for (std::size_t i = 0; i < expected_identities.size(); ++i) {
+    if (i) out += ", ";
+    out += expected_identities[i].ToString();
+  }
+  return out + "]";
+}
+
+std::size_t PoolKeyHash::operator()(const PoolKey& k) const {
+  std::size_t h = std::hash<net::SocketAddress>()(k.destination);
+  auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  mix(std::hash<net::IpAddress>()(k.source_ip));
+  mix(std::hash<std::string>()(k.source_identity.ns()));
+  mix(std::hash<std::string>()(k.source_identity.service_account()));
+  for (const auto& id : k.expected_identities) mix(std::hash<std::string>()(id.service_account()));
+  return h;
+}
+
+Pool::Pool(asio::any_io_executor loop, Options options, Stats* stats)
+    : loop_(std::move(loop)), options_(std::move(options)), stats_(stats), sweep_timer_(loop_) {
+  ScheduleSweep();
+}
+
+Pool::~Pool() { Shutdown(); }
+
+void Pool::ScheduleSweep() {
+  if (shut_down_) return;
+  const auto period = std::clamp(options_.idle_timeout / 2, std::chrono::milliseconds(10),
+                                 std::chrono::milliseconds(30'000));
+  sweep_timer_.expires_after(period);
+  sweep_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](asio::error_code ec) {
+    if (ec || alive.expired()) return;  // cancelled or destroyed
+    Sweep();
+    ScheduleSweep();
+  });
+}
+
+void Pool::Sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    auto& conns = it->second.conns;
+    for (auto& c : conns) {
+      if (!c->session->closed() && c->session->active_streams() == 0 && c->reserved == 0 &&
+          now - c->session->last_active() >= options_.idle_timeout) {
+        c->session->Shutdown();
+      }
+    }
+    std::erase_if(conns, [](const auto& c) { return c->session->closed() || !c->session->accepting_new_streams(); });
+    if (conns.empty() && !it->second.dialing) {
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Pool::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  sweep_timer_.cancel();
+  for (auto& [key, entry] : entries_) {
+    for (auto& c : entry.conns) c->session->Shutdown();
+  }
+  entries_.clear();
+}
+
+std::size_t Pool::connection_count() const {
+  std::size_t n = 0;
+  for (const auto& [key, entry] : entries_) {
+    for (const auto& c : entry.conns) n += c->session->closed() ? 0 : 1;
+  }
+  return n;
+}
+
+std::shared_ptr<Pool::Conn> Pool::FindWithCapacity(Entry& entry) {
+  std::erase_if(entry.conns, [](const auto& c) { return c->session->closed(); });
+  for (auto& c : entry.conns) {
+    if (!c->session->accepting_new_streams()) continue;
+    const std::size_t limit = std::min<std::size_t>(options_.max_streams_per_connection,
+                                                    c->session->peer_max_concurrent_streams());
+    if (c->session->active_streams() + c->reserved < limit) return c;
+  }
+  return nullptr;
+}
+
+asio::awaitable<Result<std::shared_ptr<Pool::Conn>>> Pool::Acquire(const PoolKey& key,
+                                                                   const DialParams& dial) {
+  for (;;) {
+    if (shut_down_) co_return Error(ErrorCode::kUnavailable, "connection pool is shut down");
+    Entry& entry = entries_[key];
+    if (auto conn = FindWithCapacity(entry)) {
+      ++conn->reserved;
+      co_return conn;
+    }
+    if (auto pending = entry.dialing) {
+      // Single flight: wait for the dial in progress, then look again.
+      while (!pending->done) {
+        asio::error_code ec;
+        co_await pending->done_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (pending->error) co_return *pending->error;
+      continue;
+    }
+    auto pending = std::make_shared<Dial>(loop_);
+    entry.dialing = pending;
+    auto session = co_await DialNew(key, dial);
+    if (shut_down_) {
+      if (session.ok()) (*session)->Shutdown();
+      pending->done = true;
+      pending->error = Error(ErrorCode::kUnavailable, "connection pool is shut down");
+      pending->done_timer.cancel();
+      co_return *pending->error;
+    }
+    Entry& after = entries_[key];  // the map may have changed while we waited
+    after.dialing.reset();
+    if (session.ok()) {
+      auto conn = std::make_shared<Conn>();
+      conn->session = std::move(*session);
+      after.conns.push_back(conn);
+    } else {
+      pending->error = session.error();
+    }
+    pending->done = true;
+    pending->done_timer.cancel();
+    if (!session.ok()) co_return std::move(session).error();
+  }
+}
+
+asio::awaitable<Result<std::shared_ptr<h2::Session>>> Pool::DialNew(const PoolKey& key,
+                                                                    const DialParams& dial) {
+  const std::string where = "HBONE connection " + key.ToString();
+  net::ConnectOptions connect_options;
+  connect_options.timeout = options_.connect_timeout;
+  auto socket = co_await net::Connect(*dial.sockets, key.destination, connect_options);
+  if (!socket.ok()) {
+    stats_->Local().tls_connect_failures.Inc();
+    Error e = std::move(socket).error();
+    if (e.code() == ErrorCode::kTimeout) {
+      e.WithContext("(a NetworkPolicy may be blocking port " + std::to_string(key.destination.port()) + ")");
+    }
+    co_return std::move(e).WithContext(where);
+  }
+  tls::PeerPolicy policy;
+  policy.expected_identities = key.expected_identities;
+  auto stream = tls::TlsStream::Create(std::move(*socket), dial.tls, std::move(policy));
+  if (!stream.ok()) co_return std::move(stream).error().WithContext(where);
+  tls::TlsStream* raw = stream->get();
+  // The handshake gets its own deadline: close the socket when it passes.
+  auto timed_out = std::make_shared<bool>(false);
+  asio::steady_timer deadline(loop_, options_.handshake_timeout);
+  deadline.async_wait([raw, timed_out](asio::error_code ec) {
+    if (ec) return;
+    *timed_out = true;
+    raw->Close();
+  });
+  Status hs = co_await raw->Handshake();
+  deadline.cancel();
+  if (!hs.ok()) {
+    stats_->Local().tls_connect_failures.Inc();
+    if (*timed_out) co_return Error(ErrorCode::kTimeout, "TLS handshake timed out").WithContext(where);
+    co_return std::move(hs).error().WithContext(where);
+  }
+  auto session = h2::Session::Create(h2::Role::kClient, std::move(*stream), options_.h2);
+  if (!session.ok()) co_return std::move(session).error().WithContext(where);
+  (*session)->Start();
+  stats_->Local().tls_connections_opened.Inc();
+  AMBIT_LOG_DEBUG("opened {}", where);
+  co_return std::move(*session);
+}
+
+asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(const PoolKey& key,
+                                                                   const DialParams& dial,
+                                                                   const h2::Headers& headers) {
+  auto conn = co_await Acquire(key, dial);
+  if (!conn.ok()) {
+    stats_->Local().stream_failures.Inc();
+    co_return std::move(conn).error();
+  }
+  auto stream = co_await (*conn)->session->OpenStream(headers);
+  --(*conn)->reserved;
+  if (!stream.ok()) {
+    stats_->Local().stream_failures.Inc();
+    co_return std::move(stream).error().WithContext("CONNECT via " + key.ToString());
+  }
+  const std::string_view status = (*stream)->PeerHeader(":status");
+  if (status != "200") {
+    (*stream)->Reset(h2::ErrorCodeH2::kCancel);
+    stats_->Local().stream_failures.Inc();
+    const ErrorCode code = status == "400"   ? ErrorCode::kInvalidArgument
+                           : status == "401" ? ErrorCode::kPermissionDenied
+                                             : ErrorCode::kUnavailable;
+    co_return Error(code, "CONNECT answered " + std::string(status))
+        .WithContext("CONNECT via " + key.ToString());
+  }
+  stats_->Local().streams_opened.Inc();
+  co_return std::move(*stream);
+}
+
+PoolSet::PoolSet(net::WorkerPool& workers, const Pool::Options& options, Stats* stats) {
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    pools_.push_back(std::make_unique<Pool>(workers.loop(i).get_executor(), options, stats));
+  }
+}
+
+Pool& PoolSet::Local() {
+  const int index = net::WorkerPool::CurrentIndex();
+  AMBIT_CHECK(index >= 0 && static_cast<std::size_t>(index) < pools_.size(),
+              "PoolSet::Local() called off the worker pool");
+  return *pools_[static_cast<std::size_t>(index)];
+}
+
+}  // namespace ambit::hbone

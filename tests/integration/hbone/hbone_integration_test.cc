@@ -1,0 +1,488 @@
+// End to end on loopback: client app -> plaintext outbound listener ->
+// pooled HBONE (mTLS + HTTP/2 CONNECT) -> HBONE server -> app server.
+// Certificates come from a test root made at test time; every port is 0.
+//
+// The app server speaks a one-byte command protocol:
+//   'E' echo everything back;  'S' reply sha256(hex) of everything up to EOF;
+//   'G' + 8-byte little-endian N: send N deterministic bytes, then close.
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <map>
+#include <thread>
+
+#include "hbone/connect_headers.h"
+#include "hbone/inbound_server.h"
+#include "hbone/outbound_proxy.h"
+#include "hbone/pool.h"
+#include "net/connect.h"
+#include "net/listener.h"
+#include "support/test_mesh.h"
+
+namespace ambit::hbone {
+namespace {
+
+using asio::ip::tcp;
+using identity::SpiffeId;
+
+std::string Hex(const unsigned char* d, std::size_t n) {
+  static const char* k = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    s += k[d[i] >> 4];
+    s += k[d[i] & 15];
+  }
+  return s;
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  void Update(const void* p, std::size_t n) { EVP_DigestUpdate(ctx_, p, n); }
+  std::string Hex() {
+    unsigned char md[32];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, md, &len);
+    return hbone::Hex(md, len);
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+// Deterministic bytes: position-dependent so shifts or drops change the hash.
+void Fill(std::uint8_t* p, std::size_t n, std::uint64_t offset) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t x = offset + i;
+    p[i] = static_cast<std::uint8_t>((x * 2654435761u) >> 13 ^ (x >> 20));
+  }
+}
+
+std::string ShaOfGenerated(std::uint64_t n) {
+  Sha256 sha;
+  std::vector<std::uint8_t> buf(1 << 20);
+  for (std::uint64_t off = 0; off < n; off += buf.size()) {
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), n - off));
+    Fill(buf.data(), len, off);
+    sha.Update(buf.data(), len);
+  }
+  return sha.Hex();
+}
+
+asio::awaitable<void> AppServe(tcp::socket s) {
+  asio::error_code ec;
+  char cmd = 0;
+  co_await asio::async_read(s, asio::buffer(&cmd, 1), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  std::vector<std::uint8_t> buf(256 * 1024);
+  if (cmd == 'E') {
+    for (;;) {
+      std::size_t n = co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      co_await asio::async_write(s, asio::buffer(buf.data(), n), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+    }
+    s.shutdown(tcp::socket::shutdown_send, ec);
+  } else if (cmd == 'S') {
+    Sha256 sha;
+    std::uint64_t total = 0;
+    for (;;) {
+      std::size_t n = co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      sha.Update(buf.data(), n);
+      total += n;
+    }
+    if (ec != asio::error::eof) co_return;
+    const std::string reply = sha.Hex() + " " + std::to_string(total);
+    co_await asio::async_write(s, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+    s.shutdown(tcp::socket::shutdown_send, ec);
+  } else if (cmd == 'G') {
+    std::uint64_t n = 0;
+    co_await asio::async_read(s, asio::buffer(&n, 8), asio::redirect_error(asio::use_awaitable, ec));
+    for (std::uint64_t off = 0; off < n && !ec; off += buf.size()) {
+      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), n - off));
+      Fill(buf.data(), len, off);
+      co_await asio::async_write(s, asio::buffer(buf.data(), len), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    s.shutdown(tcp::socket::shutdown_send, ec);
+  }
+  // Drain until the client closes, so our FIN is not turned into an RST.
+  while (!ec) co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+}
+
+class StaticLookup : public DestinationLookup {
+ public:
+  std::optional<ServiceTarget> FindService(const net::SocketAddress&) const override { return std::nullopt; }
+  std::optional<WorkloadTarget> FindWorkload(const net::IpAddress& ip) const override {
+    auto it = workloads.find(ip);
+    if (it == workloads.end()) return std::nullopt;
+    return it->second;
+  }
+  std::map<net::IpAddress, WorkloadTarget> workloads;
+};
+
+// Denies any client whose service account is "intruder".
+class TestAuthorizer : public Authorizer {
+ public:
+  AuthorizationResult Authorize(const InboundRequestInfo& r) const override {
+    if (r.peer_identity.service_account() == "intruder") return {false, "intruders are not allowed"};
+    return {};
+  }
+};
+
+struct AppResult {
+  std::string error;  // empty on success
+  std::string reply;  // what the app received
+};
+
+class HboneIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto mesh = testing::TestMesh::Create("cluster.local");
+    ASSERT_TRUE(mesh.ok()) << mesh.error().ToString();
+    mesh_ = std::make_unique<testing::TestMesh>(std::move(*mesh));
+    client_ctx_ = *tls::TlsContext::Client(*mesh_->Issue("default", "client"));
+    auto server_ctx = *tls::TlsContext::Server(*mesh_->Issue("default", "server"));
+
+    workers_ = std::make_unique<net::WorkerPool>(2);
+    stats_ = std::make_unique<Stats>(2);
+    Pool::Options pool_options;
+    pools_ = std::make_unique<PoolSet>(*workers_, pool_options, stats_.get());
+    sockets_ = std::make_shared<net::DefaultSocketFactory>();
+
+    // The app server (its own loop, like a pod's process).
+    app_acceptor_ = std::make_unique<tcp::acceptor>(app_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    app_addr_ = net::SocketAddress(net::IpAddress::Loopback4(), app_acceptor_->local_endpoint().port());
+    asio::co_spawn(app_io_, [this]() -> asio::awaitable<void> {
+      for (;;) {
+        asio::error_code ec;
+        tcp::socket s = co_await app_acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        asio::co_spawn(app_io_, AppServe(std::move(s)), asio::detached);
+      }
+    }, asio::detached);
+    app_guard_.emplace(app_io_.get_executor());
+    app_thread_ = std::thread([this] { app_io_.run(); });
+
+    // The HBONE server (15008 stand-in).
+    inbound_ = std::make_shared<InboundServer>([server_ctx] { return server_ctx; }, sockets_,
+                                               std::make_shared<TestAuthorizer>(), stats_.get(),
+                                               InboundServer::Options{});
+    auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
+                                         {}, [this](tcp::socket s) { inbound_->Serve(std::move(s)); });
+    ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+    hbone_listener_ = *listener;
+    workers_->Start();
+  }
+
+  void TearDown() override {
+    for (auto& l : outbound_listeners_) l->Close();
+    if (hbone_listener_) hbone_listener_->Close();
+    std::promise<void> drained;
+    for (std::size_t i = 0; i < workers_->size(); ++i) {
+      workers_->Post(i, [this, i] { pools_->At(i).Shutdown(); });
+    }
+    workers_->Stop();
+    pools_.reset();
+    app_guard_.reset();
+    app_io_.stop();
+    if (app_thread_.joinable()) app_thread_.join();
+  }
+
+  // An outbound (15001 stand-in) listener for a client workload whose
+  // connections all "originally" went to |target|; the server at 127.0.0.1
+  // is believed to be |server_identity|.
+  net::SocketAddress StartOutbound(net::SocketAddress target, SpiffeId server_identity,
+                                   std::shared_ptr<const tls::TlsContext> client_ctx = nullptr,
+                                   std::optional<SpiffeId> client_identity = std::nullopt) {
+    auto lookup = std::make_shared<StaticLookup>();
+    lookup->workloads.emplace(net::IpAddress::Loopback4(),
+                              WorkloadTarget{net::IpAddress::Loopback4(), server_identity, true});
+    if (!client_ctx) client_ctx = client_ctx_;
+    OutboundProxy::Source source{client_identity.value_or(client_ctx->local_identity()),
+                                 [client_ctx] { return client_ctx; }, sockets_, "k8s.namespace.name=default"};
+    OutboundProxy::Options options;
+    options.route.hbone_port = hbone_listener_->local_address().port();
+    options.original_destination = [target](tcp::socket&) -> Result<net::SocketAddress> { return target; };
+    auto proxy = std::make_shared<OutboundProxy>(source, lookup, pools_.get(), stats_.get(), options);
+    auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
+                                         {}, [proxy](tcp::socket s) { proxy->Serve(std::move(s)); });
+    EXPECT_TRUE(listener.ok());
+    outbound_listeners_.push_back(*listener);
+    return (*listener)->local_address();
+  }
+
+  // A client app: connects to |via|, sends |cmd| then |payload| (generated
+  // bytes of that size), half-closes, and reads the reply to EOF. With
+  // |hash_reply| the reply is returned as its sha256.
+  asio::awaitable<AppResult> App(net::SocketAddress via, std::string cmd, std::uint64_t payload, bool hash_reply) {
+    AppResult r;
+    net::DefaultSocketFactory f;
+    auto s = co_await net::Connect(f, via, {});
+    if (!s.ok()) {
+      r.error = s.error().ToString();
+      co_return r;
+    }
+    asio::error_code ec;
+    co_await asio::async_write(*s, asio::buffer(cmd), asio::redirect_error(asio::use_awaitable, ec));
+    std::vector<std::uint8_t> buf(256 * 1024);
+    for (std::uint64_t off = 0; off < payload && !ec; off += buf.size()) {
+      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), payload - off));
+      Fill(buf.data(), len, off);
+      co_await asio::async_write(*s, asio::buffer(buf.data(), len), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    s->shutdown(tcp::socket::shutdown_send, ec);
+    Sha256 sha;
+    for (;;) {
+      std::size_t n = co_await s->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      if (hash_reply) {
+        sha.Update(buf.data(), n);
+      } else {
+        r.reply.append(reinterpret_cast<char*>(buf.data()), n);
+      }
+    }
+    if (ec != asio::error::eof) r.error = "read: " + ec.message();
+    if (hash_reply) r.reply = sha.Hex();
+    co_return r;
+  }
+
+  AppResult RunApp(net::SocketAddress via, std::string cmd, std::uint64_t payload, bool hash_reply) {
+    std::promise<AppResult> p;
+    asio::co_spawn(app_io_, [&]() -> asio::awaitable<void> {
+      p.set_value(co_await App(via, cmd, payload, hash_reply));
+    }, asio::detached);
+    return p.get_future().get();
+  }
+
+  // A CONNECT through loop 0's pool with explicit headers, as |client_ctx|.
+  Result<std::shared_ptr<h2::Stream>> DirectConnect(h2::Headers headers,
+                                                    std::shared_ptr<const tls::TlsContext> client_ctx = nullptr) {
+    if (!client_ctx) client_ctx = client_ctx_;
+    PoolKey key{client_ctx->local_identity(), net::IpAddress::Loopback4(), hbone_listener_->local_address(),
+                {mesh_->Id("default", "server")}};
+    DialParams dial{client_ctx, sockets_};
+    std::promise<Result<std::shared_ptr<h2::Stream>>> p;
+    workers_->Post(0, [&] {
+      asio::co_spawn(workers_->loop(0), [&]() -> asio::awaitable<void> {
+        auto r = co_await pools_->At(0).Connect(key, dial, headers);
+        if (r.ok()) (*r)->Reset();  // only the status matters here
+        p.set_value(std::move(r));
+      }, asio::detached);
+    });
+    return p.get_future().get();
+  }
+
+  h2::Headers ConnectTo(net::SocketAddress target) {
+    ConnectRequest r;
+    r.target = target;
+    r.downstream = net::SocketAddress(net::IpAddress::Loopback4(), 40000);
+    return BuildConnectHeaders(r);
+  }
+
+  std::unique_ptr<testing::TestMesh> mesh_;
+  std::shared_ptr<const tls::TlsContext> client_ctx_;
+  std::unique_ptr<net::WorkerPool> workers_;
+  std::unique_ptr<Stats> stats_;
+  std::unique_ptr<PoolSet> pools_;
+  std::shared_ptr<net::DefaultSocketFactory> sockets_;
+  std::shared_ptr<InboundServer> inbound_;
+  std::shared_ptr<net::Listener> hbone_listener_;
+  std::vector<std::shared_ptr<net::Listener>> outbound_listeners_;
+  asio::io_context app_io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> app_guard_;
+  std::unique_ptr<tcp::acceptor> app_acceptor_;
+  net::SocketAddress app_addr_;
+  std::thread app_thread_;
+};
+
+TEST_F(HboneIntegrationTest, OneMebibyteEchoesByteExact) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  AppResult r = RunApp(via, "E", 1 << 20, /*hash_reply=*/true);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.reply, ShaOfGenerated(1 << 20));
+  StatsSnapshot s = stats_->Snapshot();
+  EXPECT_EQ(s.tls_connections_opened, 1u);
+  EXPECT_EQ(s.streams_opened, 1u);
+  EXPECT_EQ(s.inbound_status_200, 1u);
+  EXPECT_GE(s.bytes_downstream_to_upstream, 2u * (1 << 20));  // counted on both proxies
+}
+
+TEST_F(HboneIntegrationTest, SixtyFourMebibytesEachWayWithMatchingSha256) {
+  constexpr std::uint64_t kSize = 64ull << 20;
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  // Upload: the server hashes what it received (after our half-close).
+  AppResult up = RunApp(via, "S", kSize, false);
+  EXPECT_EQ(up.error, "");
+  EXPECT_EQ(up.reply, ShaOfGenerated(kSize) + " " + std::to_string(kSize));
+  // Download: we hash what the server generated.
+  std::string cmd = "G";
+  cmd.append(reinterpret_cast<const char*>(&kSize), 8);
+  AppResult down = RunApp(via, cmd, 0, true);
+  EXPECT_EQ(down.error, "");
+  EXPECT_EQ(down.reply, ShaOfGenerated(kSize));
+}
+
+TEST_F(HboneIntegrationTest, HalfCloseStillDeliversTheServersReply) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  AppResult r = RunApp(via, "S", 5, false);  // shut write after 5 bytes, then read
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.reply, ShaOfGenerated(5) + " 5");
+}
+
+TEST_F(HboneIntegrationTest, TwoHundredConcurrentConnectionsShareAHandfulOfTlsConnections) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  constexpr int kConns = 200;
+  std::promise<int> all;
+  int ok = 0, done = 0;
+  asio::post(app_io_, [&] {
+    for (int i = 0; i < kConns; ++i) {
+      asio::co_spawn(app_io_, [&, i]() -> asio::awaitable<void> {
+        AppResult r = co_await App(via, "E", 20000 + static_cast<std::uint64_t>(i), true);
+        if (r.error.empty() && r.reply == ShaOfGenerated(20000 + static_cast<std::uint64_t>(i))) ++ok;
+        if (++done == kConns) all.set_value(ok);
+      }, asio::detached);
+    }
+  });
+  EXPECT_EQ(all.get_future().get(), kConns);
+  StatsSnapshot s = stats_->Snapshot();
+  EXPECT_EQ(s.streams_opened, static_cast<std::uint64_t>(kConns));
+  // 2 loops x ceil(100 streams per connection): a handful, not 200.
+  EXPECT_GE(s.tls_connections_opened, 1u);
+  EXPECT_LE(s.tls_connections_opened, 6u);
+  std::printf("200 connections used %llu TLS connections\n",
+              static_cast<unsigned long long>(s.tls_connections_opened));
+}
+
+TEST_F(HboneIntegrationTest, WrongExpectedIdentityFailsOnTheClient) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "someone-else"));
+  AppResult r = RunApp(via, "E", 10, false);
+  EXPECT_EQ(r.reply, "");
+  EXPECT_NE(r.error, "");  // reset by the outbound proxy
+  StatsSnapshot s = stats_->Snapshot();
+  EXPECT_EQ(s.tls_connect_failures, 1u);
+  EXPECT_EQ(s.streams_opened, 0u);
+  EXPECT_EQ(s.inbound_streams, 0u);
+  // The direct API says why.
+  PoolKey key{mesh_->Id("default", "client"), net::IpAddress::Loopback4(), hbone_listener_->local_address(),
+              {mesh_->Id("default", "someone-else")}};
+  std::promise<Result<std::shared_ptr<h2::Stream>>> p;
+  workers_->Post(0, [&] {
+    asio::co_spawn(workers_->loop(0), [&]() -> asio::awaitable<void> {
+      p.set_value(co_await pools_->At(0).Connect(key, DialParams{client_ctx_, sockets_}, ConnectTo(app_addr_)));
+    }, asio::detached);
+  });
+  auto res = p.get_future().get();
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_NE(res.error().ToString().find("is not one of the expected"), std::string::npos) << res.error().ToString();
+}
+
+TEST_F(HboneIntegrationTest, ClientFromAnotherTrustDomainFailsOnTheServer) {
+  auto evil = *tls::TlsContext::Client(*mesh_->Issue(SpiffeId("evil.example", "default", "client")));
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"), evil);
+  AppResult r = RunApp(via, "E", 10, false);
+  EXPECT_EQ(r.reply, "");
+  EXPECT_NE(r.error, "");
+  // The server refused the handshake (give its loop a moment to count it).
+  for (int i = 0; i < 100 && stats_->Snapshot().tls_handshake_failures == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stats_->Snapshot().tls_handshake_failures, 1u);
+  EXPECT_EQ(stats_->Snapshot().inbound_streams, 0u);
+}
+
+TEST_F(HboneIntegrationTest, NoClientCertificateFails) {
+  const auto port = hbone_listener_->local_address().port();
+  int read_result = 1;
+  std::thread client([port, &read_result] {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    static const unsigned char alpn[] = {2, 'h', '2'};
+    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_storage ss;
+    socklen_t len = net::SocketAddress(net::IpAddress::Loopback4(), port).ToSockaddr(&ss);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+      SSL* ssl = SSL_new(ctx);
+      SSL_set_fd(ssl, fd);
+      if (SSL_connect(ssl) == 1) {
+        const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        SSL_write(ssl, preface, sizeof(preface) - 1);
+        char b;
+        read_result = SSL_read(ssl, &b, 1);
+      } else {
+        read_result = -1;
+      }
+      SSL_free(ssl);
+    }
+    ::close(fd);
+    SSL_CTX_free(ctx);
+  });
+  client.join();
+  EXPECT_LE(read_result, 0);
+  for (int i = 0; i < 100 && stats_->Snapshot().tls_handshake_failures == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stats_->Snapshot().tls_handshake_failures, 1u);
+}
+
+TEST_F(HboneIntegrationTest, ServerAnswers400ForBadRequests) {
+  // Not CONNECT.
+  auto get = DirectConnect({{":method", "GET"}, {":scheme", "https"}, {":path", "/"},
+                            {":authority", app_addr_.ToString()}});
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(get.error().ToString().find("400"), std::string::npos);
+  // Target IP is not the server's local IP.
+  auto other_ip = DirectConnect(ConnectTo(net::SocketAddress(*net::IpAddress::Parse("127.0.0.2"), app_addr_.port())));
+  ASSERT_FALSE(other_ip.ok());
+  EXPECT_EQ(other_ip.error().code(), ErrorCode::kInvalidArgument);
+  // Unparsable authority.
+  auto junk = DirectConnect({{":method", "CONNECT"}, {":authority", "127.0.0.1"}});
+  ASSERT_FALSE(junk.ok());
+  EXPECT_EQ(junk.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(stats_->Snapshot().inbound_status_400, 3u);
+}
+
+TEST_F(HboneIntegrationTest, ServerAnswers401WhenAuthorizationDenies) {
+  auto intruder = *tls::TlsContext::Client(*mesh_->Issue("default", "intruder"));
+  auto r = DirectConnect(ConnectTo(app_addr_), intruder);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(stats_->Snapshot().inbound_status_401, 1u);
+  // The same request from an allowed client works.
+  EXPECT_TRUE(DirectConnect(ConnectTo(app_addr_)).ok());
+}
+
+TEST_F(HboneIntegrationTest, ServerAnswers503ForSelfCallsAndRefusedUpstreams) {
+  auto self_call = DirectConnect(ConnectTo(net::SocketAddress(net::IpAddress::Loopback4(), 15008)));
+  ASSERT_FALSE(self_call.ok());
+  EXPECT_EQ(self_call.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(self_call.error().ToString().find("503"), std::string::npos);
+  // A port nobody listens on: the upstream connect fails, so no 200.
+  net::DefaultSocketFactory f;
+  auto tmp = f.NewListener(net::SocketAddress(net::IpAddress::Loopback4(), 0), {});
+  const auto closed_port = net::LocalAddress(tmp->get())->port();
+  tmp->reset();
+  auto refused = DirectConnect(ConnectTo(net::SocketAddress(net::IpAddress::Loopback4(), closed_port)));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().ToString().find("503"), std::string::npos);
+  EXPECT_EQ(stats_->Snapshot().inbound_status_503, 2u);
+  EXPECT_EQ(stats_->Snapshot().inbound_status_200, 0u);
+}
+
+}  // namespace
+}  // namespace ambit::hbone
