@@ -9,12 +9,16 @@
 
 #include "cluster/layout.h"
 #include "ctl/cluster_commands.h"
+#include "ctl/apply_commands.h"
 #include "ctl/get_commands.h"
+#include "ctl/pod_commands.h"
 
 namespace {
 
 int Fail(const ambit::Error& error) {
-  std::fprintf(stderr, "error: %s\n", error.ToString().c_str());
+  std::string text = error.ToString();
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::fprintf(stderr, "error: %s\n", text.c_str());
   return 1;
 }
 
@@ -41,8 +45,36 @@ int main(int argc, char** argv) {
   get->add_option("-n,--namespace", get_options.ns, "Only this namespace");
   get->add_option("-o,--output", get_options.output, "Output format: json");
 
+  // apply / delete
+  ambit::ctl::ManifestOptions apply_options;
+  auto* apply = app.add_subcommand("apply", "Create or update resources from Kubernetes YAML");
+  apply->add_option("-f,--filename", apply_options.files, "File, directory or - (stdin)")->required();
+  apply->add_flag("--wait", apply_options.wait, "Wait until every pod of the input is ready");
+  apply->add_option("--timeout", apply_options.timeout_seconds, "Seconds --wait waits")
+      ->capture_default_str();
+  ambit::ctl::ManifestOptions delete_options;
+  auto* del = app.add_subcommand("delete", "Delete the resources named in Kubernetes YAML");
+  del->add_option("-f,--filename", delete_options.files, "File, directory or - (stdin)")->required();
+  del->add_flag("--ignore-not-found", delete_options.ignore_not_found,
+                "Resources that do not exist are not an error");
+
+  // exec / logs
+  auto* exec = app.add_subcommand("exec", "Run a command in a pod: exec NS/POD -- CMD ARGS...");
+  std::string exec_pod, exec_ns;
+  std::vector<std::string> exec_argv;
+  exec->add_option("pod", exec_pod, "NAMESPACE/POD or POD")->required();
+  exec->add_option("-n,--namespace", exec_ns, "Namespace when POD has none");
+  exec->add_option("command", exec_argv, "Command and arguments (after --)")->required();
+  auto* logs = app.add_subcommand("logs", "Print a container's output: logs NS/POD");
+  std::string logs_pod, logs_ns, logs_container;
+  bool logs_follow = false;
+  logs->add_option("pod", logs_pod, "NAMESPACE/POD or POD")->required();
+  logs->add_option("-n,--namespace", logs_ns, "Namespace when POD has none");
+  logs->add_option("-c,--container", logs_container, "Container (default: the first)");
+  logs->add_flag("-f,--follow", logs_follow, "Keep printing new output");
+
   // --cluster is accepted after the subcommand as well.
-  for (auto* sub : {up, down, get}) {
+  for (auto* sub : {up, down, get, apply, del, exec, logs}) {
     sub->add_option("--cluster", cluster_name, "Cluster name");
   }
 
@@ -67,6 +99,31 @@ int main(int argc, char** argv) {
     auto out = ambit::ctl::Get(get_options);
     if (!out.ok()) return Fail(out.error());
     std::fputs(out->c_str(), stdout);
+    return 0;
+  }
+  if (apply->parsed() || del->parsed()) {
+    auto& opts = apply->parsed() ? apply_options : delete_options;
+    opts.cluster = cluster_name;
+    auto out = apply->parsed() ? ambit::ctl::Apply(opts) : ambit::ctl::Delete(opts);
+    if (!out.ok()) return Fail(out.error());
+    std::fputs(out->c_str(), stdout);
+    return 0;
+  }
+  if (exec->parsed()) {
+    auto ref = ambit::ctl::ParsePodRef(exec_pod, exec_ns);
+    if (!ref.ok()) return Fail(ref.error());
+    auto code = ambit::ctl::Exec(cluster_name, *ref, exec_argv);
+    if (!code.ok()) {
+      Fail(code.error());
+      return 127;
+    }
+    return *code;
+  }
+  if (logs->parsed()) {
+    auto ref = ambit::ctl::ParsePodRef(logs_pod, logs_ns);
+    if (!ref.ok()) return Fail(ref.error());
+    auto s = ambit::ctl::Logs(cluster_name, *ref, logs_container, logs_follow);
+    if (!s.ok()) return Fail(s.error());
     return 0;
   }
   return 0;

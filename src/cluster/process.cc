@@ -92,7 +92,7 @@ std::vector<pid_t> FindClusterProcesses(const std::string& cluster,
         netns_ids.count({st.st_dev, st.st_ino})) {
       match = true;
     }
-    if (!match) {
+    if (!match && !cluster.empty()) {
       if (auto env = Slurp(base + "/environ")) {
         size_t pos = 0;
         while (pos < env->size()) {

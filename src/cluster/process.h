@@ -32,8 +32,8 @@ bool IsAlive(const ProcessId& id);
 Status WritePidFile(const std::string& path, const ProcessId& id);
 std::optional<ProcessId> ReadPidFile(const std::string& path);
 
-// Processes (other than the caller) that carry AMBIT_CLUSTER=|cluster| or whose
-// network namespace is one of |netns_paths|.
+// Processes (other than the caller) that carry AMBIT_CLUSTER=|cluster| (unless
+// |cluster| is empty) or whose network namespace is one of |netns_paths|.
 std::vector<pid_t> FindClusterProcesses(const std::string& cluster,
                                         const std::vector<std::string>& netns_paths);
 

@@ -6,14 +6,53 @@
 
 #include "ambit/v1/cluster.grpc.pb.h"
 #include "cluster/topology.h"
+#include "control/controller.h"
+#include "control/reconciler.h"
+#include "control/store.h"
 
 namespace ambit::control {
 namespace {
 
+grpc::Status ToStatus(const Error& e) {
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (e.code()) {
+    case ErrorCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
+    case ErrorCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
+    case ErrorCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
+    case ErrorCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
+    default: break;
+  }
+  return grpc::Status(code, e.ToString());
+}
+
+std::vector<ManifestText> ToManifests(const ambit::v1::ManifestRequest& req) {
+  std::vector<ManifestText> out;
+  for (const auto& m : req.manifests()) out.push_back({m.source(), m.content()});
+  return out;
+}
+
+void FillResponse(const Outcome& outcome, uint64_t generation, ambit::v1::ManifestResponse* out) {
+  for (const auto& c : outcome.plan.changes) {
+    auto* ch = out->add_changes();
+    ch->set_kind(c.key.kind);
+    ch->set_namespace_(c.key.ns);
+    ch->set_name(c.key.name);
+    ch->set_action(c.action);
+  }
+  for (const auto& p : outcome.plan.pods) out->add_pods(p.ns + "/" + p.name);
+  for (const auto& w : outcome.warnings) out->add_warnings(w);
+  out->set_generation(generation);
+}
+
 class ClusterServiceImpl final : public ambit::v1::ClusterService::Service {
  public:
-  ClusterServiceImpl(cluster::ClusterLayout layout, cluster::ClusterConfig config)
-      : layout_(std::move(layout)), config_(std::move(config)) {}
+  ClusterServiceImpl(cluster::ClusterLayout layout, cluster::ClusterConfig config, Store* store,
+                     Reconciler* reconciler, Controller* controller)
+      : layout_(std::move(layout)),
+        config_(std::move(config)),
+        store_(store),
+        reconciler_(reconciler),
+        controller_(controller) {}
 
   grpc::Status GetInfo(grpc::ServerContext*, const ambit::v1::GetInfoRequest*,
                        ambit::v1::ClusterInfo* out) override {
@@ -37,16 +76,106 @@ class ClusterServiceImpl final : public ambit::v1::ClusterService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListPods(grpc::ServerContext*, const ambit::v1::ListRequest* req,
+                        ambit::v1::PodList* out) override {
+    auto snap = store_->Snapshot();
+    auto view = reconciler_->View();
+    for (const auto* pod : snap->Pods()) {
+      if (!req->namespace_().empty() && pod->metadata.ns != req->namespace_()) continue;
+      auto* p = out->add_pods();
+      p->set_name(pod->metadata.name);
+      p->set_namespace_(pod->metadata.ns);
+      p->set_node(pod->spec.node_name);
+      p->set_uid(pod->metadata.uid);
+      p->set_service_account(pod->spec.service_account_name);
+      for (const auto& [k, v] : pod->metadata.labels) (*p->mutable_labels())[k] = v;
+      for (const auto& ref : pod->metadata.owner_references) {
+        if (ref.kind == "Deployment") p->set_owner("Deployment/" + ref.name);
+      }
+      p->set_phase("Pending");
+      auto it = view->pods.find(config::ResourceKey{"Pod", pod->metadata.ns, pod->metadata.name});
+      // A view from before this pod's (re)creation says nothing about it.
+      if (it != view->pods.end() && it->second.uid == pod->metadata.uid) {
+        const PodView& pv = it->second;
+        p->set_phase(pv.phase);
+        p->set_ready(pv.ready);
+        p->set_ip(pv.ip);
+        p->set_netns(pv.netns);
+        p->set_message(pv.message);
+        for (const auto& [name, st] : pv.containers) {
+          auto* c = p->add_containers();
+          c->set_name(name);
+          c->set_state(std::string(cluster::ToString(st.state)));
+          c->set_pid(st.pid);
+          c->set_restarts(st.restarts);
+          c->set_exit_code(st.exit_code);
+          c->set_message(st.message);
+        }
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListServices(grpc::ServerContext*, const ambit::v1::ListRequest* req,
+                            ambit::v1::ServiceList* out) override {
+    auto snap = store_->Snapshot();
+    auto view = reconciler_->View();
+    for (const auto* svc : snap->Services()) {
+      if (!req->namespace_().empty() && svc->metadata.ns != req->namespace_()) continue;
+      auto* s = out->add_services();
+      s->set_name(svc->metadata.name);
+      s->set_namespace_(svc->metadata.ns);
+      s->set_cluster_ip(svc->spec.cluster_ip);
+      for (const auto& [k, v] : svc->spec.selector) (*s->mutable_selector())[k] = v;
+      for (const auto& sp : svc->spec.ports) {
+        auto* port = s->add_ports();
+        port->set_name(sp.name);
+        port->set_protocol(sp.protocol);
+        port->set_port(sp.port);
+        port->set_target_port(sp.target_port_name.empty()
+                                  ? std::to_string(sp.target_port_number ? sp.target_port_number
+                                                                         : sp.port)
+                                  : sp.target_port_name);
+      }
+      auto eps = view->endpoints.find({"Service", svc->metadata.ns, svc->metadata.name});
+      if (eps != view->endpoints.end()) {
+        for (const auto& e : eps->second) s->add_endpoints(e);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Apply(grpc::ServerContext*, const ambit::v1::ManifestRequest* req,
+                     ambit::v1::ManifestResponse* out) override {
+    auto outcome = controller_->Apply(ToManifests(*req));
+    if (!outcome.ok()) return ToStatus(outcome.error());
+    FillResponse(*outcome, store_->Snapshot()->generation, out);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Delete(grpc::ServerContext*, const ambit::v1::ManifestRequest* req,
+                      ambit::v1::ManifestResponse* out) override {
+    auto outcome = controller_->Delete(ToManifests(*req), req->ignore_not_found());
+    if (!outcome.ok()) return ToStatus(outcome.error());
+    FillResponse(*outcome, store_->Snapshot()->generation, out);
+    return grpc::Status::OK;
+  }
+
  private:
   const cluster::ClusterLayout layout_;
   const cluster::ClusterConfig config_;
+  Store* store_;
+  Reconciler* reconciler_;
+  Controller* controller_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::Service> MakeClusterService(const cluster::ClusterLayout& layout,
-                                                  const cluster::ClusterConfig& config) {
-  return std::make_unique<ClusterServiceImpl>(layout, config);
+                                                  const cluster::ClusterConfig& config,
+                                                  Store* store, Reconciler* reconciler,
+                                                  Controller* controller) {
+  return std::make_unique<ClusterServiceImpl>(layout, config, store, reconciler, controller);
 }
 
 }  // namespace ambit::control

@@ -13,8 +13,14 @@ class Service;
 
 namespace ambit::control {
 
-// A grpc::Service answering from |config| (nodes) ; owned by the caller.
+class Controller;
+class Reconciler;
+class Store;
+
+// Borrowed pointers must outlive the service.
 std::unique_ptr<grpc::Service> MakeClusterService(const cluster::ClusterLayout& layout,
-                                                  const cluster::ClusterConfig& config);
+                                                  const cluster::ClusterConfig& config,
+                                                  Store* store, Reconciler* reconciler,
+                                                  Controller* controller);
 
 }  // namespace ambit::control

@@ -5,15 +5,33 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <random>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
 
 #include "cluster/process.h"
 #include "cluster/topology.h"
+#include "cluster/subprocess.h"
 #include "control/cluster_service.h"
+#include "control/controller.h"
+#include "control/pod_runtime.h"
+#include "control/reconciler.h"
+#include "control/store.h"
 #include "core/log.h"
 
 namespace ambit::control {
+namespace {
+
+// |n| characters of [a-z0-9] from the kernel's random source.
+std::string RandomName(int n) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device rd;
+  std::string out;
+  for (int i = 0; i < n; ++i) out += kAlphabet[rd() % (sizeof kAlphabet - 1)];
+  return out;
+}
+
+}  // namespace
 
 Daemon::Daemon(cluster::ClusterLayout layout, std::string self_exe)
     : layout_(std::move(layout)), self_exe_(std::move(self_exe)) {}
@@ -45,7 +63,20 @@ Status Daemon::Run() {
   AMBIT_LOG_INFO("cluster {}: ensuring {} node(s)", config.name, config.node_count);
   AMBIT_RETURN_IF_ERROR(cluster::EnsureTopology(layout_, config.node_count));
 
-  auto cluster_service = MakeClusterService(layout_, config);
+  AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(layout_.StoreFile()));
+  PodRuntime runtime(layout_, config, self_exe_);
+  Reconciler reconciler(store.get(), &runtime);
+  PlanContext plan_context;
+  plan_context.node_count = config.node_count;
+  plan_context.command_exists = [](const std::string& program) {
+    return cluster::FindExecutable(program).has_value();
+  };
+  plan_context.random = RandomName;
+  Controller controller(store.get(), &reconciler, plan_context);
+  reconciler.Start();
+
+  auto cluster_service =
+      MakeClusterService(layout_, config, store.get(), &reconciler, &controller);
   const std::string socket = layout_.SocketPath();
   ::unlink(socket.c_str());
   grpc::ServerBuilder builder;
@@ -64,6 +95,7 @@ Status Daemon::Run() {
   }
   AMBIT_LOG_INFO("cluster {}: signal {}, stopping (pods keep running)", config.name, sig);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  reconciler.Stop();
   ::unlink(socket.c_str());
   ::unlink(layout_.PidFile().c_str());
   return Ok();

@@ -88,3 +88,31 @@ Result<ambit::v1::NodeList> ClusterClient::ListNodes() {
 }
 
 }  // namespace ambit::ctl
+
+namespace ambit::ctl {
+
+Result<ambit::v1::PodList> ClusterClient::ListPods(const std::string& ns) {
+  ambit::v1::ListRequest req;
+  req.set_namespace_(ns);
+  return impl_->Call<ambit::v1::ListRequest, ambit::v1::PodList>(
+      &ambit::v1::ClusterService::Stub::ListPods, req);
+}
+
+Result<ambit::v1::ServiceList> ClusterClient::ListServices(const std::string& ns) {
+  ambit::v1::ListRequest req;
+  req.set_namespace_(ns);
+  return impl_->Call<ambit::v1::ListRequest, ambit::v1::ServiceList>(
+      &ambit::v1::ClusterService::Stub::ListServices, req);
+}
+
+Result<ambit::v1::ManifestResponse> ClusterClient::Apply(const ambit::v1::ManifestRequest& req) {
+  return impl_->Call<ambit::v1::ManifestRequest, ambit::v1::ManifestResponse>(
+      &ambit::v1::ClusterService::Stub::Apply, req, 120);
+}
+
+Result<ambit::v1::ManifestResponse> ClusterClient::Delete(const ambit::v1::ManifestRequest& req) {
+  return impl_->Call<ambit::v1::ManifestRequest, ambit::v1::ManifestResponse>(
+      &ambit::v1::ClusterService::Stub::Delete, req, 120);
+}
+
+}  // namespace ambit::ctl

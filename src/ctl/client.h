@@ -11,7 +11,10 @@
 namespace ambit::v1 {
 class ClusterInfo;
 class NodeList;
-class ListRequest;
+class PodList;
+class ServiceList;
+class ManifestRequest;
+class ManifestResponse;
 }  // namespace ambit::v1
 
 namespace ambit::ctl {
@@ -26,6 +29,10 @@ class ClusterClient {
 
   Result<ambit::v1::ClusterInfo> GetInfo();
   Result<ambit::v1::NodeList> ListNodes();
+  Result<ambit::v1::PodList> ListPods(const std::string& ns);
+  Result<ambit::v1::ServiceList> ListServices(const std::string& ns);
+  Result<ambit::v1::ManifestResponse> Apply(const ambit::v1::ManifestRequest& request);
+  Result<ambit::v1::ManifestResponse> Delete(const ambit::v1::ManifestRequest& request);
 
   class Impl;
 

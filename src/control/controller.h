@@ -1,0 +1,43 @@
+// Apply and delete requests: parse manifests (config), plan against the current
+// store (planner), commit, and wake the reconciler. Requests are serialized, so
+// concurrent applies never lose each other's updates. Thread-safe.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "control/planner.h"
+#include "control/reconciler.h"
+#include "control/store.h"
+
+namespace ambit::control {
+
+struct ManifestText {
+  std::string source;   // file name, for messages
+  std::string content;  // YAML or JSON, one or more documents
+};
+
+struct Outcome {
+  Plan plan;
+  std::vector<std::string> warnings;
+};
+
+class Controller {
+ public:
+  Controller(Store* store, Reconciler* reconciler, PlanContext context);
+
+  Result<Outcome> Apply(const std::vector<ManifestText>& manifests);
+  Result<Outcome> Delete(const std::vector<ManifestText>& manifests, bool ignore_not_found);
+
+ private:
+  Result<Manifests> Parse(const std::vector<ManifestText>& manifests,
+                          std::vector<std::string>* warnings) const;
+
+  Store* store_;
+  Reconciler* reconciler_;
+  PlanContext context_;
+  std::mutex mu_;
+};
+
+}  // namespace ambit::control
