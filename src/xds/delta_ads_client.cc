@@ -26,6 +26,8 @@ std::shared_ptr<grpc::Channel> MakeXdsChannel(const std::string& target,
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 15'000);
+  // A full sync of a large mesh is one response; do not cap it at gRPC's 4 MiB default.
+  args.SetMaxReceiveMessageSize(-1);
   if (!credentials) credentials = grpc::InsecureChannelCredentials();
   return grpc::CreateCustomChannel(target, credentials, args);
 }

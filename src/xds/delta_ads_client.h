@@ -48,7 +48,7 @@ struct DeltaAdsClientOptions {
 };
 
 // A channel to the control plane with gRPC's own reconnect backoff aligned to
-// ours (10 ms -> 15 s). |target|: "unix:/path/ambitd.sock" or "host:port".
+// ours (10 ms -> 15 s) and no limit on the size of a response. |target|: "unix:/path/ambitd.sock" or "host:port".
 // |credentials| null = insecure (unix socket inside the local cluster).
 std::shared_ptr<grpc::Channel> MakeXdsChannel(
     const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
