@@ -25,7 +25,10 @@ void Admin::AddDumpSection(std::string name, DumpSection section) {
 
 void Admin::AddMetricsSource(MetricsSource source) { metrics_sources_.push_back(std::move(source)); }
 
-void Admin::SetQuitHandler(std::function<void()> on_quit) { on_quit_ = std::move(on_quit); }
+void Admin::SetQuitHandler(std::function<void()> on_quit) {
+  std::lock_guard lock(quit_mu_);
+  on_quit_ = std::move(on_quit);
+}
 
 std::string Admin::ConfigDump() const {
   nlohmann::json doc = nlohmann::json::object();
@@ -54,8 +57,13 @@ HttpRoutes Admin::AdminRoutes() {
   routes["/config_dump"] = [this](const HttpRequest&) { return HttpResponse::Json(ConfigDump()); };
   routes["/quitquitquit"] = [this](const HttpRequest& req) {
     if (req.method != "POST") return HttpResponse::Text(405, "use POST\n");
-    if (!on_quit_) return HttpResponse::Text(503, "no quit handler\n");
-    on_quit_();
+    std::function<void()> quit;
+    {
+      std::lock_guard lock(quit_mu_);
+      quit = on_quit_;
+    }
+    if (!quit) return HttpResponse::Text(503, "no quit handler\n");
+    quit();
     return HttpResponse::Text(200, "OK\n");
   };
   return routes;

@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,7 +51,8 @@ class Admin {
   void AddDumpSection(std::string name, DumpSection section);
   // Extra Prometheus text appended to /metrics (must end with a newline).
   void AddMetricsSource(MetricsSource source);
-  // Called (on the ServiceLoop thread) for POST /quitquitquit.
+  // Called (on the ServiceLoop thread) for POST /quitquitquit. May be set
+  // at any time (thread-safe).
   void SetQuitHandler(std::function<void()> on_quit);
 
   // Binds and serves all three. Fails naming the address that could not be bound.
@@ -74,7 +76,8 @@ class Admin {
   TcpMetrics& metrics_;
   std::vector<std::pair<std::string, DumpSection>> sections_;
   std::vector<MetricsSource> metrics_sources_;
-  std::function<void()> on_quit_;
+  mutable std::mutex quit_mu_;
+  std::function<void()> on_quit_;  // guarded by quit_mu_
   std::vector<std::shared_ptr<HttpServer>> servers_;
   Addresses bound_;
 };

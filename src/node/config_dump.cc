@@ -168,4 +168,22 @@ void DumpCertificates(const std::vector<CertStatus>& certs, json& out) {
   }
 }
 
+void DumpPods(const std::vector<PodStatus>& pods, json& out) {
+  out = json::array();
+  for (const auto& p : pods) {
+    out.push_back(json{
+        {"uid", p.spec.uid},
+        {"name", p.spec.name},
+        {"namespace", p.spec.ns},
+        {"serviceAccount", p.spec.service_account},
+        {"identity", p.identity},
+        {"listeners", p.listeners},
+        {"certificateReady", p.certificate_ready},
+        {"connectionsActive", p.active_connections},
+        {"connectionsTotal", p.total_connections},
+        {"state", p.draining ? "Draining" : "Serving"},
+    });
+  }
+}
+
 }  // namespace ambit::node

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "node/pod_manager.h"
 #include "node/secret_manager.h"
 #include "state/workload_state.h"
 
@@ -22,5 +23,8 @@ void DumpServices(const state::WorkloadState& state, nlohmann::json& out);
 void DumpPolicies(const state::WorkloadState& state, nlohmann::json& out);
 // An array of {identity, state, leases, certChain, rootCerts, ...}.
 void DumpCertificates(const std::vector<CertStatus>& certs, nlohmann::json& out);
+
+// An array of {uid, name, namespace, serviceAccount, identity, listeners, ...}.
+void DumpPods(const std::vector<PodStatus>& pods, nlohmann::json& out);
 
 }  // namespace ambit::node

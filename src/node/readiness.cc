@@ -12,14 +12,25 @@ void Readiness::Unblock(const std::string& name) {
   blockers_.erase(name);
 }
 
-bool Readiness::ready() const {
+void Readiness::AddCheck(const std::string& name, std::function<bool()> check) {
   std::lock_guard lock(mu_);
-  return blockers_.empty();
+  checks_[name] = std::move(check);
 }
 
+bool Readiness::ready() const { return pending().empty(); }
+
 std::vector<std::string> Readiness::pending() const {
-  std::lock_guard lock(mu_);
-  return {blockers_.begin(), blockers_.end()};
+  std::set<std::string> out;
+  std::map<std::string, std::function<bool()>> checks;
+  {
+    std::lock_guard lock(mu_);
+    out = blockers_;
+    checks = checks_;
+  }
+  for (const auto& [name, check] : checks) {
+    if (!check()) out.insert(name);
+  }
+  return {out.begin(), out.end()};
 }
 
 }  // namespace ambit::node

@@ -81,6 +81,10 @@ const identity::SpiffeId& CertLease::identity() const { return entry_->identity;
 
 std::shared_ptr<const Secret> CertLease::Current() const { return entry_->Current(); }
 
+std::function<std::shared_ptr<const Secret>()> CertLease::Source() const {
+  return [entry = entry_] { return entry->Current(); };
+}
+
 bool CertLease::WhenFetched(std::function<void()> callback) const {
   std::lock_guard lock(entry_->mu);
   if (entry_->secret != nullptr) return false;

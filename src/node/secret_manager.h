@@ -104,6 +104,10 @@ class CertLease {
   // The Secret new handshakes should use; null until the first fetch succeeds
   // or after the held certificate expired without renewal. Thread-safe.
   std::shared_ptr<const Secret> Current() const;
+  // A function returning what Current() returns, usable after the lease is
+  // gone (it then keeps answering the last Secret fetched, which is no longer
+  // renewed). For components that outlive a pod briefly (open connections).
+  std::function<std::shared_ptr<const Secret>()> Source() const;
   // If a Secret is available now, returns false and does not keep |callback|.
   // Otherwise keeps it and returns true: |callback| runs once, when the next
   // fetch for this identity completes (successfully or not), on the thread that

@@ -1,0 +1,75 @@
+// ConnectionTracker: the live connections of one pod proxy, so a pod removal
+// or a process shutdown can drain them: stop taking new ones, let open ones
+// finish for a grace period, then abort the rest.
+//
+// A connection registers with the executor (event loop) it lives on and an
+// abort function; AbortAll() posts each abort to its own loop, so aborts never
+// race the connection's code. The abort runs only if the connection is still
+// registered when the posted handler executes.
+//
+// Thread-safety: all methods are thread-safe. Register/unregister take a
+// per-pod mutex once per connection (never per byte).
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <unordered_map>
+
+namespace ambit::node {
+
+class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker> {
+ public:
+  // Unregisters on destruction. Move-only. Destroy it on the connection's loop
+  // before the objects its abort function touches.
+  class Token {
+   public:
+    Token() = default;
+    Token(std::weak_ptr<ConnectionTracker> tracker, std::uint64_t id)
+        : tracker_(std::move(tracker)), id_(id) {}
+    ~Token();
+    Token(Token&& o) noexcept : tracker_(std::move(o.tracker_)), id_(std::exchange(o.id_, 0)) {}
+    Token& operator=(Token&&) = delete;
+    Token(const Token&) = delete;
+    Token& operator=(const Token&) = delete;
+
+   private:
+    std::weak_ptr<ConnectionTracker> tracker_;
+    std::uint64_t id_ = 0;
+  };
+
+  static std::shared_ptr<ConnectionTracker> Create() {
+    return std::shared_ptr<ConnectionTracker>(new ConnectionTracker());
+  }
+
+  // nullopt once draining (the caller should refuse the connection).
+  std::optional<Token> Register(asio::any_io_executor executor, std::function<void()> abort);
+
+  // No new registrations from now on.
+  void StartDraining();
+  bool draining() const;
+  // Posts every live connection's abort to its loop.
+  void AbortAll();
+  std::size_t active() const;
+  std::uint64_t total() const;
+
+ private:
+  ConnectionTracker() = default;
+  void Unregister(std::uint64_t id);
+
+  struct Entry {
+    asio::any_io_executor executor;
+    std::function<void()> abort;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<std::uint64_t, Entry> live_;  // guarded by mu_
+  std::uint64_t next_id_ = 1;                      // guarded by mu_
+  bool draining_ = false;                          // guarded by mu_
+};
+
+}  // namespace ambit::node

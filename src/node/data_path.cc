@@ -1,0 +1,472 @@
+#include "node/data_path.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <future>
+#include <random>
+
+#include "core/log.h"
+#include "hbone/connect_headers.h"
+#include "hbone/copy.h"
+#include "hbone/inbound_server.h"
+#include "hbone/pool.h"
+#include "hbone/ports.h"
+#include "hbone/route.h"
+#include "hbone/stats.h"
+#include "net/connect.h"
+#include "net/socket_options.h"
+#include "node/state_lookup.h"
+#include "tls/context.h"
+
+namespace ambit::node {
+namespace {
+
+using asio::ip::tcp;
+
+// Per-pod proxies, attached to the Pod.
+struct PodState final : PodTraffic {
+  std::function<std::shared_ptr<const Secret>()> secret;
+  std::shared_ptr<hbone::InboundServer> inbound;
+};
+
+PodState& StateOf(const Pod& pod) { return static_cast<PodState&>(pod.traffic()); }
+
+// Waits (on the calling loop) until |lease| has a Secret or |timeout| passes.
+asio::awaitable<std::shared_ptr<const Secret>> AwaitSecret(const CertLease& lease,
+                                                           std::chrono::milliseconds timeout) {
+  std::shared_ptr<const Secret> secret = lease.Current();
+  if (secret != nullptr) co_return secret;
+  auto executor = co_await asio::this_coro::executor;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto timer = std::make_shared<asio::steady_timer>(executor);
+  while ((secret = lease.Current()) == nullptr && std::chrono::steady_clock::now() < deadline) {
+    timer->expires_at(deadline);
+    // Wakes us when the next fetch completes (success or failure).
+    const bool waiting = lease.WhenFetched([timer, executor] {
+      asio::post(executor, [timer] { timer->cancel(); });
+    });
+    if (!waiting) continue;
+    asio::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return secret;
+}
+
+void FillSource(TcpLabels& l, const state::Workload* w) {
+  if (w == nullptr) return;
+  l.source_workload = w->workload_name.empty() ? w->name : w->workload_name;
+  l.source_canonical_service = w->canonical_name;
+  l.source_canonical_revision = w->canonical_revision;
+  l.source_workload_namespace = w->ns;
+  l.source_principal = w->Identity().ToString();
+  l.source_app = w->canonical_name;
+  l.source_version = w->canonical_revision;
+  l.source_cluster = w->cluster_id;
+}
+
+void FillDestination(TcpLabels& l, const state::Workload* w, const state::Service* s) {
+  if (s != nullptr) {
+    l.destination_service = s->hostname;
+    l.destination_service_namespace = s->ns;
+    l.destination_service_name = s->name;
+  }
+  if (w == nullptr) return;
+  l.destination_workload = w->workload_name.empty() ? w->name : w->workload_name;
+  l.destination_canonical_service = w->canonical_name;
+  l.destination_canonical_revision = w->canonical_revision;
+  l.destination_workload_namespace = w->ns;
+  l.destination_principal = w->Identity().ToString();
+  l.destination_app = w->canonical_name;
+  l.destination_version = w->canonical_revision;
+  l.destination_cluster = w->cluster_id;
+}
+
+std::string BaggageFor(const Pod& pod, const state::Workload* w) {
+  hbone::Baggage b;
+  b.ns = pod.spec().ns;
+  if (w != nullptr) {
+    b.cluster = w->cluster_id;
+    b.workload_type = "pod";
+    b.workload_name = w->workload_name.empty() ? w->name : w->workload_name;
+    b.service_name = w->canonical_name;
+    b.service_version = w->canonical_revision;
+  } else {
+    b.workload_type = "pod";
+    b.workload_name = pod.spec().name;
+  }
+  return hbone::FormatBaggage(b);
+}
+
+bool IsIllegalPort(std::uint16_t port) {
+  for (auto p : hbone::kIllegalDestinationPorts) {
+    if (p == port) return true;
+  }
+  return false;
+}
+
+// Keeps a gauge up for the lifetime of a connection.
+class ActiveGauge {
+ public:
+  explicit ActiveGauge(std::atomic<std::int64_t>& g) : g_(g) { g_.fetch_add(1, std::memory_order_relaxed); }
+  ~ActiveGauge() { g_.fetch_sub(1, std::memory_order_relaxed); }
+  ActiveGauge(const ActiveGauge&) = delete;
+  ActiveGauge& operator=(const ActiveGauge&) = delete;
+
+ private:
+  std::atomic<std::int64_t>& g_;
+};
+
+}  // namespace
+
+struct DataPath::Impl {
+  Impl(net::WorkerPool& w, const state::StateStore& s, TcpMetrics& m,
+       std::shared_ptr<const hbone::Authorizer> a, Options o)
+      : workers(w),
+        metrics(m),
+        authorizer(a != nullptr ? std::move(a) : std::make_shared<hbone::AllowAllAuthorizer>()),
+        options(std::move(o)),
+        stats(w.size()),
+        pools(w, PoolOptions(options), &stats),
+        lookup(std::make_shared<StateLookup>(s, w.size(), options.network)) {}
+
+  static hbone::Pool::Options PoolOptions(const Options& o) {
+    hbone::Pool::Options p;
+    p.connect_timeout = o.connect_timeout;
+    return p;
+  }
+
+  asio::awaitable<void> Outbound(std::shared_ptr<Pod> pod, tcp::socket downstream);
+  asio::awaitable<void> InboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket downstream);
+  asio::awaitable<void> Hbone(std::shared_ptr<Pod> pod, tcp::socket socket);
+
+  net::WorkerPool& workers;
+  TcpMetrics& metrics;
+  std::shared_ptr<const hbone::Authorizer> authorizer;
+  Options options;
+  hbone::Stats stats;
+  hbone::PoolSet pools;
+  std::shared_ptr<StateLookup> lookup;
+
+  std::atomic<std::uint64_t> outbound_opened{0};
+  std::atomic<std::uint64_t> outbound_hbone{0};
+  std::atomic<std::uint64_t> outbound_passthrough{0};
+  std::atomic<std::uint64_t> outbound_rejected{0};
+  std::atomic<std::uint64_t> outbound_failed{0};
+  std::atomic<std::int64_t> outbound_active{0};
+  std::atomic<std::uint64_t> plaintext_opened{0};
+  std::atomic<std::uint64_t> plaintext_failed{0};
+  std::atomic<std::int64_t> plaintext_active{0};
+  std::atomic<std::uint64_t> hbone_accepted{0};
+  std::atomic<std::uint64_t> no_certificate{0};
+};
+
+DataPath::DataPath(net::WorkerPool& workers, const state::StateStore& state, TcpMetrics& metrics,
+                   std::shared_ptr<const hbone::Authorizer> authorizer, Options options)
+    : impl_(std::make_unique<Impl>(workers, state, metrics, std::move(authorizer),
+                                   std::move(options))) {}
+
+DataPath::~DataPath() = default;
+
+Result<std::unique_ptr<PodTraffic>> DataPath::Attach(const Pod& pod) {
+  auto state = std::make_unique<PodState>();
+  state->secret = pod.certificate().Source();
+  hbone::InboundServer::Options in;
+  in.upstream_connect_timeout = impl_->options.connect_timeout;
+  in.spoof_source_ip = impl_->options.preserve_source_ip;
+  auto secret = state->secret;
+  state->inbound = std::make_shared<hbone::InboundServer>(
+      [secret]() -> std::shared_ptr<const tls::TlsContext> {
+        auto s = secret();
+        return s != nullptr ? s->server_context : nullptr;
+      },
+      pod.sockets(), impl_->authorizer, &impl_->stats, in);
+  return std::unique_ptr<PodTraffic>(std::move(state));
+}
+
+void DataPath::OnOutbound(std::shared_ptr<Pod> pod, tcp::socket socket) {
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, impl_->Outbound(std::move(pod), std::move(socket)), asio::detached);
+}
+
+void DataPath::OnInboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket socket) {
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, impl_->InboundPlaintext(std::move(pod), std::move(socket)),
+                 asio::detached);
+}
+
+void DataPath::OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, impl_->Hbone(std::move(pod), std::move(socket)), asio::detached);
+}
+
+asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::socket downstream) {
+  outbound_opened.fetch_add(1, std::memory_order_relaxed);
+  ActiveGauge active(outbound_active);
+  auto token = pod->connections().Register(downstream.get_executor(), [&downstream] {
+    hbone::AbortSocket(downstream);
+  });
+  if (!token) co_return;  // pod is draining
+  auto peer = net::PeerAddress(downstream.native_handle());
+  auto original = net::OriginalDestination(downstream.native_handle());
+  if (!peer.ok() || !original.ok()) {
+    AMBIT_LOG_WARN("outbound in pod {}: no original destination: {}", pod->spec().uid,
+                   original.ok() ? peer.error().ToString() : original.error().ToString());
+    hbone::AbortSocket(downstream);
+    co_return;
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  hbone::RouteOptions route_options;
+  route_options.hbone_port = options.hbone_port;
+  const hbone::RouteDecision route = hbone::DecideRoute(*original, *lookup, rng(), route_options);
+
+  // Telemetry labels from the same snapshot the decision saw (or a newer one).
+  std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();
+  const state::Workload* src = snapshot->FindWorkloadByAddress(lookup->network(),
+                                                               PackedFromIp(peer->ip()));
+  TcpLabels labels;
+  labels.reporter = "source";
+  FillSource(labels, src);
+  if (src == nullptr) {
+    labels.source_workload = pod->spec().name;
+    labels.source_workload_namespace = pod->spec().ns;
+    labels.source_principal = pod->identity().ToString();
+  }
+  if (route.kind != hbone::RouteDecision::Kind::kReject) {
+    const state::Service* svc =
+        snapshot->FindServiceByVip(lookup->network(), PackedFromIp(original->ip()));
+    const state::Workload* dst = snapshot->FindWorkloadByAddress(
+        lookup->network(), PackedFromIp(route.next_hop.ip()));
+    FillDestination(labels, dst, svc);
+  }
+
+  switch (route.kind) {
+    case hbone::RouteDecision::Kind::kReject:
+      outbound_rejected.fetch_add(1, std::memory_order_relaxed);
+      AMBIT_LOG_DEBUG("outbound {} -> {} rejected: {}", peer->ToString(), original->ToString(),
+                      route.reason);
+      hbone::AbortSocket(downstream);
+      co_return;
+    case hbone::RouteDecision::Kind::kPassthrough: {
+      labels.connection_security_policy = "unknown";
+      auto series = metrics.Get(labels);
+      net::ConnectOptions opts;
+      opts.timeout = options.connect_timeout;
+      auto upstream = co_await net::Connect(*pod->sockets(), route.next_hop, opts);
+      if (!upstream.ok()) {
+        outbound_failed.fetch_add(1, std::memory_order_relaxed);
+        series->Failed();
+        AMBIT_LOG_DEBUG("outbound passthrough {} -> {}: {}", peer->ToString(),
+                        route.next_hop.ToString(), upstream.error().ToString());
+        hbone::AbortSocket(downstream);
+        co_return;
+      }
+      outbound_passthrough.fetch_add(1, std::memory_order_relaxed);
+      series->Opened();
+      auto upstream_token = pod->connections().Register(downstream.get_executor(), [&] {
+        hbone::AbortSocket(*upstream);
+      });
+      hbone::StatsShard& shard = stats.Local();
+      shard.passthrough_connections.Inc();
+      auto result = co_await hbone::CopyBidirectional(downstream, *upstream);
+      shard.bytes_downstream_to_upstream.Add(result.socket_to_peer);
+      shard.bytes_upstream_to_downstream.Add(result.peer_to_socket);
+      series->AddReceived(result.socket_to_peer);
+      series->AddSent(result.peer_to_socket);
+      series->Closed();
+      co_return;
+    }
+    case hbone::RouteDecision::Kind::kHbone:
+      break;
+  }
+
+  labels.connection_security_policy = "mutual_tls";
+  auto series = metrics.Get(labels);
+  std::shared_ptr<const Secret> secret = co_await AwaitSecret(pod->certificate(), options.cert_wait);
+  if (secret == nullptr || secret->client_context == nullptr) {
+    no_certificate.fetch_add(1, std::memory_order_relaxed);
+    outbound_failed.fetch_add(1, std::memory_order_relaxed);
+    series->Failed();
+    AMBIT_LOG_WARN("outbound {} -> {}: no certificate for {} yet", peer->ToString(),
+                   original->ToString(), pod->identity().ToString());
+    hbone::AbortSocket(downstream);
+    co_return;
+  }
+  hbone::PoolKey key{pod->identity(), peer->ip(), route.next_hop, route.expected_identities};
+  hbone::DialParams dial{secret->client_context, pod->sockets()};
+  hbone::ConnectRequest request;
+  request.target = route.connect_target;
+  request.downstream = *peer;
+  request.service_host = route.service_hostname;
+  request.baggage = BaggageFor(*pod, src);
+  auto stream = co_await pools.Local().Connect(key, dial, hbone::BuildConnectHeaders(request));
+  if (!stream.ok()) {
+    outbound_failed.fetch_add(1, std::memory_order_relaxed);
+    series->Failed();
+    AMBIT_LOG_INFO("outbound {} -> {} via {}: {}", peer->ToString(), original->ToString(),
+                   route.next_hop.ToString(), stream.error().ToString());
+    hbone::AbortSocket(downstream);
+    co_return;
+  }
+  outbound_hbone.fetch_add(1, std::memory_order_relaxed);
+  series->Opened();
+  hbone::StatsShard& shard = stats.Local();
+  auto result = co_await hbone::CopyBidirectional(
+      downstream, **stream,
+      {&shard.bytes_downstream_to_upstream, &shard.bytes_upstream_to_downstream});
+  series->AddReceived(result.socket_to_peer);
+  series->AddSent(result.peer_to_socket);
+  series->Closed();
+}
+
+asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
+                                                       tcp::socket downstream) {
+  plaintext_opened.fetch_add(1, std::memory_order_relaxed);
+  ActiveGauge active(plaintext_active);
+  auto token = pod->connections().Register(downstream.get_executor(), [&downstream] {
+    hbone::AbortSocket(downstream);
+  });
+  if (!token) co_return;
+  auto peer = net::PeerAddress(downstream.native_handle());
+  auto original = net::OriginalDestination(downstream.native_handle());
+  if (!peer.ok() || !original.ok()) {
+    AMBIT_LOG_WARN("inbound plaintext in pod {}: no original destination: {}", pod->spec().uid,
+                   original.ok() ? peer.error().ToString() : original.error().ToString());
+    hbone::AbortSocket(downstream);
+    co_return;
+  }
+  if (IsIllegalPort(original->port())) {
+    AMBIT_LOG_DEBUG("inbound plaintext {} -> {}: loop to ztunnel's own port refused",
+                    peer->ToString(), original->ToString());
+    hbone::AbortSocket(downstream);
+    co_return;
+  }
+  std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();
+  TcpLabels labels;
+  labels.reporter = "destination";
+  labels.connection_security_policy = "unknown";
+  FillSource(labels, snapshot->FindWorkloadByAddress(lookup->network(), PackedFromIp(peer->ip())));
+  const state::Workload* self =
+      snapshot->FindWorkloadByAddress(lookup->network(), PackedFromIp(original->ip()));
+  FillDestination(labels, self, nullptr);
+  if (self == nullptr) {
+    labels.destination_workload = pod->spec().name;
+    labels.destination_workload_namespace = pod->spec().ns;
+    labels.destination_principal = pod->identity().ToString();
+  }
+  auto series = metrics.Get(labels);
+  // L4 authorization of plaintext traffic (no peer identity) is a later
+  // issue; everything is allowed here.
+  net::ConnectOptions opts;
+  opts.timeout = options.connect_timeout;
+  if (options.preserve_source_ip && peer->family() == original->family()) opts.source = peer->ip();
+  auto upstream = co_await net::Connect(*pod->sockets(), *original, opts);
+  if (!upstream.ok()) {
+    plaintext_failed.fetch_add(1, std::memory_order_relaxed);
+    series->Failed();
+    AMBIT_LOG_INFO("inbound plaintext {} -> {}: {}", peer->ToString(), original->ToString(),
+                   upstream.error().ToString());
+    hbone::AbortSocket(downstream);
+    co_return;
+  }
+  series->Opened();
+  auto upstream_token = pod->connections().Register(downstream.get_executor(), [&] {
+    hbone::AbortSocket(*upstream);
+  });
+  auto result = co_await hbone::CopyBidirectional(downstream, *upstream);
+  series->AddReceived(result.socket_to_peer);
+  series->AddSent(result.peer_to_socket);
+  series->Closed();
+}
+
+asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
+  hbone_accepted.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<const Secret> secret = co_await AwaitSecret(pod->certificate(), options.cert_wait);
+  if (secret == nullptr || secret->server_context == nullptr) {
+    no_certificate.fetch_add(1, std::memory_order_relaxed);
+    AMBIT_LOG_WARN("HBONE connection to pod {}: no certificate for {} yet", pod->spec().uid,
+                   pod->identity().ToString());
+    hbone::AbortSocket(socket);
+    co_return;
+  }
+  // The server runs the TLS + HTTP/2 connection on this loop from here on.
+  StateOf(*pod).inbound->Serve(std::move(socket));
+}
+
+void DataPath::DumpCounters(nlohmann::json& out) const {
+  const hbone::StatsSnapshot s = impl_->stats.Snapshot();
+  // Pooled connections currently open, counted on each loop.
+  std::size_t pooled = 0;
+  std::vector<std::future<std::size_t>> counts;
+  for (std::size_t i = 0; i < impl_->pools.size(); ++i) {
+    auto promise = std::make_shared<std::promise<std::size_t>>();
+    counts.push_back(promise->get_future());
+    impl_->workers.Post(i, [promise, pool = &impl_->pools.At(i)] {
+      promise->set_value(pool->connection_count());
+    });
+  }
+  bool complete = true;
+  for (auto& f : counts) {
+    if (f.wait_for(std::chrono::seconds(1)) == std::future_status::ready) {
+      pooled += f.get();
+    } else {
+      complete = false;
+    }
+  }
+  auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  out = nlohmann::json{
+      {"outbound",
+       {{"connectionsOpened", load(impl_->outbound_opened)},
+        {"connectionsActive", load(impl_->outbound_active)},
+        {"hbone", load(impl_->outbound_hbone)},
+        {"passthrough", load(impl_->outbound_passthrough)},
+        {"rejected", load(impl_->outbound_rejected)},
+        {"failed", load(impl_->outbound_failed)},
+        {"tlsConnectionsOpened", s.tls_connections_opened},
+        {"tlsConnectionsActive", pooled},
+        {"tlsConnectFailures", s.tls_connect_failures},
+        {"streamsOpened", s.streams_opened},
+        {"streamFailures", s.stream_failures}}},
+      {"inbound",
+       {{"tlsConnectionsAccepted", s.tls_connections_accepted},
+        {"tlsHandshakeFailures", s.tls_handshake_failures},
+        {"streams", s.inbound_streams},
+        {"status200", s.inbound_status_200},
+        {"status400", s.inbound_status_400},
+        {"status401", s.inbound_status_401},
+        {"status503", s.inbound_status_503},
+        {"hboneConnectionsAccepted", load(impl_->hbone_accepted)}}},
+      {"inboundPlaintext",
+       {{"connectionsOpened", load(impl_->plaintext_opened)},
+        {"connectionsActive", load(impl_->plaintext_active)},
+        {"failed", load(impl_->plaintext_failed)}}},
+      {"bytes",
+       {{"downstreamToUpstream", s.bytes_downstream_to_upstream},
+        {"upstreamToDownstream", s.bytes_upstream_to_downstream}}},
+      {"connectionsWithoutCertificate", load(impl_->no_certificate)},
+  };
+  if (!complete) out["outbound"]["tlsConnectionsActiveIncomplete"] = true;
+}
+
+void DataPath::ShutdownPools() {
+  std::vector<std::future<void>> done;
+  for (std::size_t i = 0; i < impl_->pools.size(); ++i) {
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    impl_->workers.Post(i, [promise, pool = &impl_->pools.At(i)] {
+      pool->Shutdown();
+      promise->set_value();
+    });
+  }
+  for (auto& f : done) f.wait_for(std::chrono::seconds(2));
+}
+
+}  // namespace ambit::node

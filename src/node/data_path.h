@@ -1,0 +1,85 @@
+// DataPath: what ztunnel does with each connection accepted on a pod's
+// listeners (reference/ztunnel.md §1–3; DESIGN.md §3):
+//
+//  15001 outbound: original destination (SO_ORIGINAL_DST) -> route decision
+//        from the current WorkloadState snapshot (hbone::DecideRoute) ->
+//        HBONE through this loop's pool, presenting the pod's certificate,
+//        from the pod's IP; or plain TCP from inside the pod's namespace for
+//        destinations outside the mesh; or a reset (loops, unknown ports).
+//  15006 inbound plaintext: traffic from outside the mesh to the pod; connect
+//        to the app inside the pod's namespace from the client's IP.
+//  15008 HBONE: hbone::InboundServer with the pod's certificate; each CONNECT
+//        goes to the app inside the pod's namespace from the client's IP.
+//
+// A connection that arrives before the pod's certificate is fetched waits for
+// it (up to cert_wait), then is reset if there is still none.
+//
+// Telemetry: outbound and inbound-plaintext connections are recorded in
+// TcpMetrics with source/destination workload labels; HBONE counters (TLS
+// connections, streams) come from hbone::Stats.
+//
+// Threading: every connection lives on the worker loop that accepted it.
+// Reading the configuration takes no lock (per-worker StateReader); counters
+// are per-worker shards or relaxed atomics.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/worker_pool.h"
+#include "node/pod.h"
+#include "node/tcp_metrics.h"
+#include "state/state_store.h"
+
+namespace ambit::hbone {
+class Authorizer;
+class Stats;
+class PoolSet;
+}  // namespace ambit::hbone
+
+namespace ambit::node {
+
+class StateLookup;
+
+class DataPath final : public PodTrafficHandler {
+ public:
+  struct Options {
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds cert_wait{5'000};
+    std::string network;     // this node's network ("" = default)
+    std::string cluster_id;  // telemetry labels
+    // Connect to the app from the client's source IP (IP_TRANSPARENT; the
+    // in-pod rules route the replies back). Off only in tests without them.
+    bool preserve_source_ip = true;
+    // HBONE port dialed on destinations (tests use another).
+    std::uint16_t hbone_port = 15008;
+  };
+
+  // Everything passed in must outlive the DataPath. |authorizer| null =
+  // allow all (L4 policy is a later issue).
+  DataPath(net::WorkerPool& workers, const state::StateStore& state, TcpMetrics& metrics,
+           std::shared_ptr<const hbone::Authorizer> authorizer, Options options);
+  ~DataPath() override;
+
+  Result<std::unique_ptr<PodTraffic>> Attach(const Pod& pod) override;
+  void OnOutbound(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) override;
+  void OnInboundPlaintext(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) override;
+  void OnHbone(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) override;
+
+  // The "counters" section of /config_dump.
+  void DumpCounters(nlohmann::json& out) const;
+  // Closes every pooled HBONE connection (GOAWAY); call on shutdown, with the
+  // worker loops still running.
+  void ShutdownPools();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ambit::node

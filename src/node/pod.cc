@@ -1,0 +1,73 @@
+#include "node/pod.h"
+
+#include "core/log.h"
+
+namespace ambit::node {
+
+Pod::Pod(PodSpec spec, identity::SpiffeId identity, std::shared_ptr<const Netns> netns,
+         std::uint32_t mark, CertLease lease)
+    : spec_(std::move(spec)),
+      identity_(std::move(identity)),
+      netns_(netns),
+      factory_(std::make_shared<net::NetnsSocketFactory>(std::move(netns), mark)),
+      lease_(std::move(lease)) {}
+
+Result<std::shared_ptr<Pod>> Pod::Start(PodSpec spec, identity::SpiffeId identity,
+                                        std::shared_ptr<const Netns> netns, std::uint32_t mark,
+                                        CertLease lease, const PodPorts& ports,
+                                        net::WorkerPool& workers, PodTrafficHandler& handler) {
+  auto pod = std::make_shared<Pod>(std::move(spec), std::move(identity), std::move(netns), mark,
+                                   std::move(lease));
+  auto traffic = handler.Attach(*pod);
+  if (!traffic.ok()) {
+    return std::move(traffic).error().WithContext("pod " + pod->spec_.ns + "/" + pod->spec_.name);
+  }
+  pod->traffic_ = std::move(traffic).value();
+  using Accept = void (PodTrafficHandler::*)(std::shared_ptr<Pod>, asio::ip::tcp::socket);
+  struct Plan {
+    std::uint16_t port;
+    Accept accept;
+    const char* what;
+  };
+  const Plan plans[] = {
+      {ports.outbound, &PodTrafficHandler::OnOutbound, "outbound"},
+      {ports.inbound_plaintext, &PodTrafficHandler::OnInboundPlaintext, "inbound plaintext"},
+      {ports.hbone, &PodTrafficHandler::OnHbone, "HBONE"},
+  };
+  std::size_t accept_loop = 0;
+  for (const Plan& plan : plans) {
+    net::Listener::Options options;
+    options.listen.reuse_port = true;  // a restarted ztunnel binds beside the old one
+    options.listen.backlog = 128;
+    options.accept_loop = accept_loop++;
+    std::weak_ptr<Pod> weak = pod;
+    auto listener = net::Listener::Start(
+        workers, *pod->factory_, net::SocketAddress(ports.bind, plan.port), options,
+        [weak, &handler, accept = plan.accept](asio::ip::tcp::socket socket) {
+          auto self = weak.lock();
+          if (self == nullptr || self->tracker_->draining()) return;  // socket closes
+          (handler.*accept)(std::move(self), std::move(socket));
+        });
+    if (!listener.ok()) {
+      pod->StopAccepting();
+      return std::move(listener).error().WithContext(
+          std::string("opening the ") + plan.what + " listener of pod " + pod->spec_.ns + "/" +
+          pod->spec_.name);
+    }
+    pod->listeners_.push_back(std::move(listener).value());
+  }
+  return pod;
+}
+
+std::vector<net::SocketAddress> Pod::listen_addresses() const {
+  std::vector<net::SocketAddress> out;
+  for (const auto& l : listeners_) out.push_back(l->local_address());
+  return out;
+}
+
+void Pod::StopAccepting() {
+  tracker_->StartDraining();
+  for (auto& l : listeners_) l->Close();
+}
+
+}  // namespace ambit::node

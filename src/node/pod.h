@@ -1,0 +1,105 @@
+// Pod: one enrolled pod as ztunnel serves it — its identity, its network
+// namespace (and the socket factory that makes marked sockets there), the
+// certificate lease for its identity, its three listeners and its live
+// connections (reference/ztunnel.md §2, §3.3).
+//
+// Threading: immutable after Start except for the listeners and the tracker,
+// which are thread-safe; shared by the accept handlers on every worker.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/netns.h"
+#include "core/result.h"
+#include "identity/spiffe_id.h"
+#include "net/listener.h"
+#include "net/socket_factory.h"
+#include "net/socket_options.h"
+#include "net/worker_pool.h"
+#include "node/connection_tracker.h"
+#include "node/secret_manager.h"
+
+namespace ambit::node {
+
+struct PodSpec {
+  std::string uid;              // the node agent's id for the pod
+  std::string name;
+  std::string ns;
+  std::string service_account;  // "" = "default"
+  friend bool operator==(const PodSpec&, const PodSpec&) = default;
+};
+
+struct PodPorts {
+  std::uint16_t outbound = 15001;
+  std::uint16_t inbound_plaintext = 15006;
+  std::uint16_t hbone = 15008;
+  // Listeners bind this address inside the pod (the wildcard by default).
+  net::IpAddress bind = net::IpAddress();
+};
+
+class Pod;
+
+// Per-pod state a PodTrafficHandler attaches to a pod (e.g. its proxies).
+class PodTraffic {
+ public:
+  virtual ~PodTraffic() = default;
+};
+
+// What to do with a connection accepted on one of a pod's listeners. The On*
+// methods are called on the worker loop that owns |socket|; they must not block.
+class PodTrafficHandler {
+ public:
+  virtual ~PodTrafficHandler() = default;
+  // Called once per pod before its listeners open; the result is kept in the
+  // pod (Pod::traffic()). It must not keep |pod| alive (no shared_ptr to it).
+  virtual Result<std::unique_ptr<PodTraffic>> Attach(const Pod& pod) = 0;
+  virtual void OnOutbound(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
+  virtual void OnInboundPlaintext(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
+  virtual void OnHbone(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
+};
+
+class Pod : public std::enable_shared_from_this<Pod> {
+ public:
+  // Opens the pod's listeners inside |netns| through a NetnsSocketFactory that
+  // marks every socket with |mark|. Fails (closing whatever was opened)
+  // naming the listener that could not be bound.
+  static Result<std::shared_ptr<Pod>> Start(PodSpec spec, identity::SpiffeId identity,
+                                            std::shared_ptr<const Netns> netns, std::uint32_t mark,
+                                            CertLease lease, const PodPorts& ports,
+                                            net::WorkerPool& workers, PodTrafficHandler& handler);
+
+  const PodSpec& spec() const { return spec_; }
+  const identity::SpiffeId& identity() const { return identity_; }
+  const Netns& netns() const { return *netns_; }
+  // Makes sockets inside the pod's namespace, marked.
+  const std::shared_ptr<const net::SocketFactory>& sockets() const { return factory_; }
+  PodTraffic& traffic() const { return *traffic_; }
+  const CertLease& certificate() const { return lease_; }
+  ConnectionTracker& connections() { return *tracker_; }
+  const ConnectionTracker& connections() const { return *tracker_; }
+  std::vector<net::SocketAddress> listen_addresses() const;
+
+  // Closes the listeners and refuses new connections; open ones continue
+  // until AbortConnections(). Idempotent.
+  void StopAccepting();
+  void AbortConnections() { tracker_->AbortAll(); }
+
+  Pod(PodSpec spec, identity::SpiffeId identity, std::shared_ptr<const Netns> netns,
+      std::uint32_t mark, CertLease lease);
+
+ private:
+  PodSpec spec_;
+  identity::SpiffeId identity_;
+  std::shared_ptr<const Netns> netns_;
+  std::shared_ptr<const net::SocketFactory> factory_;
+  std::unique_ptr<PodTraffic> traffic_;
+  CertLease lease_;
+  std::shared_ptr<ConnectionTracker> tracker_ = ConnectionTracker::Create();
+  std::vector<std::shared_ptr<net::Listener>> listeners_;
+};
+
+}  // namespace ambit::node

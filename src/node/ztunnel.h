@@ -1,0 +1,82 @@
+// Ztunnel: the whole node proxy process as one object, so apps/ztunnel/main
+// stays a thin CLI and tests can run a real ztunnel in-process.
+//
+// Threads (docs/threading.md):
+//   - N worker loops (net::WorkerPool): every pod listener's connections,
+//     HBONE pools, TLS and HTTP/2 — the data plane;
+//   - one service loop: admin (15000), metrics (15020), readiness (15021) and
+//     pod drain timers;
+//   - the xDS client thread (gRPC delta ADS stream), the ZDS client thread
+//     (node agent socket), the certificate scheduler and fetch threads.
+// Readiness: not ready until the first xDS push of every type is applied
+// ("xds") and the node agent's snapshot is reconciled on the current ZDS
+// connection ("zds"); not ready again while draining.
+//
+// Thread-safety: Start/Shutdown from the owner; the rest is internal.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "net/socket_address.h"
+
+namespace ambit::caclient {
+class CaClient;
+}
+
+namespace ambit::node {
+
+struct ZtunnelConfig {
+  std::string node_name;          // the cluster node this ztunnel serves (required)
+  std::string xds_address;        // "unix:/path/ambitd.sock" (required)
+  std::string ca_address;         // defaults to xds_address
+  std::string credential_file;    // node bearer token, re-read on each connect ("" = none)
+  std::string zds_socket;         // node agent's ZDS socket path (required)
+  std::string trust_domain = "cluster.local";
+  std::string cluster_id = "Kubernetes";
+  std::string network;            // "" = default network
+  std::string instance_ip;        // reported to xDS (INSTANCE_IPS)
+  std::size_t workers = 2;        // data-plane loops (0 = one per core)
+  net::SocketAddress admin_address{net::IpAddress::Loopback4(), 15000};
+  net::SocketAddress metrics_address{net::IpAddress(), 15020};
+  net::SocketAddress readiness_address{net::IpAddress(), 15021};
+  std::chrono::milliseconds drain{5000};  // per removed pod and on shutdown
+  bool preserve_source_ip = true;         // IP_TRANSPARENT to apps on inbound
+  std::uint16_t hbone_port = 15008;       // destination HBONE port (tests)
+  // Test seam: use this CA client instead of a gRPC one to ca_address.
+  std::shared_ptr<caclient::CaClient> ca_client;
+};
+
+class Ztunnel {
+ public:
+  // Starts every component; fails naming the one that could not start (e.g.
+  // a port already bound). Connections to ambitd and the node agent are
+  // retried in the background, so they need not be up yet.
+  static Result<std::unique_ptr<Ztunnel>> Start(ZtunnelConfig config);
+  ~Ztunnel();  // Shutdown(0) if not done
+
+  // Drains (listeners close, open connections get |drain|, then are
+  // aborted) and stops every thread. Idempotent.
+  void Shutdown(std::chrono::milliseconds drain);
+
+  // Calls |on_quit| (from the admin thread) for POST /quitquitquit.
+  void SetQuitHandler(std::function<void()> on_quit);
+
+  bool ready() const;
+  net::SocketAddress admin_address() const;
+  net::SocketAddress metrics_address() const;
+  net::SocketAddress readiness_address() const;
+  std::string ConfigDump() const;
+
+  struct Impl;
+
+ private:
+  explicit Ztunnel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ambit::node
