@@ -5,15 +5,18 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
 
+#include "ca/cluster_ca.h"
 #include "cluster/process.h"
 #include "cluster/topology.h"
 #include "cluster/subprocess.h"
 #include "control/cluster_service.h"
 #include "control/controller.h"
+#include "control/pod_node_authorizer.h"
 #include "control/pod_runtime.h"
 #include "control/reconciler.h"
 #include "control/store.h"
@@ -73,6 +76,21 @@ Status Daemon::Run() {
   };
   plan_context.random = RandomName;
   Controller controller(store.get(), &reconciler, plan_context);
+
+  // The CA: material in <state>/ca, one bearer credential per node in
+  // <state>/nodes/<node>/credential, pods' identities checked against the store.
+  AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<ca::ClusterCa> cluster_ca,
+                         ca::ClusterCa::Open(layout_.StateDir() + "/ca", layout_.name(), {}));
+  for (const auto& node : cluster::DescribeNodes(layout_, config.node_count)) {
+    std::error_code ec;
+    std::filesystem::create_directories(layout_.NodeDir(node.name), ec);
+    if (ec) return Error(ErrorCode::kIo, "creating " + layout_.NodeDir(node.name) + ": " + ec.message());
+    AMBIT_RETURN_IF_ERROR(
+        cluster_ca->WriteNodeCredential(node.name, layout_.NodeDir(node.name) + "/credential"));
+  }
+  PodNodeAuthorizer authorizer(store.get());
+  std::unique_ptr<grpc::Service> ca_service = cluster_ca->MakeService(authorizer);
+
   reconciler.Start();
 
   auto cluster_service =
@@ -82,6 +100,7 @@ Status Daemon::Run() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
   builder.RegisterService(cluster_service.get());
+  builder.RegisterService(ca_service.get());
   for (auto* s : extra_services_) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
