@@ -15,12 +15,13 @@
 
 namespace ambit::redirect {
 
-// A uniquely named netns with lo up and eth0 10.254.77.2/24 (a veth whose peer
-// stays in the namespace, unaddressed: nothing answers on the subnet);
-// deleted in the destructor.
+// A uniquely named netns with lo up and eth0 |cidr| (default 10.254.77.2/24),
+// a veth whose peer "peer0" stays in the namespace, unaddressed, so nothing
+// answers on the subnet until a test moves peer0 elsewhere; deleted in the
+// destructor.
 class ScratchNetns {
  public:
-  ScratchNetns() {
+  explicit ScratchNetns(const std::string& cidr = "10.254.77.2/24") {
     std::random_device rd;
     name_ = "ambit-e2e-redirect-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000);
     auto added = RunInNetns(-1, {"ip", "netns", "add", name_});
@@ -30,7 +31,7 @@ class ScratchNetns {
     if (!ns.ok()) return;
     netns_.emplace(std::move(*ns));
     Sh("ip link set lo up && ip link add eth0 type veth peer name peer0 && "
-       "ip addr add 10.254.77.2/24 dev eth0 && ip link set eth0 up && ip link set peer0 up");
+       "ip addr add " + cidr + " dev eth0 && ip link set eth0 up && ip link set peer0 up");
   }
   ~ScratchNetns() {
     if (created_) (void)RunInNetns(-1, {"ip", "netns", "del", name_});
