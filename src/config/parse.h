@@ -1,6 +1,8 @@
 // Parsing Kubernetes manifests (multi-document YAML or JSON) into Resources.
 //
 // Contract:
+// - Input must be UTF-8 without ASCII control characters other than tab, LF and
+//   CR (checked; anything else is one diagnostic).
 // - Never throws and never aborts on any input (yaml-cpp exceptions are caught
 //   here); the input size, nesting depth (kMaxDepth) and alias expansion are
 //   bounded, and exceeding a bound is reported as a diagnostic.
@@ -29,6 +31,7 @@ namespace ambit::config {
 inline constexpr int kMaxDepth = 64;                     // nesting levels of maps/lists
 inline constexpr size_t kMaxInputBytes = 16 * 1024 * 1024;
 inline constexpr size_t kMaxNodes = 1'000'000;           // per file, after alias expansion
+inline constexpr int kMaxDocuments = 10'000;             // per file
 
 // Where a resource came from.
 struct Origin {

@@ -175,8 +175,9 @@ void Validate(const json& value, const Schema& schema, const std::string& path,
         return;
       }
       for (const auto& [key, item] : value.items()) {
+        const std::string& field_name = key;
         auto field = std::find_if(schema.fields.begin(), schema.fields.end(),
-                                  [&](const Field& f) { return f.name == key; });
+                                  [&](const Field& f) { return f.name == field_name; });
         std::string item_path = JoinKey(path, key);
         if (field == schema.fields.end()) {
           findings->push_back({item_path, UnknownFieldMessage(key, schema.fields)});

@@ -193,7 +193,7 @@ json ToJson(const Resource& resource) {
 }
 
 std::string ToJsonString(const Resource& resource, int indent) {
-  return ToJson(resource).dump(indent);
+  return ToJson(resource).dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace ambit::config

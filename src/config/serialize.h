@@ -16,7 +16,8 @@ namespace ambit::config {
 nlohmann::json ToJson(const Resource& resource);
 nlohmann::json ToJson(const ObjectMeta& meta);
 
-// ToJson(resource).dump(indent).
+// ToJson(resource).dump(indent). Never throws: invalid UTF-8 (impossible in
+// parsed resources, which are checked) is replaced by U+FFFD.
 std::string ToJsonString(const Resource& resource, int indent = 2);
 
 }  // namespace ambit::config

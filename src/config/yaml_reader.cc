@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <optional>
@@ -335,6 +336,41 @@ class JsonBuilder : public YAML::EventHandler {
   std::unordered_map<YAML::anchor_t, Anchored> anchors_;
 };
 
+// Offset of the first byte that is not part of valid UTF-8 (no overlong forms,
+// no surrogates, at most U+10FFFF) or is an ASCII control character other than
+// tab, LF and CR (YAML does not allow them), or npos.
+size_t FirstInvalidByte(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t min;
+    uint32_t cp;
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2; min = 0x80; cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3; min = 0x800; cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4; min = 0x10000; cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + len > s.size()) return i;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 std::string Truncate(std::string_view s) {
   constexpr size_t kMax = 60;
   if (s.size() <= kMax) return std::string(s);
@@ -381,12 +417,34 @@ YamlReadResult ReadYaml(std::string_view text, std::string_view file) {
                       std::to_string(kMaxInputBytes) + " are accepted");
     return result;
   }
+  if (size_t bad = FirstInvalidByte(text); bad != std::string_view::npos) {
+    std::string_view before = text.substr(0, bad);
+    SourceMark mark;
+    mark.line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    size_t line_start = before.rfind('\n');
+    mark.column = static_cast<int>(bad - (line_start == std::string_view::npos ? 0 : line_start + 1)) + 1;
+    unsigned char c = static_cast<unsigned char>(text[bad]);
+    if (c < 0x80) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      report(0, mark, std::string("control character ") + hex + " is not allowed (byte offset " +
+                          std::to_string(bad) + ")");
+    } else {
+      report(0, mark, "input is not valid UTF-8 (byte offset " + std::to_string(bad) + ")");
+    }
+    return result;
+  }
   std::istringstream in{std::string(text)};
   size_t nodes_used = 0;
   int index = 0;
   try {
     YAML::Parser parser(in);
     while (true) {
+      if (index >= kMaxDocuments) {
+        report(index, {}, "more than " + std::to_string(kMaxDocuments) +
+                              " documents in one file; reading of this file stopped here");
+        return result;
+      }
       YamlDocument doc;
       doc.index = ++index;
       JsonBuilder builder(file, &doc, &nodes_used, &result.diagnostics);

@@ -359,6 +359,27 @@ TEST(ErrorsTest, SyntaxErrorKeepsEarlierDocuments) {
   EXPECT_NE(r.diagnostics[0].message.find("invalid YAML: "), std::string::npos) << r.diagnostics[0].message;
 }
 
+TEST(ErrorsTest, InvalidUtf8IsRejectedWithItsPosition) {
+  // Found by fuzz_yaml: nlohmann::json refuses to serialise invalid UTF-8.
+  EXPECT_EQ(Errors("apiVersion: v1\nkind: Pod\nmetadata: {name: \"a\xc8\xc8\"}\n"),
+            (Lines{"t.yaml:3:20: error: input is not valid UTF-8 (byte offset 44)"}));
+  EXPECT_EQ(Errors("a: \"\xed\xa0\x80\"\n"),  // a UTF-16 surrogate
+            (Lines{"t.yaml:1:5: error: input is not valid UTF-8 (byte offset 4)"}));
+  EXPECT_EQ(Errors("a: \"\xc0\xaf\"\n"),  // an overlong '/'
+            (Lines{"t.yaml:1:5: error: input is not valid UTF-8 (byte offset 4)"}));
+  EXPECT_TRUE(Errors("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  annotations: {note: \"gr\xc3\xbc\xc3\x9f \xf0\x9f\x98\x80\"}\n").empty());
+}
+
+TEST(ErrorsTest, ControlCharactersAreRejected) {
+  // Found by fuzz_yaml: with NUL bytes yaml-cpp returned empty documents forever.
+  std::string text = "{\"apiVersion\":\"v1\",\"metada";
+  text += std::string("\x01\0\0", 3);
+  text += "me\":\"s\"}\n";
+  EXPECT_EQ(Errors(text), (Lines{"t.yaml:1:27: error: control character 0x01 is not allowed (byte offset 26)"}));
+  // Tab and CR are fine.
+  EXPECT_TRUE(Errors("apiVersion: v1\r\nkind: Namespace\r\nmetadata: {name:\ta}\r\n").empty());
+}
+
 TEST(ErrorsTest, NotAnObject) {
   EXPECT_EQ(Errors("- a\n- b\n"),
             (Lines{"t.yaml:1:1: error: document 1: expected a Kubernetes object (a mapping with "
