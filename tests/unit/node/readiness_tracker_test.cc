@@ -1,0 +1,60 @@
+#include <gtest/gtest.h>
+
+#include <asio/io_context.hpp>
+
+#include <atomic>
+
+#include "node/connection_tracker.h"
+#include "node/readiness.h"
+
+namespace ambit::node {
+namespace {
+
+TEST(ReadinessTest, BlockersAndChecks) {
+  Readiness r;
+  EXPECT_TRUE(r.ready());
+  std::atomic<bool> synced{false};
+  r.AddCheck("xds", [&] { return synced.load(); });
+  r.Block("zds");
+  EXPECT_EQ(r.pending(), (std::vector<std::string>{"xds", "zds"}));
+  synced = true;
+  EXPECT_EQ(r.pending(), (std::vector<std::string>{"zds"}));
+  r.Unblock("zds");
+  EXPECT_TRUE(r.ready());
+  synced = false;  // checks are live: readiness can be lost again
+  EXPECT_FALSE(r.ready());
+}
+
+TEST(ConnectionTrackerTest, RegistersUntilDrainingAndAbortsOnTheirLoop) {
+  asio::io_context loop;
+  auto tracker = ConnectionTracker::Create();
+  int aborted = 0;
+  {
+    auto t1 = tracker->Register(loop.get_executor(), [&] { ++aborted; });
+    ASSERT_TRUE(t1.has_value());
+    auto t2 = tracker->Register(loop.get_executor(), [&] { ++aborted; });
+    EXPECT_EQ(tracker->active(), 2u);
+    tracker->StartDraining();
+    EXPECT_FALSE(tracker->Register(loop.get_executor(), [] {}).has_value());
+    tracker->AbortAll();
+    EXPECT_EQ(aborted, 0) << "aborts run on the connection's loop, not the caller";
+    loop.run();
+    EXPECT_EQ(aborted, 2);
+  }
+  EXPECT_EQ(tracker->active(), 0u);
+  EXPECT_EQ(tracker->total(), 2u);
+}
+
+TEST(ConnectionTrackerTest, AbortSkipsConnectionsThatFinishedMeanwhile) {
+  asio::io_context loop;
+  auto tracker = ConnectionTracker::Create();
+  int aborted = 0;
+  auto token = tracker->Register(loop.get_executor(), [&] { ++aborted; });
+  tracker->AbortAll();
+  token.reset();  // the connection ends before the posted abort runs
+  loop.run();
+  EXPECT_EQ(aborted, 0);
+}
+
+}  // namespace
+}  // namespace ambit::node
