@@ -20,6 +20,9 @@
 #include "control/pod_runtime.h"
 #include "control/reconciler.h"
 #include "control/store.h"
+#include "control/xds_publisher.h"
+#include "xds/delta_ads_server.h"
+#include "xds/resource_store.h"
 #include "core/log.h"
 
 namespace ambit::control {
@@ -91,6 +94,19 @@ Status Daemon::Run() {
   PodNodeAuthorizer authorizer(store.get());
   std::unique_ptr<grpc::Service> ca_service = cluster_ca->MakeService(authorizer);
 
+  // Delta xDS for the node proxies, authenticated with the same node credentials.
+  xds::ResourceStore xds_resources;
+  xds::FunctionNodeAuthenticator xds_auth(
+      [&cluster_ca](std::string_view token) -> Result<std::string> {
+        AMBIT_ASSIGN_OR_RETURN(ca::NodeCredential cred, cluster_ca->verifier().Verify(token));
+        return cred.node;
+      });
+  xds::DeltaAdsServer ads(xds_resources, xds_auth);
+  XdsPublisher publisher(&xds_resources);
+  reconciler.SetObserver([&publisher](const StoreState& state, const RuntimeView& view) {
+    publisher.Publish(state, view);
+  });
+
   reconciler.Start();
 
   auto cluster_service =
@@ -101,6 +117,7 @@ Status Daemon::Run() {
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
   builder.RegisterService(cluster_service.get());
   builder.RegisterService(ca_service.get());
+  builder.RegisterService(ads.service());
   for (auto* s : extra_services_) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
@@ -113,6 +130,7 @@ Status Daemon::Run() {
   while (::sigwait(&signals, &sig) != 0) {
   }
   AMBIT_LOG_INFO("cluster {}: signal {}, stopping (pods keep running)", config.name, sig);
+  ads.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   reconciler.Stop();
   ::unlink(socket.c_str());

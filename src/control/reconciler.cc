@@ -1,5 +1,7 @@
 #include "control/reconciler.h"
 
+#include <sys/stat.h>
+
 #include "cluster/names_files.h"
 #include "cluster/service_rules.h"
 #include "cluster/process.h"
@@ -35,6 +37,13 @@ Reconciler::~Reconciler() { Stop(); }
 
 void Reconciler::Start() {
   for (auto& pod : runtime_->LoadRealized()) {
+    struct stat st {};
+    if (::stat(pod.netns_path.c_str(), &st) != 0) {
+      // Its namespace is gone (e.g. after a reboot): clean up; it is made again if wanted.
+      AMBIT_LOG_WARN("pod {}/{} lost its network namespace; recreating it", pod.ns, pod.name);
+      (void)runtime_->Destroy(pod);
+      continue;
+    }
     ResourceKey key = KeyOfPod(pod.ns, pod.name);
     realized_.emplace(key, std::move(pod));
   }
@@ -212,6 +221,7 @@ void Reconciler::Pass() {
     }
   }
 
+  if (observer_) observer_(*snap, *view);
   {
     std::lock_guard lock(mu_);
     view_ = std::move(view);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,10 @@ class Reconciler {
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
 
+  // Called on the reconciler thread after every pass (set before Start()).
+  using Observer = std::function<void(const StoreState&, const RuntimeView&)>;
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
+
   void Start();
   void Stop();
   // Asks for a pass soon (e.g. after a commit).
@@ -62,6 +67,7 @@ class Reconciler {
 
   const Store* store_;
   PodRuntime* runtime_;
+  Observer observer_;
 
   // Reconciler-thread state.
   std::map<config::ResourceKey, RealizedPod> realized_;
