@@ -235,5 +235,33 @@ TEST_F(ZtunnelProcessE2e, PodsAddedBeforeZtunnelConnectsArriveInTheSnapshot) {
   EXPECT_EQ(Dump()["pods"].size(), 1u);
 }
 
+TEST_F(ZtunnelProcessE2e, KeepsServingKnownPodsWhileTheControlPlaneIsDown) {
+  ASSERT_TRUE(WaitUntil([&] { return zds_->ReadyConnections() == 1; }));
+  ASSERT_TRUE(zds_->AddPod("uid-client", {"client", "shop", "client"}, client_ns_->Dup()).ok());
+  ASSERT_TRUE(zds_->AddPod("uid-server", {"server", "shop", "server"}, server_ns_->Dup()).ok());
+  ASSERT_TRUE(WaitUntil([&] { return Readiness() == 200; }));
+  EchoServer app(server_ns_->netns(), "0.0.0.0", 8080);
+  ASSERT_TRUE(app.ok());
+  UniqueFd established = ConnectFrom(client_ns_->netns(), kIpServer, 8080);
+  ASSERT_TRUE(established.valid());
+  ASSERT_EQ(::send(established.get(), "ping", 4, MSG_NOSIGNAL), 4);
+  char buf[4];
+  ASSERT_EQ(::recv(established.get(), buf, 4, MSG_WAITALL), 4);
+
+  // ambitd goes away (xDS and CA).
+  ads_.Stop();
+  server_->Shutdown();
+  server_.reset();
+  ASSERT_TRUE(WaitUntil([&] { return Dump()["xds"]["connected"] == false; }));
+
+  // The established connection keeps working, and new ones work too.
+  ASSERT_EQ(::send(established.get(), "pong", 4, MSG_NOSIGNAL), 4);
+  ASSERT_EQ(::recv(established.get(), buf, 4, MSG_WAITALL), 4);
+  EXPECT_EQ(std::string(buf, 4), "pong");
+  UniqueFd fresh = ConnectFrom(client_ns_->netns(), kIpServer, 8080);
+  ASSERT_TRUE(fresh.valid());
+  EXPECT_EQ(RoundTrip(fresh.get(), "still here"), "still here");
+}
+
 }  // namespace
 }  // namespace ambit::node
