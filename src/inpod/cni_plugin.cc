@@ -16,7 +16,8 @@ const std::vector<std::string> kSupportedVersions = {"0.3.0", "0.3.1", "0.4.0", 
 CniOutput Fail(int code, const std::string& msg, const std::string& details = "") {
   json err = {{"cniVersion", kCniSpecVersion}, {"code", code}, {"msg", msg}};
   if (!details.empty()) err["details"] = details;
-  return {code == 0 ? 1 : code, err.dump() + "\n", "ambit-cni: " + msg + (details.empty() ? "" : ": " + details)};
+  return {code == 0 ? 1 : code, err.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+          "ambit-cni: " + msg + (details.empty() ? "" : ": " + details)};
 }
 
 std::vector<std::string> IpsOf(const json& result) {
@@ -58,7 +59,7 @@ std::vector<std::string> ResultIps(std::string_view result_json) {
 CniOutput RunCniPlugin(const CniEnvironment& env, std::string_view stdin_config, const AgentCall& call_agent) {
   if (env.command == "VERSION") {
     json v = {{"cniVersion", kCniSpecVersion}, {"supportedVersions", kSupportedVersions}};
-    return {0, v.dump() + "\n", ""};
+    return {0, v.dump(-1, ' ', false, json::error_handler_t::replace) + "\n", ""};
   }
   if (env.command != "ADD" && env.command != "DEL" && env.command != "CHECK") {
     return Fail(kCniInvalidEnvironment, "unknown CNI_COMMAND \"" + env.command + "\"");
@@ -67,7 +68,8 @@ CniOutput RunCniPlugin(const CniEnvironment& env, std::string_view stdin_config,
   if (config.is_discarded() || !config.is_object()) {
     return Fail(kCniDecodeFailure, "network configuration on stdin is not a JSON object");
   }
-  const std::string version = config.value("cniVersion", "");
+  std::string version;
+  if (auto it = config.find("cniVersion"); it != config.end() && it->is_string()) version = it->get<std::string>();
   if (std::find(kSupportedVersions.begin(), kSupportedVersions.end(), version) == kSupportedVersions.end()) {
     return Fail(kCniIncompatibleVersion, "unsupported cniVersion \"" + version + "\"",
                 fmt::format("supported: {}", fmt::join(kSupportedVersions, ", ")));
@@ -79,7 +81,7 @@ CniOutput RunCniPlugin(const CniEnvironment& env, std::string_view stdin_config,
     if (env.command != "ADD") return {0, "", ""};
     json out = *prev;
     if (!out.contains("cniVersion")) out["cniVersion"] = version;
-    return {0, out.dump() + "\n", ""};
+    return {0, out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n", ""};
   };
   if (env.command != "DEL" && prev == nullptr) {
     return Fail(kCniInvalidConfig, "ambit-cni must be chained after an interface plugin: no prevResult");

@@ -67,7 +67,7 @@ std::string EncodeCniRequest(const CniRequest& request) {
               {"containerId", p.container_id},
               {"netns", p.netns},
               {"ips", p.ips}}}};
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<CniRequest> DecodeCniRequest(std::string_view text) {
@@ -103,7 +103,8 @@ Result<CniRequest> DecodeCniRequest(std::string_view text) {
 }
 
 std::string EncodeCniReply(const CniReply& reply) {
-  return json{{"result", ToString(reply.result)}, {"message", reply.message}}.dump();
+  return json{{"result", ToString(reply.result)}, {"message", reply.message}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<CniReply> DecodeCniReply(std::string_view text) {

@@ -183,3 +183,20 @@ TEST(CniProtocol, RejectsMalformedMessages) {
 
 }  // namespace
 }  // namespace ambit::inpod
+
+namespace ambit::inpod {
+namespace {
+
+TEST(CniPlugin, NonStringVersionAndInvalidUtf8DoNotThrow) {
+  FakeAgent agent;
+  EXPECT_EQ(RunCniPlugin(Env("ADD"), R"({"cniVersion": 1, "prevResult": {}})", agent.call()).exit_code,
+            kCniIncompatibleVersion);
+  agent.reply = CniReply{CniResult::kError, std::string("bad \xff\xfe bytes")};
+  CniOutput out = RunCniPlugin(Env("ADD"), Config(), agent.call());
+  EXPECT_EQ(out.exit_code, kCniAgentRefused);
+  EXPECT_TRUE(json::parse(out.stdout_text, nullptr, false).is_object());
+  EXPECT_TRUE(DecodeCniReply(EncodeCniReply({CniResult::kError, "\xc3"})).ok());
+}
+
+}  // namespace
+}  // namespace ambit::inpod

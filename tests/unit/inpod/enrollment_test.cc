@@ -43,3 +43,33 @@ TEST(Enrollment, LabelRules) {
 
 }  // namespace
 }  // namespace ambit::inpod
+
+#include "inpod/label_policy.h"
+
+namespace ambit::inpod {
+namespace {
+
+TEST(LabelEnrollmentPolicy, AppliesTheLabelRulesToWhatTheStoreKnows) {
+  std::map<std::string, PodFacts> store;
+  store["shop/web-0"] = {{{}, {}, {{"istio.io/dataplane-mode", "ambient"}}}, "web"};
+  store["shop/db-0"] = {{{{"istio.io/dataplane-mode", "none"}}, {}, {{"istio.io/dataplane-mode", "ambient"}}}, ""};
+  LabelEnrollmentPolicy policy([&](const PodEvent& pod) -> std::optional<PodFacts> {
+    auto it = store.find(pod.ns + "/" + pod.name);
+    if (it == store.end()) return std::nullopt;
+    return it->second;
+  });
+  PodEvent web{"shop", "web-0", "", "", "", {}};
+  PodEvent db{"shop", "db-0", "", "", "", {}};
+  PodEvent ghost{"shop", "ghost", "", "", "", {}};
+  EXPECT_TRUE(policy.ShouldEnroll(web));
+  EXPECT_FALSE(policy.ShouldEnroll(db));
+  EXPECT_FALSE(policy.ShouldEnroll(ghost));
+  EXPECT_EQ(policy.Describe(web), (WorkloadInfo{"web-0", "shop", "web"}));
+  EXPECT_EQ(policy.Describe(db).service_account, "default");
+  // Label changes are seen on the next question.
+  store["shop/web-0"].labels.pod_labels["istio.io/dataplane-mode"] = "none";
+  EXPECT_FALSE(policy.ShouldEnroll(web));
+}
+
+}  // namespace
+}  // namespace ambit::inpod
