@@ -388,9 +388,15 @@ std::uint32_t Session::peer_max_concurrent_streams() const {
 }
 
 asio::awaitable<Result<std::shared_ptr<Stream>>> Session::OpenStream(const Headers& headers) {
+  auto stream = SubmitRequest(headers);
+  if (!stream.ok()) co_return std::move(stream).error();
+  co_return co_await AwaitResponse(std::move(*stream));
+}
+
+Result<std::shared_ptr<Stream>> Session::SubmitRequest(const Headers& headers) {
   if (!accepting_new_streams()) {
-    co_return Error(ErrorCode::kUnavailable,
-                    "HTTP/2 connection is closing" + (close_reason_.empty() ? "" : ": " + close_reason_));
+    return Error(ErrorCode::kUnavailable,
+                 "HTTP/2 connection is closing" + (close_reason_.empty() ? "" : ": " + close_reason_));
   }
   auto nva = ToNv(headers);
   auto stream = std::make_shared<Stream>(shared_from_this(), 0);
@@ -400,12 +406,16 @@ asio::awaitable<Result<std::shared_ptr<Stream>>> Session::OpenStream(const Heade
   const std::int32_t id =
       nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), &provider, stream.get());
   if (id < 0) {
-    co_return Error(ErrorCode::kUnavailable, std::string("opening HTTP/2 stream: ") + nghttp2_strerror(id));
+    return Error(ErrorCode::kUnavailable, std::string("opening HTTP/2 stream: ") + nghttp2_strerror(id));
   }
   stream->id_ = id;
   streams_[id] = stream;
   last_active_ = std::chrono::steady_clock::now();
   NotifyWriter();
+  return stream;
+}
+
+asio::awaitable<Result<std::shared_ptr<Stream>>> Session::AwaitResponse(std::shared_ptr<Stream> stream) {
   while (!stream->headers_done_ && !stream->closed_ && !stream->reset_) co_await stream->readable_.Wait();
   if (!stream->headers_done_) {
     std::string why = closed_ ? close_reason_ : "stream reset (code " + std::to_string(stream->reset_code_) + ")";

@@ -54,6 +54,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // and waits for the response headers. kUnavailable when the session is
   // closing or out of streams; the caller checks the :status.
   asio::awaitable<Result<std::shared_ptr<Stream>>> OpenStream(const Headers& headers);
+  // OpenStream in two steps: SubmitRequest queues the request at once (the
+  // stream counts in active_streams() from here), AwaitResponse waits for
+  // the response headers.
+  Result<std::shared_ptr<Stream>> SubmitRequest(const Headers& headers);
+  asio::awaitable<Result<std::shared_ptr<Stream>>> AwaitResponse(std::shared_ptr<Stream> stream);
 
   // Server: answers |stream| with |status| and |headers|. end_stream=true
   // sends HEADERS with END_STREAM (an error answer); otherwise DATA may follow.

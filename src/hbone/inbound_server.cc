@@ -47,11 +47,15 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
     co_return;
   }
   tls::TlsStream* raw = stream->get();
+  // |finished| outlives the stream: a deadline handler already queued when
+  // the handshake ends must not touch it.
+  auto finished = std::make_shared<bool>(false);
   asio::steady_timer deadline(raw->socket().get_executor(), options_.handshake_timeout);
-  deadline.async_wait([raw](asio::error_code ec) {
-    if (!ec) raw->Close();
+  deadline.async_wait([raw, finished](asio::error_code ec) {
+    if (!ec && !*finished) raw->Close();
   });
   Status hs = co_await raw->Handshake();
+  *finished = true;
   deadline.cancel();
   if (!hs.ok()) {
     stats_->Local().tls_handshake_failures.Inc();

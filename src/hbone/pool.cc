@@ -169,18 +169,25 @@ asio::awaitable<Result<std::shared_ptr<h2::Session>>> Pool::DialNew(const PoolKe
   if (!stream.ok()) co_return std::move(stream).error().WithContext(where);
   tls::TlsStream* raw = stream->get();
   // The handshake gets its own deadline: close the socket when it passes.
-  auto timed_out = std::make_shared<bool>(false);
+  // |state| outlives the stream: a deadline handler already queued when the
+  // handshake ends must not touch the stream.
+  struct HandshakeState {
+    bool finished = false;
+    bool timed_out = false;
+  };
+  auto state = std::make_shared<HandshakeState>();
   asio::steady_timer deadline(loop_, options_.handshake_timeout);
-  deadline.async_wait([raw, timed_out](asio::error_code ec) {
-    if (ec) return;
-    *timed_out = true;
+  deadline.async_wait([raw, state](asio::error_code ec) {
+    if (ec || state->finished) return;
+    state->timed_out = true;
     raw->Close();
   });
   Status hs = co_await raw->Handshake();
+  state->finished = true;
   deadline.cancel();
   if (!hs.ok()) {
     stats_->Local().tls_connect_failures.Inc();
-    if (*timed_out) co_return Error(ErrorCode::kTimeout, "TLS handshake timed out").WithContext(where);
+    if (state->timed_out) co_return Error(ErrorCode::kTimeout, "TLS handshake timed out").WithContext(where);
     co_return std::move(hs).error().WithContext(where);
   }
   auto session = h2::Session::Create(h2::Role::kClient, std::move(*stream), options_.h2);
@@ -191,16 +198,22 @@ asio::awaitable<Result<std::shared_ptr<h2::Session>>> Pool::DialNew(const PoolKe
   co_return std::move(*session);
 }
 
-asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(const PoolKey& key,
-                                                                   const DialParams& dial,
-                                                                   const h2::Headers& headers) {
+asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, DialParams dial,
+                                                                   h2::Headers headers) {
   auto conn = co_await Acquire(key, dial);
   if (!conn.ok()) {
     stats_->Local().stream_failures.Inc();
     co_return std::move(conn).error();
   }
-  auto stream = co_await (*conn)->session->OpenStream(headers);
+  // The reservation covers only the gap until the stream is submitted; from
+  // then on the session counts it.
+  auto submitted = (*conn)->session->SubmitRequest(headers);
   --(*conn)->reserved;
+  if (!submitted.ok()) {
+    stats_->Local().stream_failures.Inc();
+    co_return std::move(submitted).error().WithContext("CONNECT via " + key.ToString());
+  }
+  auto stream = co_await (*conn)->session->AwaitResponse(std::move(*submitted));
   if (!stream.ok()) {
     stats_->Local().stream_failures.Inc();
     co_return std::move(stream).error().WithContext("CONNECT via " + key.ToString());

@@ -75,9 +75,10 @@ class Pool {
   // for a 200. Errors: dial failures (kUnavailable, kTimeout,
   // kUnauthenticated for a wrong peer identity), and non-200 answers:
   // 400 -> kInvalidArgument, 401 -> kPermissionDenied, other -> kUnavailable.
-  asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Connect(const PoolKey& key,
-                                                               const DialParams& dial,
-                                                               const h2::Headers& headers);
+  // Arguments are taken by value: they live in the coroutine frame, so
+  // callers may pass temporaries.
+  asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Connect(PoolKey key, DialParams dial,
+                                                               h2::Headers headers);
 
   // Open connections (all keys).
   std::size_t connection_count() const;

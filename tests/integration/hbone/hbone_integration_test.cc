@@ -21,6 +21,7 @@
 
 #include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "hbone/connect_headers.h"
@@ -482,6 +483,118 @@ TEST_F(HboneIntegrationTest, ServerAnswers503ForSelfCallsAndRefusedUpstreams) {
   EXPECT_NE(refused.error().ToString().find("503"), std::string::npos);
   EXPECT_EQ(stats_->Snapshot().inbound_status_503, 2u);
   EXPECT_EQ(stats_->Snapshot().inbound_status_200, 0u);
+}
+
+}  // namespace
+}  // namespace ambit::hbone
+
+namespace ambit::hbone {
+namespace {
+
+// Runs |body| on loop |loop| and waits for it.
+template <typename T>
+T OnLoop(net::WorkerPool& workers, std::size_t loop, std::function<asio::awaitable<T>()> body) {
+  std::promise<T> p;
+  workers.Post(loop, [&] {
+    asio::co_spawn(workers.loop(loop), [&]() -> asio::awaitable<void> { p.set_value(co_await body()); },
+                   asio::detached);
+  });
+  return p.get_future().get();
+}
+
+TEST_F(HboneIntegrationTest, PoolDialsOnceAndCapsStreamsPerConnection) {
+  constexpr int kStreams = 250;
+  PoolKey key{mesh_->Id("default", "client"), net::IpAddress::Loopback4(), hbone_listener_->local_address(),
+              {mesh_->Id("default", "server")}};
+  DialParams dial{client_ctx_, sockets_};
+  std::vector<std::shared_ptr<h2::Stream>> held;
+  const int opened = OnLoop<int>(*workers_, 0, [&]() -> asio::awaitable<int> {
+    int ok = 0, finished = 0;
+    asio::steady_timer all_done(workers_->loop(0), asio::steady_timer::time_point::max());
+    for (int i = 0; i < kStreams; ++i) {
+      asio::co_spawn(workers_->loop(0), [&]() -> asio::awaitable<void> {
+        auto s = co_await pools_->At(0).Connect(key, dial, ConnectTo(app_addr_));
+        if (s.ok()) {
+          ++ok;
+          held.push_back(*s);  // keep every stream open
+        }
+        if (++finished == kStreams) all_done.cancel();
+      }, asio::detached);
+    }
+    asio::error_code ec;
+    while (finished < kStreams) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return ok;
+  });
+  EXPECT_EQ(opened, kStreams);
+  // Single flight + 100 streams per connection: exactly ceil(250 / 100).
+  EXPECT_EQ(stats_->Snapshot().tls_connections_opened, 3u);
+  const std::size_t conns = OnLoop<std::size_t>(*workers_, 0, [&]() -> asio::awaitable<std::size_t> {
+    std::size_t max_streams = 0;
+    std::set<h2::Session*> sessions;
+    for (auto& s : held) sessions.insert(&s->session());
+    for (auto* s : sessions) max_streams = std::max(max_streams, s->active_streams());
+    EXPECT_LE(max_streams, 100u);
+    for (auto& s : held) s->Reset();
+    held.clear();
+    co_return pools_->At(0).connection_count();
+  });
+  EXPECT_EQ(conns, 3u);
+}
+
+TEST_F(HboneIntegrationTest, PoolNeverSharesAcrossSourceIdentitiesOrIps) {
+  auto other_ctx = *tls::TlsContext::Client(*mesh_->Issue("default", "other-client"));
+  const SpiffeId server = mesh_->Id("default", "server");
+  const auto dst = hbone_listener_->local_address();
+  PoolKey a{client_ctx_->local_identity(), net::IpAddress::Loopback4(), dst, {server}};
+  PoolKey b{other_ctx->local_identity(), net::IpAddress::Loopback4(), dst, {server}};
+  PoolKey c{client_ctx_->local_identity(), *net::IpAddress::Parse("127.0.0.9"), dst, {server}};
+  const DialParams da{client_ctx_, sockets_};
+  const DialParams db{other_ctx, sockets_};
+  const h2::Headers headers = ConnectTo(app_addr_);
+  Pool& pool = pools_->At(0);
+  auto open = [&pool, &headers](const PoolKey& key, const DialParams& dial) -> asio::awaitable<int> {
+    auto s = co_await pool.Connect(key, dial, headers);
+    if (!s.ok()) co_return 0;
+    (*s)->Reset();
+    co_return 1;
+  };
+  const int opened = OnLoop<int>(*workers_, 0, [&]() -> asio::awaitable<int> {
+    int n = 0;
+    n += co_await open(a, da);
+    n += co_await open(b, db);
+    n += co_await open(c, da);
+    n += co_await open(a, da);
+    n += co_await open(b, db);
+    n += co_await open(c, da);
+    co_return n;
+  });
+  EXPECT_EQ(opened, 6);
+  // Three keys, three connections; the second round reused them.
+  EXPECT_EQ(stats_->Snapshot().tls_connections_opened, 3u);
+  EXPECT_EQ(stats_->Snapshot().streams_opened, 6u);
+}
+
+TEST_F(HboneIntegrationTest, IdleConnectionsAreEvicted) {
+  Pool::Options options;
+  options.idle_timeout = std::chrono::milliseconds(100);
+  std::unique_ptr<Pool> pool;
+  PoolKey key{mesh_->Id("default", "client"), net::IpAddress::Loopback4(), hbone_listener_->local_address(),
+              {mesh_->Id("default", "server")}};
+  const std::size_t before = OnLoop<std::size_t>(*workers_, 1, [&]() -> asio::awaitable<std::size_t> {
+    pool = std::make_unique<Pool>(workers_->loop(1).get_executor(), options, stats_.get());
+    auto s = co_await pool->Connect(key, DialParams{client_ctx_, sockets_}, ConnectTo(app_addr_));
+    EXPECT_TRUE(s.ok());
+    if (s.ok()) (*s)->Reset();
+    co_return pool->connection_count();
+  });
+  EXPECT_EQ(before, 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::size_t after = OnLoop<std::size_t>(*workers_, 1, [&]() -> asio::awaitable<std::size_t> {
+    const std::size_t n = pool->connection_count();
+    pool.reset();  // destroyed on its loop
+    co_return n;
+  });
+  EXPECT_EQ(after, 0u);
 }
 
 }  // namespace
