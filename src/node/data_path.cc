@@ -106,6 +106,26 @@ std::string BaggageFor(const Pod& pod, const state::Workload* w) {
   return hbone::FormatBaggage(b);
 }
 
+// One access-log line per finished connection, in ztunnel's key=value form
+// (reference/ztunnel.md §7.2).
+void LogComplete(const char* direction, const net::SocketAddress& src, const TcpLabels& labels,
+                 const net::SocketAddress& dst, const std::string& hbone_addr,
+                 std::uint64_t sent, std::uint64_t received,
+                 std::chrono::steady_clock::time_point start, bool aborted) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  AMBIT_LOG_INFO(
+      "access: connection complete src.addr={} src.workload={} src.namespace={} "
+      "src.identity={} dst.addr={}{}{} dst.service={} dst.workload={} dst.namespace={} "
+      "dst.identity={} direction={} bytes_sent={} bytes_recv={} duration={}ms{}",
+      src.ToString(), labels.source_workload, labels.source_workload_namespace,
+      labels.source_principal, dst.ToString(), hbone_addr.empty() ? "" : " dst.hbone_addr=",
+      hbone_addr, labels.destination_service, labels.destination_workload,
+      labels.destination_workload_namespace, labels.destination_principal, direction, sent,
+      received, ms, aborted ? " error=aborted" : "");
+}
+
 bool IsIllegalPort(std::uint16_t port) {
   for (auto p : hbone::kIllegalDestinationPorts) {
     if (p == port) return true;
@@ -209,6 +229,7 @@ void DataPath::OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
 }
 
 asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::socket downstream) {
+  const auto start = std::chrono::steady_clock::now();
   outbound_opened.fetch_add(1, std::memory_order_relaxed);
   ActiveGauge active(outbound_active);
   auto token = pod->connections().Register(downstream.get_executor(), [&downstream] {
@@ -282,6 +303,8 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
       series->AddReceived(result.socket_to_peer);
       series->AddSent(result.peer_to_socket);
       series->Closed();
+      LogComplete("outbound", *peer, labels, route.next_hop, "", result.peer_to_socket,
+                  result.socket_to_peer, start, result.aborted);
       co_return;
     }
     case hbone::RouteDecision::Kind::kHbone:
@@ -325,10 +348,13 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
   series->AddReceived(result.socket_to_peer);
   series->AddSent(result.peer_to_socket);
   series->Closed();
+  LogComplete("outbound", *peer, labels, route.next_hop, route.connect_target.ToString(),
+              result.peer_to_socket, result.socket_to_peer, start, result.aborted);
 }
 
 asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
                                                        tcp::socket downstream) {
+  const auto start = std::chrono::steady_clock::now();
   plaintext_opened.fetch_add(1, std::memory_order_relaxed);
   ActiveGauge active(plaintext_active);
   auto token = pod->connections().Register(downstream.get_executor(), [&downstream] {
@@ -354,6 +380,7 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   labels.reporter = "destination";
   labels.connection_security_policy = "unknown";
   FillSource(labels, snapshot->FindWorkloadByAddress(lookup->network(), PackedFromIp(peer->ip())));
+  labels.source_principal.clear();  // plaintext: the peer proved no identity
   const state::Workload* self =
       snapshot->FindWorkloadByAddress(lookup->network(), PackedFromIp(original->ip()));
   FillDestination(labels, self, nullptr);
@@ -385,6 +412,8 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   series->AddReceived(result.socket_to_peer);
   series->AddSent(result.peer_to_socket);
   series->Closed();
+  LogComplete("inbound", *peer, labels, *original, "", result.peer_to_socket,
+              result.socket_to_peer, start, result.aborted);
 }
 
 asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
