@@ -1,6 +1,7 @@
 #include "control/pod_runtime.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -203,6 +204,17 @@ Status PodRuntime::Destroy(const RealizedPod& pod) {
   return Ok();
 }
 
+void PodRuntime::KillOrphanedContainer(const RealizedPod& pod, pid_t pid) const {
+  // The container outlived its supervisor; it is only ours if it is still in
+  // the pod's network namespace (the pid may have been reused otherwise).
+  struct stat mine {}, theirs {};
+  if (::stat(pod.netns_path.c_str(), &mine) != 0) return;
+  if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &theirs) != 0) return;
+  if (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino) return;
+  ::kill(-pid, SIGKILL);  // its process group
+  ::kill(pid, SIGKILL);
+}
+
 int PodRuntime::EnsureSupervisors(const RealizedPod& pod) {
   int started = 0;
   for (const auto& c : pod.containers) {
@@ -216,6 +228,7 @@ int PodRuntime::EnsureSupervisors(const RealizedPod& pod) {
       }
     }
     AMBIT_LOG_WARN("supervisor of {}/{}/{} is gone; starting it again", pod.ns, pod.name, c);
+    if (st && st->pid > 0) KillOrphanedContainer(pod, st->pid);
     auto id = cluster::StartSupervisor(self_exe_, SpecFile(pod, c), layout_.name());
     if (id.ok()) ++started;
     else AMBIT_LOG_ERROR("{}", id.error().ToString());

@@ -66,6 +66,7 @@ class PodRuntime {
   std::string SpecFile(const RealizedPod& pod, const std::string& container) const;
   std::string StatusFile(const RealizedPod& pod, const std::string& container) const;
   Status SavePodFile(const RealizedPod& pod) const;
+  void KillOrphanedContainer(const RealizedPod& pod, pid_t pid) const;
 
   cluster::ClusterLayout layout_;
   cluster::ClusterConfig config_;

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "ambit/v1/cluster.grpc.pb.h"
+#include "cluster/process.h"
 
 namespace ambit::ctl {
 
@@ -62,13 +63,15 @@ Result<std::unique_ptr<ClusterClient>> ClusterClient::Connect(const cluster::Clu
                                                 : " --cluster " + layout.name()) +
                                            "`");
   }
-  auto channel = grpc::CreateChannel("unix:" + layout.SocketPath(),
+  auto daemon = cluster::ReadPidFile(layout.PidFile());
+  const bool dead = !daemon || !cluster::IsAlive(*daemon);
+  auto channel = dead ? nullptr : grpc::CreateChannel("unix:" + layout.SocketPath(),
                                      grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+  if (dead || !channel->WaitForConnected(std::chrono::system_clock::now() +
                                  std::chrono::milliseconds(timeout_ms))) {
     return Error(ErrorCode::kUnavailable,
                  "ambitd of cluster '" + layout.name() + "' is not answering on " +
-                     layout.SocketPath() + "; restart it with `ambitctl cluster up" +
+                     layout.SocketPath() + (dead ? " (not running)" : "") + "; restart it with `ambitctl cluster up" +
                      (layout.name() == cluster::kDefaultCluster ? std::string()
                                                                 : " --cluster " + layout.name()) +
                      "`");

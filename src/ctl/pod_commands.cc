@@ -11,6 +11,8 @@
 #include <cstring>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "ambit/v1/cluster.pb.h"
 #include "cluster/process.h"
 #include "cluster/sandbox.h"
@@ -20,9 +22,31 @@
 namespace ambit::ctl {
 namespace {
 
+// Without ambitd, the pod's own record on disk still says where it lives.
+Result<ambit::v1::Pod> FindPodOnDisk(const cluster::ClusterLayout& layout, const PodRef& ref,
+                                     const Error& why) {
+  auto text = cluster::ReadFile(layout.PodDir(ref.ns, ref.name) + "/pod.json");
+  if (!text.ok()) return why;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object() || j.value("netns", "").empty()) return why;
+  ambit::v1::Pod pod;
+  pod.set_name(ref.name);
+  pod.set_namespace_(ref.ns);
+  pod.set_netns(j.value("netns", ""));
+  pod.set_ip(j.value("ip", ""));
+  if (j.contains("containers")) {
+    for (const auto& c : j["containers"]) pod.add_containers()->set_name(c.get<std::string>());
+  }
+  return pod;
+}
+
 Result<ambit::v1::Pod> FindPod(const std::string& cluster, const PodRef& ref) {
   cluster::ClusterLayout layout(cluster);
-  AMBIT_ASSIGN_OR_RETURN(auto client, ClusterClient::Connect(layout));
+  auto connected = ClusterClient::Connect(layout);
+  if (!connected.ok() && connected.error().code() == ErrorCode::kUnavailable) {
+    return FindPodOnDisk(layout, ref, connected.error());
+  }
+  AMBIT_ASSIGN_OR_RETURN(auto client, std::move(connected));
   AMBIT_ASSIGN_OR_RETURN(auto list, client->ListPods(ref.ns));
   for (const auto& p : list.pods()) {
     if (p.name() == ref.name) {

@@ -40,6 +40,15 @@ if out=$(ctl cluster up --nodes 3 2>&1); then fail "up --nodes 3 on a 2-node clu
 echo "$out" | grep "exists with 2 node(s)" >/dev/null || fail "unclear error: $out"
 expect_eq "nodes unchanged" "$before" "$(ctl get nodes -o json)"
 
+log "a second cluster runs side by side, with the same addresses, and is left alone"
+OTHER="${CLUSTER:0:15}b"
+"$CTL" --cluster "$OTHER" cluster up --nodes 1
+trap '"$CTL" --cluster "$OTHER" cluster down >/dev/null 2>&1 || true; cleanup' EXIT
+expect_eq "other cluster's node1 netns" "/run/netns/ambit-$OTHER-node1" \
+  "$("$CTL" --cluster "$OTHER" get nodes -o json | json_get "j[0]['netns']")"
+ip -n "ambit-$OTHER-node1" -4 addr show dev eth0 | grep "172.29.0.1/24" >/dev/null || fail "other cluster's node1 address"
+expect_eq "first cluster unchanged" "$before" "$(ctl get nodes -o json)"
+
 log "a missing cluster is an error"
 if out=$("$CTL" --cluster "nx$CLUSTER" get nodes 2>&1); then fail "get on a missing cluster succeeded"; fi
 echo "$out" | grep "does not exist" >/dev/null || fail "unclear error: $out"
@@ -47,5 +56,8 @@ echo "$out" | grep "does not exist" >/dev/null || fail "unclear error: $out"
 log "cluster down removes everything; down again is an error"
 ctl cluster down
 expect_cluster_gone
+[ -e "/run/netns/ambit-$OTHER-node1" ] || fail "removing $CLUSTER touched $OTHER"
+"$CTL" --cluster "$OTHER" get nodes >/dev/null || fail "$OTHER stopped answering"
+"$CTL" --cluster "$OTHER" cluster down
 if ctl cluster down 2>/dev/null; then fail "down of a removed cluster succeeded"; fi
 echo PASS
