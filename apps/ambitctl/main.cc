@@ -35,7 +35,12 @@ int main(int argc, char** argv) {
   cluster->require_subcommand(1);
   auto* up = cluster->add_subcommand("up", "Create the cluster (idempotent) and start ambitd");
   int nodes = 0;
+  ambit::ctl::UpOptions up_options;
   up->add_option("--nodes", nodes, "Number of nodes (default 2 for a new cluster)");
+  up->add_option("--cni-bin-dir", up_options.cni_bin_dirs,
+                 "Where CNI plugins are (repeatable; default /usr/lib/cni, /opt/cni/bin)");
+  up->add_option("--cni-chain", up_options.cni_chain,
+                 "A plugin config (JSON object with \"type\") chained after bridge (repeatable)");
   auto* down = cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
 
   // get
@@ -81,9 +86,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (up->parsed()) {
-    std::optional<int> n;
-    if (up->count("--nodes")) n = nodes;
-    auto s = ambit::ctl::ClusterUp(cluster_name, n, ambit::ctl::FindAmbitd());
+    if (up->count("--nodes")) up_options.nodes = nodes;
+    auto s = ambit::ctl::ClusterUp(cluster_name, up_options, ambit::ctl::FindAmbitd());
     if (!s.ok()) return Fail(s.error());
     std::printf("cluster %s is up\n", cluster_name.c_str());
     return 0;

@@ -11,6 +11,7 @@
 
 #include "ambit/v1/cluster.pb.h"
 #include "cluster/cluster_config.h"
+#include "cluster/cni.h"
 #include "cluster/process.h"
 #include "cluster/subprocess.h"
 #include "cluster/teardown.h"
@@ -72,7 +73,8 @@ std::string FindAmbitd() {
   return "ambitd";
 }
 
-Status ClusterUp(const std::string& name, std::optional<int> nodes, const std::string& ambitd) {
+Status ClusterUp(const std::string& name, const UpOptions& options, const std::string& ambitd) {
+  const std::optional<int>& nodes = options.nodes;
   AMBIT_RETURN_IF_ERROR(cluster::ValidateClusterName(name));
   if (nodes && (*nodes < 1 || *nodes > cluster::kMaxNodes)) {
     return Error(ErrorCode::kInvalidArgument,
@@ -81,7 +83,32 @@ Status ClusterUp(const std::string& name, std::optional<int> nodes, const std::s
   }
   cluster::ClusterLayout layout(name);
   bool created = false;
+  cluster::CniSettings cni;
+  if (!options.cni_bin_dirs.empty()) {
+    cni.bin_dirs.clear();
+    for (const auto& d : options.cni_bin_dirs) {
+      cni.bin_dirs.push_back(std::filesystem::absolute(d).lexically_normal().string());
+    }
+  }
+  cni.chained_plugins = options.cni_chain;
+  {
+    // Validates the chain (JSON objects with a type, binaries present) before anything is made.
+    cluster::CniNetwork probe;
+    probe.subnet = cluster::ClusterLayout::PodCidr(1);
+    auto chain = cluster::CniChain::Create(cni, probe);
+    if (!chain.ok()) return std::move(chain).error().WithContext("--cni-chain/--cni-bin-dir");
+  }
+  const bool cni_given = !options.cni_bin_dirs.empty() || !options.cni_chain.empty();
   auto existing = cluster::LoadClusterConfig(layout);
+  if (existing.ok() && cni_given) {
+    cluster::ClusterConfig wanted = *existing;
+    wanted.cni = cni;
+    if (cluster::ClusterConfigToJson(wanted) != cluster::ClusterConfigToJson(*existing)) {
+      return Error(ErrorCode::kAlreadyExists,
+                   "cluster '" + name + "' exists with other CNI settings (see " +
+                       layout.ClusterFile() + "); remove it first with `ambitctl cluster down`");
+    }
+  }
   if (existing.ok()) {
     if (nodes && *nodes != existing->node_count) {
       return Error(ErrorCode::kAlreadyExists,
@@ -104,6 +131,7 @@ Status ClusterUp(const std::string& name, std::optional<int> nodes, const std::s
     cluster::ClusterConfig config;
     config.name = name;
     config.node_count = nodes.value_or(kDefaultNodes);
+    config.cni = cni;
     AMBIT_RETURN_IF_ERROR(cluster::SaveClusterConfig(layout, config));
     created = true;
   }

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -10,11 +11,18 @@ namespace ambit::ctl {
 
 inline constexpr int kDefaultNodes = 2;
 
+struct UpOptions {
+  std::optional<int> nodes;                 // default kDefaultNodes for a new cluster
+  std::vector<std::string> cni_bin_dirs;    // empty = the default (/usr/lib/cni, /opt/cni/bin)
+  std::vector<std::string> cni_chain;       // JSON plugin configs chained after bridge
+};
+
 // Creates the cluster (state dir, cluster.json) if it does not exist, starts its
 // ambitd if it is not running, and waits until it answers. Idempotent; fails if
-// the cluster exists with a different node count. |ambitd| is the binary to run.
-// On failure a cluster this call created is removed again.
-Status ClusterUp(const std::string& cluster, std::optional<int> nodes, const std::string& ambitd);
+// the cluster exists with a different node count or CNI settings (when given).
+// |ambitd| is the binary to run. On failure a cluster this call created is
+// removed again.
+Status ClusterUp(const std::string& cluster, const UpOptions& options, const std::string& ambitd);
 
 // Removes everything of the cluster, whether or not its ambitd runs.
 Status ClusterDown(const std::string& cluster);
