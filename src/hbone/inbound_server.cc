@@ -101,6 +101,7 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   AuthorizationResult authz = authorizer_->Authorize(info);
   if (!authz.allow) {
     reject(401, "denied by policy: " + authz.reason);
+    if (options_.observer) options_.observer->Refused(info, 401);
     co_return;
   }
   net::ConnectOptions connect_options;
@@ -109,15 +110,20 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   auto upstream = co_await net::Connect(*upstream_sockets_, accepted.target, connect_options);
   if (!upstream.ok()) {
     reject(503, upstream.error().ToString());
+    if (options_.observer) options_.observer->Refused(info, 503);
     co_return;
   }
   if (stream->reset() || stream->closed()) co_return;  // the client gave up meanwhile
   Status st = session.Respond(*stream, 200, {}, /*end_stream=*/false);
   if (!st.ok()) co_return;
   stats.inbound_status_200.Inc();
+  if (options_.observer) options_.observer->Opened(info);
   // Inbound: the HBONE peer is downstream, the app socket is upstream.
   CopyCounters counters{&stats.bytes_upstream_to_downstream, &stats.bytes_downstream_to_upstream};
   CopyResult result = co_await CopyBidirectional(*upstream, *stream, counters);
+  if (options_.observer) {
+    options_.observer->Closed(info, result.peer_to_socket, result.socket_to_peer, result.aborted);
+  }
   AMBIT_LOG_DEBUG("inbound {} -> {} done: {} bytes in, {} bytes out{}", conn->peer_identity.ToString(),
                   accepted.target.ToString(), result.peer_to_socket, result.socket_to_peer,
                   result.aborted ? " (aborted)" : "");

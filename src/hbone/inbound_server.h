@@ -60,6 +60,20 @@ class AllowAllAuthorizer final : public Authorizer {
   AuthorizationResult Authorize(const InboundRequestInfo&) const override { return {}; }
 };
 
+// Telemetry hook: sees each CONNECT that passed validation (so the request
+// is known). Called on the stream's loop; must be thread-safe and not block.
+class InboundObserver {
+ public:
+  virtual ~InboundObserver() = default;
+  // Answered 401 (denied) or 503 (app unreachable) before any byte flowed.
+  virtual void Refused(const InboundRequestInfo& request, int status) = 0;
+  // Answered 200; bytes are about to flow.
+  virtual void Opened(const InboundRequestInfo& request) = 0;
+  // The stream's copy ended: |to_app| bytes went to the app, |from_app| came back.
+  virtual void Closed(const InboundRequestInfo& request, std::uint64_t to_app,
+                      std::uint64_t from_app, bool aborted) = 0;
+};
+
 class InboundServer : public std::enable_shared_from_this<InboundServer> {
  public:
   // Returns the current server context (certificate rotation swaps it).
@@ -74,6 +88,7 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
     bool spoof_source_ip = false;
     std::vector<std::uint16_t> illegal_ports{kIllegalDestinationPorts.begin(),
                                              kIllegalDestinationPorts.end()};
+    std::shared_ptr<InboundObserver> observer;  // optional
   };
 
   InboundServer(TlsContextSource tls, std::shared_ptr<const net::SocketFactory> upstream_sockets,
