@@ -145,6 +145,67 @@ class ActiveGauge {
   std::atomic<std::int64_t>& g_;
 };
 
+// Destination-side telemetry of a pod's HBONE server: istio_tcp_* with
+// reporter="destination", mutual_tls, and the access log line.
+class InboundTelemetry final : public hbone::InboundObserver {
+ public:
+  InboundTelemetry(PodSpec pod, std::string identity, std::shared_ptr<StateLookup> lookup,
+                   TcpMetrics& metrics)
+      : pod_(std::move(pod)), identity_(std::move(identity)), lookup_(std::move(lookup)),
+        metrics_(metrics) {}
+
+  void Refused(const hbone::InboundRequestInfo& request, int status) override {
+    TcpLabels labels = Labels(request);
+    labels.response_flags = status == 401 ? "DENY" : "CONNECT";
+    metrics_.Get(labels)->Failed();
+  }
+  void Opened(const hbone::InboundRequestInfo& request) override {
+    metrics_.Get(Labels(request))->Opened();
+  }
+  void Closed(const hbone::InboundRequestInfo& request, std::uint64_t to_app,
+              std::uint64_t from_app, bool aborted) override {
+    TcpLabels labels = Labels(request);
+    auto series = metrics_.Get(labels);
+    series->AddReceived(to_app);
+    series->AddSent(from_app);
+    series->Closed();
+    AMBIT_LOG_INFO(
+        "access: connection complete src.addr={} src.workload={} src.namespace={} "
+        "src.identity={} dst.addr={} dst.hbone_addr={} dst.workload={} dst.namespace={} "
+        "dst.identity={} direction=inbound bytes_sent={} bytes_recv={}{}",
+        request.peer_address.ToString(), labels.source_workload, labels.source_workload_namespace,
+        labels.source_principal, net::SocketAddress(request.target.ip(), 15008).ToString(),
+        request.target.ToString(), labels.destination_workload,
+        labels.destination_workload_namespace, labels.destination_principal, from_app, to_app,
+        aborted ? " error=aborted" : "");
+  }
+
+ private:
+  TcpLabels Labels(const hbone::InboundRequestInfo& request) const {
+    std::shared_ptr<const state::WorkloadState> snapshot = lookup_->Hold();
+    TcpLabels labels;
+    labels.reporter = "destination";
+    labels.connection_security_policy = "mutual_tls";
+    FillSource(labels, snapshot->FindWorkloadByAddress(lookup_->network(),
+                                                       PackedFromIp(request.peer_address.ip())));
+    labels.source_principal = request.peer_identity.ToString();  // what the peer proved
+    const state::Workload* self =
+        snapshot->FindWorkloadByAddress(lookup_->network(), PackedFromIp(request.target.ip()));
+    FillDestination(labels, self, nullptr);
+    if (self == nullptr) {
+      labels.destination_workload = pod_.name;
+      labels.destination_workload_namespace = pod_.ns;
+      labels.destination_principal = identity_;
+    }
+    return labels;
+  }
+
+  PodSpec pod_;
+  std::string identity_;
+  std::shared_ptr<StateLookup> lookup_;
+  TcpMetrics& metrics_;
+};
+
 }  // namespace
 
 struct DataPath::Impl {
@@ -202,6 +263,8 @@ Result<std::unique_ptr<PodTraffic>> DataPath::Attach(const Pod& pod) {
   hbone::InboundServer::Options in;
   in.upstream_connect_timeout = impl_->options.connect_timeout;
   in.spoof_source_ip = impl_->options.preserve_source_ip;
+  in.observer = std::make_shared<InboundTelemetry>(pod.spec(), pod.identity().ToString(),
+                                                   impl_->lookup, impl_->metrics);
   auto secret = state->secret;
   state->inbound = std::make_shared<hbone::InboundServer>(
       [secret]() -> std::shared_ptr<const tls::TlsContext> {

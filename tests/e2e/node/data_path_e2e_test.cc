@@ -173,6 +173,15 @@ TEST_F(DataPathE2e, PodToPodGoesThroughHboneWithExactBytesAndClientIp) {
       << metrics;
   EXPECT_NE(metrics.find("destination_workload=\"server\""), std::string::npos);
   EXPECT_NE(metrics.find("connection_security_policy=\"mutual_tls\""), std::string::npos);
+  // The destination side reports too, with the identity the client proved.
+  EXPECT_NE(metrics.find("istio_tcp_connections_closed_total{reporter=\"destination\",source_workload="
+                         "\"client\""),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("source_principal=\"spiffe://cluster.local/ns/default/sa/client\""),
+            std::string::npos);
+  EXPECT_NE(metrics.find("istio_tcp_received_bytes_total{reporter=\"destination\""),
+            std::string::npos);
 }
 
 TEST_F(DataPathE2e, ServiceVipAndManyConnectionsShareTlsConnections) {
