@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "hbone/connect_headers.h"
+#include "hbone/copy.h"
 #include "hbone/inbound_server.h"
 #include "hbone/outbound_proxy.h"
 #include "hbone/pool.h"
@@ -83,6 +84,9 @@ std::string ShaOfGenerated(std::uint64_t n) {
   return sha.Hex();
 }
 
+// 'W' (watch): read until the connection ends and report "eof" or "reset".
+std::promise<std::string>* g_watch_result = nullptr;
+
 asio::awaitable<void> AppServe(tcp::socket s) {
   asio::error_code ec;
   char cmd = 0;
@@ -110,6 +114,13 @@ asio::awaitable<void> AppServe(tcp::socket s) {
     const std::string reply = sha.Hex() + " " + std::to_string(total);
     co_await asio::async_write(s, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
     s.shutdown(tcp::socket::shutdown_send, ec);
+  } else if (cmd == 'W') {
+    for (;;) {
+      co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    if (g_watch_result != nullptr) g_watch_result->set_value(ec == asio::error::eof ? "eof" : "reset");
+    co_return;
   } else if (cmd == 'G') {
     std::uint64_t n = 0;
     co_await asio::async_read(s, asio::buffer(&n, 8), asio::redirect_error(asio::use_awaitable, ec));
@@ -342,6 +353,38 @@ TEST_F(HboneIntegrationTest, HalfCloseStillDeliversTheServersReply) {
   AppResult r = RunApp(via, "S", 5, false);  // shut write after 5 bytes, then read
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.reply, ShaOfGenerated(5) + " 5");
+}
+
+TEST_F(HboneIntegrationTest, AnAbortedClientConnectionResetsTheServerSide) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  for (bool abort : {false, true}) {
+    std::promise<std::string> watch;
+    g_watch_result = &watch;
+    std::promise<void> sent;
+    asio::co_spawn(app_io_, [&]() -> asio::awaitable<void> {
+      net::DefaultSocketFactory f;
+      auto s = co_await net::Connect(f, via, {});
+      asio::error_code ec;
+      co_await asio::async_write(*s, asio::buffer("Whello", 6), asio::redirect_error(asio::use_awaitable, ec));
+      if (abort) {
+        // Let the bytes reach the app first: an RST discards unread data.
+        asio::steady_timer t(app_io_, std::chrono::milliseconds(300));
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        AbortSocket(*s);  // RST
+      } else {
+        s->shutdown(tcp::socket::shutdown_send, ec);  // FIN
+        char b;
+        co_await s->async_read_some(asio::buffer(&b, 1), asio::redirect_error(asio::use_awaitable, ec));
+      }
+      sent.set_value();
+    }, asio::detached);
+    auto outcome = watch.get_future();
+    ASSERT_EQ(outcome.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    // RST -> RST_STREAM -> RST to the app; FIN -> END_STREAM -> FIN.
+    EXPECT_EQ(outcome.get(), abort ? "reset" : "eof");
+    sent.get_future().wait();
+    g_watch_result = nullptr;
+  }
 }
 
 TEST_F(HboneIntegrationTest, TwoHundredConcurrentConnectionsShareAHandfulOfTlsConnections) {

@@ -13,6 +13,9 @@
 #include <set>
 #include <thread>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "net/connect.h"
 #include "net/signal.h"
 
@@ -92,6 +95,29 @@ TEST(Connect, RefusedPortIsUnavailable) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
   EXPECT_NE(r.error().ToString().find(addr.ToString()), std::string::npos);
+}
+
+TEST(Connect, SpoofedSourceAddressIsWhatTheServerSees) {
+  if (::geteuid() != 0) GTEST_SKIP() << "SKIPPED LOUDLY: IP_TRANSPARENT needs CAP_NET_ADMIN";
+  WorkerPool pool(1);
+  DefaultSocketFactory factory;
+  auto fd = factory.NewListener(SocketAddress(IpAddress::Loopback4(), 0), {});
+  ASSERT_TRUE(fd.ok());
+  const SocketAddress addr = *LocalAddress(fd->get());
+  pool.Start();
+  ConnectOptions options;
+  options.source = *IpAddress::Parse("127.0.0.77");  // not the address the route would pick
+  std::promise<Result<tcp::socket>> result;
+  asio::co_spawn(
+      pool.loop(0),
+      [&]() -> asio::awaitable<void> { result.set_value(co_await Connect(factory, addr, options)); },
+      asio::detached);
+  auto r = result.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  UniqueFd accepted(::accept(fd->get(), nullptr, nullptr));
+  ASSERT_TRUE(accepted.valid());
+  EXPECT_EQ(PeerAddress(accepted.get())->ip().ToString(), "127.0.0.77");
+  pool.Stop();
 }
 
 TEST(Signal, NotifyBeforeWaitIsNotLostAndCloseReleasesWaiter) {
