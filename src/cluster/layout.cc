@@ -1,5 +1,7 @@
 #include "cluster/layout.h"
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 
 namespace ambit::cluster {
@@ -36,8 +38,27 @@ std::string ClusterLayout::NodeDir(const std::string& node) const {
   return StateDir() + "/nodes/" + node;
 }
 std::string ClusterLayout::PodsDir() const { return StateDir() + "/pods"; }
+namespace {
+
+// "<ns>_<pod>" ('_' cannot occur in Kubernetes names, so it is unambiguous),
+// shortened with a hash when it would make file names too long.
+std::string PodId(const std::string& ns, const std::string& pod) {
+  std::string id = ns + "_" + pod;
+  if (id.size() <= 120) return id;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+  for (unsigned char c : id) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return id.substr(0, 100) + "-" + hex;
+}
+
+}  // namespace
+
 std::string ClusterLayout::PodDir(const std::string& ns, const std::string& pod) const {
-  return PodsDir() + "/" + ns + "_" + pod;
+  return PodsDir() + "/" + PodId(ns, pod);
 }
 std::string ClusterLayout::IpamDir(const std::string& node) const {
   return StateDir() + "/cni/ipam/" + node;
@@ -49,8 +70,7 @@ std::string ClusterLayout::NodeNetnsName(int index) const {
   return NetnsPrefix() + NodeName(index);
 }
 std::string ClusterLayout::PodNetnsName(const std::string& ns, const std::string& pod) const {
-  // '_' cannot occur in Kubernetes names, so <ns>_<pod> is unambiguous.
-  return NetnsPrefix() + "pod-" + ns + "_" + pod;
+  return NetnsPrefix() + "pod-" + PodId(ns, pod);
 }
 std::string ClusterLayout::NetnsPath(const std::string& netns_name) {
   return "/run/netns/" + netns_name;

@@ -37,7 +37,9 @@ class ClusterLayout {
   std::string StoreFile() const;          // <state>/store.json
   std::string NodeDir(const std::string& node) const;   // <state>/nodes/<node>
   std::string PodsDir() const;                          // <state>/pods
-  std::string PodDir(const std::string& ns, const std::string& pod) const;  // <state>/pods/<ns>_<pod>
+  // <state>/pods/<ns>_<pod> (names longer than 120 characters together are
+  // shortened with a hash, here and in PodNetnsName).
+  std::string PodDir(const std::string& ns, const std::string& pod) const;
   std::string IpamDir(const std::string& node) const;   // <state>/cni/ipam/<node>
 
   // Every netns this cluster creates begins with this prefix ("ambit-<name>-").

@@ -17,6 +17,8 @@ for i in $(seq 1 30); do
   [ "$versions" = "reviews-v1: reviews-v2:" ] && break
 done
 expect_eq "reviews versions seen" "reviews-v1: reviews-v2:" "$versions"
+# cluster down works even when ambitd is dead.
+kill -9 "$(pgrep -f -- "ambitd --cluster $CLUSTER\$")"
 ctl cluster down
 expect_cluster_gone
 echo PASS

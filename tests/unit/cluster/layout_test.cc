@@ -22,6 +22,11 @@ TEST(ClusterLayout, NamesAndAddresses) {
   EXPECT_EQ(layout.FabricNetnsName(), "ambit-demo-fabric");
   EXPECT_EQ(layout.PodNetnsName("default", "web-1"), "ambit-demo-pod-default_web-1");
   EXPECT_EQ(ClusterLayout::NetnsPath("x"), "/run/netns/x");
+  const std::string long_name(250, 'a');
+  const std::string netns = layout.PodNetnsName("default", long_name);
+  EXPECT_LT(netns.size(), 160u);
+  EXPECT_NE(netns, layout.PodNetnsName("default", long_name + "b"));
+  EXPECT_EQ(layout.PodDir("ns", "p"), layout.StateDir() + "/pods/ns_p");
   EXPECT_EQ(ClusterLayout::NodeIp(3), "172.29.0.3");
   EXPECT_EQ(ClusterLayout::PodCidr(3), "10.244.3.0/24");
   EXPECT_EQ(ClusterLayout::NodeIndex("node12"), 12);
