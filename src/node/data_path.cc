@@ -307,6 +307,24 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
     hbone::AbortSocket(downstream);
     co_return;
   }
+  if (options.discovery_ready && !options.discovery_ready()) {
+    // Right after a (re)start: wait for the first xDS push rather than route
+    // against an empty state (which would send mesh traffic in plaintext).
+    asio::steady_timer wait(downstream.get_executor());
+    const auto deadline = std::chrono::steady_clock::now() + options.cert_wait;
+    while (!options.discovery_ready() && std::chrono::steady_clock::now() < deadline) {
+      wait.expires_after(std::chrono::milliseconds(20));
+      asio::error_code ec;
+      co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!options.discovery_ready()) {
+      outbound_rejected.fetch_add(1, std::memory_order_relaxed);
+      AMBIT_LOG_WARN("outbound {} -> {}: no discovery data yet; connection reset",
+                     peer->ToString(), original->ToString());
+      hbone::AbortSocket(downstream);
+      co_return;
+    }
+  }
   thread_local std::mt19937_64 rng{std::random_device{}()};
   hbone::RouteOptions route_options;
   route_options.hbone_port = options.hbone_port;

@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -57,6 +58,11 @@ class DataPath final : public PodTrafficHandler {
     bool preserve_source_ip = true;
     // HBONE port dialed on destinations (tests use another).
     std::uint16_t hbone_port = 15008;
+    // True once discovery has been received at least once. Until then an
+    // outbound connection waits (up to cert_wait) and is then reset: an empty
+    // state would route mesh destinations as plaintext passthrough. Empty =
+    // always ready.
+    std::function<bool()> discovery_ready;
   };
 
   // Everything passed in must outlive the DataPath. |authorizer| null =

@@ -90,6 +90,9 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   dp.cluster_id = config.cluster_id;
   dp.preserve_source_ip = config.preserve_source_ip;
   dp.hbone_port = config.hbone_port;
+  // The xDS client is created below; the data path asks it only per connection.
+  auto* xds_slot = &z.xds;
+  dp.discovery_ready = [xds_slot] { return *xds_slot != nullptr && (*xds_slot)->synced(); };
   z.data_path = std::make_unique<DataPath>(*z.workers, z.store, z.metrics,
                                            std::make_shared<hbone::AllowAllAuthorizer>(), dp);
   PodManager::Options pod_options;

@@ -263,5 +263,40 @@ TEST_F(ZtunnelProcessE2e, KeepsServingKnownPodsWhileTheControlPlaneIsDown) {
   EXPECT_EQ(RoundTrip(fresh.get(), "still here"), "still here");
 }
 
+TEST_F(ZtunnelProcessE2e, NoPlaintextBeforeTheFirstDiscoveryPush) {
+  // A ztunnel that reaches the CA and the node agent but not xDS.
+  ztunnel_->Shutdown(milliseconds(0));
+  ztunnel_.reset();
+  ZtunnelConfig config;
+  config.node_name = "node1";
+  config.xds_address = "unix:" + dir_.File("no-xds-here.sock");
+  config.ca_address = "unix:" + dir_.File("ambitd.sock");
+  config.credential_file = dir_.File("credential");
+  config.zds_socket = dir_.File("zds.sock");
+  config.admin_address = net::SocketAddress(net::IpAddress::Loopback4(), 0);
+  config.metrics_address = net::SocketAddress(net::IpAddress::Loopback4(), 0);
+  config.readiness_address = net::SocketAddress(net::IpAddress::Loopback4(), 0);
+  auto zt = Ztunnel::Start(config);
+  ASSERT_TRUE(zt.ok()) << zt.error().ToString();
+  ztunnel_ = std::move(zt).value();
+  ASSERT_TRUE(WaitUntil([&] { return zds_->ReadyConnections() == 1; }));
+  ASSERT_TRUE(zds_->AddPod("uid-client", {"client", "shop", "client"}, client_ns_->Dup()).ok());
+  ASSERT_TRUE(zds_->AddPod("uid-server", {"server", "shop", "server"}, server_ns_->Dup()).ok());
+  EXPECT_EQ(Readiness(), 503);
+
+  EchoServer app(server_ns_->netns(), "0.0.0.0", 8080);
+  ASSERT_TRUE(app.ok());
+  UniqueFd c = ConnectFrom(client_ns_->netns(), kIpServer, 8080);
+  // The app never sees the connection: ztunnel resets it rather than
+  // forwarding it in plaintext against an empty state.
+  if (c.valid()) {
+    EXPECT_EQ(RoundTrip(c.get(), "secret"), "");
+  }
+  EXPECT_TRUE(app.peers().empty());
+  nlohmann::json dump = Dump();
+  EXPECT_EQ(dump["counters"]["outbound"]["passthrough"], 0) << dump["counters"].dump(2);
+  EXPECT_EQ(dump["counters"]["outbound"]["rejected"], 1);
+}
+
 }  // namespace
 }  // namespace ambit::node
