@@ -177,6 +177,7 @@ struct Session::Callbacks {
         break;
       case NGHTTP2_GOAWAY:
         s->goaway_ = true;
+        s->NotifyWriter();
         break;
       default:
         break;
@@ -216,7 +217,10 @@ struct Session::Callbacks {
       stream->recv_.Clear();
     }
     stream->Wake();
-    if (s->streams_.empty()) s->last_active_ = std::chrono::steady_clock::now();
+    if (s->streams_.empty()) {
+      s->last_active_ = std::chrono::steady_clock::now();
+      if (s->goaway_) s->NotifyWriter();  // the writer closes a drained session
+    }
     return 0;
   }
 };
@@ -356,6 +360,10 @@ asio::awaitable<void> Session::WriteLoop() {
       Terminate("connection finished");
       break;
     }
+    if (goaway_ && streams_.empty()) {  // GOAWAY is on the wire; nothing left to serve
+      Terminate("shut down after GOAWAY");
+      break;
+    }
     co_await write_signal_.Wait();
   }
 }
@@ -470,7 +478,8 @@ void Session::StreamReset(Stream& stream, ErrorCodeH2 code) {
 void Session::Shutdown() {
   if (closed_ || goaway_) return;
   goaway_ = true;
-  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
   NotifyWriter();
 }
 

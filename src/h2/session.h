@@ -64,14 +64,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // sends HEADERS with END_STREAM (an error answer); otherwise DATA may follow.
   Status Respond(Stream& stream, int status, const Headers& headers, bool end_stream);
 
-  // Sends GOAWAY, lets the writer flush, then closes. Idempotent.
+  // Graceful: sends GOAWAY (no new streams), lets open streams finish, then
+  // closes once none is left. Idempotent. Terminate() cuts it short.
   void Shutdown();
   // Closes the connection now; every stream is reset. Idempotent.
   void Terminate(std::string reason);
 
   // ---- state for pools and counters
   bool closed() const { return closed_; }
-  // False after GOAWAY (either direction) or once closed.
+  // False after GOAWAY (either direction) or once closed. A session that
+  // sent or received GOAWAY closes itself when its last stream ends.
   bool accepting_new_streams() const { return !closed_ && !goaway_; }
   std::size_t active_streams() const { return streams_.size(); }
   std::uint32_t peer_max_concurrent_streams() const;

@@ -236,6 +236,31 @@ TEST_F(SessionTest, ManyConcurrentStreamsShareOneConnection) {
   EXPECT_EQ(ok, kStreams);
 }
 
+TEST_F(SessionTest, GracefulShutdownFinishesOpenStreamsAndRefusesNewOnes) {
+  std::shared_ptr<Stream> server_stream;
+  auto handler = [&](std::shared_ptr<Stream> stream) {
+    server_stream = stream;
+    (void)stream->session().Respond(*stream, 200, {}, false);
+  };
+  std::string reply;
+  bool closed = false;
+  Run(handler, [&](std::shared_ptr<Session> client) -> asio::awaitable<void> {
+    client->set_on_close([&closed] { closed = true; });
+    auto open = (co_await client->OpenStream(Connect())).value();
+    server_stream->session().Shutdown();  // GOAWAY while |open| is active
+    for (int i = 0; i < 100 && client->accepting_new_streams(); ++i) co_await Sleep(std::chrono::milliseconds(5));
+    EXPECT_FALSE(client->accepting_new_streams());
+    EXPECT_FALSE((co_await client->OpenStream(Connect())).ok());
+    // The open stream still carries data both ways.
+    co_await SendAll(server_stream, "still here", true);
+    co_await SendAll(open, "bye", true);
+    reply = co_await RecvAll(open);
+    for (int i = 0; i < 100 && !closed; ++i) co_await Sleep(std::chrono::milliseconds(5));
+    EXPECT_TRUE(closed) << "the drained connection should close";
+  });
+  EXPECT_EQ(reply, "still here");
+}
+
 TEST_F(SessionTest, UnansweredPingsTearTheConnectionDown) {
   // A peer that accepts TCP and never speaks HTTP/2.
   tcp::acceptor silent(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
