@@ -35,10 +35,34 @@ SchemaPtr HeaderMatch() {
 }
 
 SchemaPtr Filter(std::vector<std::string> types) {
-  auto filter = Obj({Req("type", Enum(types)), Opt("requestHeaderModifier", AnyObject()),
-                     Opt("responseHeaderModifier", AnyObject()), Opt("requestMirror", AnyObject()),
-                     Opt("requestRedirect", AnyObject()), Opt("urlRewrite", AnyObject()),
-                     Opt("extensionRef", AnyObject()), Opt("cors", AnyObject())},
+  auto header = Obj({Req("name", Str()), Req("value", Str())}, "an HTTP header (object)");
+  auto header_filter = Obj({Opt("set", List(header, 0, 16)), Opt("add", List(header, 0, 16)),
+                            Opt("remove", List(Str(), 0, 16))},
+                           "a header modifier (object)");
+  auto path_modifier = Obj({Req("type", Enum({"ReplaceFullPath", "ReplacePrefixMatch"})),
+                            Opt("replaceFullPath", Str()), Opt("replacePrefixMatch", Str())},
+                           "a path modifier (object)");
+  auto redirect = Obj({Opt("scheme", Enum({"http", "https"})), Opt("hostname", Str()), Opt("path", path_modifier),
+                       Opt("port", Int(1, 65535)), Opt("statusCode", Int(300, 399))},
+                      "a request redirect (object)");
+  auto rewrite = Obj({Opt("hostname", Str()), Opt("path", path_modifier)}, "a URL rewrite (object)");
+  auto object_ref = Obj({Opt("group", Str()), Opt("kind", Str()), Req("name", Str()), Opt("namespace", Str()),
+                         Opt("port", Int(1, 65535))},
+                        "a backend object reference (object)");
+  auto mirror = WithRule(Obj({Req("backendRef", object_ref), Opt("percent", Int(0, 100)),
+                              Opt("fraction", Obj({Req("numerator", Int(0, INT32_MAX)),
+                                                   Opt("denominator", Int(1, INT32_MAX))},
+                                                  "a fraction (object)"))},
+                             "a request mirror (object)"),
+                         AtMostOneOf({"percent", "fraction"}));
+  auto extension = Obj({Req("group", Str()), Req("kind", Str()), Req("name", Str())}, "an extension reference (object)");
+  auto cors = Obj({Opt("allowOrigins", StrList()), Opt("allowCredentials", Bool()), Opt("allowMethods", StrList()),
+                   Opt("allowHeaders", StrList()), Opt("exposeHeaders", StrList()), Opt("maxAge", Int(0, INT32_MAX))},
+                  "a CORS filter (object)");
+  auto filter = Obj({Req("type", Enum(types)), Opt("requestHeaderModifier", header_filter),
+                     Opt("responseHeaderModifier", header_filter), Opt("requestMirror", mirror),
+                     Opt("requestRedirect", redirect), Opt("urlRewrite", rewrite),
+                     Opt("extensionRef", extension), Opt("cors", cors)},
                     "a filter (object)");
   return WithRule(filter, [](const json& f, std::vector<std::pair<std::string, std::string>>* out) {
     // The member named after the type (RequestHeaderModifier -> requestHeaderModifier,
@@ -65,7 +89,15 @@ SchemaPtr GatewaySpec() {
        Opt("kinds", List(Obj({Opt("group", Str()), Req("kind", Str())}, "a route kind (object)")))},
       "allowed routes (object)");
   auto listener = Obj({Req("name", Str("a section name", Subdomain())), Opt("hostname", Str()),
-                       Req("port", Int(1, 65535)), Req("protocol", Str()), Opt("tls", AnyObject()),
+                       Req("port", Int(1, 65535)), Req("protocol", Str()),
+                       Opt("tls", Obj({Opt("mode", Enum({"Terminate", "Passthrough"})),
+                                       Opt("certificateRefs",
+                                           List(Obj({Opt("group", Str()), Opt("kind", Str()), Req("name", Str()),
+                                                     Opt("namespace", Str())},
+                                                    "a certificate reference (object)"),
+                                                0, 64)),
+                                       Opt("frontendValidation", AnyObject()), Opt("options", StrMap())},
+                                      "listener TLS settings (object)")),
                        Opt("allowedRoutes", allowed_routes)},
                       "a listener (object)");
   auto spec = Obj({Req("gatewayClassName", Str("a class name", Subdomain())),

@@ -196,9 +196,29 @@ SchemaPtr VirtualServiceSpec() {
                     Opt("withoutHeaders", Map(StringMatch())), Opt("sourceNamespace", Str()),
                     Opt("statPrefix", Str())},
                    "an HTTP match (object)");
+  auto header_ops = Obj({Opt("set", StrMap()), Opt("add", StrMap()), Opt("remove", StrList())},
+                        "header operations (object)");
+  auto headers = Obj({Opt("request", header_ops), Opt("response", header_ops)}, "header manipulation (object)");
   auto route_dest = Obj({Req("destination", Destination()), Opt("weight", Int(0, INT32_MAX)),
-                         Opt("headers", AnyObject())},
+                         Opt("headers", headers)},
                         "a route destination (object)");
+  auto redirect = Obj({Opt("uri", Str()), Opt("authority", Str()), Opt("port", Int(1, 65535)),
+                       Opt("derivePort", Enum({"FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT"})),
+                       Opt("scheme", Str()), Opt("redirectCode", Int(300, 399))},
+                      "an HTTP redirect (object)");
+  auto rewrite = Obj({Opt("uri", Str()), Opt("authority", Str()),
+                      Opt("uriRegexRewrite", Obj({Opt("match", Str()), Opt("rewrite", Str())}, "a regex rewrite (object)"))},
+                     "an HTTP rewrite (object)");
+  auto direct = Obj({Req("status", Int(200, 599)),
+                     Opt("body", WithRule(Obj({Opt("string", Str()), Opt("bytes", Str())}, "a response body (object)"),
+                                          AtMostOneOf({"string", "bytes"})))},
+                    "a direct response (object)");
+  auto cors = Obj({Opt("allowOrigins", List(StringMatch())), Opt("allowOrigin", StrList()),
+                   Opt("allowMethods", StrList()), Opt("allowHeaders", StrList()), Opt("exposeHeaders", StrList()),
+                   Opt("maxAge", Duration()), Opt("allowCredentials", Bool()),
+                   Opt("unmatchedPreflights", Enum({"UNSPECIFIED", "FORWARD", "IGNORE"}))},
+                  "a CORS policy (object)");
+  auto mirror = Obj({Req("destination", Destination()), Opt("percentage", Percent())}, "a mirror policy (object)");
   auto fault = Obj({Opt("delay", Obj({Opt("fixedDelay", Duration()), Opt("exponentialDelay", Duration()),
                                       Opt("percentage", Percent()), Opt("percent", Int(0, 100))},
                                      "a fault delay (object)")),
@@ -211,17 +231,28 @@ SchemaPtr VirtualServiceSpec() {
                       Opt("retryIgnorePreviousHosts", Bool()), Opt("backoff", Duration())},
                      "a retry policy (object)");
   auto http = Obj({Opt("name", Str()), Opt("match", List(match)), Opt("route", List(route_dest)),
-                   Opt("redirect", AnyObject()), Opt("directResponse", AnyObject()),
-                   Opt("delegate", AnyObject()), Opt("rewrite", AnyObject()),
+                   Opt("redirect", redirect), Opt("directResponse", direct),
+                   Opt("delegate", Obj({Opt("name", Str()), Opt("namespace", Str())}, "a delegate (object)")),
+                   Opt("rewrite", rewrite),
                    Opt("timeout", Duration()), Opt("retries", retries), Opt("fault", fault),
-                   Opt("mirror", Destination()), Opt("mirrors", List(AnyObject())),
+                   Opt("mirror", Destination()), Opt("mirrors", List(mirror)),
                    Opt("mirrorPercentage", Percent()), Opt("mirrorPercent", Int(0, 100)),
-                   Opt("corsPolicy", AnyObject()), Opt("headers", AnyObject())},
+                   Opt("corsPolicy", cors), Opt("headers", headers)},
                   "an HTTP route (object)");
-  auto tls_tcp_route = Obj({Opt("match", List(AnyObject())), Opt("route", List(route_dest))},
-                           "a TLS/TCP route (object)");
+  auto l4_dest = Obj({Req("destination", Destination()), Opt("weight", Int(0, INT32_MAX))},
+                     "a route destination (object)");
+  auto tls_match = Obj({Req("sniHosts", List(Str(), 1)), Opt("destinationSubnets", StrList()),
+                        Opt("port", Int(1, 65535)), Opt("sourceLabels", StrMap()), Opt("gateways", StrList()),
+                        Opt("sourceNamespace", Str())},
+                       "a TLS match (object)");
+  auto tcp_match = Obj({Opt("destinationSubnets", StrList()), Opt("port", Int(1, 65535)),
+                        Opt("sourceSubnet", Str()), Opt("sourceLabels", StrMap()), Opt("gateways", StrList()),
+                        Opt("sourceNamespace", Str())},
+                       "a TCP match (object)");
+  auto tls_route = Obj({Req("match", List(tls_match, 1)), Opt("route", List(l4_dest))}, "a TLS route (object)");
+  auto tcp_route = Obj({Opt("match", List(tcp_match)), Opt("route", List(l4_dest))}, "a TCP route (object)");
   return Obj({Opt("hosts", StrList()), Opt("gateways", StrList()), Opt("http", List(http)),
-              Opt("tls", List(tls_tcp_route)), Opt("tcp", List(tls_tcp_route)),
+              Opt("tls", List(tls_route)), Opt("tcp", List(tcp_route)),
               Opt("exportTo", StrList())},
              "a VirtualService spec (object)");
 }
@@ -236,13 +267,83 @@ Resource DecodeVirtualService(const json& o, const std::string& v, const std::st
 
 // ---- DestinationRule ----
 
+SchemaPtr LoadBalancer() {
+  auto cookie = Obj({Req("name", Str()), Opt("path", Str()), Opt("ttl", Duration()),
+                     Opt("attributes", List(Obj({Req("name", Str()), Opt("value", Str())}, "a cookie attribute (object)")))},
+                    "an HTTP cookie (object)");
+  auto hash = WithRule(
+      Obj({Opt("httpHeaderName", Str()), Opt("httpCookie", cookie), Opt("useSourceIp", Bool()),
+           Opt("httpQueryParameterName", Str()),
+           Opt("ringHash", Obj({Opt("minimumRingSize", Int(0, INT64_MAX))}, "ring hash settings (object)")),
+           Opt("maglev", Obj({Opt("tableSize", Int(0, INT64_MAX))}, "maglev settings (object)")),
+           Opt("minimumRingSize", Int(0, INT64_MAX))},
+          "a consistent hash setting (object)"),
+      AtMostOneOf({"httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"}));
+  auto from_to = Obj({Opt("from", Str()), Opt("to", Str())}, "a failover rule (object)");
+  auto locality = Obj({Opt("distribute", List(Obj({Opt("from", Str()), Opt("to", Map(Int(0, UINT32_MAX)))},
+                                                  "a distribution rule (object)"))),
+                       Opt("failover", List(from_to)), Opt("failoverPriority", StrList()),
+                       Opt("enabled", Bool())},
+                      "locality load balancing settings (object)");
+  return WithRule(
+      Obj({Opt("simple", Enum({"UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN",
+                               "LEAST_REQUEST"})),
+           Opt("consistentHash", hash), Opt("localityLbSetting", locality),
+           Opt("warmupDurationSecs", Duration()),
+           Opt("warmup", Obj({Opt("duration", Duration()), Opt("minimumPercent", Num()),
+                              Opt("aggression", Num())},
+                             "warmup settings (object)"))},
+          "load balancer settings (object)"),
+      AtMostOneOf({"simple", "consistentHash"}));
+}
+
+SchemaPtr ConnectionPool() {
+  auto tcp = Obj({Opt("maxConnections", Int(0, INT32_MAX)), Opt("connectTimeout", Duration()),
+                  Opt("tcpKeepalive", Obj({Opt("probes", Int(0, UINT32_MAX)), Opt("time", Duration()),
+                                           Opt("interval", Duration())},
+                                          "TCP keepalive settings (object)")),
+                  Opt("maxConnectionDuration", Duration()), Opt("idleTimeout", Duration())},
+                 "TCP connection pool settings (object)");
+  auto http = Obj({Opt("http1MaxPendingRequests", Int(0, INT32_MAX)), Opt("http2MaxRequests", Int(0, INT32_MAX)),
+                   Opt("maxRequestsPerConnection", Int(0, INT32_MAX)), Opt("maxRetries", Int(0, INT32_MAX)),
+                   Opt("idleTimeout", Duration()), Opt("h2UpgradePolicy", Enum({"DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"})),
+                   Opt("useClientProtocol", Bool()), Opt("maxConcurrentStreams", Int(0, INT32_MAX))},
+                  "HTTP connection pool settings (object)");
+  return Obj({Opt("tcp", tcp), Opt("http", http)}, "connection pool settings (object)");
+}
+
+SchemaPtr OutlierDetection() {
+  return Obj({Opt("consecutiveErrors", Int(0, INT32_MAX)), Opt("splitExternalLocalOriginErrors", Bool()),
+              Opt("consecutiveLocalOriginFailures", Int(0, UINT32_MAX)),
+              Opt("consecutiveGatewayErrors", Int(0, UINT32_MAX)), Opt("consecutive5xxErrors", Int(0, UINT32_MAX)),
+              Opt("interval", Duration()), Opt("baseEjectionTime", Duration()),
+              Opt("maxEjectionPercent", Int(0, 100)), Opt("minHealthPercent", Int(0, 100)),
+              Opt("outlierDetectionHttpErrorCodes", List(Int(100, 599)))},
+             "outlier detection settings (object)");
+}
+
+SchemaPtr ClientTls() {
+  return Obj({Opt("mode", Enum({"DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"})),
+              Opt("clientCertificate", Str()), Opt("privateKey", Str()), Opt("caCertificates", Str()),
+              Opt("credentialName", Str()), Opt("subjectAltNames", StrList()), Opt("sni", Str()),
+              Opt("insecureSkipVerify", Bool()), Opt("caCrl", Str())},
+             "client TLS settings (object)");
+}
+
 SchemaPtr TrafficPolicy() {
-  auto policy = Obj({Opt("loadBalancer", AnyObject()), Opt("connectionPool", AnyObject()),
-                     Opt("outlierDetection", AnyObject()), Opt("tls", AnyObject()),
-                     Opt("portLevelSettings", List(AnyObject())), Opt("tunnel", AnyObject()),
-                     Opt("proxyProtocol", AnyObject()), Opt("retryBudget", AnyObject())},
-                    "a traffic policy (object)");
-  return policy;
+  auto port_settings = Obj({Opt("port", Obj({Opt("number", Int(1, 65535))}, "a port selector (object)")),
+                            Opt("loadBalancer", LoadBalancer()), Opt("connectionPool", ConnectionPool()),
+                            Opt("outlierDetection", OutlierDetection()), Opt("tls", ClientTls())},
+                           "port traffic policy (object)");
+  return Obj({Opt("loadBalancer", LoadBalancer()), Opt("connectionPool", ConnectionPool()),
+              Opt("outlierDetection", OutlierDetection()), Opt("tls", ClientTls()),
+              Opt("portLevelSettings", List(port_settings)),
+              Opt("tunnel", Obj({Req("protocol", Str()), Req("targetHost", Str()), Req("targetPort", Int(1, 65535))},
+                                "tunnel settings (object)")),
+              Opt("proxyProtocol", Obj({Opt("version", Enum({"V1", "V2"}))}, "proxy protocol settings (object)")),
+              Opt("retryBudget", Obj({Opt("percent", Num()), Opt("minRetryConcurrency", Int(0, UINT32_MAX))},
+                                     "a retry budget (object)"))},
+             "a traffic policy (object)");
 }
 
 SchemaPtr DestinationRuleSpec() {

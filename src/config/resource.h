@@ -4,6 +4,7 @@
 // struct, or the accessors below for what every kind has.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <variant>
 
@@ -27,6 +28,12 @@ std::string_view ApiVersionOf(const Resource& resource);
 const ObjectMeta& MetaOf(const Resource& resource);
 ObjectMeta& MutableMetaOf(Resource& resource);
 ResourceKey KeyOf(const Resource& resource);
+// The same for a typed struct, without building a Resource.
+template <typename T>
+  requires requires { T::kKind; }
+ResourceKey KeyOf(const T& typed) {
+  return ResourceKey{std::string(T::kKind), typed.metadata.ns, typed.metadata.name};
+}
 bool IsNamespaced(const Resource& resource);
 
 }  // namespace ambit::config

@@ -170,6 +170,12 @@ class JsonBuilder : public YAML::EventHandler {
                 const std::string& value) override {
     if (TakeKey(mark, value)) {
       if (anchor != 0) anchors_[anchor] = Anchored{value, 1, 0};
+      if (tag == "?" && value == "<<") {
+        Frame& top = stack_.back();
+        Report(ToMark(mark), JoinKey(top.path, value),
+               "YAML merge keys (<<) are not supported; write the fields out");
+        top.discard_value = true;
+      }
       return;
     }
     Charge(mark, 1);

@@ -462,6 +462,60 @@ spec:
             }));
 }
 
+TEST(ErrorsTest, NestedIstioAndGatewayRules) {
+  EXPECT_EQ(Errors(R"(apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: dr}
+spec:
+  host: r
+  trafficPolicy:
+    loadBalancer:
+      simple: ROUND_ROBIN
+      consistentHash: {useSourceIp: true}
+    connectionPool:
+      http: {h2UpgradePolicy: upgrade}
+    tls: {mode: MUTUAL, sni: x, verify: true}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  rules:
+  - filters:
+    - type: RequestHeaderModifier
+      urlRewrite: {hostname: x}
+)"),
+            (Lines{
+                "t.yaml:8:7: error: document 1 (DestinationRule default/dr): "
+                "spec.trafficPolicy.loadBalancer: expected at most one of simple, consistentHash, "
+                "got simple and consistentHash",
+                "t.yaml:11:31: error: document 1 (DestinationRule default/dr): "
+                "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy: expected one of DEFAULT, "
+                "DO_NOT_UPGRADE, UPGRADE, got 'upgrade'",
+                "t.yaml:12:41: error: document 1 (DestinationRule default/dr): "
+                "spec.trafficPolicy.tls.verify: unknown field; expected one of: caCertificates, "
+                "caCrl, clientCertificate, credentialName, insecureSkipVerify, mode, privateKey, "
+                "sni, subjectAltNames",
+                "t.yaml:20:7: error: document 2 (HTTPRoute default/r): "
+                "spec.rules[0].filters[0].requestHeaderModifier: required field is missing (a "
+                "filter of type RequestHeaderModifier needs requestHeaderModifier)",
+                "t.yaml:21:19: error: document 2 (HTTPRoute default/r): "
+                "spec.rules[0].filters[0].urlRewrite: expected no urlRewrite in a filter of type "
+                "RequestHeaderModifier",
+            }));
+}
+
+TEST(ErrorsTest, MergeKeysAreNotSupported) {
+  EXPECT_EQ(Errors(R"(apiVersion: v1
+kind: ServiceAccount
+metadata:
+  <<: {name: a}
+  name: a
+)"),
+            (Lines{"t.yaml:4:3: error: document 1 (ServiceAccount default/a): metadata[\"<<\"]: "
+                   "YAML merge keys (<<) are not supported; write the fields out"}));
+}
+
 TEST(ErrorsTest, NamespaceIsClusterScoped) {
   EXPECT_EQ(Errors("apiVersion: v1\nkind: Namespace\nmetadata: {name: a, namespace: b}\n"),
             (Lines{"t.yaml:3:32: error: document 1 (Namespace a): metadata.namespace: expected no "

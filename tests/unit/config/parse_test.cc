@@ -211,3 +211,49 @@ TEST(ParseTest, MissingFileIsOneDiagnostic) {
 
 }  // namespace
 }  // namespace ambit::config
+
+namespace ambit::config {
+namespace {
+
+TEST(ParseTest, NestedIstioAndGatewayFieldsAreAccepted) {
+  ParseResult r = ParseFile(std::string(AMBIT_CONFIG_TESTDATA) + "/traffic.yaml");
+  ASSERT_TRUE(r.ok()) << FormatDiagnostics(r.diagnostics);
+  ASSERT_EQ(r.resources.size(), 8u);
+  const auto& dr = std::get<DestinationRule>(r.resources[0]);
+  EXPECT_EQ(dr.api_version, "networking.istio.io/v1beta1");
+  EXPECT_EQ(dr.spec["trafficPolicy"]["outlierDetection"]["consecutive5xxErrors"], 7);
+  const auto& vs = std::get<VirtualService>(r.resources[1]);
+  EXPECT_EQ(vs.spec["http"][2]["directResponse"]["status"], 418);
+  const auto& route = std::get<HttpRoute>(r.resources[2]);
+  EXPECT_EQ(route.parent_refs.at(0).section_name, "http");
+  EXPECT_EQ(route.hostnames, (std::vector<std::string>{"example.com"}));
+  const auto& gw = std::get<Gateway>(r.resources[3]);
+  EXPECT_FALSE(gw.IsWaypoint());
+  EXPECT_EQ(gw.listeners.at(1).hostname, "*.example.com");
+  const auto& deny = std::get<AuthorizationPolicy>(r.resources[4]);
+  EXPECT_EQ(deny.action, "DENY");
+  EXPECT_EQ(deny.selector, (Labels{{"app", "reviews"}}));
+  const auto& custom = std::get<AuthorizationPolicy>(r.resources[5]);
+  ASSERT_EQ(custom.target_refs.size(), 1u);
+  EXPECT_EQ(custom.target_refs[0].group, "gateway.networking.k8s.io");
+  const auto& pa = std::get<PeerAuthentication>(r.resources[6]);
+  EXPECT_EQ(pa.port_level_mtls, (std::map<uint32_t, std::string>{{9080, "PERMISSIVE"}}));
+  const auto& se = std::get<ServiceEntry>(r.resources[7]);
+  EXPECT_EQ(se.location, "MESH_INTERNAL");
+  EXPECT_EQ(se.metadata.labels.at("istio.io/use-waypoint"), "egress-gateway");
+  EXPECT_EQ(se.ports.at(0).target_port, 0u);
+}
+
+TEST(ParseTest, TypedKeyOfMatchesResourceKeyOf) {
+  Pod pod;
+  pod.metadata.name = "p";
+  pod.metadata.ns = "n";
+  EXPECT_EQ(KeyOf(pod), KeyOf(Resource(pod)));
+  EXPECT_EQ(KeyOf(pod).ToString(), "Pod n/p");
+  Namespace ns;
+  ns.metadata.name = "n";
+  EXPECT_EQ(KeyOf(ns).ToString(), "Namespace n");
+}
+
+}  // namespace
+}  // namespace ambit::config

@@ -7,8 +7,10 @@ namespace ambit::config {
 namespace {
 
 // parse -> ToJson -> parse gives equal resources, for every kind in the file.
-TEST(RoundTripTest, EveryResourceOfBookinfoSurvivesJson) {
-  ParseResult first = ParseFile(std::string(AMBIT_CONFIG_TESTDATA) + "/bookinfo.yaml");
+class FileRoundTripTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FileRoundTripTest, EveryResourceSurvivesJson) {
+  ParseResult first = ParseFile(std::string(AMBIT_CONFIG_TESTDATA) + "/" + GetParam());
   ASSERT_TRUE(first.ok()) << FormatDiagnostics(first.diagnostics);
   ASSERT_FALSE(first.resources.empty());
   for (const Resource& r : first.resources) {
@@ -25,6 +27,8 @@ TEST(RoundTripTest, EveryResourceOfBookinfoSurvivesJson) {
     EXPECT_TRUE(text.resources.at(0) == r) << KeyOf(r).ToString();
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Files, FileRoundTripTest, ::testing::Values("bookinfo.yaml", "traffic.yaml"));
 
 TEST(RoundTripTest, DefaultsBecomeExplicit) {
   ParseResult r = ParseManifests(R"(apiVersion: v1
