@@ -8,8 +8,8 @@
 #include <string>
 
 #include "cluster/layout.h"
-#include "ctl/cluster_commands.h"
 #include "ctl/apply_commands.h"
+#include "ctl/cluster_commands.h"
 #include "ctl/get_commands.h"
 #include "ctl/pod_commands.h"
 
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
                  "Where CNI plugins are (repeatable; default /usr/lib/cni, /opt/cni/bin)");
   up->add_option("--cni-chain", up_options.cni_chain,
                  "A plugin config (JSON object with \"type\") chained after bridge (repeatable)");
-  auto* down = cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
+  auto* down =
+      cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
 
   // get
   auto* get = app.add_subcommand("get", "List nodes, pods or services");
@@ -53,13 +54,15 @@ int main(int argc, char** argv) {
   // apply / delete
   ambit::ctl::ManifestOptions apply_options;
   auto* apply = app.add_subcommand("apply", "Create or update resources from Kubernetes YAML");
-  apply->add_option("-f,--filename", apply_options.files, "File, directory or - (stdin)")->required();
+  apply->add_option("-f,--filename", apply_options.files, "File, directory or - (stdin)")
+      ->required();
   apply->add_flag("--wait", apply_options.wait, "Wait until every pod of the input is ready");
   apply->add_option("--timeout", apply_options.timeout_seconds, "Seconds --wait waits")
       ->capture_default_str();
   ambit::ctl::ManifestOptions delete_options;
   auto* del = app.add_subcommand("delete", "Delete the resources named in Kubernetes YAML");
-  del->add_option("-f,--filename", delete_options.files, "File, directory or - (stdin)")->required();
+  del->add_option("-f,--filename", delete_options.files, "File, directory or - (stdin)")
+      ->required();
   del->add_flag("--ignore-not-found", delete_options.ignore_not_found,
                 "Resources that do not exist are not an error");
 

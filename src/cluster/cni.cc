@@ -72,7 +72,10 @@ Result<std::string> CniChain::Invoke(size_t index, const std::string& command, c
   for (const auto& d : settings_.bin_dirs) path += (path.empty() ? "" : ":") + d;
   std::string binary;
   for (const auto& d : settings_.bin_dirs) {
-    if (auto f = FindExecutable(d + "/" + types_[index])) { binary = *f; break; }
+    if (auto f = FindExecutable(d + "/" + types_[index])) {
+      binary = *f;
+      break;
+    }
   }
   if (binary.empty()) {
     return Error(ErrorCode::kNotFound, "CNI plugin '" + types_[index] + "' not found in " + path);
@@ -86,9 +89,8 @@ Result<std::string> CniChain::Invoke(size_t index, const std::string& command, c
       {"CNI_NETNS", pod.netns_path},
       {"CNI_IFNAME", pod.ifname},
       {"CNI_PATH", path},
-      {"CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + pod.pod_namespace +
-                       ";K8S_POD_NAME=" + pod.pod_name +
-                       ";K8S_POD_INFRA_CONTAINER_ID=" + pod.container_id},
+      {"CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + pod.pod_namespace + ";K8S_POD_NAME=" +
+                       pod.pod_name + ";K8S_POD_INFRA_CONTAINER_ID=" + pod.container_id},
       {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
   };
   AMBIT_ASSIGN_OR_RETURN(CommandResult r, RunCommand({binary}, opts));

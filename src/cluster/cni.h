@@ -27,15 +27,15 @@ struct CniSettings {
 struct CniNetwork {
   std::string name = "ambit";
   std::string bridge = "cni0";
-  std::string subnet;       // 10.244.K.0/24
-  std::string ipam_dir;     // host-local dataDir (inside the cluster's state dir)
+  std::string subnet;    // 10.244.K.0/24
+  std::string ipam_dir;  // host-local dataDir (inside the cluster's state dir)
 };
 
 struct CniPod {
   std::string container_id;  // unique per pod instance
   std::string netns_path;    // the pod's netns file
   std::string ifname = "eth0";
-  std::string host_netns;    // the node's netns file; plugins run in it
+  std::string host_netns;  // the node's netns file; plugins run in it
   std::string pod_namespace;
   std::string pod_name;
 };

@@ -88,7 +88,9 @@ int ClusterLayout::NodeIndex(std::string_view name) {
   return v;
 }
 std::string ClusterLayout::NodeIp(int index) { return "172.29.0." + std::to_string(index); }
-std::string ClusterLayout::PodCidr(int index) { return "10.244." + std::to_string(index) + ".0/24"; }
+std::string ClusterLayout::PodCidr(int index) {
+  return "10.244." + std::to_string(index) + ".0/24";
+}
 std::string ClusterLayout::PodGateway(int index) {
   return "10.244." + std::to_string(index) + ".1";
 }

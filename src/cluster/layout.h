@@ -29,18 +29,18 @@ class ClusterLayout {
   const std::string& name() const { return name_; }
   // /var/lib/ambit (or $AMBIT_STATE_ROOT).
   static std::string StateRoot();
-  std::string StateDir() const;           // <root>/<name>
-  std::string SocketPath() const;         // <state>/ambitd.sock
-  std::string ClusterFile() const;        // <state>/cluster.json
-  std::string PidFile() const;            // <state>/ambitd.pid
-  std::string DaemonLog() const;          // <state>/ambitd.log
-  std::string StoreFile() const;          // <state>/store.json
-  std::string NodeDir(const std::string& node) const;   // <state>/nodes/<node>
-  std::string PodsDir() const;                          // <state>/pods
+  std::string StateDir() const;                        // <root>/<name>
+  std::string SocketPath() const;                      // <state>/ambitd.sock
+  std::string ClusterFile() const;                     // <state>/cluster.json
+  std::string PidFile() const;                         // <state>/ambitd.pid
+  std::string DaemonLog() const;                       // <state>/ambitd.log
+  std::string StoreFile() const;                       // <state>/store.json
+  std::string NodeDir(const std::string& node) const;  // <state>/nodes/<node>
+  std::string PodsDir() const;                         // <state>/pods
   // <state>/pods/<ns>_<pod> (names longer than 120 characters together are
   // shortened with a hash, here and in PodNetnsName).
   std::string PodDir(const std::string& ns, const std::string& pod) const;
-  std::string IpamDir(const std::string& node) const;   // <state>/cni/ipam/<node>
+  std::string IpamDir(const std::string& node) const;  // <state>/cni/ipam/<node>
 
   // Every netns this cluster creates begins with this prefix ("ambit-<name>-").
   std::string NetnsPrefix() const;
@@ -49,12 +49,12 @@ class ClusterLayout {
   std::string PodNetnsName(const std::string& ns, const std::string& pod) const;
   static std::string NetnsPath(const std::string& netns_name);  // /run/netns/<name>
 
-  static std::string NodeName(int index);      // "node<index>"
+  static std::string NodeName(int index);  // "node<index>"
   // Parses "node<K>" -> K, or 0 when |name| is not a node name.
   static int NodeIndex(std::string_view name);
-  static std::string NodeIp(int index);        // 172.29.0.<index>
-  static std::string PodCidr(int index);       // 10.244.<index>.0/24
-  static std::string PodGateway(int index);    // 10.244.<index>.1
+  static std::string NodeIp(int index);      // 172.29.0.<index>
+  static std::string PodCidr(int index);     // 10.244.<index>.0/24
+  static std::string PodGateway(int index);  // 10.244.<index>.1
 
  private:
   std::string name_;

@@ -98,7 +98,10 @@ std::vector<pid_t> FindClusterProcesses(const std::string& cluster,
         while (pos < env->size()) {
           size_t nul = env->find('\0', pos);
           if (nul == std::string::npos) nul = env->size();
-          if (env->compare(pos, nul - pos, marker) == 0) { match = true; break; }
+          if (env->compare(pos, nul - pos, marker) == 0) {
+            match = true;
+            break;
+          }
           pos = nul + 1;
         }
       }

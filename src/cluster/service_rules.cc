@@ -24,9 +24,9 @@ std::string Comment(const std::string& text) {
 }  // namespace
 
 std::string BuildServiceRuleset(const std::vector<ServiceRule>& services) {
-  std::string dispatch;   // vip . proto . port : jump chain
+  std::string dispatch;  // vip . proto . port : jump chain
   std::string chains;
-  std::string rejects;    // vip . proto . port with no endpoint
+  std::string rejects;  // vip . proto . port with no endpoint
   int n = 0;
   for (const auto& svc : services) {
     for (const auto& port : svc.ports) {
@@ -45,8 +45,8 @@ std::string BuildServiceRuleset(const std::vector<ServiceRule>& services) {
                std::to_string(port.endpoints[i].port);
       }
       chains += "  chain " + chain + " {\n";
-      chains += "    comment \"" + Comment(svc.name + " " + proto + "/" + std::to_string(port.port)) +
-                "\"\n";
+      chains += "    comment \"" +
+                Comment(svc.name + " " + proto + "/" + std::to_string(port.port)) + "\"\n";
       chains += "    meta l4proto " + proto + " dnat ip to numgen random mod " +
                 std::to_string(port.endpoints.size()) + " map { " + map + " }\n";
       chains += "  }\n";
@@ -68,7 +68,8 @@ std::string BuildServiceRuleset(const std::vector<ServiceRule>& services) {
   out += "  chain reject_out {\n";
   out += "    type filter hook output priority 0; policy accept;\n";
   if (!rejects.empty()) {
-    out += "    ip daddr . meta l4proto . th dport { " + rejects + " } meta l4proto tcp reject with tcp reset\n";
+    out += "    ip daddr . meta l4proto . th dport { " + rejects +
+           " } meta l4proto tcp reject with tcp reset\n";
     out += "    ip daddr . meta l4proto . th dport { " + rejects + " } reject\n";
   }
   out += "  }\n";

@@ -119,14 +119,27 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
     pollfd fds[3];
     int n = 0;
     int idx_out = -1, idx_err = -1, idx_in = -1;
-    if (out_pipe.first.valid()) { fds[n] = {out_pipe.first.get(), POLLIN, 0}; idx_out = n++; }
-    if (err_pipe.first.valid()) { fds[n] = {err_pipe.first.get(), POLLIN, 0}; idx_err = n++; }
-    if (in_pipe.second.valid()) { fds[n] = {in_pipe.second.get(), POLLOUT, 0}; idx_in = n++; }
+    if (out_pipe.first.valid()) {
+      fds[n] = {out_pipe.first.get(), POLLIN, 0};
+      idx_out = n++;
+    }
+    if (err_pipe.first.valid()) {
+      fds[n] = {err_pipe.first.get(), POLLIN, 0};
+      idx_err = n++;
+    }
+    if (in_pipe.second.valid()) {
+      fds[n] = {in_pipe.second.get(), POLLOUT, 0};
+      idx_in = n++;
+    }
     int wait_ms = -1;
     if (options.timeout_seconds > 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now()).count();
-      if (left <= 0) { timed_out = true; break; }
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      if (left <= 0) {
+        timed_out = true;
+        break;
+      }
       wait_ms = static_cast<int>(left);
     }
     int rc = ::poll(fds, n, wait_ms);
@@ -136,8 +149,10 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
     auto drain = [&](int idx, UniqueFd& fd, std::string& sink) {
       if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
       ssize_t got = ::read(fd.get(), buf, sizeof buf);
-      if (got > 0) sink.append(buf, static_cast<size_t>(got));
-      else if (got == 0 || errno != EINTR) fd.reset();
+      if (got > 0)
+        sink.append(buf, static_cast<size_t>(got));
+      else if (got == 0 || errno != EINTR)
+        fd.reset();
     };
     drain(idx_out, out_pipe.first, result.out);
     drain(idx_err, err_pipe.first, result.err);
@@ -157,11 +172,13 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                           std::to_string(options.timeout_seconds) +
                                           "s: " + JoinArgv(argv));
   }
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
+  if (WIFEXITED(status))
+    result.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    result.exit_code = 128 + WTERMSIG(status);
   if (result.exit_code == 126 && netns.valid() && result.err.empty()) {
-    return Error(ErrorCode::kIo, "could not enter network namespace " + options.netns +
-                                     " to run " + argv[0]);
+    return Error(ErrorCode::kIo,
+                 "could not enter network namespace " + options.netns + " to run " + argv[0]);
   }
   return result;
 }
@@ -174,8 +191,7 @@ Result<std::string> RunChecked(const std::vector<std::string>& argv,
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
     std::string where = options.netns.empty() ? "" : " (in " + options.netns + ")";
     return Error(ErrorCode::kIo, "`" + JoinArgv(argv) + "`" + where + " exited with " +
-                                     std::to_string(r.exit_code) +
-                                     (err.empty() ? "" : ": " + err));
+                                     std::to_string(r.exit_code) + (err.empty() ? "" : ": " + err));
   }
   return std::move(r.out);
 }

@@ -13,16 +13,18 @@
 
 #include "cluster/subprocess.h"
 
-
 namespace ambit::cluster {
 
 using nlohmann::json;
 
 std::string_view ToString(ContainerState state) {
   switch (state) {
-    case ContainerState::kWaiting: return "waiting";
-    case ContainerState::kRunning: return "running";
-    case ContainerState::kTerminated: return "terminated";
+    case ContainerState::kWaiting:
+      return "waiting";
+    case ContainerState::kRunning:
+      return "running";
+    case ContainerState::kTerminated:
+      return "terminated";
   }
   return "unknown";
 }
@@ -68,8 +70,7 @@ Result<ContainerSpec> ContainerSpecFromJson(const std::string& text) {
     s.restart_policy = j.value("restartPolicy", "Always");
     const auto& sb = j.at("sandbox");
     s.sandbox = {sb.at("netns").get<std::string>(), sb.at("hosts").get<std::string>(),
-                 sb.at("resolv").get<std::string>(), sb.value("tmp", ""),
-                 sb.value("hostname", "")};
+                 sb.at("resolv").get<std::string>(), sb.value("tmp", ""), sb.value("hostname", "")};
     s.log_file = j.at("logFile").get<std::string>();
     s.status_file = j.at("statusFile").get<std::string>();
     if (s.argv.empty()) return Error(ErrorCode::kInvalidArgument, "container spec has no argv");
@@ -114,7 +115,8 @@ std::optional<ContainerStatus> ReadContainerStatus(const std::string& status_fil
 Result<ProcessId> StartSupervisor(const std::string& self_exe, const std::string& spec_file,
                                   const std::string& cluster) {
   auto id = SpawnDetached({self_exe, "supervise", spec_file}, cluster, spec_file + ".log");
-  if (!id.ok()) return std::move(id).error().WithContext("starting the supervisor for " + spec_file);
+  if (!id.ok())
+    return std::move(id).error().WithContext("starting the supervisor for " + spec_file);
   return id;
 }
 
@@ -156,8 +158,8 @@ class Supervisor {
       if (!Start()) return Fail(status_.message);
       int code = WaitForExit();
       if (stopping_) return Finish(code);
-      bool again = spec_.restart_policy == "Always" ||
-                   (spec_.restart_policy == "OnFailure" && code != 0);
+      bool again =
+          spec_.restart_policy == "Always" || (spec_.restart_policy == "OnFailure" && code != 0);
       if (!again) return Finish(code);
       status_.state = ContainerState::kWaiting;
       status_.pid = 0;
@@ -251,7 +253,8 @@ class Supervisor {
         if (!stopping_) {
           stopping_ = true;
           ::kill(-child_, SIGTERM);
-          kill_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kStopGraceSeconds);
+          kill_deadline =
+              std::chrono::steady_clock::now() + std::chrono::seconds(kStopGraceSeconds);
         }
       }
       if (stopping_ && std::chrono::steady_clock::now() >= kill_deadline) {

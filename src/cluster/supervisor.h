@@ -28,7 +28,7 @@ struct ContainerSpec {
   std::string name;
   std::vector<std::string> argv;  // argv[0] resolved on this machine's PATH
   std::vector<std::pair<std::string, std::string>> env;
-  std::string working_dir;        // "" = /
+  std::string working_dir;                // "" = /
   std::string restart_policy = "Always";  // Always | OnFailure | Never
   PodSandbox sandbox;
   std::string log_file;
@@ -44,11 +44,11 @@ std::string_view ToString(ContainerState state);
 struct ContainerStatus {
   ProcessId supervisor;
   ContainerState state = ContainerState::kWaiting;
-  pid_t pid = 0;         // the container's main process while running
+  pid_t pid = 0;  // the container's main process while running
   int restarts = 0;
-  int exit_code = -1;    // of the last exit; -1 = never exited
-  bool final = false;    // terminated and will not be restarted
-  std::string message;   // e.g. why it could not start
+  int exit_code = -1;   // of the last exit; -1 = never exited
+  bool final = false;   // terminated and will not be restarted
+  std::string message;  // e.g. why it could not start
 };
 
 std::string ContainerStatusToJson(const ContainerStatus& status);

@@ -29,8 +29,7 @@ std::vector<NodeInfo> DescribeNodes(const ClusterLayout& layout, int count) {
   std::vector<NodeInfo> nodes;
   for (int i = 1; i <= count; ++i) {
     nodes.push_back({ClusterLayout::NodeName(i), i, ClusterLayout::NodeIp(i),
-                     ClusterLayout::PodCidr(i),
-                     ClusterLayout::NetnsPath(layout.NodeNetnsName(i))});
+                     ClusterLayout::PodCidr(i), ClusterLayout::NetnsPath(layout.NodeNetnsName(i))});
   }
   return nodes;
 }

@@ -1,8 +1,7 @@
 #include "control/cluster_service.h"
 
-#include <unistd.h>
-
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include "ambit/v1/cluster.grpc.pb.h"
 #include "cluster/topology.h"
@@ -16,11 +15,20 @@ namespace {
 grpc::Status ToStatus(const Error& e) {
   grpc::StatusCode code = grpc::StatusCode::INTERNAL;
   switch (e.code()) {
-    case ErrorCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
-    case ErrorCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
-    case ErrorCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
-    case ErrorCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
-    default: break;
+    case ErrorCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case ErrorCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case ErrorCode::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case ErrorCode::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    default:
+      break;
   }
   return grpc::Status(code, e.ToString());
 }
@@ -132,10 +140,10 @@ class ClusterServiceImpl final : public ambit::v1::ClusterService::Service {
         port->set_name(sp.name);
         port->set_protocol(sp.protocol);
         port->set_port(sp.port);
-        port->set_target_port(sp.target_port_name.empty()
-                                  ? std::to_string(sp.target_port_number ? sp.target_port_number
-                                                                         : sp.port)
-                                  : sp.target_port_name);
+        port->set_target_port(
+            sp.target_port_name.empty()
+                ? std::to_string(sp.target_port_number ? sp.target_port_number : sp.port)
+                : sp.target_port_name);
       }
       auto eps = view->endpoints.find({"Service", svc->metadata.ns, svc->metadata.name});
       if (eps != view->endpoints.end()) {

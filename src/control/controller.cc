@@ -15,8 +15,10 @@ Result<Manifests> Controller::Parse(const std::vector<ManifestText>& manifests,
   for (const auto& m : manifests) {
     config::ParseResult parsed = config::ParseManifests(m.content, m.source);
     for (auto& d : parsed.diagnostics) {
-      if (d.severity == config::Severity::kError) errors.push_back(std::move(d));
-      else warnings->push_back(d.ToString());
+      if (d.severity == config::Severity::kError)
+        errors.push_back(std::move(d));
+      else
+        warnings->push_back(d.ToString());
     }
     for (size_t i = 0; i < parsed.resources.size(); ++i) {
       out.resources.push_back(std::move(parsed.resources[i]));

@@ -1,5 +1,7 @@
 #include "control/daemon.h"
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,13 +9,11 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/impl/codegen/service_type.h>
 
 #include "ca/cluster_ca.h"
 #include "cluster/process.h"
-#include "cluster/topology.h"
 #include "cluster/subprocess.h"
+#include "cluster/topology.h"
 #include "control/cluster_service.h"
 #include "control/controller.h"
 #include "control/pod_node_authorizer.h"
@@ -21,9 +21,9 @@
 #include "control/reconciler.h"
 #include "control/store.h"
 #include "control/xds_publisher.h"
+#include "core/log.h"
 #include "xds/delta_ads_server.h"
 #include "xds/resource_store.h"
-#include "core/log.h"
 
 namespace ambit::control {
 namespace {
@@ -87,7 +87,8 @@ Status Daemon::Run() {
   for (const auto& node : cluster::DescribeNodes(layout_, config.node_count)) {
     std::error_code ec;
     std::filesystem::create_directories(layout_.NodeDir(node.name), ec);
-    if (ec) return Error(ErrorCode::kIo, "creating " + layout_.NodeDir(node.name) + ": " + ec.message());
+    if (ec)
+      return Error(ErrorCode::kIo, "creating " + layout_.NodeDir(node.name) + ": " + ec.message());
     AMBIT_RETURN_IF_ERROR(
         cluster_ca->WriteNodeCredential(node.name, layout_.NodeDir(node.name) + "/credential"));
   }
@@ -109,8 +110,7 @@ Status Daemon::Run() {
 
   reconciler.Start();
 
-  auto cluster_service =
-      MakeClusterService(layout_, config, store.get(), &reconciler, &controller);
+  auto cluster_service = MakeClusterService(layout_, config, store.get(), &reconciler, &controller);
   const std::string socket = layout_.SocketPath();
   ::unlink(socket.c_str());
   grpc::ServerBuilder builder;

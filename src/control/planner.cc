@@ -15,9 +15,9 @@ namespace {
 using config::Diagnostic;
 using config::ResourceKey;
 
-constexpr uint32_t kServiceBase = 0x0A600000;   // 10.96.0.0
-constexpr uint32_t kServiceMask = 0xFFFF0000;   // /16
-constexpr uint32_t kFirstAllocated = 10;        // 10.96.0.10 and up
+constexpr uint32_t kServiceBase = 0x0A600000;  // 10.96.0.0
+constexpr uint32_t kServiceMask = 0xFFFF0000;  // /16
+constexpr uint32_t kFirstAllocated = 10;       // 10.96.0.10 and up
 
 std::optional<uint32_t> ParseIpv4(const std::string& s) {
   in_addr a{};
@@ -78,8 +78,8 @@ class Planner {
       if (program.empty()) {
         diags_.push_back(At(i, cpath + ".command",
                             "expected a command: the local cluster runs command/args as a "
-                            "process on this machine (the image '" + ctr.image +
-                                "' is recorded, not pulled)"));
+                            "process on this machine (the image '" +
+                                ctr.image + "' is recorded, not pulled)"));
       } else if (!ctx_->command_exists(program)) {
         diags_.push_back(At(i, cpath + (ctr.command.empty() ? ".args[0]" : ".command[0]"),
                             "command '" + program + "' not found on this machine"));
@@ -96,9 +96,10 @@ class Planner {
       if (k == "kubernetes.io/hostname") {
         CheckNode(i, path + ".nodeSelector[\"kubernetes.io/hostname\"]", v);
       } else {
-        diags_.push_back(At(i, path + ".nodeSelector", "no node has label '" + k +
-                                                           "' (local nodes only carry "
-                                                           "kubernetes.io/hostname)"));
+        diags_.push_back(At(i, path + ".nodeSelector",
+                            "no node has label '" + k +
+                                "' (local nodes only carry "
+                                "kubernetes.io/hostname)"));
       }
     }
   }
@@ -106,17 +107,18 @@ class Planner {
   void CheckNode(size_t i, const std::string& path, const std::string& node) {
     int idx = cluster::ClusterLayout::NodeIndex(node);
     if (idx < 1 || idx > ctx_->node_count) {
-      diags_.push_back(At(i, path, "node '" + node + "' does not exist (nodes are node1.." +
-                                       cluster::ClusterLayout::NodeName(ctx_->node_count) + ")"));
+      diags_.push_back(At(i, path,
+                          "node '" + node + "' does not exist (nodes are node1.." +
+                              cluster::ClusterLayout::NodeName(ctx_->node_count) + ")"));
     }
   }
 
-  void CheckService(size_t i, const config::Service& svc,
-                    std::map<uint32_t, ResourceKey>& taken) {
+  void CheckService(size_t i, const config::Service& svc, std::map<uint32_t, ResourceKey>& taken) {
     const ResourceKey key = config::KeyOf(config::Resource(svc));
     if (svc.spec.type == "ExternalName") {
-      diags_.push_back(At(i, "spec.type", "ExternalName services are not supported by the local "
-                                          "cluster"));
+      diags_.push_back(At(i, "spec.type",
+                          "ExternalName services are not supported by the local "
+                          "cluster"));
       return;
     }
     auto stored = current_.resources.find(key);
@@ -138,14 +140,15 @@ class Planner {
     auto v = ParseIpv4(ip);
     if (!v || (*v & kServiceMask) != kServiceBase || (*v & 0xFFFF) == 0 ||
         (*v & 0xFFFF) == 0xFFFF) {
-      diags_.push_back(At(i, "spec.clusterIP", "expected an address in " +
-                                                   std::string(kServiceCidr) + ", got '" + ip +
-                                                   "'"));
+      diags_.push_back(
+          At(i, "spec.clusterIP",
+             "expected an address in " + std::string(kServiceCidr) + ", got '" + ip + "'"));
       return;
     }
     auto [it, inserted] = taken.emplace(*v, key);
     if (!inserted && it->second != key) {
-      diags_.push_back(At(i, "spec.clusterIP", ip + " is already used by " + it->second.ToString()));
+      diags_.push_back(
+          At(i, "spec.clusterIP", ip + " is already used by " + it->second.ToString()));
     }
   }
 
@@ -155,11 +158,13 @@ class Planner {
     std::set<std::string> new_namespaces;
     for (size_t i = 0; i < input_.resources.size(); ++i) {
       const auto& r = input_.resources[i];
-      if (const auto* ns = std::get_if<config::Namespace>(&r)) new_namespaces.insert(ns->metadata.name);
+      if (const auto* ns = std::get_if<config::Namespace>(&r))
+        new_namespaces.insert(ns->metadata.name);
     }
     std::map<uint32_t, ResourceKey> taken;
     for (const auto* s : current_.Services()) {
-      if (auto v = ParseIpv4(s->spec.cluster_ip)) taken.emplace(*v, config::KeyOf(config::Resource(*s)));
+      if (auto v = ParseIpv4(s->spec.cluster_ip))
+        taken.emplace(*v, config::KeyOf(config::Resource(*s)));
     }
     for (size_t i = 0; i < input_.resources.size(); ++i) {
       const auto& r = input_.resources[i];
@@ -167,8 +172,9 @@ class Planner {
       auto [it, inserted] = seen.emplace(key, i);
       if (!inserted) {
         const auto& first = input_.origins[it->second];
-        diags_.push_back(At(i, "", "duplicate " + key.ToString() + " (also in " + first.file +
-                                       " document " + std::to_string(first.document) + ")"));
+        diags_.push_back(At(i, "",
+                            "duplicate " + key.ToString() + " (also in " + first.file +
+                                " document " + std::to_string(first.document) + ")"));
         continue;
       }
       const std::string& ns = config::MetaOf(r).ns;
@@ -182,8 +188,9 @@ class Planner {
         auto stored = current_.resources.find(key);
         if (stored != current_.resources.end()) {
           if (const auto* ref = ControllerOf(std::get<config::Pod>(stored->second))) {
-            diags_.push_back(At(i, "metadata.name", "the name is taken by a pod of Deployment " +
-                                                        ns + "/" + ref->name));
+            diags_.push_back(
+                At(i, "metadata.name",
+                   "the name is taken by a pod of Deployment " + ns + "/" + ref->name));
           }
         }
       } else if (const auto* d = std::get_if<config::Deployment>(&r)) {
@@ -208,9 +215,11 @@ class Planner {
       config::Resource r = input_.resources[i];
       const ResourceKey key = config::KeyOf(r);
       auto stored = plan_.next.resources.find(key);
-      const config::Resource* old = stored == plan_.next.resources.end() ? nullptr : &stored->second;
+      const config::Resource* old =
+          stored == plan_.next.resources.end() ? nullptr : &stored->second;
       // Fields ambitd assigns are kept when the manifest leaves them out.
-      if (old && config::MetaOf(r).uid.empty()) config::MutableMetaOf(r).uid = config::MetaOf(*old).uid;
+      if (old && config::MetaOf(r).uid.empty())
+        config::MutableMetaOf(r).uid = config::MetaOf(*old).uid;
       if (auto* pod = std::get_if<config::Pod>(&r)) {
         if (old && pod->spec.node_name.empty()) {
           pod->spec.node_name = std::get<config::Pod>(*old).spec.node_name;
@@ -256,7 +265,8 @@ class Planner {
     for (const auto* p : plan_.next.Pods()) {
       int idx = cluster::ClusterLayout::NodeIndex(p->spec.node_name);
       if (idx < 1 || idx > ctx_->node_count) continue;
-      if (!owner.empty() && OwnedBy(*p, pod.metadata.ns, owner)) load[static_cast<size_t>(idx)].first++;
+      if (!owner.empty() && OwnedBy(*p, pod.metadata.ns, owner))
+        load[static_cast<size_t>(idx)].first++;
       load[static_cast<size_t>(idx)].second++;
     }
     int best = 1;
@@ -340,12 +350,14 @@ class Planner {
       }
       if (key.kind == "Pod") {
         if (const auto* ref = ControllerOf(std::get<config::Pod>(current_.resources.at(key)))) {
-          diags_.push_back(At(i, "", key.ToString() + " belongs to Deployment " + key.ns + "/" +
-                                         ref->name + "; delete or scale the Deployment"));
+          diags_.push_back(At(i, "",
+                              key.ToString() + " belongs to Deployment " + key.ns + "/" +
+                                  ref->name + "; delete or scale the Deployment"));
         }
       }
     }
-    if (!diags_.empty()) return Error(ErrorCode::kInvalidArgument, config::FormatDiagnostics(diags_));
+    if (!diags_.empty())
+      return Error(ErrorCode::kInvalidArgument, config::FormatDiagnostics(diags_));
     auto erase = [&](const ResourceKey& key) {
       if (plan_.next.resources.erase(key)) plan_.changes.push_back({key, "deleted"});
     };

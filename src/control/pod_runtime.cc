@@ -31,9 +31,14 @@ Status MakeDir(const std::string& path, mode_t mode) {
 }
 
 json ToJson(const RealizedPod& p) {
-  return {{"namespace", p.ns}, {"name", p.name},       {"uid", p.uid},
-          {"node", p.node},    {"netns", p.netns_path}, {"ip", p.ip},
-          {"cniResult", p.cni_result}, {"containers", p.containers}};
+  return {{"namespace", p.ns},
+          {"name", p.name},
+          {"uid", p.uid},
+          {"node", p.node},
+          {"netns", p.netns_path},
+          {"ip", p.ip},
+          {"cniResult", p.cni_result},
+          {"containers", p.containers}};
 }
 
 }  // namespace
@@ -139,8 +144,8 @@ Result<RealizedPod> PodRuntime::Create(const config::Pod& spec) {
     AMBIT_RETURN_IF_ERROR(SavePodFile(pod));
     AMBIT_RETURN_IF_ERROR(cluster::WriteFileInPlace(
         HostsFile(pod), cluster::BuildHostsFile(pod.name, pod.ns, pod.ip, {})));
-    AMBIT_RETURN_IF_ERROR(cluster::WriteFileInPlace(
-        ResolvFile(pod), cluster::BuildResolvConf(pod.ns, "127.0.0.1")));
+    AMBIT_RETURN_IF_ERROR(
+        cluster::WriteFileInPlace(ResolvFile(pod), cluster::BuildResolvConf(pod.ns, "127.0.0.1")));
     for (const auto& c : spec.spec.containers) {
       cluster::ContainerSpec cs;
       cs.cluster = layout_.name();
@@ -207,7 +212,8 @@ Status PodRuntime::Destroy(const RealizedPod& pod) {
 void PodRuntime::KillOrphanedContainer(const RealizedPod& pod, pid_t pid) const {
   // The container outlived its supervisor; it is only ours if it is still in
   // the pod's network namespace (the pid may have been reused otherwise).
-  struct stat mine {}, theirs {};
+  struct stat mine {
+  }, theirs{};
   if (::stat(pod.netns_path.c_str(), &mine) != 0) return;
   if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &theirs) != 0) return;
   if (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino) return;
@@ -230,8 +236,10 @@ int PodRuntime::EnsureSupervisors(const RealizedPod& pod) {
     AMBIT_LOG_WARN("supervisor of {}/{}/{} is gone; starting it again", pod.ns, pod.name, c);
     if (st && st->pid > 0) KillOrphanedContainer(pod, st->pid);
     auto id = cluster::StartSupervisor(self_exe_, SpecFile(pod, c), layout_.name());
-    if (id.ok()) ++started;
-    else AMBIT_LOG_ERROR("{}", id.error().ToString());
+    if (id.ok())
+      ++started;
+    else
+      AMBIT_LOG_ERROR("{}", id.error().ToString());
   }
   return started;
 }

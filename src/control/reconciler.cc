@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 
 #include "cluster/names_files.h"
-#include "cluster/service_rules.h"
 #include "cluster/process.h"
+#include "cluster/service_rules.h"
 #include "core/log.h"
 
 namespace ambit::control {
@@ -151,7 +151,8 @@ void Reconciler::Pass() {
     bool ready = true;
     for (size_t i = 0; i < statuses.size(); ++i) {
       const auto& st = statuses[i];
-      const config::Container* spec = i < pod->spec.containers.size() ? &pod->spec.containers[i] : nullptr;
+      const config::Container* spec =
+          i < pod->spec.containers.size() ? &pod->spec.containers[i] : nullptr;
       all_running = all_running && st.state == cluster::ContainerState::kRunning;
       all_final = all_final && st.final;
       any_failed = any_failed || (st.final && (st.exit_code != 0 || !st.message.empty()));
@@ -167,7 +168,8 @@ void Reconciler::Pass() {
       if (!st.message.empty() && pv.message.empty()) pv.message = st.message;
       pv.containers.emplace_back(real->second.containers[i], st);
     }
-    if (all_final) pv.phase = any_failed ? "Failed" : "Succeeded";
+    if (all_final)
+      pv.phase = any_failed ? "Failed" : "Succeeded";
     else if (all_running || std::any_of(statuses.begin(), statuses.end(), [](const auto& s) {
                return s.restarts > 0 || s.state == cluster::ContainerState::kRunning;
              }))
@@ -211,13 +213,17 @@ void Reconciler::Pass() {
     std::string hosts = cluster::BuildHostsFile(real.name, real.ns, real.ip, names);
     if (applied_hosts_[key] != hosts) {
       auto s = cluster::WriteFileInPlace(runtime_->HostsFile(real), hosts);
-      if (s.ok()) applied_hosts_[key] = hosts;
-      else AMBIT_LOG_WARN("{}", s.error().ToString());
+      if (s.ok())
+        applied_hosts_[key] = hosts;
+      else
+        AMBIT_LOG_WARN("{}", s.error().ToString());
     }
     if (applied_rules_[key] != ruleset) {
       auto s = cluster::ApplyRuleset(real.netns_path, ruleset);
-      if (s.ok()) applied_rules_[key] = ruleset;
-      else AMBIT_LOG_WARN("pod {}/{}: {}", real.ns, real.name, s.error().ToString());
+      if (s.ok())
+        applied_rules_[key] = ruleset;
+      else
+        AMBIT_LOG_WARN("pod {}/{}: {}", real.ns, real.name, s.error().ToString());
     }
   }
 

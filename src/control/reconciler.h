@@ -26,7 +26,7 @@
 namespace ambit::control {
 
 struct PodView {
-  std::string uid;  // of the pod this view describes
+  std::string uid;                // of the pod this view describes
   std::string phase = "Pending";  // Pending | Running | Succeeded | Failed
   bool ready = false;
   std::string ip;

@@ -1,13 +1,13 @@
 #include "ctl/apply_commands.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <unistd.h>
-#include <cerrno>
 #include <map>
 #include <set>
 #include <thread>
@@ -94,9 +94,9 @@ Status WaitForPods(ClusterClient& client, const ambit::v1::ManifestResponse& res
       std::string key = p.namespace_() + "/" + p.name();
       if (!wanted.count(key)) continue;
       if (p.phase() == "Failed") {
-        return Error(ErrorCode::kUnavailable,
-                     "pod " + key + " failed" + (p.message().empty() ? "" : ": " + p.message()) +
-                         "; see `ambitctl logs " + key + "`");
+        return Error(ErrorCode::kUnavailable, "pod " + key + " failed" +
+                                                  (p.message().empty() ? "" : ": " + p.message()) +
+                                                  "; see `ambitctl logs " + key + "`");
       }
       if (!(p.ready() || p.phase() == "Succeeded")) {
         not_ready[key] = p.phase() + (p.message().empty() ? "" : " (" + p.message() + ")");
@@ -115,7 +115,8 @@ Status WaitForPods(ClusterClient& client, const ambit::v1::ManifestResponse& res
 
 Result<std::string> Apply(const ManifestOptions& options) {
   AMBIT_ASSIGN_OR_RETURN(auto req, ReadManifests(options.files));
-  AMBIT_ASSIGN_OR_RETURN(auto client, ClusterClient::Connect(cluster::ClusterLayout(options.cluster)));
+  AMBIT_ASSIGN_OR_RETURN(auto client,
+                         ClusterClient::Connect(cluster::ClusterLayout(options.cluster)));
   AMBIT_ASSIGN_OR_RETURN(auto resp, client->Apply(req));
   std::string out = Describe(resp);
   if (options.wait) {
@@ -130,7 +131,8 @@ Result<std::string> Apply(const ManifestOptions& options) {
 Result<std::string> Delete(const ManifestOptions& options) {
   AMBIT_ASSIGN_OR_RETURN(auto req, ReadManifests(options.files));
   req.set_ignore_not_found(options.ignore_not_found);
-  AMBIT_ASSIGN_OR_RETURN(auto client, ClusterClient::Connect(cluster::ClusterLayout(options.cluster)));
+  AMBIT_ASSIGN_OR_RETURN(auto client,
+                         ClusterClient::Connect(cluster::ClusterLayout(options.cluster)));
   AMBIT_ASSIGN_OR_RETURN(auto resp, client->Delete(req));
   return Describe(resp);
 }

@@ -13,7 +13,7 @@ struct ManifestOptions {
   std::vector<std::string> files;  // files, directories (*.yaml|*.yml|*.json) or "-" (stdin)
   bool wait = false;               // apply: until every pod is ready
   int timeout_seconds = 120;
-  bool ignore_not_found = false;   // delete
+  bool ignore_not_found = false;  // delete
 };
 
 // Both return the text to print (one line per resource).

@@ -1,9 +1,9 @@
 #include "ctl/client.h"
 
+#include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 
 #include <chrono>
-#include <grpcpp/grpcpp.h>
 
 #include "ambit/v1/cluster.grpc.pb.h"
 #include "cluster/process.h"
@@ -34,10 +34,10 @@ class ClusterClient::Impl {
       case grpc::StatusCode::ALREADY_EXISTS:
         return Error(ErrorCode::kAlreadyExists, status.error_message());
       case grpc::StatusCode::UNAVAILABLE:
-        return Error(ErrorCode::kUnavailable,
-                     "ambitd of cluster '" + cluster_name + "' is not answering (" +
-                         status.error_message() + "); try `ambitctl cluster up --cluster " +
-                         cluster_name + "`");
+        return Error(ErrorCode::kUnavailable, "ambitd of cluster '" + cluster_name +
+                                                  "' is not answering (" + status.error_message() +
+                                                  "); try `ambitctl cluster up --cluster " +
+                                                  cluster_name + "`");
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         return Error(ErrorCode::kTimeout, "ambitd did not answer in time");
       default:
@@ -56,22 +56,24 @@ Result<std::unique_ptr<ClusterClient>> ClusterClient::Connect(const cluster::Clu
                                                               int timeout_ms) {
   struct stat st {};
   if (::stat(layout.ClusterFile().c_str(), &st) != 0) {
-    return Error(ErrorCode::kNotFound, "cluster '" + layout.name() +
-                                           "' does not exist; create it with `ambitctl cluster up" +
-                                           (layout.name() == cluster::kDefaultCluster
-                                                ? std::string()
-                                                : " --cluster " + layout.name()) +
-                                           "`");
+    return Error(ErrorCode::kNotFound,
+                 "cluster '" + layout.name() +
+                     "' does not exist; create it with `ambitctl cluster up" +
+                     (layout.name() == cluster::kDefaultCluster ? std::string()
+                                                                : " --cluster " + layout.name()) +
+                     "`");
   }
   auto daemon = cluster::ReadPidFile(layout.PidFile());
   const bool dead = !daemon || !cluster::IsAlive(*daemon);
-  auto channel = dead ? nullptr : grpc::CreateChannel("unix:" + layout.SocketPath(),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      dead ? nullptr
+           : grpc::CreateChannel("unix:" + layout.SocketPath(), grpc::InsecureChannelCredentials());
   if (dead || !channel->WaitForConnected(std::chrono::system_clock::now() +
-                                 std::chrono::milliseconds(timeout_ms))) {
+                                         std::chrono::milliseconds(timeout_ms))) {
     return Error(ErrorCode::kUnavailable,
                  "ambitd of cluster '" + layout.name() + "' is not answering on " +
-                     layout.SocketPath() + (dead ? " (not running)" : "") + "; restart it with `ambitctl cluster up" +
+                     layout.SocketPath() + (dead ? " (not running)" : "") +
+                     "; restart it with `ambitctl cluster up" +
                      (layout.name() == cluster::kDefaultCluster ? std::string()
                                                                 : " --cluster " + layout.name()) +
                      "`");

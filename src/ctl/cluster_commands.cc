@@ -28,7 +28,10 @@ std::string Tail(const std::string& path, size_t lines) {
   size_t count = 0;
   while (pos > 0 && count <= lines) {
     pos = s.rfind('\n', pos - 1);
-    if (pos == std::string::npos) { pos = 0; break; }
+    if (pos == std::string::npos) {
+      pos = 0;
+      break;
+    }
     ++count;
   }
   return s.substr(pos);
@@ -38,10 +41,9 @@ Status StartAndWait(const cluster::ClusterLayout& layout, const std::string& amb
   auto found = cluster::FindExecutable(ambitd);
   if (!found) return Error(ErrorCode::kNotFound, "ambitd binary not found: " + ambitd);
   const std::string binary = std::filesystem::absolute(*found).string();
-  AMBIT_ASSIGN_OR_RETURN(
-      cluster::ProcessId daemon,
-      cluster::SpawnDetached({binary, "--cluster", layout.name()}, layout.name(),
-                             layout.DaemonLog()));
+  AMBIT_ASSIGN_OR_RETURN(cluster::ProcessId daemon,
+                         cluster::SpawnDetached({binary, "--cluster", layout.name()}, layout.name(),
+                                                layout.DaemonLog()));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!cluster::IsAlive(daemon)) {
@@ -56,8 +58,8 @@ Status StartAndWait(const cluster::ClusterLayout& layout, const std::string& amb
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return Error(ErrorCode::kTimeout, "ambitd did not become ready within 60s; see " +
-                                        layout.DaemonLog());
+  return Error(ErrorCode::kTimeout,
+               "ambitd did not become ready within 60s; see " + layout.DaemonLog());
 }
 
 }  // namespace
@@ -77,9 +79,9 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
   const std::optional<int>& nodes = options.nodes;
   AMBIT_RETURN_IF_ERROR(cluster::ValidateClusterName(name));
   if (nodes && (*nodes < 1 || *nodes > cluster::kMaxNodes)) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "--nodes: expected 1-" + std::to_string(cluster::kMaxNodes) + ", got " +
-                     std::to_string(*nodes));
+    return Error(ErrorCode::kInvalidArgument, "--nodes: expected 1-" +
+                                                  std::to_string(cluster::kMaxNodes) + ", got " +
+                                                  std::to_string(*nodes));
   }
   cluster::ClusterLayout layout(name);
   bool created = false;
@@ -143,10 +145,9 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
       auto info = (*client)->GetInfo();
       if (info.ok() && info->ready()) return Ok();
     }
-    return Error(ErrorCode::kUnavailable, "ambitd of cluster '" + name + "' (pid " +
-                                              std::to_string(daemon->pid) +
-                                              ") runs but does not answer; see " +
-                                              layout.DaemonLog());
+    return Error(ErrorCode::kUnavailable,
+                 "ambitd of cluster '" + name + "' (pid " + std::to_string(daemon->pid) +
+                     ") runs but does not answer; see " + layout.DaemonLog());
   }
   Status started = StartAndWait(layout, ambitd);
   if (!started.ok() && created) {

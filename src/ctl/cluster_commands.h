@@ -12,9 +12,9 @@ namespace ambit::ctl {
 inline constexpr int kDefaultNodes = 2;
 
 struct UpOptions {
-  std::optional<int> nodes;                 // default kDefaultNodes for a new cluster
-  std::vector<std::string> cni_bin_dirs;    // empty = the default (/usr/lib/cni, /opt/cni/bin)
-  std::vector<std::string> cni_chain;       // JSON plugin configs chained after bridge
+  std::optional<int> nodes;               // default kDefaultNodes for a new cluster
+  std::vector<std::string> cni_bin_dirs;  // empty = the default (/usr/lib/cni, /opt/cni/bin)
+  std::vector<std::string> cni_chain;     // JSON plugin configs chained after bridge
 };
 
 // Creates the cluster (state dir, cluster.json) if it does not exist, starts its

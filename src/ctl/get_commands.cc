@@ -17,8 +17,8 @@ Result<std::string> GetNodes(ClusterClient& client, bool as_json) {
   if (as_json) {
     json out = json::array();
     for (const auto& n : list.nodes()) {
-      out.push_back({{"name", n.name()}, {"ip", n.ip()}, {"podCIDR", n.pod_cidr()},
-                     {"netns", n.netns()}});
+      out.push_back(
+          {{"name", n.name()}, {"ip", n.ip()}, {"podCIDR", n.pod_cidr()}, {"netns", n.netns()}});
     }
     return out.dump(2) + "\n";
   }
@@ -34,17 +34,27 @@ Result<std::string> GetPods(ClusterClient& client, const std::string& ns, bool a
     for (const auto& p : list.pods()) {
       json containers = json::array();
       for (const auto& c : p.containers()) {
-        containers.push_back({{"name", c.name()}, {"state", c.state()}, {"pid", c.pid()},
-                              {"restarts", c.restarts()}, {"exitCode", c.exit_code()},
+        containers.push_back({{"name", c.name()},
+                              {"state", c.state()},
+                              {"pid", c.pid()},
+                              {"restarts", c.restarts()},
+                              {"exitCode", c.exit_code()},
                               {"message", c.message()}});
       }
       json labels = json::object();
       for (const auto& [k, v] : p.labels()) labels[k] = v;
-      out.push_back({{"name", p.name()}, {"namespace", p.namespace_()}, {"node", p.node()},
-                     {"ip", p.ip()}, {"phase", p.phase()}, {"ready", p.ready()},
-                     {"netns", p.netns()}, {"uid", p.uid()},
-                     {"serviceAccount", p.service_account()}, {"labels", labels},
-                     {"owner", p.owner()}, {"message", p.message()},
+      out.push_back({{"name", p.name()},
+                     {"namespace", p.namespace_()},
+                     {"node", p.node()},
+                     {"ip", p.ip()},
+                     {"phase", p.phase()},
+                     {"ready", p.ready()},
+                     {"netns", p.netns()},
+                     {"uid", p.uid()},
+                     {"serviceAccount", p.service_account()},
+                     {"labels", labels},
+                     {"owner", p.owner()},
+                     {"message", p.message()},
                      {"containers", containers}});
     }
     return out.dump(2) + "\n";
@@ -70,16 +80,21 @@ Result<std::string> GetServices(ClusterClient& client, const std::string& ns, bo
     for (const auto& s : list.services()) {
       json ports = json::array();
       for (const auto& p : s.ports()) {
-        ports.push_back({{"name", p.name()}, {"protocol", p.protocol()}, {"port", p.port()},
+        ports.push_back({{"name", p.name()},
+                         {"protocol", p.protocol()},
+                         {"port", p.port()},
                          {"targetPort", p.target_port()}});
       }
       json selector = json::object();
       for (const auto& [k, v] : s.selector()) selector[k] = v;
-      out.push_back({{"name", s.name()}, {"namespace", s.namespace_()},
-                     {"clusterIP", s.cluster_ip()}, {"vip", s.cluster_ip()}, {"ports", ports},
-                     {"selector", selector},
-                     {"endpoints", std::vector<std::string>(s.endpoints().begin(),
-                                                            s.endpoints().end())}});
+      out.push_back(
+          {{"name", s.name()},
+           {"namespace", s.namespace_()},
+           {"clusterIP", s.cluster_ip()},
+           {"vip", s.cluster_ip()},
+           {"ports", ports},
+           {"selector", selector},
+           {"endpoints", std::vector<std::string>(s.endpoints().begin(), s.endpoints().end())}});
     }
     return out.dump(2) + "\n";
   }
@@ -112,7 +127,8 @@ Result<std::string> Get(const GetOptions& options) {
     return Error(ErrorCode::kInvalidArgument,
                  "unknown resource type '" + options.what + "' (expected nodes, pods or services)");
   }
-  AMBIT_ASSIGN_OR_RETURN(auto client, ClusterClient::Connect(cluster::ClusterLayout(options.cluster)));
+  AMBIT_ASSIGN_OR_RETURN(auto client,
+                         ClusterClient::Connect(cluster::ClusterLayout(options.cluster)));
   if (what == "pods") return GetPods(*client, options.ns, as_json);
   if (what == "services") return GetServices(*client, options.ns, as_json);
   return GetNodes(*client, as_json);

@@ -9,9 +9,9 @@ namespace ambit::ctl {
 
 struct GetOptions {
   std::string cluster;
-  std::string what;       // nodes | pods | services (singular and short forms accepted)
-  std::string ns;         // empty = all namespaces
-  std::string output;     // "" (table) | json
+  std::string what;    // nodes | pods | services (singular and short forms accepted)
+  std::string ns;      // empty = all namespaces
+  std::string output;  // "" (table) | json
 };
 
 // Returns the text to print.

@@ -9,9 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "ambit/v1/cluster.pb.h"
 #include "cluster/process.h"
@@ -58,8 +57,8 @@ Result<ambit::v1::Pod> FindPod(const std::string& cluster, const PodRef& ref) {
       return p;
     }
   }
-  return Error(ErrorCode::kNotFound, "pod " + ref.ns + "/" + ref.name + " not found in cluster '" +
-                                         cluster + "'");
+  return Error(ErrorCode::kNotFound,
+               "pod " + ref.ns + "/" + ref.name + " not found in cluster '" + cluster + "'");
 }
 
 }  // namespace
@@ -128,7 +127,8 @@ Status Logs(const std::string& cluster, const PodRef& ref, const std::string& co
   std::string name = container;
   if (name.empty()) {
     if (pod.containers_size() == 0) {
-      return Error(ErrorCode::kUnavailable, "pod " + ref.ns + "/" + ref.name + " has no containers yet");
+      return Error(ErrorCode::kUnavailable,
+                   "pod " + ref.ns + "/" + ref.name + " has no containers yet");
     }
     name = pod.containers(0).name();
   } else {
@@ -139,8 +139,8 @@ Status Logs(const std::string& cluster, const PodRef& ref, const std::string& co
       names += (names.empty() ? "" : ", ") + c.name();
     }
     if (!found) {
-      return Error(ErrorCode::kNotFound, "pod " + ref.ns + "/" + ref.name +
-                                             " has no container '" + name + "' (has: " + names + ")");
+      return Error(ErrorCode::kNotFound, "pod " + ref.ns + "/" + ref.name + " has no container '" +
+                                             name + "' (has: " + names + ")");
     }
   }
   const std::string path =

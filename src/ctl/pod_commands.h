@@ -19,7 +19,8 @@ Result<PodRef> ParsePodRef(const std::string& text, const std::string& default_n
 // Runs |argv| inside the pod (its network namespace, hosts/resolv.conf, /tmp and
 // hostname) with the terminal's stdio; returns the command's exit code (127 if it
 // cannot be run, 128+N if killed by signal N).
-Result<int> Exec(const std::string& cluster, const PodRef& pod, const std::vector<std::string>& argv);
+Result<int> Exec(const std::string& cluster, const PodRef& pod,
+                 const std::vector<std::string>& argv);
 
 // Prints the container log (first container unless |container| is given);
 // |follow| keeps printing what is appended until interrupted.

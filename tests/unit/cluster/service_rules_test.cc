@@ -13,8 +13,8 @@ TEST(ServiceRules, ReplacesTableInOneTransaction) {
 }
 
 TEST(ServiceRules, SpreadsOverEndpoints) {
-  ServiceRule svc{"default/web", "10.96.0.10",
-                  {{"TCP", 80, {{"10.244.1.2", 8080}, {"10.244.2.3", 8080}}}}};
+  ServiceRule svc{
+      "default/web", "10.96.0.10", {{"TCP", 80, {{"10.244.1.2", 8080}, {"10.244.2.3", 8080}}}}};
   std::string rules = BuildServiceRuleset({svc});
   EXPECT_NE(rules.find("10.96.0.10 . tcp . 80 : jump svc_0"), std::string::npos) << rules;
   EXPECT_NE(rules.find("meta l4proto tcp dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . "

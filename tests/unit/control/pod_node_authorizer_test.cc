@@ -21,7 +21,8 @@ spec:
   nodeName: node2
   serviceAccountName: web
   containers: [{name: c, image: i, command: [sleep]}]
-)", "t.yaml");
+)",
+                                       "t.yaml");
   ASSERT_TRUE(parsed.ok()) << config::FormatDiagnostics(parsed.diagnostics);
   StoreState next;
   for (auto& r : parsed.resources) next.resources.emplace(config::KeyOf(r), r);

@@ -20,7 +20,8 @@ TEST(Store, PersistsAndReloads) {
 kind: Service
 metadata: {name: s, namespace: default}
 spec: {clusterIP: 10.96.0.12, ports: [{port: 80}], selector: {app: x}}
-)", "t.yaml");
+)",
+                                       "t.yaml");
   ASSERT_TRUE(parsed.ok());
   StoreState next;
   for (auto& r : parsed.resources) next.resources.emplace(config::KeyOf(r), r);
