@@ -73,6 +73,7 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
     AMBIT_LOG_WARN("inbound {}: {}", peer->ToString(), session.error().ToString());
     co_return;
   }
+  if (options_.observer) options_.observer->SessionStarted(*session);
   (*session)->Start();
 }
 

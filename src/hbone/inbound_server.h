@@ -32,6 +32,10 @@
 #include "net/socket_factory.h"
 #include "tls/context.h"
 
+namespace ambit::h2 {
+class Session;
+}
+
 namespace ambit::hbone {
 
 // What authorization sees of one inbound CONNECT.
@@ -65,6 +69,9 @@ class AllowAllAuthorizer final : public Authorizer {
 class InboundObserver {
  public:
   virtual ~InboundObserver() = default;
+  // An HBONE connection passed its handshake; its HTTP/2 session is about to
+  // start (e.g. to track it for draining). Default: nothing.
+  virtual void SessionStarted(const std::shared_ptr<h2::Session>& session) { (void)session; }
   // Answered 401 (denied) or 503 (app unreachable) before any byte flowed.
   virtual void Refused(const InboundRequestInfo& request, int status) = 0;
   // Answered 200; bytes are about to flow.
