@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
+#include "h2/session.h"
 #include "hbone/inbound_server.h"
 #include "hbone/pool.h"
 #include "hbone/ports.h"
@@ -150,9 +151,24 @@ class ActiveGauge {
 class InboundTelemetry final : public hbone::InboundObserver {
  public:
   InboundTelemetry(PodSpec pod, std::string identity, std::shared_ptr<StateLookup> lookup,
-                   TcpMetrics& metrics)
+                   TcpMetrics& metrics, std::shared_ptr<ConnectionTracker> tracker)
       : pod_(std::move(pod)), identity_(std::move(identity)), lookup_(std::move(lookup)),
-        metrics_(metrics) {}
+        metrics_(metrics), tracker_(std::move(tracker)) {}
+
+  // Tracks the connection with the pod, so removing the pod (or shutting
+  // down) ends it after the drain period; untracked when it closes.
+  void SessionStarted(const std::shared_ptr<h2::Session>& session) override {
+    std::weak_ptr<h2::Session> weak = session;
+    auto token = tracker_->Register(session->executor(), [weak] {
+      if (auto s = weak.lock()) s->Terminate("pod removed or ztunnel shutting down");
+    });
+    if (!token) {
+      session->Terminate("pod is draining");
+      return;
+    }
+    auto holder = std::make_shared<std::optional<ConnectionTracker::Token>>(std::move(token));
+    session->set_on_close([holder] { holder->reset(); });
+  }
 
   void Refused(const hbone::InboundRequestInfo& request, int status) override {
     TcpLabels labels = Labels(request);
@@ -204,6 +220,7 @@ class InboundTelemetry final : public hbone::InboundObserver {
   std::string identity_;
   std::shared_ptr<StateLookup> lookup_;
   TcpMetrics& metrics_;
+  std::shared_ptr<ConnectionTracker> tracker_;
 };
 
 }  // namespace
@@ -264,7 +281,7 @@ Result<std::unique_ptr<PodTraffic>> DataPath::Attach(const Pod& pod) {
   in.upstream_connect_timeout = impl_->options.connect_timeout;
   in.spoof_source_ip = impl_->options.preserve_source_ip;
   in.observer = std::make_shared<InboundTelemetry>(pod.spec(), pod.identity().ToString(),
-                                                   impl_->lookup, impl_->metrics);
+                                                   impl_->lookup, impl_->metrics, pod.tracker());
   auto secret = state->secret;
   state->inbound = std::make_shared<hbone::InboundServer>(
       [secret]() -> std::shared_ptr<const tls::TlsContext> {

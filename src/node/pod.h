@@ -80,6 +80,8 @@ class Pod : public std::enable_shared_from_this<Pod> {
   PodTraffic& traffic() const { return *traffic_; }
   const CertLease& certificate() const { return lease_; }
   ConnectionTracker& connections() { return *tracker_; }
+  // The tracker as a shared handle, for objects that may outlive the pod.
+  const std::shared_ptr<ConnectionTracker>& tracker() const { return tracker_; }
   const ConnectionTracker& connections() const { return *tracker_; }
   std::vector<net::SocketAddress> listen_addresses() const;
 

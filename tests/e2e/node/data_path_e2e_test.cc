@@ -118,8 +118,10 @@ class DataPathE2e : public ::testing::Test {
     workers_ = std::make_unique<net::WorkerPool>(2);
     data_path_ = std::make_unique<DataPath>(*workers_, store_, metrics_, nullptr, DataPath::Options{});
     service_.Start();
+    PodManager::Options pod_options;
+    pod_options.drain_grace = std::chrono::milliseconds(1000);
     pods_ = std::make_unique<PodManager>(*workers_, *secrets_, *data_path_, service_.context(),
-                                         PodManager::Options{});
+                                         pod_options);
     workers_->Start();
     ASSERT_TRUE(pods_->AddPod({"uid-a", "client", "default", "client"}, a_->Dup()).ok());
     ASSERT_TRUE(pods_->AddPod({"uid-b", "server", "default", "server"}, b_->Dup()).ok());
@@ -239,6 +241,32 @@ TEST_F(DataPathE2e, OutsideTheMeshIsPlainTcpIntoInboundPlaintext) {
   // B is enrolled: its rules send the plaintext arrival to 15006.
   EXPECT_EQ(counters["inboundPlaintext"]["connectionsOpened"], 1);
   EXPECT_EQ(outside.peers(), std::set<std::string>{kIpA});
+}
+
+TEST_F(DataPathE2e, RemovedPodDrainsItsConnectionsThenEndsThem) {
+  EchoServer app(b_->netns(), "0.0.0.0", kAppPort);
+  ASSERT_TRUE(app.ok());
+  UniqueFd c = ConnectFrom(a_->netns(), kIpB, kAppPort);
+  ASSERT_TRUE(c.valid());
+  char buf[4];
+  ASSERT_EQ(::send(c.get(), "ping", 4, MSG_NOSIGNAL), 4);
+  ASSERT_EQ(::recv(c.get(), buf, 4, MSG_WAITALL), 4);
+  ASSERT_TRUE(pods_->DelPod("uid-b").ok());
+  // Within the drain period (1 s here) the connection still works.
+  ASSERT_EQ(::send(c.get(), "pong", 4, MSG_NOSIGNAL), 4);
+  ASSERT_EQ(::recv(c.get(), buf, 4, MSG_WAITALL), 4);
+  EXPECT_EQ(pods_->draining_count(), 1u);
+  // Then B's side of it (the inbound HBONE connection) is ended, and so is
+  // the client's connection.
+  const auto start = std::chrono::steady_clock::now();
+  ssize_t n = ::recv(c.get(), buf, 4, 0);  // blocks until the end (10 s timeout)
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_LE(n, 0);
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  for (int i = 0; i < 100 && pods_->draining_count() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(pods_->draining_count(), 0u);
 }
 
 TEST_F(DataPathE2e, RemovedPodStopsListening) {
