@@ -235,7 +235,10 @@ class Planner {
       } else {
         plan_.changes.push_back({key, old ? "configured" : "created"});
         if (auto* pod = std::get_if<config::Pod>(&r)) {
-          pod->metadata.uid = ctx_->random(12);  // a changed pod is a new pod
+          // A changed spec makes a new pod; changed labels or annotations do not
+          // (they only move the pod in or out of services and the mesh).
+          const auto* old_pod = old ? std::get_if<config::Pod>(old) : nullptr;
+          if (!old_pod || old_pod->spec != pod->spec) pod->metadata.uid = ctx_->random(12);
           if (pod->spec.node_name.empty()) pod->spec.node_name = Schedule(*pod, "");
         } else if (config::MetaOf(r).uid.empty()) {
           config::MutableMetaOf(r).uid = ctx_->random(12);

@@ -64,6 +64,27 @@ TEST(Planner, ReapplyIsUnchangedAndKeepsAssignments) {
   EXPECT_EQ(second->next.resources, first->next.resources);
 }
 
+TEST(Planner, LabelChangeKeepsThePodSpecChangeReplacesIt) {
+  const PlanContext ctx = Context();  // one random sequence for every step
+  auto first = PlanApply(StoreState{}, Parse(kPod), ctx);
+  ASSERT_TRUE(first.ok());
+  const std::string uid =
+      std::get<config::Pod>(first->next.resources.at({"Pod", "default", "p"})).metadata.uid;
+  std::string relabeled = kPod;
+  relabeled.replace(relabeled.find("{name: p}"), 9, "{name: p, labels: {a: b}}");
+  auto second = PlanApply(first->next, Parse(relabeled), ctx);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->changes[0].action, "configured");
+  EXPECT_EQ(std::get<config::Pod>(second->next.resources.at({"Pod", "default", "p"})).metadata.uid,
+            uid);
+  std::string respecced = kPod;
+  respecced.replace(respecced.find("\"1\""), 3, "\"2\"");
+  auto third = PlanApply(first->next, Parse(respecced), ctx);
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(std::get<config::Pod>(third->next.resources.at({"Pod", "default", "p"})).metadata.uid,
+            uid);
+}
+
 TEST(Planner, DeploymentSpreadsAndScales) {
   auto plan = PlanApply(StoreState{}, Parse(kDeployment), Context());
   ASSERT_TRUE(plan.ok()) << plan.error().ToString();
