@@ -12,11 +12,12 @@ ConnectionTracker::Token::~Token() {
 }
 
 std::optional<ConnectionTracker::Token> ConnectionTracker::Register(asio::any_io_executor executor,
-                                                                    std::function<void()> abort) {
+                                                                    std::function<void()> abort,
+                                                                    std::function<void()> drain) {
   std::lock_guard lock(mu_);
   if (draining_) return std::nullopt;
   const std::uint64_t id = next_id_++;
-  live_.emplace(id, Entry{std::move(executor), std::move(abort)});
+  live_.emplace(id, Entry{std::move(executor), std::move(abort), std::move(drain)});
   return Token(weak_from_this(), id);
 }
 
@@ -26,8 +27,12 @@ void ConnectionTracker::Unregister(std::uint64_t id) {
 }
 
 void ConnectionTracker::StartDraining() {
-  std::lock_guard lock(mu_);
-  draining_ = true;
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) return;
+    draining_ = true;
+  }
+  PostToAll(&Entry::drain);
 }
 
 bool ConnectionTracker::draining() const {
@@ -35,26 +40,30 @@ bool ConnectionTracker::draining() const {
   return draining_;
 }
 
-void ConnectionTracker::AbortAll() {
+void ConnectionTracker::AbortAll() { PostToAll(&Entry::abort); }
+
+void ConnectionTracker::PostToAll(std::function<void()> Entry::*pick) {
   std::vector<std::pair<std::uint64_t, asio::any_io_executor>> targets;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, entry] : live_) targets.emplace_back(id, entry.executor);
+    for (const auto& [id, entry] : live_) {
+      if (entry.*pick) targets.emplace_back(id, entry.executor);
+    }
   }
   for (auto& [id, executor] : targets) {
-    asio::post(executor, [weak = weak_from_this(), id = id] {
+    asio::post(executor, [weak = weak_from_this(), id = id, pick] {
       auto self = weak.lock();
       if (self == nullptr) return;
-      std::function<void()> abort;
+      std::function<void()> fn;
       {
         std::lock_guard lock(self->mu_);
         auto it = self->live_.find(id);
         if (it == self->live_.end()) return;  // finished meanwhile
-        abort = it->second.abort;
+        fn = it->second.*pick;
       }
       // Runs on the connection's own loop, where its token is destroyed, so the
       // connection cannot finish concurrently with this call.
-      abort();
+      fn();
     });
   }
 }

@@ -48,9 +48,12 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
   }
 
   // nullopt once draining (the caller should refuse the connection).
-  std::optional<Token> Register(asio::any_io_executor executor, std::function<void()> abort);
+  // |drain|, if given, is posted to |executor| when draining starts (e.g. send
+  // an HTTP/2 GOAWAY so the peer moves new streams elsewhere).
+  std::optional<Token> Register(asio::any_io_executor executor, std::function<void()> abort,
+                                std::function<void()> drain = {});
 
-  // No new registrations from now on.
+  // No new registrations from now on; posts every live connection's drain.
   void StartDraining();
   bool draining() const;
   // Posts every live connection's abort to its loop.
@@ -65,7 +68,10 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
   struct Entry {
     asio::any_io_executor executor;
     std::function<void()> abort;
+    std::function<void()> drain;
   };
+  // Posts |pick|(entry) of every live entry to its loop, if still live then.
+  void PostToAll(std::function<void()> Entry::*pick);
   mutable std::mutex mu_;
   std::unordered_map<std::uint64_t, Entry> live_;  // guarded by mu_
   std::uint64_t next_id_ = 1;                      // guarded by mu_

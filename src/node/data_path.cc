@@ -159,9 +159,15 @@ class InboundTelemetry final : public hbone::InboundObserver {
   // down) ends it after the drain period; untracked when it closes.
   void SessionStarted(const std::shared_ptr<h2::Session>& session) override {
     std::weak_ptr<h2::Session> weak = session;
-    auto token = tracker_->Register(session->executor(), [weak] {
-      if (auto s = weak.lock()) s->Terminate("pod removed or ztunnel shutting down");
-    });
+    auto token = tracker_->Register(
+        session->executor(),
+        [weak] {
+          if (auto s = weak.lock()) s->Terminate("pod removed or ztunnel shutting down");
+        },
+        [weak] {
+          // GOAWAY: open streams finish, the peer's pool dials anew for new ones.
+          if (auto s = weak.lock()) s->Shutdown();
+        });
     if (!token) {
       session->Terminate("pod is draining");
       return;

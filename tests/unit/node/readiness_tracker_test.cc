@@ -45,6 +45,20 @@ TEST(ConnectionTrackerTest, RegistersUntilDrainingAndAbortsOnTheirLoop) {
   EXPECT_EQ(tracker->total(), 2u);
 }
 
+TEST(ConnectionTrackerTest, DrainingPostsDrainCallbacksOnce) {
+  asio::io_context loop;
+  auto tracker = ConnectionTracker::Create();
+  int drained = 0;
+  auto with = tracker->Register(loop.get_executor(), [] {}, [&] { ++drained; });
+  auto without = tracker->Register(loop.get_executor(), [] {});
+  tracker->StartDraining();
+  tracker->StartDraining();
+  EXPECT_EQ(drained, 0);
+  loop.run();
+  EXPECT_EQ(drained, 1);
+  EXPECT_EQ(tracker->active(), 2u) << "draining does not end connections";
+}
+
 TEST(ConnectionTrackerTest, AbortSkipsConnectionsThatFinishedMeanwhile) {
   asio::io_context loop;
   auto tracker = ConnectionTracker::Create();
