@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "config/field_path.h"
+
 namespace ambit::config {
 
 std::string Diagnostic::ToString() const {
@@ -16,13 +18,14 @@ std::string Diagnostic::ToString() const {
     out += "document " + std::to_string(document);
     if (!kind.empty() || !name.empty()) {
       out += " (";
-      out += kind.empty() ? "?" : kind;
+      // Kind, namespace and name come from the input: keep them on one line.
+      out += kind.empty() ? "?" : internal::EscapeForMessage(kind, 253);
       if (!name.empty()) {
         out += " ";
-        if (!ns.empty()) out += ns + "/";
-        out += name;
+        if (!ns.empty()) out += internal::EscapeForMessage(ns, 253) + "/";
+        out += internal::EscapeForMessage(name, 253);
       } else if (!ns.empty()) {
-        out += " in namespace " + ns;
+        out += " in namespace " + internal::EscapeForMessage(ns, 253);
       }
       out += ")";
     }

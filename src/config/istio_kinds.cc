@@ -131,10 +131,10 @@ SchemaPtr PeerAuthenticationSpec() {
                    Opt("portLevelMtls", Map(mtls, [](std::string_view k) -> std::string {
                          int port = 0;
                          for (char c : k) {
-                           if (c < '0' || c > '9' || port > 65535) return "expected a port number 1-65535, got '" + std::string(k) + "'";
+                           if (c < '0' || c > '9' || port > 65535) return "expected a port number 1-65535, got " + QuoteForMessage(k);
                            port = port * 10 + (c - '0');
                          }
-                         if (k.empty() || port < 1 || port > 65535) return "expected a port number 1-65535, got '" + std::string(k) + "'";
+                         if (k.empty() || port < 1 || port > 65535) return "expected a port number 1-65535, got " + QuoteForMessage(k);
                          return "";
                        }, "a map of port to mTLS setting"))},
                   "a PeerAuthentication spec (object)");
@@ -414,7 +414,7 @@ Resource DecodeServiceEntry(const json& o, const std::string& v, const std::stri
     for (const auto& prev : r.ports) {
       if (prev.name == p.name || prev.number == p.number) {
         findings->push_back({JoinIndex(JoinKey(JoinKey(base, "spec"), "ports"), i),
-                             "duplicate port " + (prev.name == p.name ? "name '" + p.name + "'" : "number " + std::to_string(p.number))});
+                             "duplicate port " + (prev.name == p.name ? "name " + QuoteForMessage(p.name) : "number " + std::to_string(p.number))});
       }
     }
     r.ports.push_back(std::move(p));

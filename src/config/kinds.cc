@@ -1,5 +1,6 @@
 #include "config/kinds.h"
 
+#include "config/field_path.h"
 #include "config/names.h"
 
 namespace ambit::config::internal {
@@ -69,6 +70,36 @@ SchemaPtr MetadataSchema(bool namespaced, StringCheck name_check, bool is_templa
     }
   });
   return schema;
+}
+
+namespace {
+void CheckLabels(const Labels& labels, const std::string& path, std::vector<Finding>* findings) {
+  auto warn = [&](const std::string& key, std::string message) {
+    findings->push_back({JoinKey(path, key), std::move(message), Severity::kWarning});
+  };
+  for (const auto& [key, value] : labels) {
+    if (key == "istio.io/dataplane-mode" && value != "ambient" && value != "none") {
+      warn(key, "expected ambient or none, got " + QuoteForMessage(value) + "; Istio ignores other values");
+    } else if (key == "istio.io/waypoint-for" && value != "service" && value != "workload" &&
+               value != "all" && value != "none") {
+      warn(key, "expected service, workload, all or none, got " + QuoteForMessage(value) +
+                    "; Istio ignores other values");
+    } else if (key == "istio.io/use-waypoint" && !CheckDns1123Subdomain(value).empty()) {
+      warn(key, "expected a Gateway name or none, got " + QuoteForMessage(value));
+    } else if (key == "istio.io/use-waypoint-namespace" && !CheckDns1123Label(value).empty()) {
+      warn(key, "expected a namespace name, got " + QuoteForMessage(value));
+    }
+  }
+}
+}  // namespace
+
+void CheckMeshLabels(const Resource& resource, const std::string& base, std::vector<Finding>* findings) {
+  std::string meta = JoinKey(base, "metadata");
+  CheckLabels(MetaOf(resource).labels, JoinKey(meta, "labels"), findings);
+  if (const auto* d = std::get_if<Deployment>(&resource)) {
+    CheckLabels(d->spec.template_.metadata.labels,
+                JoinKey(JoinKey(JoinKey(JoinKey(base, "spec"), "template"), "metadata"), "labels"), findings);
+  }
 }
 
 SchemaPtr ObjectSchema(bool namespaced, StringCheck name_check, std::vector<Field> top_level) {

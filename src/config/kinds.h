@@ -49,6 +49,11 @@ std::vector<std::string> GetStrList(const nlohmann::json& o, std::string_view ke
 nlohmann::json Extra(const nlohmann::json& o, std::initializer_list<std::string_view> consumed);
 const nlohmann::json& Member(const nlohmann::json& o, std::string_view key);  // null if absent
 
+// Warnings for Istio's well-known labels with values Istio would ignore
+// (istio.io/dataplane-mode, istio.io/waypoint-for, istio.io/use-waypoint,
+// istio.io/use-waypoint-namespace), on the resource and its pod template.
+void CheckMeshLabels(const Resource& resource, const std::string& base, std::vector<Finding>* findings);
+
 // Per-family registration (kube_kinds.cc, istio_kinds.cc, gateway_kinds.cc).
 void AddKubeKinds(std::vector<KindInfo>* kinds);
 void AddIstioKinds(std::vector<KindInfo>* kinds);

@@ -22,7 +22,7 @@ std::string CheckIp(std::string_view v) {
   std::string s(v);
   unsigned char buf[16];
   if (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1) return "";
-  return "expected an IPv4 or IPv6 address, got '" + s + "'";
+  return "expected an IPv4 or IPv6 address, got " + QuoteForMessage(s);
 }
 
 SchemaPtr PortSchema() { return Int(1, 65535); }
@@ -226,6 +226,17 @@ PodSpec DecodePodSpec(const json& s, const std::string& path, std::vector<Findin
       if (!fresh) {
         findings->push_back({JoinKey(cpath, "name"),
                              "duplicate container name '" + c.name + "' (also " + it->second + ")"});
+      }
+      std::map<std::string, size_t> env_names;
+      for (size_t j = 0; j < c.env.size(); ++j) {
+        auto [eit, efresh] = env_names.emplace(c.env[j].name, j);
+        if (!efresh) {
+          findings->push_back({JoinKey(JoinIndex(JoinKey(cpath, "env"), j), "name"),
+                               "duplicate environment variable '" + c.env[j].name + "' (also env[" +
+                                   std::to_string(eit->second) + "]); the last one wins",
+                               Severity::kWarning});
+          eit->second = j;
+        }
       }
       for (size_t j = 0; j < c.ports.size(); ++j) {
         if (c.ports[j].name.empty()) continue;

@@ -2,20 +2,15 @@
 
 #include <string>
 
+#include "config/field_path.h"
+
 namespace ambit::config {
 namespace {
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool IsAlnum(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
 
-std::string Quote(std::string_view value) {
-  constexpr size_t kMax = 80;
-  std::string out = "'";
-  out.append(value.substr(0, kMax));
-  if (value.size() > kMax) out += "...";
-  out += "'";
-  return out;
-}
+std::string Quote(std::string_view value) { return internal::QuoteForMessage(value); }
 
 bool IsDns1123Label(std::string_view v) {
   if (v.empty() || v.size() > 63) return false;

@@ -185,26 +185,29 @@ class ManifestParser {
     std::string api_version = version_value.get<std::string>();
     if (info == nullptr) {
       Report(ctx, id, internal::JoinKey(base, "kind"),
-             "unknown kind '" + id.kind + "' (apiVersion " + api_version + "); supported kinds: " + SupportedKinds());
+             "unknown kind " + internal::QuoteForMessage(id.kind) + " (apiVersion " +
+                 internal::EscapeForMessage(api_version) + "); supported kinds: " + SupportedKinds());
       return;
     }
     if (std::find(info->api_versions.begin(), info->api_versions.end(), api_version) ==
         info->api_versions.end()) {
       Report(ctx, id, internal::JoinKey(base, "apiVersion"),
-             "expected " + JoinVersions(info->api_versions) + " for kind " + info->kind + ", got '" +
-                 api_version + "'");
+             "expected " + JoinVersions(info->api_versions) + " for kind " + info->kind + ", got " +
+                 internal::QuoteForMessage(api_version));
       return;
     }
     std::vector<Finding> findings;
     internal::Validate(object, *info->schema, base, ctx.marks, &findings);
     if (findings.empty() && !reader_errors) {
       Resource resource = info->decode(object, api_version, base, &findings);
-      if (findings.empty()) {
-        AddResource(std::move(resource), base, ctx, id);
-        return;
-      }
+      internal::CheckMeshLabels(resource, base, &findings);
+      bool errors = std::any_of(findings.begin(), findings.end(),
+                                [](const Finding& f) { return f.severity == Severity::kError; });
+      for (const Finding& f : findings) Report(ctx, id, f.path, f.message, f.severity);
+      if (!errors) AddResource(std::move(resource), base, ctx, id);
+      return;
     }
-    for (const Finding& f : findings) Report(ctx, id, f.path, f.message);
+    for (const Finding& f : findings) Report(ctx, id, f.path, f.message, f.severity);
   }
 
   void AddResource(Resource resource, const std::string& base, const Context& ctx, const Identity& id) {
@@ -226,8 +229,10 @@ class ManifestParser {
     result_.origins.push_back(std::move(origin));
   }
 
-  void Report(const Context& ctx, const Identity& id, const std::string& path, std::string message) {
+  void Report(const Context& ctx, const Identity& id, const std::string& path, std::string message,
+              Severity severity = Severity::kError) {
     Diagnostic d;
+    d.severity = severity;
     d.file = ctx.file;
     d.document = ctx.document;
     d.kind = id.kind;

@@ -311,7 +311,7 @@ std::string CheckDuration(std::string_view value) {
     any = true;
   }
   if (any && i == value.size()) return "";
-  return "expected a duration like '10s', '1.5s', '250ms' or '1h30m', got '" + std::string(value) + "'";
+  return "expected a duration like '10s', '1.5s', '250ms' or '1h30m', got " + QuoteForMessage(value);
 }
 
 namespace {

@@ -57,6 +57,7 @@ class Schema {
 struct Finding {
   std::string path;
   std::string message;
+  Severity severity = Severity::kError;  // warnings do not reject the document
 };
 
 using Marks = std::unordered_map<std::string, SourceMark>;

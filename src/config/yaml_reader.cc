@@ -377,11 +377,7 @@ size_t FirstInvalidByte(std::string_view s) {
   return std::string_view::npos;
 }
 
-std::string Truncate(std::string_view s) {
-  constexpr size_t kMax = 60;
-  if (s.size() <= kMax) return std::string(s);
-  return std::string(s.substr(0, kMax)) + "...";
-}
+std::string Truncate(std::string_view s) { return EscapeForMessage(s); }
 
 }  // namespace
 

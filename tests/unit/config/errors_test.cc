@@ -380,6 +380,53 @@ TEST(ErrorsTest, ControlCharactersAreRejected) {
   EXPECT_TRUE(Errors("apiVersion: v1\r\nkind: Namespace\r\nmetadata: {name:\ta}\r\n").empty());
 }
 
+TEST(ErrorsTest, MessagesStayOnOneLine) {
+  EXPECT_EQ(Errors("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"a\\nb\"\n  labels: {\"x\\ty\": z}\n"),
+            (Lines{"t.yaml:4:9: error: document 1 (Namespace a\\nb): metadata.name: expected a "
+                   "DNS-1123 label (at most 63 characters of a-z, 0-9 and '-', starting and ending "
+                   "with a letter or digit), got 'a\\nb'",
+                   "t.yaml:5:20: error: document 1 (Namespace a\\nb): metadata.labels[\"x\\ty\"]: "
+                   "invalid key: expected a key of the form [prefix/]name (prefix a DNS-1123 "
+                   "subdomain; name at most 63 characters of A-Z, a-z, 0-9, '-', '_' and '.', "
+                   "starting and ending with a letter or digit), got 'x\\ty'"}));
+}
+
+TEST(ErrorsTest, WarningsDoNotRejectTheResource) {
+  ParseResult r = ParseManifests(R"(apiVersion: v1
+kind: Namespace
+metadata:
+  name: a
+  labels: {istio.io/dataplane-mode: Ambient, istio.io/use-waypoint: none}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: a}
+spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d, istio.io/dataplane-mode: disabled}}
+    spec:
+      containers:
+      - name: c
+        image: i
+        env: [{name: A, value: "1"}, {name: A, value: "2"}]
+)", "w.yaml");
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.resources.size(), 2u);
+  std::vector<std::string> lines;
+  for (const Diagnostic& d : r.diagnostics) lines.push_back(d.ToString());
+  EXPECT_EQ(lines,
+            (Lines{"w.yaml:5:37: warning: document 1 (Namespace a): "
+                   "metadata.labels[\"istio.io/dataplane-mode\"]: expected ambient or none, got "
+                   "'Ambient'; Istio ignores other values",
+                   "w.yaml:13:58: warning: document 2 (Deployment a/d): "
+                   "spec.template.metadata.labels[\"istio.io/dataplane-mode\"]: expected ambient or "
+                   "none, got 'disabled'; Istio ignores other values",
+                   "w.yaml:18:45: warning: document 2 (Deployment a/d): "
+                   "spec.template.spec.containers[0].env[1].name: duplicate environment variable 'A' "
+                   "(also env[0]); the last one wins"}));
+}
+
 TEST(ErrorsTest, NotAnObject) {
   EXPECT_EQ(Errors("- a\n- b\n"),
             (Lines{"t.yaml:1:1: error: document 1: expected a Kubernetes object (a mapping with "
