@@ -183,6 +183,15 @@ NodeAgent::~NodeAgent() {
   }
 }
 
+void NodeAgent::Abandon() {
+  impl_->stopping = true;
+  if (impl_->thread.joinable()) impl_->thread.join();
+  std::lock_guard lock(impl_->mu);
+  for (auto& [key, pod] : impl_->pods) pod.rules.Abandon();
+  AMBIT_LOG_INFO("node agent: leaving {} pod(s) enrolled for a successor", impl_->pods.size());
+  impl_->pods.clear();
+}
+
 CniReply NodeAgent::HandleCni(const CniRequest& request) { return impl_->Handle(request); }
 
 Result<CniResult> NodeAgent::Reevaluate(const PodEvent& pod) {

@@ -69,6 +69,11 @@ class NodeAgent {
   Status Enroll(const PodEvent& pod);
   Status Release(const std::string& pod_key);
 
+  // Stops the CNI listener and forgets every pod without removing its rules or
+  // telling ztunnel: for a control plane that stops while pods keep running
+  // (a successor re-adopts them with Reevaluate). Later calls see no pods.
+  void Abandon();
+
   bool IsEnrolled(const std::string& pod_key) const;
   std::vector<std::string> EnrolledPods() const;
 

@@ -47,6 +47,11 @@ class RuleSet {
   // destructor does nothing. On error the RuleSet still owns the rules.
   Status Remove();
 
+  // Gives up ownership without removing anything: the rules stay in the netns
+  // (for a node agent that stops while its pods keep running; a successor's
+  // Install adopts them). Afterwards the destructor does nothing.
+  void Abandon() { installed_ = false; }
+
   // Calls Remove(); a failure is logged (a destructor cannot report it).
   ~RuleSet();
   RuleSet(RuleSet&& other) noexcept;
