@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
                  "Where CNI plugins are (repeatable; default /usr/lib/cni, /opt/cni/bin)");
   up->add_option("--cni-chain", up_options.cni_chain,
                  "A plugin config (JSON object with \"type\") chained after bridge (repeatable)");
+  up->add_option("--redirect", up_options.redirect,
+                 "In-pod redirect backend of the mesh for a new cluster: nftables (default) or iptables");
+  up->add_flag("--no-mesh", up_options.no_mesh,
+               "New cluster without the mesh data plane (no node agents, ambit-cni, ztunnels)");
   auto* down =
       cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
 

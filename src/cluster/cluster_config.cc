@@ -13,7 +13,8 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
   for (const auto& p : c.cni.chained_plugins) chained.push_back(json::parse(p));
   json j = {{"name", c.name},
             {"nodes", c.node_count},
-            {"cni", {{"binDirs", c.cni.bin_dirs}, {"chainedPlugins", chained}}}};
+            {"cni", {{"binDirs", c.cni.bin_dirs}, {"chainedPlugins", chained}}},
+            {"mesh", {{"enabled", c.mesh.enabled}, {"redirect", c.mesh.redirect}}}};
   return j.dump(2) + "\n";
 }
 
@@ -31,6 +32,15 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
       if (cni.contains("binDirs")) c.cni.bin_dirs = cni["binDirs"].get<std::vector<std::string>>();
       if (cni.contains("chainedPlugins")) {
         for (const auto& p : cni["chainedPlugins"]) c.cni.chained_plugins.push_back(p.dump());
+      }
+    }
+    if (j.contains("mesh")) {
+      const auto& mesh = j["mesh"];
+      if (mesh.contains("enabled")) c.mesh.enabled = mesh["enabled"].get<bool>();
+      if (mesh.contains("redirect")) c.mesh.redirect = mesh["redirect"].get<std::string>();
+      if (c.mesh.redirect != "nftables" && c.mesh.redirect != "iptables") {
+        return Error(ErrorCode::kInvalidArgument,
+                     where + ": mesh.redirect: expected nftables or iptables, got '" + c.mesh.redirect + "'");
       }
     }
     AMBIT_RETURN_IF_ERROR(ValidateClusterName(c.name));

@@ -10,10 +10,19 @@
 
 namespace ambit::cluster {
 
+// The mesh data plane of the local cluster ("mesh" in cluster.json; absent =
+// these defaults): per node a node agent in ambitd (ambit-cni chained last)
+// and a supervised ztunnel in the node's namespace.
+struct MeshSettings {
+  bool enabled = true;
+  std::string redirect = "nftables";  // in-pod redirect backend: nftables | iptables
+};
+
 struct ClusterConfig {
   std::string name;
   int node_count = 1;
   CniSettings cni;
+  MeshSettings mesh;
 };
 
 std::string ClusterConfigToJson(const ClusterConfig& config);

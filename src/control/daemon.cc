@@ -16,6 +16,7 @@
 #include "cluster/topology.h"
 #include "control/cluster_service.h"
 #include "control/controller.h"
+#include "control/mesh_agents.h"
 #include "control/pod_node_authorizer.h"
 #include "control/pod_runtime.h"
 #include "control/reconciler.h"
@@ -71,6 +72,13 @@ Status Daemon::Run() {
 
   AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(layout_.StoreFile()));
   PodRuntime runtime(layout_, config, self_exe_);
+  // The mesh (node agents, ZDS, ztunnels): declared before the reconciler,
+  // whose observer feeds it, so it outlives the reconciler thread.
+  std::unique_ptr<MeshAgents> mesh;
+  if (config.mesh.enabled) {
+    AMBIT_ASSIGN_OR_RETURN(mesh, MeshAgents::Start(layout_, config, store.get(), self_exe_,
+                                                   runtime.LoadRealized()));
+  }
   Reconciler reconciler(store.get(), &runtime);
   PlanContext plan_context;
   plan_context.node_count = config.node_count;
@@ -104,8 +112,9 @@ Status Daemon::Run() {
       });
   xds::DeltaAdsServer ads(xds_resources, xds_auth);
   XdsPublisher publisher(&xds_resources);
-  reconciler.SetObserver([&publisher](const StoreState& state, const RuntimeView& view) {
+  reconciler.SetObserver([&publisher, &mesh](const StoreState& state, const RuntimeView& view) {
     publisher.Publish(state, view);
+    if (mesh) mesh->Observe(std::make_shared<const RuntimeView>(view));
   });
 
   reconciler.Start();
@@ -125,6 +134,7 @@ Status Daemon::Run() {
   }
   ::chmod(socket.c_str(), 0600);
   AMBIT_LOG_INFO("cluster {}: serving on unix:{}", config.name, socket);
+  if (mesh) AMBIT_RETURN_IF_ERROR(mesh->Open());
 
   int sig = 0;
   while (::sigwait(&signals, &sig) != 0) {
@@ -133,6 +143,7 @@ Status Daemon::Run() {
   ads.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   reconciler.Stop();
+  mesh.reset();  // pods keep their mesh rules; ztunnels keep running
   ::unlink(socket.c_str());
   ::unlink(layout_.PidFile().c_str());
   return Ok();

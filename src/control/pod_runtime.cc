@@ -12,6 +12,7 @@
 #include "cluster/names_files.h"
 #include "cluster/process.h"
 #include "cluster/topology.h"
+#include "control/mesh_agents.h"
 #include "core/log.h"
 
 namespace ambit::control {
@@ -100,7 +101,9 @@ Result<const cluster::CniChain*> PodRuntime::ChainFor(const std::string& node) {
   cluster::CniNetwork network;
   network.subnet = cluster::ClusterLayout::PodCidr(index);
   network.ipam_dir = layout_.IpamDir(node);
-  AMBIT_ASSIGN_OR_RETURN(cluster::CniChain chain, cluster::CniChain::Create(config_.cni, network));
+  cluster::CniSettings settings = config_.cni;
+  if (config_.mesh.enabled) AddMeshCniPlugin(layout_, node, self_exe_, &settings);
+  AMBIT_ASSIGN_OR_RETURN(cluster::CniChain chain, cluster::CniChain::Create(settings, network));
   AMBIT_RETURN_IF_ERROR(MakeDir(layout_.NodeDir(node), 0700));
   (void)cluster::WriteFileAtomic(layout_.NodeDir(node) + "/cni.conflist", chain.ConfList() + "\n");
   auto owned = std::make_unique<cluster::CniChain>(std::move(chain));

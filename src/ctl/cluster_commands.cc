@@ -83,6 +83,10 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
                                                   std::to_string(cluster::kMaxNodes) + ", got " +
                                                   std::to_string(*nodes));
   }
+  if (options.redirect != "nftables" && options.redirect != "iptables") {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--redirect: expected nftables or iptables, got '" + options.redirect + "'");
+  }
   cluster::ClusterLayout layout(name);
   bool created = false;
   cluster::CniSettings cni;
@@ -134,6 +138,8 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
     config.name = name;
     config.node_count = nodes.value_or(kDefaultNodes);
     config.cni = cni;
+    config.mesh.enabled = !options.no_mesh;
+    config.mesh.redirect = options.redirect;
     AMBIT_RETURN_IF_ERROR(cluster::SaveClusterConfig(layout, config));
     created = true;
   }

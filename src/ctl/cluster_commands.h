@@ -15,6 +15,8 @@ struct UpOptions {
   std::optional<int> nodes;               // default kDefaultNodes for a new cluster
   std::vector<std::string> cni_bin_dirs;  // empty = the default (/usr/lib/cni, /opt/cni/bin)
   std::vector<std::string> cni_chain;     // JSON plugin configs chained after bridge
+  std::string redirect = "nftables";      // mesh redirect backend: nftables | iptables
+  bool no_mesh = false;                   // no node agents, ambit-cni or ztunnels
 };
 
 // Creates the cluster (state dir, cluster.json) if it does not exist, starts its
