@@ -99,13 +99,15 @@ expect_encrypted() {
   expect_eq "marker occurrences in the capture" 0 "$markers"
   expect_eq "packets on port 80" 0 "$plain"
 }
-# expect_plaintext FILE: the marker is in clear and nothing goes to 15008.
+# expect_plaintext FILE: the request went in clear to port 80 (the marker is
+# readable). Teardown of earlier pooled HBONE connections may still show up on
+# 15008, so that port is not counted here.
 expect_plaintext() {
-  local markers hbone
-  markers=$(marker_bytes "$1"); hbone=$(count_packets "$1" 'tcp port 15008')
-  log "capture $1: marker in $markers frames, $hbone packets on 15008"
+  local markers plain
+  markers=$(marker_bytes "$1"); plain=$(count_packets "$1" 'tcp port 80')
+  log "capture $1: marker in $markers frames, $plain packets on port 80"
   [ "$markers" -gt 0 ] || fail "marker not in the plaintext capture (the check could not fail)"
-  expect_eq "packets on 15008" 0 "$hbone"
+  [ "$plain" -gt 0 ] || fail "no packets on port 80 in the plaintext capture"
 }
 
 # encrypted_exchange NAME: captures one request on node1 and checks it is encrypted.
