@@ -500,10 +500,9 @@ void Session::Terminate(std::string reason) {
   transport_->Close();
   write_signal_.Close();
   keepalive_timer_.cancel();
-  if (on_close_) {
-    auto cb = std::move(on_close_);
-    cb();
-  }
+  auto callbacks = std::move(on_close_);
+  on_close_.clear();
+  for (auto& cb : callbacks) cb();
 }
 
 }  // namespace ambit::h2

@@ -85,8 +85,12 @@ class Session : public std::enable_shared_from_this<Session> {
   const asio::any_io_executor& executor() const { return executor_; }
   const Settings& settings() const { return settings_; }
   Role role() const { return role_; }
-  // Called once when the connection ends (on the loop).
-  void set_on_close(std::function<void()> on_close) { on_close_ = std::move(on_close); }
+  // Adds a callback run once when the connection ends (on the loop, in the
+  // order added). Several owners (pool, server registry, node tracker) may
+  // each add one.
+  void AddOnClose(std::function<void()> on_close) { on_close_.push_back(std::move(on_close)); }
+  // Same as AddOnClose (kept for existing callers; it does not replace).
+  void set_on_close(std::function<void()> on_close) { AddOnClose(std::move(on_close)); }
 
   // Internal (used by Stream and the nghttp2 callbacks).
   void NotifyWriter() { write_signal_.Notify(); }
@@ -142,7 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
   std::string close_reason_;
-  std::function<void()> on_close_;
+  std::vector<std::function<void()>> on_close_;
   int loops_running_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "core/log.h"
@@ -73,8 +74,39 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
     AMBIT_LOG_WARN("inbound {}: {}", peer->ToString(), session.error().ToString());
     co_return;
   }
+  {
+    std::lock_guard lock(sessions_mu_);
+    if (shut_down_) {
+      (*session)->Shutdown();  // arrived while draining: serve nothing new
+    }
+    sessions_[session->get()] = *session;
+  }
+  (*session)->AddOnClose([self, key = session->get()] {
+    std::lock_guard lock(self->sessions_mu_);
+    self->sessions_.erase(key);
+  });
   if (options_.observer) options_.observer->SessionStarted(*session);
   (*session)->Start();
+}
+
+void InboundServer::Shutdown() {
+  std::vector<std::shared_ptr<h2::Session>> live;
+  {
+    std::lock_guard lock(sessions_mu_);
+    shut_down_ = true;
+    for (auto& [key, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) {
+    auto executor = s->executor();
+    asio::post(executor, [s] { s->Shutdown(); });
+  }
+}
+
+std::size_t InboundServer::connection_count() const {
+  std::lock_guard lock(sessions_mu_);
+  return sessions_.size();
 }
 
 asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> conn,

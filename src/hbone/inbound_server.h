@@ -19,10 +19,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "h2/session.h"
 #include "h2/settings.h"
 #include "h2/stream.h"
 #include "hbone/ports.h"
@@ -104,10 +107,24 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
   // Takes over an accepted connection on the calling loop.
   void Serve(asio::ip::tcp::socket socket);
 
+  // Drain: sends GOAWAY on every HBONE connection being served (each on its
+  // own loop, posted), so peers open new streams elsewhere (e.g. on the new
+  // ztunnel beside us with SO_REUSEPORT) while open streams finish. Stop
+  // accepting first (close the listener). Thread-safe.
+  void Shutdown();
+  // HBONE connections currently served (all loops). Thread-safe.
+  std::size_t connection_count() const;
+
  private:
   struct Connection;
   asio::awaitable<void> ServeConnection(asio::ip::tcp::socket socket);
   asio::awaitable<void> ServeStream(std::shared_ptr<Connection> conn, std::shared_ptr<h2::Stream> stream);
+
+  // Live sessions, for Shutdown(). Touched once per connection (register,
+  // unregister), never per byte; the lock is not on the data path.
+  mutable std::mutex sessions_mu_;
+  std::unordered_map<const h2::Session*, std::weak_ptr<h2::Session>> sessions_;  // GUARDED_BY(sessions_mu_)
+  bool shut_down_ = false;                                                       // GUARDED_BY(sessions_mu_)
 
   TlsContextSource tls_;
   std::shared_ptr<const net::SocketFactory> upstream_sockets_;

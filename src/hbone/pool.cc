@@ -200,23 +200,35 @@ asio::awaitable<Result<std::shared_ptr<h2::Session>>> Pool::DialNew(const PoolKe
 
 asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, DialParams dial,
                                                                    h2::Headers headers) {
-  auto conn = co_await Acquire(key, dial);
-  if (!conn.ok()) {
-    stats_->Local().stream_failures.Inc();
-    co_return std::move(conn).error();
-  }
-  // The reservation covers only the gap until the stream is submitted; from
-  // then on the session counts it.
-  auto submitted = (*conn)->session->SubmitRequest(headers);
-  --(*conn)->reserved;
-  if (!submitted.ok()) {
-    stats_->Local().stream_failures.Inc();
-    co_return std::move(submitted).error().WithContext("CONNECT via " + key.ToString());
-  }
-  auto stream = co_await (*conn)->session->AwaitResponse(std::move(*submitted));
-  if (!stream.ok()) {
-    stats_->Local().stream_failures.Inc();
-    co_return std::move(stream).error().WithContext("CONNECT via " + key.ToString());
+  // A stream the server refused unprocessed (REFUSED_STREAM, e.g. it was
+  // draining and its GOAWAY crossed our request) is safe to retry; the retry
+  // lands on another connection because the refusing one no longer accepts.
+  constexpr int kAttempts = 3;
+  Result<std::shared_ptr<h2::Stream>> stream = Error(ErrorCode::kInternal, "no attempt");
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    auto conn = co_await Acquire(key, dial);
+    if (!conn.ok()) {
+      stats_->Local().stream_failures.Inc();
+      co_return std::move(conn).error();
+    }
+    // The reservation covers only the gap until the stream is submitted; from
+    // then on the session counts it.
+    auto submitted = (*conn)->session->SubmitRequest(headers);
+    --(*conn)->reserved;
+    if (!submitted.ok()) {
+      if (attempt < kAttempts) continue;  // the connection started closing meanwhile
+      stats_->Local().stream_failures.Inc();
+      co_return std::move(submitted).error().WithContext("CONNECT via " + key.ToString());
+    }
+    std::shared_ptr<h2::Stream> pending = *submitted;
+    stream = co_await (*conn)->session->AwaitResponse(std::move(*submitted));
+    if (stream.ok()) break;
+    const bool refused = pending->reset_code() == static_cast<std::uint32_t>(h2::ErrorCodeH2::kRefusedStream);
+    if (!refused || attempt == kAttempts) {
+      stats_->Local().stream_failures.Inc();
+      co_return std::move(stream).error().WithContext("CONNECT via " + key.ToString());
+    }
+    AMBIT_LOG_DEBUG("CONNECT via {} refused unprocessed; retrying", key.ToString());
   }
   const std::string_view status = (*stream)->PeerHeader(":status");
   if (status != "200") {

@@ -14,6 +14,7 @@
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
@@ -24,6 +25,7 @@
 #include <set>
 #include <thread>
 
+#include "core/log.h"
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "hbone/inbound_server.h"
@@ -385,6 +387,74 @@ TEST_F(HboneIntegrationTest, AnAbortedClientConnectionResetsTheServerSide) {
     sent.get_future().wait();
     g_watch_result = nullptr;
   }
+}
+
+TEST_F(HboneIntegrationTest, ServerShutdownSendsGoawayAndLetsOpenStreamsFinish) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  // One long-lived tunnel is open (the app waits for our half-close).
+  std::promise<AppResult> long_lived;
+  std::promise<void> go;
+  asio::co_spawn(app_io_, [&]() -> asio::awaitable<void> {
+    net::DefaultSocketFactory f;
+    auto s = co_await net::Connect(f, via, {});
+    asio::error_code ec;
+    co_await asio::async_write(*s, asio::buffer("Sabc", 4), asio::redirect_error(asio::use_awaitable, ec));
+    // Wait (without blocking the app loop) until the test says go.
+    auto fut = go.get_future();
+    asio::steady_timer t(app_io_);
+    while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      t.expires_after(std::chrono::milliseconds(10));
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    s->shutdown(tcp::socket::shutdown_send, ec);
+    AppResult r;
+    char buf[256];
+    for (;;) {
+      std::size_t n = co_await s->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      r.reply.append(buf, n);
+    }
+    long_lived.set_value(r);
+  }, asio::detached);
+  for (int i = 0; i < 200 && stats_->Snapshot().inbound_status_200 == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(inbound_->connection_count(), 1u);
+  // An upgrade: a new server binds the same port (SO_REUSEPORT), the old one
+  // stops accepting and drains.
+  const auto port_addr = hbone_listener_->local_address();
+  auto server_ctx = *tls::TlsContext::Server(*mesh_->Issue("default", "server"));
+  auto successor = std::make_shared<InboundServer>([server_ctx] { return server_ctx; }, sockets_,
+                                                   std::make_shared<TestAuthorizer>(), stats_.get(),
+                                                   InboundServer::Options{});
+  auto listener = net::Listener::Start(*workers_, *sockets_, port_addr, {},
+                                       [successor](tcp::socket s) { successor->Serve(std::move(s)); });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  hbone_listener_->Close();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  hbone_listener_ = *listener;
+  inbound_->Shutdown();
+  // New connections reach the successor over a new TLS connection (a stream
+  // that crossed the GOAWAY is refused unprocessed and retried).
+  for (int i = 0; i < 5; ++i) {
+    AppResult r = RunApp(via, "S", 3, false);
+    EXPECT_EQ(r.reply, ShaOfGenerated(3) + " 3");
+  }
+  // One new TLS connection per worker loop that carried one (pools are per loop).
+  EXPECT_GE(stats_->Snapshot().tls_connections_opened, 2u);
+  EXPECT_LE(stats_->Snapshot().tls_connections_opened, 1u + workers_->size());
+  EXPECT_GE(successor->connection_count(), 1u);
+  EXPECT_EQ(inbound_->connection_count(), 1u);  // only the draining one
+  // ...while the tunnel opened before the drain still works to the end.
+  go.set_value();
+  auto done = long_lived.get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(done.get().reply.substr(65), "3");  // "<sha> 3": the 3 bytes "abc"
+  // Its last stream done, the drained connection closes.
+  for (int i = 0; i < 200 && inbound_->connection_count() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(inbound_->connection_count(), 0u);
 }
 
 TEST_F(HboneIntegrationTest, TwoHundredConcurrentConnectionsShareAHandfulOfTlsConnections) {
