@@ -42,6 +42,43 @@ if [ -z "$page" ] || ! grep -q "reviews-v" <<<"$page"; then
 fi
 echo "$page" | sed 's/^/    /'
 
+echo
+echo "==> enroll bookinfo in the mesh: label its namespace istio.io/dataplane-mode=ambient"
+ctl apply -f - <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: bookinfo
+  labels: {istio.io/dataplane-mode: ambient}
+YAML
+SLEEP_NS="ambit-$CLUSTER-pod-bookinfo_sleep"
+enrolled=0
+for attempt in $(seq 1 50); do
+  if ip netns exec "$SLEEP_NS" sh -c 'nft list ruleset 2>/dev/null; iptables-save 2>/dev/null' | grep -q 15001; then
+    enrolled=1; break
+  fi
+  sleep 0.2
+done
+if [ $enrolled != 1 ]; then
+  echo "the sleep pod was not enrolled within 10 s; see /var/lib/ambit/$CLUSTER/ambitd.log" >&2
+  exit 1
+fi
+SLEEP_NODE=$(ctl get pods -n bookinfo -o json | python3 -c "import json,sys; print([p['node'] for p in json.load(sys.stdin) if p['name']=='sleep'][0])")
+page=""
+for attempt in 1 2 3 4 5; do
+  if page=$(ctl exec bookinfo/sleep -- curl -sS --max-time 5 http://productpage:9080/); then break; fi
+  sleep 1
+done
+if ! grep -q "reviews-v" <<<"$page"; then
+  echo "the product page did not answer through the mesh:" >&2
+  echo "$page" >&2
+  exit 1
+fi
+echo "    the front page answers through the mesh (same pods, no restart)."
+echo "    ztunnel on $SLEEP_NODE (its /config_dump, counters.outbound):"
+ip netns exec "ambit-$CLUSTER-$SLEEP_NODE" curl -s http://127.0.0.1:15000/config_dump |
+  python3 -c "import json,sys; c=json.load(sys.stdin); o=c['counters']['outbound']; print('      pods:', sorted(p['namespace']+'/'+p['name'] for p in c['pods'])); print('      hbone connections:', o['hbone'], ' TLS connections opened:', o['tlsConnectionsOpened'])"
+
 A="$BUILD/bin/ambitctl"
 [ "$CLUSTER" = ambit ] || A="$A --cluster $CLUSTER"
 cat <<MSG
@@ -54,6 +91,16 @@ The sample app answers. Things to try:
   $A exec bookinfo/sleep -- sh    # a shell in the pod: its netns, /etc/hosts, /tmp
   $A logs bookinfo/POD         # a container's output (POD from get pods)
   ip netns list | grep ambit-$CLUSTER   # nodes and pods are network namespaces
+
+The bookinfo namespace is in the mesh (label istio.io/dataplane-mode=ambient). See that it is encrypted:
+  # capture on $SLEEP_NODE while fetching the page: only TLS to port 15008, no HTTP in clear
+  ip netns exec ambit-$CLUSTER-$SLEEP_NODE tcpdump --immediate-mode -i any -nn -A 'tcp port 15008 or tcp port 9080' &
+  $A exec bookinfo/sleep -- curl -s http://productpage:9080/ >/dev/null; sleep 1; kill %1
+  ip netns exec ambit-$CLUSTER-$SLEEP_NODE curl -s 127.0.0.1:15000/config_dump   # ztunnel: pods, certificates, counters
+  ip netns exec ambit-$CLUSTER-$SLEEP_NODE curl -s 127.0.0.1:15020/metrics       # istio_tcp_* metrics
+  tail /var/lib/ambit/$CLUSTER/nodes/$SLEEP_NODE/ztunnel.log                      # access log lines
+Leave the mesh (same pods keep running, traffic in clear again):
+  echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bookinfo"}}' | $A apply -f -
 
 Stop it with:  make demo-down   (or: $A cluster down)
 MSG
