@@ -54,7 +54,8 @@ YAML
 SLEEP_NS="ambit-$CLUSTER-pod-bookinfo_sleep"
 enrolled=0
 for attempt in $(seq 1 50); do
-  if ip netns exec "$SLEEP_NS" sh -c 'nft list ruleset 2>/dev/null; iptables-save 2>/dev/null' | grep -q 15001; then
+  rules=$(ip netns exec "$SLEEP_NS" sh -c 'nft list ruleset 2>/dev/null; iptables-save 2>/dev/null' || true)
+  if grep -q 15001 <<<"$rules"; then
     enrolled=1; break
   fi
   sleep 0.2

@@ -9,9 +9,10 @@ grep -q '"redirect": "iptables"' "$STATE/cluster.json" || fail "cluster.json lac
 deploy_app
 ctl apply -f "$TESTDATA/ns-ambient.yaml" >/dev/null
 wait_enrolled yes
-ip netns exec "$(pod_ns mesh client)" iptables-save -t nat | grep -q 15001 ||
-  fail "no iptables redirection in the client pod"
-if ip netns exec "$(pod_ns mesh client)" nft list ruleset 2>/dev/null | grep -q 'table inet '; then
+nat=$(ip netns exec "$(pod_ns mesh client)" iptables-save -t nat)
+grep -q 15001 <<<"$nat" || fail "no iptables redirection in the client pod"
+ruleset=$(ip netns exec "$(pod_ns mesh client)" nft list ruleset 2>/dev/null || true)
+if grep -q 'table inet ' <<<"$ruleset"; then
   fail "nftables rules installed although iptables was selected"
 fi
 encrypted_exchange mesh

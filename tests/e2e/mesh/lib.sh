@@ -38,9 +38,12 @@ mesh_pids() {
 }
 
 # True if the pod's netns holds the redirection to 15001 (either backend).
+# (Output is read whole first: `| grep -q` under pipefail fails when grep exits
+# early and the writer gets SIGPIPE.)
 redirected() {
-  ip netns exec "$(pod_ns mesh "$1")" sh -c 'nft list ruleset 2>/dev/null; iptables-save 2>/dev/null' |
-    grep -q 15001
+  local rules
+  rules=$(ip netns exec "$(pod_ns mesh "$1")" sh -c 'nft list ruleset 2>/dev/null; iptables-save 2>/dev/null' || true)
+  grep -q 15001 <<<"$rules"
 }
 
 # wait_enrolled yes|no: both pods get (or lose) their redirection.
