@@ -109,6 +109,14 @@ class ManifestParser {
     result_.diagnostics.push_back(std::move(d));
   }
 
+  void AddDocumentError(std::string file, int document, std::string message) {
+    Diagnostic d;
+    d.file = std::move(file);
+    d.document = document;
+    d.message = std::move(message);
+    result_.diagnostics.push_back(std::move(d));
+  }
+
   ParseResult Finish() { return std::move(result_); }
 
  private:
@@ -252,6 +260,21 @@ class ManifestParser {
   std::map<std::pair<std::string, int>, Identity> doc_context_;
 };
 
+// Nesting depth of containers (a scalar is 0), without recursion.
+int JsonDepth(const json& root) {
+  int max_depth = 0;
+  std::vector<std::pair<const json*, int>> stack{{&root, 0}};
+  while (!stack.empty()) {
+    auto [value, depth] = stack.back();
+    stack.pop_back();
+    if (!value->is_structured()) continue;
+    max_depth = std::max(max_depth, depth + 1);
+    if (max_depth > kMaxDepth) return max_depth;
+    for (const json& child : *value) stack.push_back({&child, depth + 1});
+  }
+  return max_depth;
+}
+
 bool ReadWholeFile(const std::filesystem::path& path, std::string* out, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -319,7 +342,12 @@ ParseResult ParseDirectory(const std::filesystem::path& dir) {
 
 ParseResult ParseJsonObject(const json& object, std::string_view file, int document) {
   ManifestParser parser;
-  parser.AddObject(object, file, document);
+  if (JsonDepth(object) > kMaxDepth) {
+    parser.AddDocumentError(std::string(file), document,
+                            "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+  } else {
+    parser.AddObject(object, file, document);
+  }
   return parser.Finish();
 }
 

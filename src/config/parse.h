@@ -62,7 +62,8 @@ ParseResult ParseFile(const std::filesystem::path& path);
 ParseResult ParseDirectory(const std::filesystem::path& dir);
 
 // Parses one already-decoded object (e.g. read back from the store). `file` and
-// `document` are used in diagnostics.
+// `document` are used in diagnostics. Objects nested deeper than kMaxDepth are
+// rejected (one diagnostic) so later recursive walks stay bounded.
 ParseResult ParseJsonObject(const nlohmann::json& object, std::string_view file,
                             int document = 1);
 

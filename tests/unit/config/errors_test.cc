@@ -452,6 +452,17 @@ TEST(ErrorsTest, DeepNestingIsBounded) {
   EXPECT_NE(r.diagnostics[0].message.find("nesting deeper than 64 levels"), std::string::npos);
 }
 
+TEST(ErrorsTest, DeepJsonObjectsAreBounded) {
+  nlohmann::json deep = nlohmann::json::object();
+  nlohmann::json* at = &deep;
+  for (int i = 0; i < 100000; ++i) at = &((*at)["a"] = nlohmann::json::object());
+  nlohmann::json object = {{"apiVersion", "v1"}, {"kind", "Namespace"},
+                           {"metadata", {{"name", "a"}}}, {"spec", std::move(deep)}};
+  ParseResult r = ParseJsonObject(object, "store.json", 3);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(), "store.json: error: document 3: nesting deeper than 64 levels");
+}
+
 TEST(ErrorsTest, AliasExpansionIsBounded) {
   std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 9; ++i) {
