@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 4 (f): with ambitd killed, an established connection keeps flowing and
 # new connections between the known pods still work (encrypted); a restarted
-# ambitd re-adopts the pods without breaking them. A killed ztunnel is
+# ambitd re-adopts the pods without breaking them; a gracefully stopped one
+# (SIGTERM) leaves the pods' redirection in place. A killed ztunnel is
 # restarted by its supervisor and the enrolled pods work again within seconds.
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -32,6 +33,23 @@ encrypted_exchange ambitd-back
 wait "$slow" || fail "the established download failed"
 got=$(cut -d' ' -f1 "$STATE/pods/mesh_client/tmp/slow.sum")
 expect_eq "sha256 of the download across the ambitd restart" "$want" "$got"
+
+log "stop ambitd gracefully (SIGTERM): enrolled pods stay in the mesh"
+pid=$(cut -d' ' -f1 "$STATE/ambitd.pid")
+kill -TERM "$pid"
+for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then fail "ambitd did not stop on SIGTERM"; fi
+redirected client || fail "a graceful ambitd stop removed the client's redirection"
+encrypted_exchange ambitd-stopped
+ctl cluster up >/dev/null
+sleep 1
+encrypted_exchange ambitd-restarted
+for i in $(seq 1 30); do  # ztunnel reconnects to the new ZDS socket with backoff
+  zds=$(ztunnel_dump node1 | json_get "j['zds']['ready'], len(j['pods'])")
+  [ "$zds" = "True 1" ] && break
+  sleep 0.5
+done
+expect_eq "node1 ztunnel: ZDS ready, pods" "True 1" "$zds"
 
 log "kill -9 node1's ztunnel"
 zt=$(python3 -c "import json; print(json.load(open('$STATE/nodes/node1/ztunnel/ztunnel.status'))['pid'])")
