@@ -23,9 +23,11 @@
 #include "control/reconciler.h"
 #include "control/store.h"
 #include "core/log.h"
+#include "core/netns.h"
 #include "inpod/label_policy.h"
 #include "inpod/node_agent.h"
 #include "inpod/zds_server.h"
+#include "redirect/rule_set.h"
 
 namespace ambit::control {
 namespace {
@@ -104,6 +106,7 @@ struct MeshAgents::Impl {
   const Store* store = nullptr;
   std::string self_exe;
   std::map<std::string, NodeMesh> nodes;  // by node name
+  redirect::RedirectOptions redirect_options;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -132,6 +135,26 @@ struct MeshAgents::Impl {
     last_error.erase(key);
     if (*result == inpod::CniResult::kEnrolled) AMBIT_LOG_INFO("mesh: pod {} enrolled", key);
     if (*result == inpod::CniResult::kRemoved) AMBIT_LOG_INFO("mesh: pod {} released", key);
+  }
+
+  // A pod that is not (or no longer) in the mesh but still has redirection
+  // rules: a previous ambitd stopped after the label change was committed but
+  // before it released the pod. Its ztunnel drops it with the next snapshot,
+  // so the rules would send the pod's traffic nowhere.
+  void RemoveLeftoverRules(const std::string& node, const inpod::PodEvent& pod) {
+    auto it = nodes.find(node);
+    if (it == nodes.end() || it->second.agent->IsEnrolled(inpod::PodKey(pod))) return;
+    auto netns = Netns::Open(pod.netns);
+    if (!netns.ok()) return;
+    auto state = redirect::InspectRedirection(*netns, redirect_options);
+    if (!state.ok() || !(state->rules_present || state->routes_present)) return;
+    Status removed = redirect::RemoveRedirection(*netns, redirect_options);
+    if (removed.ok()) {
+      AMBIT_LOG_WARN("mesh: removed leftover redirection of pod {} (not in the mesh)", inpod::PodKey(pod));
+    } else {
+      AMBIT_LOG_ERROR("mesh: removing leftover redirection of pod {}: {}", inpod::PodKey(pod),
+                      removed.error().ToString());
+    }
   }
 
   void Sync(const RuntimeView& view) {
@@ -237,11 +260,14 @@ Result<std::unique_ptr<MeshAgents>> MeshAgents::Start(cluster::ClusterLayout lay
     node.agent = std::move(*agent);
     impl->nodes.emplace(info.name, std::move(node));
   }
+  impl->redirect_options = agent_options.redirect;
   // Pods found on disk: re-adopt their rules and put them in the ZDS sets
   // (no ztunnel can be connected yet, so nothing blocks on it).
   for (const auto& pod : realized) {
     if (pod.netns_path.empty()) continue;
-    impl->Evaluate(pod.node, EventOf(pod.ns, pod.name, pod.uid, pod.netns_path, pod.ip));
+    const inpod::PodEvent event = EventOf(pod.ns, pod.name, pod.uid, pod.netns_path, pod.ip);
+    impl->Evaluate(pod.node, event);
+    impl->RemoveLeftoverRules(pod.node, event);
   }
   return std::unique_ptr<MeshAgents>(new MeshAgents(std::move(impl)));
 }

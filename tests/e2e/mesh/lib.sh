@@ -31,6 +31,16 @@ deploy_app() {
   ctl apply -f "$WORK/app.yaml" --wait --timeout 60 >/dev/null
 }
 
+# Until ambitd (e.g. just restarted) reports every pod of namespace mesh Running.
+wait_running() {
+  local i
+  for i in $(seq 1 100); do
+    [ "$(ctl get pods -n mesh -o json 2>/dev/null | json_get "all(p['phase']=='Running' for p in j) and len(j)>0" 2>/dev/null)" = True ] && return 0
+    sleep 0.1
+  done
+  fail "pods of namespace mesh not Running within 10 s"
+}
+
 # "name:pid name:pid" of every container of namespace mesh.
 mesh_pids() {
   ctl get pods -n mesh -o json |

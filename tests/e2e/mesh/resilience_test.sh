@@ -4,6 +4,7 @@
 # ambitd re-adopts the pods without breaking them; a gracefully stopped one
 # (SIGTERM) leaves the pods' redirection in place. A killed ztunnel is
 # restarted by its supervisor and the enrolled pods work again within seconds.
+# A new ambitd removes redirection left in pods that are no longer in the mesh.
 source "$(dirname "$0")/lib.sh" "$1"
 
 ctl cluster up --nodes 2 >/dev/null
@@ -28,7 +29,7 @@ request_page
 
 log "restart ambitd (cluster up)"
 ctl cluster up >/dev/null
-sleep 2
+wait_running
 encrypted_exchange ambitd-back
 wait "$slow" || fail "the established download failed"
 got=$(cut -d' ' -f1 "$STATE/pods/mesh_client/tmp/slow.sum")
@@ -42,7 +43,7 @@ if kill -0 "$pid" 2>/dev/null; then fail "ambitd did not stop on SIGTERM"; fi
 redirected client || fail "a graceful ambitd stop removed the client's redirection"
 encrypted_exchange ambitd-stopped
 ctl cluster up >/dev/null
-sleep 1
+wait_running
 encrypted_exchange ambitd-restarted
 for i in $(seq 1 30); do  # ztunnel reconnects to the new ZDS socket with backoff
   zds=$(ztunnel_dump node1 | json_get "j['zds']['ready'], len(j['pods'])")
@@ -67,6 +68,23 @@ zt2=$(python3 -c "import json; print(json.load(open('$STATE/nodes/node1/ztunnel/
 [ "$zt2" != "$zt" ] || fail "ztunnel was not restarted"
 log "ztunnel restarted (pid $zt -> $zt2), traffic back after $(( $(date +%s) - start )) s"
 encrypted_exchange ztunnel-back
+expect_eq "PIDs" "$pids" "$(mesh_pids)"
+
+log "ambitd dies after committing a label removal but before releasing the pods"
+kill -9 "$(cut -d' ' -f1 "$STATE/ambitd.pid")"
+python3 - "$STATE/store.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for r in doc["resources"]:
+    if r["kind"] == "Namespace" and r["metadata"]["name"] == "mesh":
+        r["metadata"].pop("labels", None)
+json.dump(doc, open(sys.argv[1], "w"))
+PY
+redirected client || fail "the client lost its rules before the test could check their removal"
+ctl cluster up >/dev/null
+wait_running
+wait_enrolled no
+plaintext_exchange leftover-removed
 expect_eq "PIDs" "$pids" "$(mesh_pids)"
 ctl cluster down
 expect_cluster_gone
