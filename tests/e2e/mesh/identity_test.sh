@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Issue 4 (c): the server pod's 15008 (HBONE) accepts only mesh peers.
-# From a pod on node1 that opts out of the mesh (pod label dataplane-mode=none,
-# so its own traffic to 15008 is not captured by its ztunnel): openssl s_client without a client certificate fails,
-# with a certificate of another trust domain (a foreign CA made here) fails;
-# with a real mesh certificate (fetched from the CA with node1's credential,
-# as ztunnel does) the handshake completes and the server proves
-# spiffe://cluster.local/ns/mesh/sa/web, and a client expecting another
-# identity refuses the server.
+# Issue 4 (c): the server pod's 15008 (HBONE) accepts only mesh peers. From a
+# pod on node1 that opts out of the mesh (pod label dataplane-mode=none, so its
+# own traffic to 15008 is not captured by its ztunnel): openssl s_client
+# without a client certificate fails; with a certificate of another trust
+# domain (a foreign CA made here) fails; with a real mesh certificate (fetched
+# from the CA with node1's credential, as ztunnel does) the handshake completes
+# and the server proves spiffe://cluster.local/ns/mesh/sa/web, and a client
+# expecting another identity refuses the server. Also: pods labelled
+# dataplane-mode=none or for sidecar injection stay out of the ambient namespace's mesh.
 source "$(dirname "$0")/lib.sh" "$1"
 
 ctl cluster up --nodes 2 >/dev/null
@@ -16,6 +17,7 @@ wait_enrolled yes
 ctl apply -f "$TESTDATA/probe.yaml" --wait --timeout 60 >/dev/null
 sleep 2
 if redirected probe; then fail "the probe pod (label dataplane-mode=none) was enrolled"; fi
+if redirected sidecar; then fail "the pod labelled for sidecar injection was enrolled"; fi
 WEB_IP=$(ctl get pods -n mesh -o json | json_get "[p['ip'] for p in j if p['name']=='web'][0]")
 PODTMP="$STATE/pods/mesh_probe/tmp"
 
