@@ -30,9 +30,10 @@ namespace ambit::state {
 using Authorization = istio::security::Authorization;
 
 // A chosen (or candidate) backend for a service port.
+// Borrows from the snapshot it came from (like every lookup result).
 struct ServiceEndpoint {
   const Workload* workload = nullptr;
-  std::string address;       // packed IP: the workload's first address on the service's network
+  std::string_view address;  // packed IP: the workload's first address
   uint16_t target_port = 0;  // port to connect to on the workload
 };
 
@@ -70,7 +71,7 @@ class WorkloadState {
   // Service VIP:port -> one healthy endpoint, chosen uniformly by |random|
   // (the caller supplies randomness so this stays a pure function). nullopt
   // when the VIP is not a known service, the port is not one of its ports, or
-  // it has no healthy endpoint.
+  // it has no healthy endpoint. Does not allocate (hot path).
   std::optional<ServiceEndpoint> PickServiceEndpoint(std::string_view network,
                                                      std::string_view packed_vip,
                                                      uint16_t service_port,
@@ -88,13 +89,29 @@ class WorkloadState {
 
  private:
   static std::string AddressKey(std::string_view network, std::string_view packed_ip);
+  // Per service of this snapshot: its key and the workloads that list it.
+  struct ServiceIndex {
+    std::string key;                          // "namespace/hostname"
+    std::vector<const Workload*> workloads;   // ordered by uid
+  };
+  // The port |w| serves |service_mapping|'s service port on (0 = it cannot).
+  static uint16_t TargetPort(const Workload& w, const std::string& service_key,
+                             const PortMapping& service_mapping);
+  // The index of |service| (null if it has no endpoints) and its mapping for
+  // |service_port| (null if it has no such port).
+  const ServiceIndex* Candidates(const Service& service, uint16_t service_port,
+                                 const PortMapping** mapping) const;
 
   Contents contents_;
   // network + '/' + packed ip -> workload / service
   std::unordered_map<std::string, const Workload*> workload_by_address_;
   std::unordered_map<std::string, const Service*> service_by_vip_;
-  // service key -> workloads listing it, ordered by uid (stable endpoint order)
-  std::unordered_map<std::string, std::vector<const Workload*>> endpoints_by_service_;
+  // service key -> its index (workloads listing it, ordered by uid). Built
+  // for every key any workload lists, whether or not the service is known.
+  std::unordered_map<std::string, ServiceIndex> endpoints_by_key_;
+  // Services of this snapshot -> their entry in endpoints_by_key_, null when
+  // no workload lists them (no allocation on the lookup path).
+  std::unordered_map<const Service*, const ServiceIndex*> endpoints_by_service_;
 };
 
 }  // namespace ambit::state
