@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps configure build test unit e2e fuzz demo demo-down bench clean format
+.PHONY: all deps configure build test unit e2e fuzz demo demo-down bench install clean format
 
 all: build
 
@@ -44,6 +44,13 @@ demo-down:
 
 bench: build
 	scripts/bench.sh $(BUILD)
+
+# Binaries to $(PREFIX)/bin and the systemd unit (deploy/systemd) to $(PREFIX)/lib/systemd/system.
+PREFIX ?= /usr/local
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j $(JOBS)
+	cmake --install $(BUILD)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
