@@ -33,3 +33,16 @@ function(ambit_fuzz_target name)
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
   add_dependencies(fuzz_all ${name})
 endfunction()
+
+# ambit_e2e_scripts(PREFIX TIMEOUT): every *_test.sh in the calling directory
+# becomes the ctest "<PREFIX>_<name>" (label e2e), run as `bash script BIN_DIR`;
+# exit status 77 means skipped (e.g. not root).
+function(ambit_e2e_scripts prefix timeout)
+  file(GLOB scripts CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.sh)
+  foreach(script ${scripts})
+    get_filename_component(name ${script} NAME_WE)
+    add_test(NAME ${prefix}_${name} COMMAND bash ${script} ${CMAKE_BINARY_DIR}/bin)
+    set_tests_properties(${prefix}_${name} PROPERTIES LABELS e2e TIMEOUT ${timeout}
+                         SKIP_RETURN_CODE 77)
+  endforeach()
+endfunction()
