@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
                  "In-pod redirect backend of the mesh for a new cluster: nftables (default) or iptables");
   up->add_flag("--no-mesh", up_options.no_mesh,
                "New cluster without the mesh data plane (no node agents, ambit-cni, ztunnels)");
+  up->add_option("--ztunnel-arg", up_options.ztunnel_args,
+                 "Appended to every ztunnel's command line, for a new cluster (repeatable; "
+                 "write --ztunnel-arg=--workers=1)")
+      ->allow_extra_args(false);
   auto* down =
       cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
 

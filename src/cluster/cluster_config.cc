@@ -14,7 +14,10 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
   json j = {{"name", c.name},
             {"nodes", c.node_count},
             {"cni", {{"binDirs", c.cni.bin_dirs}, {"chainedPlugins", chained}}},
-            {"mesh", {{"enabled", c.mesh.enabled}, {"redirect", c.mesh.redirect}}}};
+            {"mesh",
+             {{"enabled", c.mesh.enabled},
+              {"redirect", c.mesh.redirect},
+              {"ztunnelArgs", c.mesh.ztunnel_args}}}};
   return j.dump(2) + "\n";
 }
 
@@ -38,6 +41,9 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
       const auto& mesh = j["mesh"];
       if (mesh.contains("enabled")) c.mesh.enabled = mesh["enabled"].get<bool>();
       if (mesh.contains("redirect")) c.mesh.redirect = mesh["redirect"].get<std::string>();
+      if (mesh.contains("ztunnelArgs")) {
+        c.mesh.ztunnel_args = mesh["ztunnelArgs"].get<std::vector<std::string>>();
+      }
       if (c.mesh.redirect != "nftables" && c.mesh.redirect != "iptables") {
         return Error(ErrorCode::kInvalidArgument,
                      where + ": mesh.redirect: expected nftables or iptables, got '" + c.mesh.redirect + "'");

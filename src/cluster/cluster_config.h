@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cluster/cni.h"
 #include "cluster/layout.h"
@@ -16,6 +17,9 @@ namespace ambit::cluster {
 struct MeshSettings {
   bool enabled = true;
   std::string redirect = "nftables";  // in-pod redirect backend: nftables | iptables
+  // Appended to every ztunnel's command line, in order (`cluster up
+  // --ztunnel-arg`; "ztunnelArgs" in cluster.json), e.g. "--workers=1".
+  std::vector<std::string> ztunnel_args;
 };
 
 struct ClusterConfig {

@@ -93,6 +93,19 @@ void AddMeshCniPlugin(const cluster::ClusterLayout& layout, const std::string& n
   }
 }
 
+std::vector<std::string> ZtunnelArgv(const cluster::ClusterLayout& layout,
+                                     const cluster::ClusterConfig& config,
+                                     const cluster::NodeInfo& node, const std::string& self_exe) {
+  std::vector<std::string> argv = {ExeDir(self_exe) + "/ztunnel",
+                                   "--node", node.name,
+                                   "--xds-address", "unix:" + layout.SocketPath(),
+                                   "--credential-file", layout.NodeDir(node.name) + "/credential",
+                                   "--zds-socket", ZdsSocket(layout, node.name),
+                                   "--ip", node.ip};
+  argv.insert(argv.end(), config.mesh.ztunnel_args.begin(), config.mesh.ztunnel_args.end());
+  return argv;
+}
+
 struct NodeMesh {
   cluster::NodeInfo info;
   std::unique_ptr<inpod::ZdsServer> zds;
@@ -195,12 +208,7 @@ struct MeshAgents::Impl {
     spec.pod_namespace = "ambit-system";
     spec.pod_name = "ztunnel-" + node.info.name;
     spec.name = "ztunnel";
-    spec.argv = {ExeDir(self_exe) + "/ztunnel",
-                 "--node", node.info.name,
-                 "--xds-address", "unix:" + layout.SocketPath(),
-                 "--credential-file", layout.NodeDir(node.info.name) + "/credential",
-                 "--zds-socket", ZdsSocket(layout, node.info.name),
-                 "--ip", node.info.ip};
+    spec.argv = ZtunnelArgv(layout, config, node.info, self_exe);
     spec.env = {{"NODE_NAME", node.info.name}};
     spec.restart_policy = "Always";
     spec.sandbox = {node.info.netns_path, dir + "/hosts", dir + "/resolv.conf", "", node.info.name};

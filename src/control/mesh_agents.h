@@ -25,6 +25,7 @@
 
 #include "cluster/cluster_config.h"
 #include "cluster/layout.h"
+#include "cluster/topology.h"
 #include "core/result.h"
 
 namespace ambit::control {
@@ -38,6 +39,13 @@ struct RuntimeView;
 // ambitd) to its binary search path.
 void AddMeshCniPlugin(const cluster::ClusterLayout& layout, const std::string& node,
                       const std::string& self_exe, cluster::CniSettings* settings);
+
+// The command line of node |node|'s ztunnel: the binary next to |self_exe|,
+// the cluster's endpoints and files for the node, then the cluster's
+// mesh.ztunnel_args in order (later flags win where ztunnel allows repeats).
+std::vector<std::string> ZtunnelArgv(const cluster::ClusterLayout& layout,
+                                     const cluster::ClusterConfig& config,
+                                     const cluster::NodeInfo& node, const std::string& self_exe);
 
 class MeshAgents {
  public:

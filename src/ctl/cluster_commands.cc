@@ -115,6 +115,12 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
                        layout.ClusterFile() + "); remove it first with `ambitctl cluster down`");
     }
   }
+  if (existing.ok() && !options.ztunnel_args.empty() &&
+      options.ztunnel_args != existing->mesh.ztunnel_args) {
+    return Error(ErrorCode::kAlreadyExists,
+                 "cluster '" + name + "' exists with other ztunnel arguments (see " +
+                     layout.ClusterFile() + "); remove it first with `ambitctl cluster down`");
+  }
   if (existing.ok()) {
     if (nodes && *nodes != existing->node_count) {
       return Error(ErrorCode::kAlreadyExists,
@@ -140,6 +146,7 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
     config.cni = cni;
     config.mesh.enabled = !options.no_mesh;
     config.mesh.redirect = options.redirect;
+    config.mesh.ztunnel_args = options.ztunnel_args;
     AMBIT_RETURN_IF_ERROR(cluster::SaveClusterConfig(layout, config));
     created = true;
   }

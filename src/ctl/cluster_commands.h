@@ -17,11 +17,13 @@ struct UpOptions {
   std::vector<std::string> cni_chain;     // JSON plugin configs chained after bridge
   std::string redirect = "nftables";      // mesh redirect backend: nftables | iptables
   bool no_mesh = false;                   // no node agents, ambit-cni or ztunnels
+  std::vector<std::string> ztunnel_args;  // appended to every ztunnel's argv (new cluster)
 };
 
 // Creates the cluster (state dir, cluster.json) if it does not exist, starts its
 // ambitd if it is not running, and waits until it answers. Idempotent; fails if
-// the cluster exists with a different node count or CNI settings (when given).
+// the cluster exists with a different node count, CNI settings or ztunnel
+// arguments (each when given).
 // |ambitd| is the binary to run. On failure a cluster this call created is
 // removed again.
 Status ClusterUp(const std::string& cluster, const UpOptions& options, const std::string& ambitd);

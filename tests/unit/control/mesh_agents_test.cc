@@ -1,6 +1,10 @@
 #include "control/mesh_agents.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster_config.h"
@@ -44,6 +48,44 @@ TEST(MeshSettings, RoundTripDefaultsAndRejectUnknownBackend) {
       R"({"name":"meshunit","nodes":1,"mesh":{"enabled":false,"redirect":"ebpf"}})", "t");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().ToString().find("mesh.redirect"), std::string::npos);
+}
+
+TEST(MeshSettings, ZtunnelArgsRoundTripAndGoLastOnEveryZtunnelsCommandLine) {
+  cluster::ClusterConfig config;
+  config.name = "meshunit";
+  config.node_count = 2;
+  config.mesh.ztunnel_args = {"--workers=1", "--log-level", "debug"};
+  auto back = cluster::ClusterConfigFromJson(cluster::ClusterConfigToJson(config), "t");
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->mesh.ztunnel_args, config.mesh.ztunnel_args);
+
+  // Absent in an older cluster.json: none.
+  auto old = cluster::ClusterConfigFromJson(R"({"name":"meshunit","nodes":1,"mesh":{}})", "t");
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(old->mesh.ztunnel_args.empty());
+  auto bad = cluster::ClusterConfigFromJson(
+      R"({"name":"meshunit","nodes":1,"mesh":{"ztunnelArgs":"--workers=1"}})", "t");
+  EXPECT_FALSE(bad.ok());
+
+  cluster::ClusterLayout layout("meshunit");
+  const auto nodes = cluster::DescribeNodes(layout, 2);
+  ASSERT_EQ(nodes.size(), 2u);
+  for (const auto& node : nodes) {
+    const auto argv = ZtunnelArgv(layout, *back, node, "/opt/ambit/bin/ambitd");
+    ASSERT_GE(argv.size(), 4u);
+    EXPECT_EQ(argv.front(), "/opt/ambit/bin/ztunnel");
+    const std::vector<std::string> tail(argv.end() - 3, argv.end());
+    EXPECT_EQ(tail, config.mesh.ztunnel_args);
+    auto flag = std::find(argv.begin(), argv.end(), "--node");
+    ASSERT_NE(flag, argv.end());
+    EXPECT_EQ(*(flag + 1), node.name);
+  }
+  // Without extra arguments the command line ends with the node's own flags.
+  cluster::ClusterConfig plain = *back;
+  plain.mesh.ztunnel_args.clear();
+  const auto argv = ZtunnelArgv(layout, plain, nodes[0], "/opt/ambit/bin/ambitd");
+  EXPECT_EQ(argv.size(), ZtunnelArgv(layout, *back, nodes[0], "/x/ambitd").size() - 3);
+  EXPECT_EQ(argv.back(), nodes[0].ip);
 }
 
 }  // namespace
