@@ -2,19 +2,27 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 namespace ambit::h2 {
+
+struct ChunkQueue::Block {
+  Block* next;
+  std::size_t begin;  // first readable byte
+  std::size_t end;    // one past the last readable byte
+  std::uint8_t data[kBlockBytes];
+};
+
 namespace {
 
-// Per-thread free list; bounded so a burst does not pin memory forever.
-constexpr std::size_t kMaxFreeBlocks = 256;  // 16 MiB per thread at most
+using Block = ChunkQueue::Block;
 
+// Per-thread free list; bounded so a burst does not pin memory forever.
 struct FreeList {
-  std::vector<std::uint8_t*> blocks;
+  std::vector<Block*> blocks;
+  FreeList() { blocks.reserve(ChunkQueue::kMaxCachedBlocks); }
   ~FreeList() {
-    for (auto* b : blocks) delete[] b;
+    for (auto* b : blocks) delete b;
   }
 };
 
@@ -23,43 +31,69 @@ FreeList& Free() {
   return list;
 }
 
-std::uint8_t* AllocBlock() {
+Block* AllocBlock() {
   auto& list = Free().blocks;
+  Block* b;
   if (!list.empty()) {
-    std::uint8_t* b = list.back();
+    b = list.back();
     list.pop_back();
-    return b;
+  } else {
+    b = new Block;  // default-initialized: the payload is not touched here
   }
-  return new std::uint8_t[ChunkQueue::kBlockBytes];
+  b->next = nullptr;
+  b->begin = 0;
+  b->end = 0;
+  return b;
 }
 
-void FreeBlock(std::uint8_t* b) {
+void FreeBlock(Block* b) {
   auto& list = Free().blocks;
-  if (list.size() < kMaxFreeBlocks) {
+  if (list.size() < ChunkQueue::kMaxCachedBlocks) {
     list.push_back(b);
   } else {
-    delete[] b;
+    delete b;
   }
 }
 
 }  // namespace
 
 ChunkQueue::~ChunkQueue() {
-  for (auto& b : blocks_) FreeBlock(b.data);
+  while (head_ != nullptr) PopFront();
+}
+
+void ChunkQueue::PopFront() {
+  Block* b = head_;
+  head_ = b->next;
+  if (head_ == nullptr) tail_ = nullptr;
+  --blocks_;
+  FreeBlock(b);
+}
+
+void ChunkQueue::DropEmptyTail() {
+  // Only when the queue holds nothing: then the single block is the tail.
+  if (size_ == 0 && head_ != nullptr) PopFront();
 }
 
 std::span<std::uint8_t> ChunkQueue::Prepare(std::size_t max) {
-  if (blocks_.empty() || blocks_.back().end == kBlockBytes) {
-    blocks_.push_back(Block{AllocBlock(), 0, 0});
+  if (tail_ == nullptr || tail_->end == kBlockBytes) {
+    Block* b = AllocBlock();
+    if (tail_ == nullptr) {
+      head_ = b;
+    } else {
+      tail_->next = b;
+    }
+    tail_ = b;
+    ++blocks_;
   }
-  Block& tail = blocks_.back();
-  const std::size_t room = std::min(kBlockBytes - tail.end, std::max<std::size_t>(max, 1));
-  return {tail.data + tail.end, room};
+  const std::size_t room = std::min(kBlockBytes - tail_->end, std::max<std::size_t>(max, 1));
+  return {tail_->data + tail_->end, room};
 }
 
 void ChunkQueue::Commit(std::size_t n) {
-  blocks_.back().end += n;
+  if (tail_ == nullptr) return;
+  tail_->end += n;
   size_ += n;
+  DropEmptyTail();  // Commit(0) after an empty read leaves nothing behind
 }
 
 void ChunkQueue::Append(std::span<const std::uint8_t> bytes) {
@@ -74,15 +108,15 @@ void ChunkQueue::Append(std::span<const std::uint8_t> bytes) {
 std::size_t ChunkQueue::Gather(std::size_t offset, std::size_t max_bytes,
                                std::span<std::span<const std::uint8_t>> out) const {
   std::size_t count = 0;
-  for (const Block& b : blocks_) {
+  for (const Block* b = head_; b != nullptr; b = b->next) {
     if (count == out.size() || max_bytes == 0) break;
-    std::size_t len = b.end - b.begin;
+    std::size_t len = b->end - b->begin;
     if (offset >= len) {
       offset -= len;
       continue;
     }
     const std::size_t take = std::min(len - offset, max_bytes);
-    out[count++] = {b.data + b.begin + offset, take};
+    out[count++] = {b->data + b->begin + offset, take};
     max_bytes -= take;
     offset = 0;
   }
@@ -91,19 +125,31 @@ std::size_t ChunkQueue::Gather(std::size_t offset, std::size_t max_bytes,
 
 void ChunkQueue::Consume(std::size_t n) {
   size_ -= n;
-  while (n > 0) {
-    Block& front = blocks_.front();
-    const std::size_t len = front.end - front.begin;
-    // The tail block is kept even when emptied: a Prepare()d region in it
-    // may still be the target of a pending socket read.
-    if (n < len || (n == len && blocks_.size() == 1)) {
-      front.begin += n;
+  while (head_ != nullptr) {
+    const std::size_t len = head_->end - head_->begin;
+    if (n < len) {  // a partly read block stays
+      head_->begin += n;
       return;
     }
+    // Fully read: back to the free list, the last block too (a drained
+    // queue holds nothing).
     n -= len;
-    FreeBlock(front.data);
-    blocks_.pop_front();
+    PopFront();
+    if (n == 0) return;
   }
+}
+
+std::size_t ChunkQueue::CachedBlocks() { return Free().blocks.size(); }
+
+std::size_t ChunkQueue::ReleaseCachedBlocks(std::size_t keep) {
+  auto& list = Free().blocks;
+  std::size_t freed = 0;
+  while (list.size() > keep) {
+    delete list.back();
+    list.pop_back();
+    ++freed;
+  }
+  return freed;
 }
 
 }  // namespace ambit::h2

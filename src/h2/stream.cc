@@ -41,7 +41,10 @@ std::span<std::uint8_t> Stream::Prepare(std::size_t max) {
 }
 
 void Stream::Commit(std::size_t n) {
-  if (reset_ || send_eof_) return;
+  if (reset_ || send_eof_ || n == 0) {
+    send_.Commit(0);  // releases the block an unused Prepare() may have taken
+    return;
+  }
   send_.Commit(n);
   session_->StreamDataReady(*this);
 }

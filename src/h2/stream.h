@@ -58,7 +58,9 @@ class Stream {
 
   // ---- sending (us -> peer)
   asio::awaitable<void> WaitWritable();
-  // Writable space (at most |max| bytes) to read into; then Commit(n).
+  // Writable space (at most |max| bytes) to read into; then Commit(n), with
+  // no suspension in between (the space is valid only until the next call
+  // that changes the queue). Commit(0) gives an unused block back.
   std::span<std::uint8_t> Prepare(std::size_t max);
   void Commit(std::size_t n);
   // Queues a copy of |bytes| (may exceed the buffer bound; prefer Prepare).
@@ -76,6 +78,10 @@ class Stream {
   bool closed() const { return closed_; }
 
   Session& session() { return *session_; }
+
+  // Buffer blocks (ChunkQueue::kBlockBytes each) this stream holds in its two
+  // queues; 0 for an idle stream.
+  std::size_t buffer_blocks() const { return recv_.block_count() + send_.block_count(); }
 
  private:
   friend class Session;

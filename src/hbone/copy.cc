@@ -38,20 +38,44 @@ void Count(Counter* c, std::size_t n) {
   if (c != nullptr) c->Add(n);
 }
 
+// Reads straight into the stream's send queue, but only bytes that are
+// already there: when the socket has nothing, the block is given back and the
+// loop waits for readability holding no buffer (an idle connection costs no
+// buffer memory). Under load this is asio's own pattern (a speculative read,
+// then a reactor wait only after EAGAIN), so it costs no extra system call.
 asio::awaitable<void> SocketToStream(asio::ip::tcp::socket& socket, h2::Stream& stream,
                                      CopyResult& result, Counter* counter) {
+  asio::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) {
+    result.aborted = true;
+    stream.Reset(h2::ErrorCodeH2::kCancel);
+    co_return;
+  }
   for (;;) {
     co_await stream.WaitWritable();
     if (stream.reset() || stream.closed()) break;
     auto space = stream.Prepare(AdaptiveReadSize(result.socket_to_peer));
-    asio::error_code ec;
-    const std::size_t n = co_await socket.async_read_some(asio::buffer(space.data(), space.size()),
-                                                          asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n = socket.read_some(asio::buffer(space.data(), space.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::interrupted) {
+      stream.Commit(0);
+      co_await socket.async_wait(asio::ip::tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {  // closed under us (the other direction aborted) or failed
+        if (!stream.reset()) {
+          result.aborted = true;
+          stream.Reset(h2::ErrorCodeH2::kCancel);
+        }
+        break;
+      }
+      continue;
+    }
     if (ec == asio::error::eof) {
+      stream.Commit(0);
       stream.CloseSend();
       break;
     }
     if (ec) {
+      stream.Commit(0);
       result.aborted = true;
       stream.Reset(h2::ErrorCodeH2::kCancel);
       break;

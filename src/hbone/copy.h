@@ -6,7 +6,9 @@
 // keeps flowing after the other has finished. Abort propagates: a socket
 // error resets the stream; a stream reset closes the socket with RST.
 // Reads grow with the traffic (1 KiB, 16 KiB after 128 KiB, 256 KiB after
-// 10 MiB, as ztunnel's copy), so idle connections stay small.
+// 10 MiB, as ztunnel's copy). Memory: an idle tunneled connection holds no
+// buffer block in either direction (the socket is read only once readable,
+// straight into the stream's queue, and drained queues give their blocks back).
 // Backpressure: the socket is read only while the stream's send buffer has
 // room, and stream bytes are consumed (window returned) only once written.
 //

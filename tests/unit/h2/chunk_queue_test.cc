@@ -31,15 +31,58 @@ TEST(ChunkQueue, AppendGatherConsumeAcrossBlocks) {
   EXPECT_TRUE(q.empty());
 }
 
-TEST(ChunkQueue, PreparedSpaceSurvivesConsumingEverythingBeforeIt) {
+TEST(ChunkQueue, PreparedSpaceSurvivesConsumingFullBlocksBeforeIt) {
   ChunkQueue q;
-  q.Append({reinterpret_cast<const std::uint8_t*>("abc"), 3});
-  auto space = q.Prepare(10);
+  std::string first(ChunkQueue::kBlockBytes, 'a');
+  q.Append({reinterpret_cast<const std::uint8_t*>(first.data()), first.size()});
+  auto space = q.Prepare(10);  // a second block
   ASSERT_GE(space.size(), 3u);
-  q.Consume(3);  // the tail block must not be recycled under the pending write
   std::memcpy(space.data(), "xyz", 3);
   q.Commit(3);
+  q.Consume(ChunkQueue::kBlockBytes);
   EXPECT_EQ(Collect(q, 0, 10), "xyz");
+  EXPECT_EQ(q.block_count(), 1u);
+}
+
+TEST(ChunkQueue, EmptyQueueHoldsNoBlock) {
+  ChunkQueue q;
+  EXPECT_EQ(q.block_count(), 0u);
+  q.Append({reinterpret_cast<const std::uint8_t*>("abc"), 3});
+  EXPECT_EQ(q.block_count(), 1u);
+  q.Consume(2);
+  EXPECT_EQ(q.block_count(), 1u);
+  q.Consume(1);  // drained: the last block goes back too
+  EXPECT_EQ(q.block_count(), 0u);
+}
+
+TEST(ChunkQueue, UnusedPrepareIsGivenBackByCommitZero) {
+  ChunkQueue q;
+  (void)q.Prepare(1024);
+  EXPECT_EQ(q.block_count(), 1u);
+  q.Commit(0);
+  EXPECT_EQ(q.block_count(), 0u);
+  // With bytes queued, Commit(0) keeps what holds them.
+  q.Append({reinterpret_cast<const std::uint8_t*>("abc"), 3});
+  (void)q.Prepare(1024);
+  q.Commit(0);
+  EXPECT_EQ(q.block_count(), 1u);
+  EXPECT_EQ(Collect(q, 0, 10), "abc");
+}
+
+TEST(ChunkQueue, FreeListIsBoundedAndReleasable) {
+  ChunkQueue::ReleaseCachedBlocks(0);
+  {
+    ChunkQueue q;
+    std::string big(ChunkQueue::kBlockBytes * (ChunkQueue::kMaxCachedBlocks + 8), 'b');
+    q.Append({reinterpret_cast<const std::uint8_t*>(big.data()), big.size()});
+    EXPECT_EQ(q.block_count(), ChunkQueue::kMaxCachedBlocks + 8);
+  }
+  EXPECT_EQ(ChunkQueue::CachedBlocks(), ChunkQueue::kMaxCachedBlocks);
+  EXPECT_EQ(ChunkQueue::ReleaseCachedBlocks(4), ChunkQueue::kMaxCachedBlocks - 4);
+  EXPECT_EQ(ChunkQueue::CachedBlocks(), 4u);
+  ChunkQueue q;
+  (void)q.Prepare(1);  // reuses a cached block
+  EXPECT_EQ(ChunkQueue::CachedBlocks(), 3u);
 }
 
 TEST(ChunkQueue, PrepareIsBoundedByMaxAndBlock) {
