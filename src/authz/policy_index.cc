@@ -1,0 +1,107 @@
+#include "authz/policy_index.h"
+
+#include "istio/security/authorization.pb.h"
+
+namespace ambit::authz {
+
+std::string_view ToString(DecisionReason reason) {
+  switch (reason) {
+    case DecisionReason::kNoAllowPolicies: return "no ALLOW policy applies";
+    case DecisionReason::kAllowMatched: return "an ALLOW policy matched";
+    case DecisionReason::kDenyMatched: return "a DENY policy matched";
+    case DecisionReason::kNoAllowMatched: return "no ALLOW policy matched";
+  }
+  return "unknown";
+}
+
+PolicyIndex::PolicyIndex(const PolicyMap& policies, const PolicyIndex* previous) {
+  by_key_.reserve(policies.size());
+  std::vector<const CompiledPolicy*> in_key_order;
+  in_key_order.reserve(policies.size());
+  for (const auto& [key, proto] : policies) {
+    if (proto == nullptr) continue;
+    Entry entry{proto, nullptr};
+    if (previous != nullptr) {
+      auto it = previous->by_key_.find(key);
+      if (it != previous->by_key_.end() && it->second.source == proto) {
+        entry.compiled = it->second.compiled;
+        for (const auto& [bad_key, error] : previous->errors_) {
+          if (bad_key == key) errors_.emplace_back(key, error);
+        }
+      }
+    }
+    if (entry.compiled == nullptr) {
+      auto compiled = CompiledPolicy::Compile(*proto);
+      if (compiled.ok()) {
+        entry.compiled = std::make_shared<const CompiledPolicy>(std::move(compiled).value());
+      } else {
+        errors_.emplace_back(key, compiled.error());
+        entry.compiled = std::make_shared<const CompiledPolicy>(CompiledPolicy::FailClosed(*proto));
+      }
+    }
+    in_key_order.push_back(entry.compiled.get());
+    by_key_.emplace(key, std::move(entry));
+  }
+
+  // Buckets, in key order: global first into every bucket, then each
+  // namespace's own.
+  auto add = [](Bucket& b, const CompiledPolicy* p) {
+    (p->action() == Action::kDeny ? b.deny : b.allow).push_back(p);
+  };
+  for (const CompiledPolicy* p : in_key_order) {
+    if (!p->dry_run() && p->scope() == Scope::kGlobal) add(global_, p);
+  }
+  for (const CompiledPolicy* p : in_key_order) {
+    if (p->dry_run() || p->scope() != Scope::kNamespace) continue;
+    auto [bucket, inserted] = by_namespace_.try_emplace(p->ns());
+    if (inserted) bucket->second = global_;
+    add(bucket->second, p);
+  }
+}
+
+const CompiledPolicy* PolicyIndex::Find(std::string_view key) const {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : it->second.compiled.get();
+}
+
+const PolicyIndex::Bucket& PolicyIndex::BucketFor(std::string_view ns) const {
+  auto it = by_namespace_.find(ns);
+  return it == by_namespace_.end() ? global_ : it->second;
+}
+
+Decision PolicyIndex::Evaluate(std::string_view workload_namespace,
+                               std::span<const std::string> workload_policies,
+                               const Connection& conn) const {
+  const PreparedConnection c = PreparedConnection::Prepare(conn);
+  const Bucket& bucket = BucketFor(workload_namespace);
+
+  // 1. DENY.
+  for (const CompiledPolicy* p : bucket.deny) {
+    if (p->Matches(c)) return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
+  }
+  bool any_allow = !bucket.allow.empty();
+  for (const std::string& key : workload_policies) {
+    const CompiledPolicy* p = Find(key);
+    if (p == nullptr || p->dry_run()) continue;
+    if (p->action() == Action::kAllow) {
+      any_allow = true;
+    } else if (p->Matches(c)) {
+      return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
+    }
+  }
+  // 2. No ALLOW policy applies.
+  if (!any_allow) return {Verdict::kAllow, DecisionReason::kNoAllowPolicies, {}};
+  // 3. ALLOW.
+  for (const CompiledPolicy* p : bucket.allow) {
+    if (p->Matches(c)) return {Verdict::kAllow, DecisionReason::kAllowMatched, p->key()};
+  }
+  for (const std::string& key : workload_policies) {
+    const CompiledPolicy* p = Find(key);
+    if (p == nullptr || p->dry_run() || p->action() != Action::kAllow) continue;
+    if (p->Matches(c)) return {Verdict::kAllow, DecisionReason::kAllowMatched, p->key()};
+  }
+  // 4.
+  return {Verdict::kDeny, DecisionReason::kNoAllowMatched, {}};
+}
+
+}  // namespace ambit::authz
