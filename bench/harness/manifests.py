@@ -1,0 +1,78 @@
+"""The benchmark's pods: per namespace a server pod on node2 (iperf3 and nginx, the
+same backends for every path) and a client pod on node1 (the load generators run
+in its network namespace)."""
+
+NGINX_CONF = r"""daemon off;
+error_log stderr warn;
+pid /tmp/nginx.pid;
+worker_processes 1;
+worker_rlimit_nofile 16384;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_timeout 300;
+  keepalive_requests 100000000;
+  client_body_temp_path /tmp/body; proxy_temp_path /tmp/proxy; fastcgi_temp_path /tmp/fcgi;
+  uwsgi_temp_path /tmp/uwsgi; scgi_temp_path /tmp/scgi;
+  server {
+    listen 8080 reuseport backlog=4096;
+    root /tmp/www;
+    location = / { try_files /index.html =404; }
+  }
+}
+"""
+
+
+def _indent(text, spaces):
+    pad = " " * spaces
+    return "".join(pad + line + "\n" for line in text.splitlines())
+
+
+def namespace_yaml(ns, ambient):
+    labels = "\n  labels: {istio.io/dataplane-mode: ambient}" if ambient else ""
+    return f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}{labels}\n"
+
+
+def pods_yaml(ns):
+    nginx_script = ("mkdir -p /tmp/www\n"
+                    "printf 0123456789 > /tmp/www/index.html\n"
+                    "cat > /tmp/nginx.conf <<'CONF'\n" + NGINX_CONF + "CONF\n"
+                    "exec nginx -e stderr -c /tmp/nginx.conf\n")
+    return f"""---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: server
+  namespace: {ns}
+  labels: {{app: server}}
+spec:
+  nodeName: node2
+  serviceAccountName: server
+  containers:
+  - name: iperf3
+    image: iperf3
+    command: ["iperf3", "-s", "-p", "5201"]
+    ports:
+    - containerPort: 5201
+  - name: nginx
+    image: nginx
+    command: ["sh", "-c"]
+    args:
+    - |
+{_indent(nginx_script, 6)}    ports:
+    - containerPort: 8080
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+  namespace: {ns}
+  labels: {{app: client}}
+spec:
+  nodeName: node1
+  serviceAccountName: client
+  containers:
+  - name: client
+    image: tools
+    command: ["sleep", "infinity"]
+"""

@@ -1,0 +1,334 @@
+#!/usr/bin/python3
+"""Writes docs/performance.md and its PNG plots from a `make bench` result JSON.
+
+Usage: report.py RESULT.json [--out docs/performance.md] [--plots docs/performance]
+                 [--notes bench/notes.md]
+
+Everything in the document is generated from the JSON except the "Profile
+findings" section, copied verbatim from --notes, so hand-written analysis
+survives regeneration. Needs matplotlib (Debian python3-matplotlib): run as
+/usr/bin/python3.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import stats  # noqa: E402
+
+AMBIT_COLOR = "#1f6feb"
+REF_COLOR = "#8c959f"
+RAW_COLOR = "#2da44e"
+
+# Per workload: (metric, column title, format, plotted?)
+COLUMNS = {
+    "throughput": [("gbps", "Gbit/s", "{:.2f}", True), ("proxy_cores", "proxy cores (pair)", "{:.2f}", False),
+                   ("gbps_per_proxy_core", "Gbit/s per proxy core", "{:.2f}", False),
+                   ("retransmits", "retransmits", "{:.0f}", False)],
+    "latency_c1": [("rps", "req/s", "{:.0f}", False), ("p50_us", "p50 µs", "{:.0f}", False),
+                   ("p99_us", "p99 µs", "{:.0f}", False), ("added_p50_us", "added p50 µs", "{:.0f}", True),
+                   ("added_p99_us", "added p99 µs", "{:.0f}", True)],
+    "latency_c16": [("rps", "req/s", "{:.0f}", True), ("p50_us", "p50 µs", "{:.0f}", False),
+                    ("p99_us", "p99 µs", "{:.0f}", True), ("added_p99_us", "added p99 µs", "{:.0f}", False)],
+    "newconn": [("rps", "connections/s", "{:.0f}", True), ("p50_us", "p50 µs", "{:.0f}", False),
+                ("p99_us", "p99 µs", "{:.0f}", False), ("proxy_cores", "proxy cores (pair)", "{:.2f}", False),
+                ("proxy_cpu_ms_per_conn", "proxy CPU ms per conn", "{:.2f}", False),
+                ("tls_handshakes_per_conn", "TLS handshakes per conn (ztunnel)", "{:.2f}", False)],
+    "cpu": [("rps", "req/s", "{:.0f}", False), ("proxy_cores", "proxy cores (pair)", "{:.3f}", False),
+            ("cores_per_krps_hop", "cores per 1000 req/s per hop", "{:.3f}", True),
+            ("p50_us", "p50 µs", "{:.0f}", False), ("p99_us", "p99 µs", "{:.0f}", False)],
+    "memory": [("kb_per_conn", "KB per idle connection (both ends)", "{:.1f}", True),
+               ("baseline_rss_mb_max", "baseline RSS MB (larger process)", "{:.1f}", True),
+               ("baseline_rss_mb_mean", "baseline RSS MB (mean)", "{:.1f}", False)],
+    "streams8": [("gbps", "Gbit/s", "{:.2f}", True), ("proxy_cores", "proxy cores (pair)", "{:.2f}", False),
+                 ("max_worker_share", "largest worker share", "{:.2f}", False)],
+}
+
+METRIC_NAMES = {m: title for cols in COLUMNS.values() for m, title, _, _ in cols}
+
+
+def cell(stat, fmt, show_spread):
+    if stat is None:
+        return "–"
+    text = fmt.format(stat["median"])
+    if show_spread and stat["n"] > 1:
+        text += f" ({fmt.format(stat['min'])}–{fmt.format(stat['max'])})"
+    return text
+
+
+def color_for(path):
+    if path.startswith("ambit"):
+        return AMBIT_COLOR
+    return RAW_COLOR if path == "raw" else REF_COLOR
+
+
+def plot_workload(result, workload, plots_dir):
+    summary = result["summary"].get(workload, {})
+    metrics = [(m, title) for m, title, _, plotted in COLUMNS[workload] if plotted]
+    paths = [p for p in result["workload_paths"][workload] if p in summary]
+    metrics = [(m, t) for m, t in metrics if any(m in summary[p] for p in paths)]
+    if not paths or not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 0.45 * len(paths) + 1.4),
+                             squeeze=False)
+    for ax, (metric, title) in zip(axes[0], metrics):
+        rows = [p for p in paths if metric in summary[p]]
+        med = [summary[p][metric]["median"] for p in rows]
+        lo = [summary[p][metric]["median"] - summary[p][metric]["min"] for p in rows]
+        hi = [summary[p][metric]["max"] - summary[p][metric]["median"] for p in rows]
+        y = range(len(rows))
+        ax.barh(list(y), med, xerr=[lo, hi], color=[color_for(p) for p in rows], capsize=3)
+        ax.set_yticks(list(y))
+        ax.set_yticklabels(rows)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+        for i, v in enumerate(med):
+            ax.text(v, i, f" {v:.3g}", va="center", fontsize=8)
+    fig.suptitle(stats.WORKLOAD_TITLES[workload], fontsize=11)
+    fig.tight_layout()
+    name = f"{workload}.png"
+    fig.savefig(os.path.join(plots_dir, name), dpi=90)
+    plt.close(fig)
+    return name
+
+
+def plot_targets(result, plots_dir):
+    """Ratio-style view of every target: measured ÷ threshold (< 1 is good for '<=' targets)."""
+    rows = [t for t in result["targets"] if t["value"] is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.2))
+    values, colors, labels = [], [], []
+    for t in rows:
+        # Normalised so that 1.0 is the target and right of 1.0 is better.
+        score = t["value"] / t["threshold"] if t["op"] == ">=" else t["threshold"] / t["value"] if t["value"] else 0
+        values.append(score)
+        colors.append("#2da44e" if t["status"] == "PASS" else "#cf222e")
+        labels.append(t["id"])
+    y = list(range(len(rows)))
+    ax.barh(y, values, color=colors)
+    ax.axvline(1.0, color="black", linestyle="--", linewidth=1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("measured relative to target (≥ 1 meets it)")
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize=8)
+    ax.set_title("Issue #5 targets (green: met, red: not met)", fontsize=11)
+    fig.tight_layout()
+    name = "targets.png"
+    fig.savefig(os.path.join(plots_dir, name), dpi=90)
+    plt.close(fig)
+    return name
+
+
+def fmt_value(v, unit=""):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 100:
+        return f"{v:.0f}{unit}"
+    return f"{v:.3g}{unit}"
+
+
+def generate(result, out_md, plots_dir, notes_path, source_name):
+    os.makedirs(plots_dir, exist_ok=True)
+    rel_plots = os.path.relpath(plots_dir, os.path.dirname(os.path.abspath(out_md)))
+    m = result["machine"]
+    cfg = result["config"]
+    show_spread = cfg["rounds"] > 1
+    lines = []
+    w = lines.append
+    w("# Performance: Ambit against HAProxy, stunnel and the raw limit")
+    w("")
+    w(f"Generated by `make bench` (`bench/harness/report.py`) from `{source_name}` (run started "
+      f"{result['started']}, {result['duration_s']:.0f} s, {cfg['rounds']} interleaved round(s)"
+      f"{', SMOKE run' if cfg.get('smoke') else ''}). Do not edit by hand: only the *Profile findings* "
+      "section is hand-written, in `bench/notes.md`.")
+    w("")
+    w("## At a glance: the targets of issue #5")
+    w("")
+    w("| target | measured (median) | goal | status |")
+    w("|---|---|---|---|")
+    for t in result["targets"]:
+        note = f" — {t['note']}" if t.get("note") else ""
+        w(f"| {t['text']} | {fmt_value(t['value'], t['unit'])} | {t['op']} {t['threshold']:g}{t['unit']} | "
+          f"**{t['status']}**{note} |")
+    w("")
+    targets_png = plot_targets(result, plots_dir)
+    if targets_png:
+        w(f"![targets]({rel_plots}/{targets_png})")
+        w("")
+    w("Ambit ÷ each reference (medians of the same run; *better* says which direction is good):")
+    w("")
+    w("| workload | metric | Ambit path | reference | Ambit | reference | ratio | better |")
+    w("|---|---|---|---|---|---|---|---|")
+    for r in result["ratios"]:
+        good = (r["ratio"] is not None and
+                ((r["better"] == "higher" and r["ratio"] >= 1) or (r["better"] == "lower" and r["ratio"] <= 1)))
+        w(f"| {r['workload']} | {METRIC_NAMES.get(r['metric'], r['metric'])} | {r['ours']} | {r['reference']} | "
+          f"{fmt_value(r['ours_median'])} | {fmt_value(r['reference_median'])} | "
+          f"{'**' if good else ''}{fmt_value(r['ratio'])}×{'**' if good else ''} | {r['better']} |")
+    w("")
+    if result["flags"] or result["notes"]:
+        w("**Flags and notes for this run:**")
+        w("")
+        for f in result["flags"]:
+            w(f"- FLAG: {f['text']}")
+        for n in result["notes"]:
+            w(f"- {n}")
+        errs = [s for s in result["samples"] if s["errors"]]
+        for s in errs:
+            w(f"- errors in round {s['round']}, {s['workload']} over {s['path']}: {'; '.join(s['errors'])}")
+        w("")
+
+    w("## Method")
+    w("")
+    w("One `make bench` run brings up local Ambit clusters (`ambitctl cluster up --nodes 2`, "
+      "docs/local-cluster.md) and measures every path between a client pod on node1 and a server pod on "
+      "node2. The server pod runs the same backends for every path: `iperf3 -s` and nginx (1 worker, a "
+      "10-byte file, `access_log off`). The load generators run in the client pod's network namespace.")
+    w("")
+    w("| path | what it is |")
+    w("|---|---|")
+    descriptions = {
+        "raw": "namespace not enrolled: pod IP to pod IP over the node bridge and fabric, no proxy",
+        "ambit": "namespace labelled `istio.io/dataplane-mode=ambient`: client → ztunnel (node1) ==HBONE "
+                 "(HTTP/2 CONNECT over mTLS 1.3)==> ztunnel (node2) → server; ztunnels with `--workers=2`",
+        "ambit-w1": "the same in a second cluster whose ztunnels run `--workers=1` (8-stream workload only)",
+        "ambit-full": "a third cluster with `--pool-max-streams=1`: a TLS connection (full handshake) per "
+                      "app connection",
+        "haproxy": "the sidecar model: haproxy in the client pod (127.0.0.1) ==mTLS 1.3==> haproxy in the server "
+                   "pod → backend; `mode tcp`, ECDSA P-256, `verify required` both ways, session resumption on",
+        "haproxy-full": "the same haproxy processes, client side with `no-ssl-reuse` (a full handshake per "
+                        "connection)",
+        "haproxy-plain": "the same haproxy processes, plain TCP (the control)",
+        "stunnel": "stunnel in each pod, `sslVersionMin = TLSv1.3`, `verifyChain`, `requireCert`, "
+                   "`TCP_NODELAY` both sides",
+        "stunnel-full": "the same stunnel processes, a service with `sessionResume = no` on both ends",
+    }
+    for p in result["paths"]:
+        w(f"| `{p}` | {descriptions.get(p, result['paths'][p])} |")
+    w("")
+    w("Workloads (each round runs every workload over its paths one after the other, then the next "
+      "workload; medians over rounds, spread as min–max in parentheses):")
+    w("")
+    w(f"- **throughput**: `iperf3 -c … -t {cfg['throughput_seconds']} -J`, one stream.")
+    w(f"- **latency**: `wrk -t1 -c1` and `-c16 -d{cfg['latency_seconds']}s --latency`, keep-alive; "
+      "*added* = the path's percentile minus raw's in the same round.")
+    w(f"- **new connections**: `hey -z {cfg['newconn_seconds']}s -c 8 -disable-keepalive`; for Ambit the "
+      "ztunnel counters give TLS handshakes per app connection (0 = warm HBONE pool).")
+    w(f"- **CPU per 1000 req/s**: `hey -z {cfg['cpu_seconds']}s -c 4 -q 250` (≈ 1000 req/s, keep-alive); "
+      "proxy CPU = utime + stime from `/proc/<pid>/stat` of every proxy process of the path (both ztunnels, "
+      "both haproxys, both stunnels) over wall time; *per hop* = the pair ÷ 2.")
+    w(f"- **memory**: proxies restarted fresh (ztunnels killed and restarted by their supervisor), baseline "
+      f"VmRSS per process; one warm-up request; then {cfg['idle_conns']} idle connections to nginx through "
+      "the path (`bench/harness/idle_conns.py` in the client pod), held until the server pod shows them "
+      f"all established plus {cfg['idle_settle']} s; KB per connection = growth of the summed VmRSS of "
+      "both ends ÷ connections.")
+    w(f"- **8 streams**: `iperf3 -P 8 -t {cfg['streams_seconds']}` through Ambit with 2 and with 1 ztunnel "
+      "worker(s); the per-worker byte spread comes from both ztunnels' `/config_dump` `workers` array.")
+    w("")
+    w("Proxy CPU and machine busy fraction are sampled around every run. Every process the harness starts is "
+      "stopped by its PID; the clusters are removed at the end, pass or fail.")
+    w("")
+    w("## Machine")
+    w("")
+    w("| fact | value |")
+    w("|---|---|")
+    w(f"| CPUs (nproc) | {m['nproc']} |")
+    w(f"| CPU model | {m['cpu_model']} |")
+    w(f"| kernel | {m['kernel']} |")
+    w(f"| memory | {m['memory_gib']} GiB |")
+    w(f"| load average at start | {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])} |")
+    w(f"| kTLS available | {'yes' if m['ktls_available'] else 'no (every TLS figure is userspace TLS)'} |")
+    w(f"| Ambit commit | `{m['git_commit']}` |")
+    for tool, version in m["versions"].items():
+        w(f"| {tool} | {version} |")
+    w("")
+    w("The load generators, the backends and the proxies share the same CPUs: absolute figures are "
+      "CPU-bound and noisy on a small machine; compare the ratios and the CPU-per-unit figures.")
+    w("")
+    w("## Results per workload")
+    w("")
+    for workload, title in stats.WORKLOAD_TITLES.items():
+        summary = result["summary"].get(workload)
+        if not summary:
+            continue
+        w(f"### {title}")
+        w("")
+        cols = [c for c in COLUMNS[workload] if any(c[0] in summary.get(p, {}) for p in summary)]
+        w("| path | " + " | ".join(c[1] for c in cols) + " |")
+        w("|---|" + "---|" * len(cols))
+        for p in result["workload_paths"][workload]:
+            if p not in summary:
+                continue
+            w(f"| `{p}` | " + " | ".join(cell(summary[p].get(c[0]), c[2], show_spread) for c in cols) + " |")
+        w("")
+        rel = [r for r in result["ratios"] if r["workload"] == workload]
+        if rel:
+            w("Ratios: " + "; ".join(f"{r['ours']} ÷ {r['reference']} ({METRIC_NAMES.get(r['metric'], r['metric'])})"
+                                     f" = **{fmt_value(r['ratio'])}×**" for r in rel) + ".")
+            w("")
+        if workload == "streams8":
+            spread = result["worker_spread"]
+            if spread.get("available"):
+                w(f"Largest per-worker share of bytes on either ztunnel (2 workers): median "
+                  f"{spread['max_share']:.2f} over rounds {', '.join(f'{v:.2f}' for v in spread['values'])}.")
+            else:
+                w(f"Worker spread: not measured — {spread.get('note', '')}.")
+            w("")
+        png = plot_workload(result, workload, plots_dir)
+        if png:
+            w(f"![{workload}]({rel_plots}/{png})")
+            w("")
+    w("## Profile findings")
+    w("")
+    if notes_path and os.path.exists(notes_path):
+        with open(notes_path) as f:
+            notes = f.read().strip()
+        w(f"*(copied from `{os.path.relpath(notes_path, os.path.dirname(os.path.abspath(out_md)))}`)*")
+        w("")
+        w(notes)
+    else:
+        w("*(none yet: write them in `bench/notes.md`; the report copies that file here)*")
+    w("")
+    w("## Reproduce")
+    w("")
+    w("```sh")
+    w("make bench                     # as root: full run, writes bench/results/<timestamp>.json + latest.json,")
+    w("                               # then this document and docs/performance/*.png")
+    w("scripts/bench.sh build --rounds 5 --throughput-seconds 10   # options go to bench/harness/run.py")
+    w("/usr/bin/python3 bench/harness/report.py bench/results/latest.json   # regenerate this page only")
+    w("```")
+    w("")
+    with open(out_md, "w") as f:
+        f.write("\n".join(lines))
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("result")
+    p.add_argument("--out", default="docs/performance.md")
+    p.add_argument("--plots", default="docs/performance")
+    p.add_argument("--notes", default="bench/notes.md")
+    p.add_argument("--source-name", default=None, help="how the doc names the JSON (default: its path)")
+    args = p.parse_args(argv)
+    with open(args.result) as f:
+        result = json.load(f)
+    source = args.source_name or args.result
+    generate(result, args.out, args.plots, args.notes, source)
+    print(f"report: wrote {args.out} and plots in {args.plots}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,602 @@
+#!/usr/bin/python3
+"""`make bench`: the same workloads over four paths between two pods on two nodes of
+local Ambit clusters, in interleaved rounds (issue #5; method: perf.md Parts B, C).
+
+Paths (client pod on node1, server pod with iperf3 + nginx on node2):
+  raw            namespace not enrolled, pod IP to pod IP
+  ambit          namespace istio.io/dataplane-mode=ambient: two ztunnels, HBONE (2 workers each)
+  ambit-w1       the same in a second cluster whose ztunnels run --workers=1 (8-stream workload)
+  ambit-full     a third cluster with --pool-max-streams=1 (a TLS handshake per connection)
+  haproxy[-full|-plain], stunnel[-full]   the sidecar model: one proxy in each pod's netns
+
+Every round runs every workload over its paths, path after path (workload-major, so
+the paths of one workload are measured close together). Results: one JSON with every
+raw sample, the medians, the ratios and the targets. Cleans up (proxies stopped by
+PID, clusters down, temp dir removed) on success, failure, Ctrl-C and SIGTERM.
+
+Needs root (network namespaces). Run as /usr/bin/python3 (stdlib only here).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import certs  # noqa: E402
+import manifests  # noqa: E402
+import parsers  # noqa: E402
+import procs  # noqa: E402
+import proxies  # noqa: E402
+import stats  # noqa: E402
+from cluster import Cluster  # noqa: E402
+
+HARNESS_DIR = os.path.dirname(os.path.abspath(__file__))
+RAW_NS, MESH_NS = "bench-raw", "bench-mesh"
+
+# Which paths each workload runs over, in order.
+WORKLOAD_PATHS = {
+    "throughput": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
+    "latency_c1": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
+    "latency_c16": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
+    "newconn": ["raw", "ambit", "ambit-full", "haproxy", "haproxy-full", "haproxy-plain", "stunnel",
+                "stunnel-full"],
+    "cpu": ["ambit", "haproxy", "stunnel", "haproxy-plain"],
+    "memory": ["ambit", "haproxy", "stunnel", "haproxy-plain"],
+    "streams8": ["raw", "ambit", "ambit-w1"],
+}
+WORKLOADS = list(WORKLOAD_PATHS)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[bench {datetime.datetime.now().strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _on_signal(signum, _frame):
+    raise Interrupted(f"signal {signum}")
+
+
+class Path:
+    """Where a workload's client connects, and which processes are the path's proxies."""
+
+    def __init__(self, name, cluster, client_netns, iperf, http, proxy_pids, kind, server_netns):
+        self.name = name
+        self.cluster = cluster
+        self.client_netns = client_netns  # netns name (ip netns exec)
+        self.server_netns = server_netns
+        self.iperf = iperf  # (host, port)
+        self.http = http  # (host, port)
+        self.proxy_pids = proxy_pids  # () -> [pid]
+        self.kind = kind  # raw | ambit | haproxy | stunnel
+
+    @property
+    def url(self):
+        return f"http://{self.http[0]}:{self.http[1]}/"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.registry = procs.Registry(log)
+        self.clusters = {}
+        self.pairs = {}
+        self.paths = {}
+        self.samples = []
+        self.notes = []
+        self.work = tempfile.mkdtemp(prefix="ambit-bench-", dir="/var/tmp")
+        self.tag = args.cluster_tag or f"bench{os.getpid()}"
+
+    # ---------------------------------------------------------------- setup
+    def setup(self):
+        procs.raise_nofile()
+        bin_dir = os.path.abspath(self.args.bin_dir)
+        z_help = Cluster("probe", bin_dir, self.work, log).ztunnel_help()
+        self.has_pool_flag = "--pool-max-streams" in z_help
+        specs = [("main", ["--workers=2"], True)]
+        if not self.args.no_extra_clusters:
+            specs.append(("w1", ["--workers=1"], False))
+            if self.has_pool_flag:
+                specs.append(("full", ["--workers=2", "--pool-max-streams=1"], False))
+        if not self.has_pool_flag:
+            self.notes.append("ambit-full skipped: this ztunnel has no --pool-max-streams flag (not in main yet).")
+        if self.args.no_extra_clusters:
+            self.notes.append("ambit-w1 and ambit-full skipped (--no-extra-clusters / --smoke).")
+        for key, zargs, with_raw in specs:
+            c = Cluster(f"{self.tag}{key}", bin_dir, self.work, log)
+            self.clusters[key] = c
+            c.up(nodes=2, ztunnel_args=zargs)
+            yaml = manifests.namespace_yaml(MESH_NS, ambient=True) + manifests.pods_yaml(MESH_NS)
+            if with_raw:
+                yaml += "---\n" + manifests.namespace_yaml(RAW_NS, ambient=False) + manifests.pods_yaml(RAW_NS)
+            c.apply(yaml, "pods")
+        main = self.clusters["main"]
+
+        def pod_info(cluster, ns, name):
+            p = cluster.pod(ns, name)
+            return os.path.basename(p["netns"]), p["ip"]
+
+        raw_client_ns, _ = pod_info(main, RAW_NS, "client")
+        raw_server_ns, raw_server_ip = pod_info(main, RAW_NS, "server")
+        self.paths["raw"] = Path("raw", main, raw_client_ns, (raw_server_ip, proxies.IPERF_PORT),
+                                 (raw_server_ip, proxies.NGINX_PORT), lambda: [], "raw", raw_server_ns)
+        for key, name in (("main", "ambit"), ("w1", "ambit-w1"), ("full", "ambit-full")):
+            c = self.clusters.get(key)
+            if c is None:
+                continue
+            client_ns, _ = pod_info(c, MESH_NS, "client")
+            server_ns, server_ip = pod_info(c, MESH_NS, "server")
+            self.paths[name] = Path(name, c, client_ns, (server_ip, proxies.IPERF_PORT),
+                                    (server_ip, proxies.NGINX_PORT),
+                                    (lambda cl=c: [cl.ztunnel_pid("node1"), cl.ztunnel_pid("node2")]),
+                                    "ambit", server_ns)
+            self.wait_mesh(self.paths[name])
+
+        certs_dir = os.path.join(self.work, "certs")
+        certs.make_certs(certs_dir, raw_server_ip)
+        env = {"AMBIT_CLUSTER": main.name}  # so `cluster down` would find them too
+        for kind in ("haproxy", "stunnel"):
+            pair = proxies.ProxyPair(kind, self.registry, self.work, certs_dir, raw_client_ns, raw_server_ns,
+                                     raw_server_ip, env, log)
+            pair.start()
+            self.pairs[kind] = pair
+        loop = "127.0.0.1"
+        hp, st = self.pairs["haproxy"], self.pairs["stunnel"]
+        for name, pair, iperf_route, http_route in (
+                ("haproxy", hp, "iperf_tls", "nginx_tls"),
+                ("haproxy-full", hp, None, "nginx_full"),
+                ("haproxy-plain", hp, "iperf_plain", "nginx_plain"),
+                ("stunnel", st, "iperf_tls", "nginx_tls"),
+                ("stunnel-full", st, None, "nginx_full")):
+            iperf = (loop, proxies.client_port(pair.kind, iperf_route)) if iperf_route else None
+            self.paths[name] = Path(name, main, raw_client_ns, iperf,
+                                    (loop, proxies.client_port(pair.kind, http_route)),
+                                    pair.pids, pair.kind, raw_server_ns)
+        for path in self.paths.values():
+            self.probe(path)
+        log("every path answers: " + ", ".join(self.paths))
+
+    def wait_mesh(self, path):
+        """Both mesh pods enrolled (redirection in place) and ztunnels ready."""
+        c = path.cluster
+        for node in ("node1", "node2"):
+            c.wait(f"ztunnel of {node} ready", lambda n=node: c.ztunnel_ready(n), timeout=60)
+
+        def redirected(netns):
+            r = subprocess.run(["ip", "netns", "exec", netns, "nft", "list", "ruleset"],
+                               capture_output=True, text=True)
+            return "15001" in r.stdout
+
+        c.wait("mesh pods enrolled", lambda: redirected(path.client_netns) and redirected(path.server_netns),
+               timeout=60)
+
+    def in_client(self, path, argv, timeout):
+        return subprocess.run(["ip", "netns", "exec", path.client_netns, *argv], capture_output=True,
+                              text=True, timeout=timeout)
+
+    def probe(self, path, attempts=50):
+        """One HTTP request through the path; for Ambit also checks it went through ztunnel."""
+        before = self.ztunnel_counters(path) if path.kind == "ambit" else None
+        last = ""
+        for _ in range(attempts):
+            r = self.in_client(path, ["curl", "-sS", "--max-time", "5", path.url], timeout=10)
+            if r.returncode == 0 and r.stdout == "0123456789":
+                break
+            last = (r.stderr or r.stdout).strip()
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"path {path.name}: {path.url} does not answer from the client pod: {last}")
+        if before is not None:
+            after = self.ztunnel_counters(path)
+            if after["streams"] <= before["streams"]:
+                raise RuntimeError(f"path {path.name}: the request did not go through ztunnel "
+                                   f"(outbound streams {before['streams']} -> {after['streams']})")
+
+    def ztunnel_counters(self, path):
+        dump = path.cluster.config_dump("node1")
+        out = dump.get("counters", {}).get("outbound", {})
+        return {"streams": out.get("streamsOpened", 0), "tls": out.get("tlsConnectionsOpened", 0)}
+
+    # ---------------------------------------------------------------- workloads
+    def run_tool(self, path, argv, seconds):
+        r = self.in_client(path, argv, timeout=seconds + 60)
+        if r.returncode != 0:
+            raise RuntimeError(f"{argv[0]} exited {r.returncode}: {(r.stderr or r.stdout).strip()[:400]}")
+        return r.stdout
+
+    def measured(self, path, argv, seconds):
+        pids = path.proxy_pids()
+        with procs.CpuWindow(pids) as window:
+            out = self.run_tool(path, argv, seconds)
+        return out, window
+
+    @staticmethod
+    def cpu_metrics(window):
+        return {"proxy_cores": window.cores(), "machine_busy": window.machine_busy, "wall_s": window.wall}
+
+    def w_throughput(self, path, _r):
+        host, port = path.iperf
+        t = self.args.throughput_seconds
+        out, win = self.measured(path, ["iperf3", "-c", host, "-p", str(port), "-t", str(t), "-J"], t)
+        m = parsers.parse_iperf3(out)
+        errors = m.pop("errors")
+        metrics = {**m, **self.cpu_metrics(win)}
+        if path.kind != "raw" and win.cores() > 0:
+            metrics["gbps_per_proxy_core"] = m["gbps"] / win.cores()
+        return metrics, errors, {}
+
+    def w_latency(self, path, conns):
+        t = self.args.latency_seconds
+        out, win = self.measured(path, ["wrk", "-t1", f"-c{conns}", f"-d{t}s", "--latency", path.url], t)
+        m = parsers.parse_wrk(out)
+        errors = m.pop("errors")
+        return {**m, **self.cpu_metrics(win)}, errors, {}
+
+    def w_newconn(self, path, _r):
+        t = self.args.newconn_seconds
+        before = self.ztunnel_counters(path) if path.kind == "ambit" else None
+        out, win = self.measured(path, ["hey", "-z", f"{t}s", "-c", "8", "-disable-keepalive", path.url], t)
+        m = parsers.parse_hey(out)
+        errors = m.pop("errors")
+        metrics = {**m, **self.cpu_metrics(win)}
+        extra = {}
+        if before is not None:
+            after = self.ztunnel_counters(path)
+            streams, tls = after["streams"] - before["streams"], after["tls"] - before["tls"]
+            extra["ztunnel_node1"] = {"streams_opened": streams, "tls_connections_opened": tls}
+            if streams > 0:
+                metrics["tls_handshakes_per_conn"] = tls / streams
+        if m["rps"] > 0:
+            metrics["proxy_cpu_ms_per_conn"] = win.cores() / m["rps"] * 1000
+        return metrics, errors, extra
+
+    def w_cpu(self, path, _r):
+        t = self.args.cpu_seconds
+        out, win = self.measured(path, ["hey", "-z", f"{t}s", "-c", "4", "-q", "250", path.url], t)
+        m = parsers.parse_hey(out)
+        errors = m.pop("errors")
+        metrics = {**m, **self.cpu_metrics(win)}
+        if m["rps"] > 0:
+            metrics["cores_per_krps_pair"] = win.cores() / (m["rps"] / 1000)
+            metrics["cores_per_krps_hop"] = metrics["cores_per_krps_pair"] / 2
+        return metrics, errors, {}
+
+    def w_streams8(self, path, _r):
+        host, port = path.iperf
+        t = self.args.streams_seconds
+        workers_before = self.worker_counters(path) if path.kind == "ambit" else None
+        out, win = self.measured(path, ["iperf3", "-c", host, "-p", str(port), "-t", str(t), "-P", "8", "-J"], t)
+        m = parsers.parse_iperf3(out)
+        errors = m.pop("errors")
+        metrics = {**m, **self.cpu_metrics(win)}
+        extra, notes = {}, []
+        if workers_before is not None:
+            after = self.worker_counters(path)
+            if any(v is None for v in list(workers_before.values()) + list(after.values())):
+                notes.append("ztunnel /config_dump has no `workers` array (per-worker counters not in this "
+                             "build): worker spread not measured")
+            else:
+                spread = {}
+                for node in ("node1", "node2"):
+                    deltas = [a - b for a, b in zip(after[node], workers_before[node])]
+                    total = sum(deltas)
+                    spread[node] = {"bytes": deltas,
+                                    "shares": [d / total if total else 0.0 for d in deltas]}
+                extra["workers"] = spread
+                if len(spread["node1"]["bytes"]) > 1:
+                    metrics["max_worker_share"] = max(max(s["shares"]) for s in spread.values())
+        return metrics, errors, {**extra, "notes": notes} if notes else extra
+
+    def worker_counters(self, path):
+        out = {}
+        for node in ("node1", "node2"):
+            workers = path.cluster.config_dump(node).get("workers")
+            if not isinstance(workers, list):
+                out[node] = None
+                continue
+            out[node] = [w.get("bytes", 0) for w in sorted(workers, key=lambda w: w.get("index", 0))]
+        return out
+
+    def w_memory(self, path, _r):
+        """Fresh proxies, baseline RSS, then RSS growth for N idle connections."""
+        n = self.args.idle_conns
+        self.fresh_proxies(path)
+        pids = path.proxy_pids()
+        baseline = [procs.rss_kb(p) for p in pids]
+        self.probe(path)  # warm-up: a pooled tunnel / TLS session exists for Ambit
+        before = sum(procs.rss_kb(p) for p in pids)
+        established0 = self.established(path, proxies.NGINX_PORT)
+        tool = os.path.join(self.work, "idle_conns.py")
+        shutil.copy(os.path.join(HARNESS_DIR, "idle_conns.py"), tool)
+        proc = subprocess.Popen(["ip", "netns", "exec", path.client_netns, "/usr/bin/python3", tool,
+                                 path.http[0], str(path.http[1]), str(n), "idle"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        self.registry.procs[proc.pid] = (proc, f"idle_conns ({path.name})")
+        errors = []
+        try:
+            line = proc.stdout.readline().strip()
+            if line != f"open {n}":
+                raise RuntimeError(f"idle_conns: {line or proc.stderr.read().strip()}")
+            # Every connection reached the server pod's nginx (the whole chain is up).
+            deadline = time.monotonic() + 30
+            while self.established(path, proxies.NGINX_PORT) - established0 < n:
+                if time.monotonic() > deadline:
+                    errors.append(f"only {self.established(path, proxies.NGINX_PORT) - established0} of {n} "
+                                  "connections reached nginx within 30 s")
+                    break
+                time.sleep(0.1)
+            time.sleep(self.args.idle_settle)
+            after = sum(procs.rss_kb(p) for p in pids)
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            proc.wait(timeout=30)
+        finally:
+            self.registry.stop(proc.pid)
+        metrics = {
+            "kb_per_conn": (after - before) / n,
+            "rss_before_kb": before,
+            "rss_after_kb": after,
+            "baseline_rss_mb_max": max(baseline) / 1024,
+            "baseline_rss_mb_mean": sum(baseline) / len(baseline) / 1024,
+            "idle_conns": n,
+        }
+        return metrics, errors, {"baseline_rss_kb": dict(zip(map(str, pids), baseline))}
+
+    def established(self, path, port):
+        """ESTABLISHED TCP connections with local port |port| in the server pod's netns."""
+        count = 0
+        for table in ("tcp", "tcp6"):
+            r = subprocess.run(["ip", "netns", "exec", path.server_netns, "cat", f"/proc/net/{table}"],
+                               capture_output=True, text=True)
+            for line in r.stdout.splitlines()[1:]:
+                parts = line.split()
+                if len(parts) > 3 and parts[3] == "01" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                    count += 1
+        return count
+
+    def fresh_proxies(self, path):
+        if path.kind in ("haproxy", "stunnel"):
+            self.pairs[path.kind].restart()
+            return
+        c = path.cluster
+        old = {node: c.ztunnel_pid(node) for node in ("node1", "node2")}
+        for pid in old.values():
+            os.kill(pid, signal.SIGKILL)  # the supervisor starts a new one
+        for node in ("node1", "node2"):
+            def restarted(n=node):
+                s = c.ztunnel_status(n)
+                return s and s.get("state") == "running" and s.get("pid") not in (0, old[n])
+            c.wait(f"ztunnel of {node} restarted", restarted, timeout=60)
+            c.wait(f"ztunnel of {node} ready", lambda n=node: c.ztunnel_ready(n), timeout=60)
+        # The pods are handed over again by ZDS; the path answers once they are.
+        time.sleep(0.5)
+
+    # ---------------------------------------------------------------- rounds
+    def run(self):
+        dispatch = {
+            "throughput": self.w_throughput,
+            "latency_c1": lambda p, r: self.w_latency(p, 1),
+            "latency_c16": lambda p, r: self.w_latency(p, 16),
+            "newconn": self.w_newconn,
+            "cpu": self.w_cpu,
+            "memory": self.w_memory,
+            "streams8": self.w_streams8,
+        }
+        only = set(self.args.workloads.split(",")) if self.args.workloads else set(WORKLOADS)
+        for r in range(1, self.args.rounds + 1):
+            log(f"round {r} of {self.args.rounds}")
+            for workload in WORKLOADS:
+                if workload not in only:
+                    continue
+                for name in WORKLOAD_PATHS[workload]:
+                    path = self.paths.get(name)
+                    if path is None:
+                        continue
+                    if workload in ("throughput", "streams8") and path.iperf is None:
+                        continue
+                    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+                    t0 = time.monotonic()
+                    try:
+                        metrics, errors, extra = dispatch[workload](path, r)
+                    except Interrupted:
+                        raise
+                    except Exception as e:  # recorded; the run goes on
+                        metrics, errors, extra = {}, [f"{type(e).__name__}: {e}"], {}
+                    sample = {"round": r, "workload": workload, "path": name, "started": started,
+                              "seconds": round(time.monotonic() - t0, 2), "metrics": metrics, "errors": errors}
+                    notes = extra.pop("notes", []) if isinstance(extra, dict) else []
+                    if notes:
+                        sample["notes"] = notes
+                    if extra:
+                        sample["extra"] = extra
+                    self.samples.append(sample)
+                    log(f"  {workload:12s} {name:14s} {summary_line(workload, metrics)}"
+                        + (f"  ERRORS: {errors}" if errors else ""))
+
+    # ---------------------------------------------------------------- cleanup
+    def cleanup(self):
+        self.registry.stop_all()
+        for c in self.clusters.values():
+            try:
+                c.down()
+            except Exception as e:
+                log(f"cluster {c.name} down failed: {e}")
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def summary_line(workload, m):
+    if not m:
+        return "-"
+    keys = {
+        "throughput": [("gbps", "{:.2f} Gbit/s"), ("proxy_cores", "proxy {:.2f} cores")],
+        "latency_c1": [("rps", "{:.0f} rps"), ("p50_us", "p50 {:.0f} µs"), ("p99_us", "p99 {:.0f} µs")],
+        "latency_c16": [("rps", "{:.0f} rps"), ("p50_us", "p50 {:.0f} µs"), ("p99_us", "p99 {:.0f} µs")],
+        "newconn": [("rps", "{:.0f} conn/s"), ("proxy_cores", "proxy {:.2f} cores"),
+                    ("tls_handshakes_per_conn", "{:.2f} TLS/conn")],
+        "cpu": [("rps", "{:.0f} rps"), ("cores_per_krps_hop", "{:.3f} cores/krps/hop")],
+        "memory": [("kb_per_conn", "{:.1f} KB/conn"), ("baseline_rss_mb_max", "baseline {:.1f} MB")],
+        "streams8": [("gbps", "{:.2f} Gbit/s"), ("max_worker_share", "max worker share {:.2f}")],
+    }[workload]
+    return ", ".join(fmt.format(m[k]) for k, fmt in keys if k in m)
+
+
+def tool_version(argv, pattern_line=0):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        text = (r.stdout + r.stderr).strip().splitlines()
+        return text[pattern_line].strip() if len(text) > pattern_line else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def dpkg_version(package):
+    return tool_version(["dpkg-query", "-W", "-f=${Version}", package])
+
+
+def machine_facts(repo_root):
+    cpu_model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+        ulp = f.read().strip()
+    commit = tool_version(["git", "-C", repo_root, "rev-parse", "--short", "HEAD"])
+    dirty = tool_version(["git", "-C", repo_root, "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "kernel": platform.release(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "loadavg_at_start": os.getloadavg(),
+        "ktls_available": "tls" in ulp.split(),
+        "git_commit": commit + ("-dirty" if dirty else ""),
+        "versions": {
+            "haproxy": tool_version(["haproxy", "-v"]),
+            "stunnel": tool_version(["stunnel4", "-version"], 1) or tool_version(["stunnel4", "-version"]),
+            "openssl": tool_version(["openssl", "version"]),
+            "nginx": tool_version(["nginx", "-v"]),
+            "iperf3": tool_version(["iperf3", "--version"]),
+            "wrk": dpkg_version("wrk"),
+            "hey": dpkg_version("hey"),
+        },
+    }
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin-dir", default="build/bin", help="where ambitctl, ambitd and ztunnel are")
+    p.add_argument("--results-dir", default="bench/results", help="JSON goes here (<timestamp>.json, latest.json)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--throughput-seconds", type=int, default=5)
+    p.add_argument("--latency-seconds", type=int, default=4)
+    p.add_argument("--newconn-seconds", type=int, default=4)
+    p.add_argument("--cpu-seconds", type=int, default=5)
+    p.add_argument("--streams-seconds", type=int, default=5)
+    p.add_argument("--idle-conns", type=int, default=1000)
+    p.add_argument("--idle-settle", type=float, default=1.0, help="seconds between the last connect and RSS")
+    p.add_argument("--workloads", default="", help="comma-separated subset of " + ",".join(WORKLOADS))
+    p.add_argument("--no-extra-clusters", action="store_true",
+                   help="no second/third cluster (skips ambit-w1 and ambit-full)")
+    p.add_argument("--cluster-tag", default="",
+                   help="cluster names are <tag>main, <tag>w1, <tag>full (default bench<pid>; at most 16 characters)")
+    p.add_argument("--smoke", action="store_true",
+                   help="1 round, about 1 s per workload, 100 idle connections (for make test)")
+    args = p.parse_args(argv)
+    if len(args.cluster_tag) > 16:
+        p.error("--cluster-tag: at most 16 characters (cluster names are at most 20)")
+    if args.smoke:
+        args.rounds = 1
+        args.throughput_seconds = args.latency_seconds = args.newconn_seconds = 1
+        args.cpu_seconds = args.streams_seconds = 1
+        args.idle_conns = 100
+        args.idle_settle = 0.3
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench: needs root (network namespaces)", file=sys.stderr)
+        return 77
+    repo_root = os.path.dirname(os.path.dirname(HARNESS_DIR))
+    # Explicitly, also for SIGINT: a shell starts background jobs with SIGINT ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    t0 = time.monotonic()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    facts = machine_facts(repo_root)
+    bench = Bench(args)
+    rc = 0
+    try:
+        bench.setup()
+        bench.run()
+    except (KeyboardInterrupt, Interrupted) as e:
+        log(f"interrupted ({e or 'Ctrl-C'}): cleaning up")
+        rc = 130
+    except Exception as e:
+        log(f"FAILED: {type(e).__name__}: {e}")
+        rc = 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # let cleanup finish
+        bench.cleanup()
+    if rc != 0:
+        return rc
+    samples = stats.derive(bench.samples)
+    summary = stats.summarize(samples)
+    ratio_rows = stats.ratios(summary)
+    spread = stats.worker_spread(samples)
+    result = {
+        "schema": 1,
+        "started": started.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - t0, 1),
+        "machine": facts,
+        "config": {k: v for k, v in vars(args).items() if k not in ("bin_dir", "results_dir")},
+        "clusters": {k: {"name": c.name, "ztunnel_args": c.ztunnel_args} for k, c in bench.clusters.items()},
+        "paths": {name: stats.PATH_LABELS.get(name, name) for name in bench.paths},
+        "workload_paths": WORKLOAD_PATHS,
+        "notes": bench.notes,
+        "flags": stats.raw_throughput_flags(samples),
+        "samples": samples,
+        "summary": summary,
+        "ratios": ratio_rows,
+        "worker_spread": spread,
+        "targets": stats.targets(summary, ratio_rows, spread),
+    }
+    os.makedirs(args.results_dir, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    out = os.path.join(args.results_dir, f"{stamp}.json")
+    with open(out, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    shutil.copyfile(out, os.path.join(args.results_dir, "latest.json"))
+    log(f"wrote {out} (and latest.json) after {result['duration_s']} s")
+    for t in result["targets"]:
+        value = "n/a" if t["value"] is None else f"{t['value']:.3g}{t['unit']}"
+        log(f"  target {t['id']:16s} {t['status']:4s} {value:>12s}  ({t['text']})")
+    for flag in result["flags"]:
+        log(f"  FLAG {flag['text']}")
+    errors = sum(1 for s in samples if s["errors"])
+    if errors:
+        log(f"{errors} sample(s) had errors (see the JSON)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""Checks a --smoke result of bench/harness/run.py and its generated report.
+
+Usage: check_smoke.py RESULT.json REPORT.md PLOTS_DIR. Exits 1 listing every problem."""
+
+import json
+import os
+import sys
+
+PATHS = ["raw", "ambit", "haproxy", "stunnel"]
+
+
+def main():
+    result_path, report_path, plots = sys.argv[1:4]
+    with open(result_path) as f:
+        r = json.load(f)
+    problems = []
+    samples = r["samples"]
+
+    def sample(workload, path):
+        found = [s for s in samples if s["workload"] == workload and s["path"] == path]
+        if not found:
+            problems.append(f"no {workload} sample for {path}")
+            return None
+        return found[0]
+
+    for s in samples:
+        if s["errors"]:
+            problems.append(f"{s['workload']} over {s['path']}: {s['errors']}")
+    for path in PATHS:
+        s = sample("throughput", path)
+        if s and not s["metrics"].get("gbps", 0) > 0:
+            problems.append(f"throughput over {path}: {s['metrics']}")
+        for w in ("latency_c1", "latency_c16", "newconn"):
+            s = sample(w, path)
+            if s and not s["metrics"].get("requests", 0) > 0:
+                problems.append(f"{w} over {path}: no requests ({s['metrics']})")
+        if path != "raw":
+            s = sample("cpu", path)
+            if s and not (s["metrics"].get("requests", 0) > 0 and s["metrics"].get("cores_per_krps_hop", 0) > 0):
+                problems.append(f"cpu over {path}: {s['metrics']}")
+            s = sample("memory", path)
+            if s and not s["metrics"].get("baseline_rss_mb_max", 0) > 0:
+                problems.append(f"memory over {path}: {s['metrics']}")
+    s = sample("newconn", "ambit")
+    if s and s["metrics"].get("tls_handshakes_per_conn", 1) > 0.5:
+        problems.append(f"Ambit new connections did not ride a warm HBONE pool: {s['metrics']}")
+    s = sample("streams8", "ambit")
+    if s and not s["metrics"].get("gbps", 0) > 0:
+        problems.append(f"8 streams over ambit: {s['metrics']}")
+    ratio_keys = {(x["workload"], x["metric"], x["ours"], x["reference"]) for x in r["ratios"] if x["ratio"]}
+    for key in [("throughput", "gbps", "ambit", "haproxy"), ("throughput", "gbps", "ambit", "stunnel"),
+                ("latency_c1", "added_p99_us", "ambit", "haproxy"), ("newconn", "rps", "ambit", "haproxy-plain"),
+                ("cpu", "cores_per_krps_hop", "ambit", "haproxy"), ("memory", "kb_per_conn", "ambit", "haproxy")]:
+        if key not in ratio_keys:
+            problems.append(f"ratio {key} missing")
+    ids = {t["id"]: t for t in r["targets"]}
+    for tid in ("throughput", "latency", "newconn", "memory-conn", "memory-baseline", "cpu", "spread"):
+        if tid not in ids or ids[tid]["status"] not in ("PASS", "FAIL", "N/A"):
+            problems.append(f"target {tid} missing or without a status")
+        elif tid != "spread" and ids[tid]["value"] is None:
+            problems.append(f"target {tid} has no value")
+    with open(report_path) as f:
+        report = f.read()
+    for heading in ("## At a glance", "## Method", "## Machine", "## Results per workload", "## Profile findings"):
+        if heading not in report:
+            problems.append(f"report lacks '{heading}'")
+    for png in ("targets.png", "throughput.png", "latency_c1.png", "newconn.png", "cpu.png", "memory.png"):
+        p = os.path.join(plots, png)
+        if not (os.path.exists(p) and os.path.getsize(p) > 1000):
+            problems.append(f"plot {png} missing")
+        elif f"{png})" not in report:
+            problems.append(f"plot {png} not embedded in the report")
+    if problems:
+        print("FAIL:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    print(f"smoke result OK: {len(samples)} samples, {len(r['ratios'])} ratios, "
+          f"targets {', '.join(t['id'] + '=' + t['status'] for t in r['targets'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
