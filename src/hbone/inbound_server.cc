@@ -114,6 +114,11 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   auto self = shared_from_this();
   StatsShard& stats = stats_->Local();
   stats.inbound_streams.Inc();
+  if (options_.stream_handler) {
+    const InboundConnectionInfo info{conn->peer_identity, conn->local, conn->peer};
+    co_await options_.stream_handler(info, std::move(stream));
+    co_return;
+  }
   h2::Session& session = stream->session();
   auto reject = [&](int status, const std::string& reason) {
     AMBIT_LOG_DEBUG("inbound CONNECT from {} ({}) answered {}: {}", conn->peer_identity.ToString(),

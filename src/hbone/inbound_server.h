@@ -49,6 +49,13 @@ struct InboundRequestInfo {
   std::optional<net::SocketAddress> forwarded_for;
 };
 
+// One served HBONE connection: who the peer proved to be, and the addresses.
+struct InboundConnectionInfo {
+  identity::SpiffeId peer_identity;  // from the client certificate
+  net::SocketAddress local;          // local end of the TCP connection
+  net::SocketAddress peer;           // TCP source of the HBONE connection
+};
+
 struct AuthorizationResult {
   bool allow = true;
   std::string reason;  // for logs when denied (e.g. the matching policy)
@@ -99,6 +106,15 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
     std::vector<std::uint16_t> illegal_ports{kIllegalDestinationPorts.begin(),
                                              kIllegalDestinationPorts.end()};
     std::shared_ptr<InboundObserver> observer;  // optional
+    // When set, each CONNECT stream goes to this handler instead of the
+    // built-in path (DecideConnect, Authorizer, connect to the local app):
+    // e.g. the waypoint relays it to another HBONE peer. The handler answers
+    // the request itself; it runs on the stream's loop. Only inbound_streams
+    // is counted by the server then.
+    // |connection| stays valid until the returned awaitable completes.
+    std::function<asio::awaitable<void>(const InboundConnectionInfo& connection,
+                                        std::shared_ptr<h2::Stream> stream)>
+        stream_handler;
   };
 
   InboundServer(TlsContextSource tls, std::shared_ptr<const net::SocketFactory> upstream_sockets,

@@ -19,12 +19,47 @@ RouteDecision ToWorkload(const WorkloadTarget& w, std::uint16_t port, const Rout
   return d;
 }
 
+// HBONE to one of |ref|'s pods with the original destination as :authority,
+// or nullopt to go direct (waypoints off, unresolvable, or we come from it).
+std::optional<RouteDecision> ViaWaypoint(const std::optional<WaypointRef>& ref,
+                                         const net::SocketAddress& original_destination,
+                                         const DestinationLookup& lookup, std::uint64_t pick,
+                                         const RouteOptions& options) {
+  if (!ref.has_value() || !options.use_waypoints) return std::nullopt;
+  std::optional<WaypointTarget> waypoint = lookup.FindWaypoint(*ref);
+  if (!waypoint.has_value() || waypoint->pods.empty()) return std::nullopt;
+  if (options.source_ip.has_value()) {
+    for (const WorkloadTarget& pod : waypoint->pods) {
+      if (pod.ip == *options.source_ip) return std::nullopt;
+    }
+  }
+  const WorkloadTarget& pod = waypoint->pods[pick % waypoint->pods.size()];
+  RouteDecision d;
+  d.kind = RouteDecision::Kind::kHbone;
+  d.via_waypoint = true;
+  d.next_hop = net::SocketAddress(pod.ip, waypoint->hbone_port != 0 ? waypoint->hbone_port
+                                                                    : options.hbone_port);
+  d.connect_target = original_destination;
+  d.expected_identities.push_back(pod.identity);
+  for (const auto& san : waypoint->extra_sans) {
+    if (std::find(d.expected_identities.begin(), d.expected_identities.end(), san) ==
+        d.expected_identities.end()) {
+      d.expected_identities.push_back(san);
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
 RouteDecision DecideRoute(const net::SocketAddress& original_destination,
                           const DestinationLookup& lookup, std::uint64_t pick,
                           const RouteOptions& options) {
   if (auto service = lookup.FindService(original_destination)) {
+    if (auto via = ViaWaypoint(service->waypoint, original_destination, lookup, pick, options)) {
+      via->service_hostname = service->hostname;
+      return *std::move(via);
+    }
     if (service->endpoints.empty()) {
       RouteDecision d;
       d.kind = RouteDecision::Kind::kReject;
@@ -47,6 +82,9 @@ RouteDecision DecideRoute(const net::SocketAddress& original_destination,
     return d;
   }
   if (auto workload = lookup.FindWorkload(original_destination.ip())) {
+    if (auto via = ViaWaypoint(workload->waypoint, original_destination, lookup, pick, options)) {
+      return *std::move(via);
+    }
     return ToWorkload(*workload, original_destination.port(), options);
   }
   RouteDecision d;

@@ -5,6 +5,14 @@
 //       service port to its target port; HBONE if the endpoint is in the mesh
 //   original destination is a workload IP       -> that workload
 //   anything else                                -> passthrough (plain TCP)
+// A destination with a waypoint (Service.waypoint when addressed by VIP,
+// Workload.waypoint when addressed by pod IP) goes over HBONE to one of the
+// waypoint's pods instead, keeping the original VIP:port (or pod IP:port) as
+// the :authority so the waypoint picks the backend (reference/ztunnel.md §1.7).
+// It goes direct when the waypoint cannot be resolved to a pod (as Istio: a
+// missing waypoint is bypassed), when the connection comes from one of the
+// waypoint's own pods (no loop), or when waypoints are off (the waypoint
+// itself routes with use_waypoints = false).
 // Mesh destinations get HBONE to <endpoint ip>:15008 with
 // :authority <endpoint ip>:<target port> and the expected identities
 // (the endpoint's SPIFFE id plus the service's extra SANs).
@@ -24,10 +32,21 @@
 
 namespace ambit::hbone {
 
+// A reference to a waypoint (istio.workload.GatewayAddress): by its Service
+// ("namespace/hostname", istiod's usual form) or by address.
+struct WaypointRef {
+  std::string service_key;                // "" when given by address
+  std::optional<net::IpAddress> address;  // when given by address
+  std::uint16_t hbone_port = 0;  // GatewayAddress.hbone_mtls_port (0 = the default)
+  friend bool operator==(const WaypointRef&, const WaypointRef&) = default;
+};
+
 struct WorkloadTarget {
   net::IpAddress ip;
   identity::SpiffeId identity;
   bool hbone = false;  // enrolled in the mesh (tunnel protocol HBONE)
+  // Workload.waypoint (set only for waypoints that take workload traffic).
+  std::optional<WaypointRef> waypoint = std::nullopt;
 };
 
 struct ServiceEndpoint {
@@ -39,6 +58,14 @@ struct ServiceTarget {
   std::string hostname;                      // e.g. echo.default.svc.cluster.local
   std::vector<ServiceEndpoint> endpoints;    // healthy endpoints serving the port
   std::vector<identity::SpiffeId> extra_sans;  // Service.subject_alt_names
+  std::optional<WaypointRef> waypoint = std::nullopt;  // Service.waypoint
+};
+
+// A waypoint resolved to the pods that run it.
+struct WaypointTarget {
+  std::vector<WorkloadTarget> pods;  // healthy waypoint pods; empty = none ready
+  std::uint16_t hbone_port = 0;      // 0 = RouteOptions::hbone_port
+  std::vector<identity::SpiffeId> extra_sans;  // the waypoint Service's subject_alt_names
 };
 
 // The route decision's view of discovery state. Implementations must be safe
@@ -50,6 +77,11 @@ class DestinationLookup {
   virtual std::optional<ServiceTarget> FindService(const net::SocketAddress& vip) const = 0;
   // The workload that owns |ip|.
   virtual std::optional<WorkloadTarget> FindWorkload(const net::IpAddress& ip) const = 0;
+  // The pods behind |ref|. Default: unknown (no waypoints).
+  virtual std::optional<WaypointTarget> FindWaypoint(const WaypointRef& ref) const {
+    (void)ref;
+    return std::nullopt;
+  }
 };
 
 struct RouteDecision {
@@ -64,10 +96,17 @@ struct RouteDecision {
   std::vector<identity::SpiffeId> expected_identities;  // kHbone only, non-empty
   std::string service_hostname;        // for `forwarded: host=`, when via a service
   std::string reason;                  // kReject: why
+  bool via_waypoint = false;           // kHbone to the destination's waypoint
 };
 
 struct RouteOptions {
   std::uint16_t hbone_port = kHbonePort;  // tests use an ephemeral port
+  // Send destinations that have a waypoint to it. The waypoint's own
+  // relay turns this off (it is the waypoint).
+  bool use_waypoints = true;
+  // The downstream's IP: when it is one of the destination waypoint's pods,
+  // the connection goes direct (traffic from the waypoint is not looped back).
+  std::optional<net::IpAddress> source_ip = std::nullopt;
 };
 
 // |pick| chooses among service endpoints (e.g. a random number): endpoint

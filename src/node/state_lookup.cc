@@ -21,6 +21,19 @@ std::string PackedFromIp(const net::IpAddress& ip) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), ip.is_v4() ? 4 : 16);
 }
 
+std::optional<hbone::WaypointRef> StateLookup::ToWaypointRef(
+    const std::optional<state::GatewayRef>& gateway) {
+  if (!gateway.has_value()) return std::nullopt;
+  hbone::WaypointRef ref;
+  ref.service_key = gateway->service_key;
+  if (gateway->service_key.empty()) {
+    if (gateway->address.size() != 4 && gateway->address.size() != 16) return std::nullopt;
+    ref.address = IpFromPacked(gateway->address);
+  }
+  ref.hbone_port = gateway->hbone_mtls_port;
+  return ref;
+}
+
 StateLookup::StateLookup(const state::StateStore& store, std::size_t worker_loops, std::string network)
     : store_(store), network_(std::move(network)) {
   for (std::size_t i = 0; i < worker_loops; ++i) {
@@ -66,6 +79,34 @@ std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAd
     auto id = identity::SpiffeId::Parse(san);
     if (id.ok()) out.extra_sans.push_back(std::move(id).value());
   }
+  out.waypoint = ToWaypointRef(svc->waypoint);
+  return out;
+}
+
+std::optional<hbone::WaypointTarget> StateLookup::FindWaypoint(const hbone::WaypointRef& ref) const {
+  std::shared_ptr<const state::WorkloadState> hold;
+  const state::WorkloadState& st = Current(hold);
+  hbone::WaypointTarget out;
+  out.hbone_port = ref.hbone_port;
+  if (!ref.service_key.empty()) {
+    const state::Service* svc = st.FindServiceByKey(ref.service_key);
+    if (svc == nullptr) return std::nullopt;
+    // The waypoint Service exposes its HBONE port (15008) to its pods.
+    const std::uint16_t port = ref.hbone_port != 0 ? ref.hbone_port : hbone::kHbonePort;
+    for (const auto& ep : st.Endpoints(*svc, port)) {
+      out.pods.push_back(ToTarget(*ep.workload, ep.address));
+    }
+    for (const auto& san : svc->subject_alt_names) {
+      auto id = identity::SpiffeId::Parse(san);
+      if (id.ok()) out.extra_sans.push_back(std::move(id).value());
+    }
+    return out;
+  }
+  if (!ref.address.has_value()) return std::nullopt;
+  const std::string packed = PackedFromIp(*ref.address);
+  const state::Workload* w = st.FindWorkloadByAddress(network_, packed);
+  if (w == nullptr) return std::nullopt;
+  if (w->healthy) out.pods.push_back(ToTarget(*w, packed));
   return out;
 }
 
@@ -75,7 +116,9 @@ std::optional<hbone::WorkloadTarget> StateLookup::FindWorkload(const net::IpAddr
   const std::string packed = PackedFromIp(ip);
   const state::Workload* w = st.FindWorkloadByAddress(network_, packed);
   if (w == nullptr) return std::nullopt;
-  return ToTarget(*w, packed);
+  hbone::WorkloadTarget out = ToTarget(*w, packed);
+  out.waypoint = ToWaypointRef(w->waypoint);
+  return out;
 }
 
 }  // namespace ambit::node

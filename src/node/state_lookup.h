@@ -23,6 +23,9 @@ class StateLookup final : public hbone::DestinationLookup {
 
   std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip) const override;
   std::optional<hbone::WorkloadTarget> FindWorkload(const net::IpAddress& ip) const override;
+  // By hostname: the healthy endpoints of the waypoint Service on its HBONE
+  // port; by address: the workload at that address if healthy.
+  std::optional<hbone::WaypointTarget> FindWaypoint(const hbone::WaypointRef& ref) const override;
 
   // The current snapshot as seen by the calling worker (no lock on a worker
   // thread), kept alive by the returned pointer.
@@ -31,6 +34,8 @@ class StateLookup final : public hbone::DestinationLookup {
 
   // Conversions shared with telemetry; pure.
   static hbone::WorkloadTarget ToTarget(const state::Workload& workload, std::string_view packed_ip);
+  // GatewayAddress -> WaypointRef (nullopt when absent or unusable).
+  static std::optional<hbone::WaypointRef> ToWaypointRef(const std::optional<state::GatewayRef>& gateway);
 
  private:
   // The calling worker's snapshot (kept alive by the reader until its next

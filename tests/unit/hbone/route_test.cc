@@ -21,8 +21,14 @@ class FakeLookup : public DestinationLookup {
     if (it == workloads.end()) return std::nullopt;
     return it->second;
   }
+  std::optional<WaypointTarget> FindWaypoint(const WaypointRef& ref) const override {
+    auto it = waypoints.find(ref.service_key.empty() ? ref.address->ToString() : ref.service_key);
+    if (it == waypoints.end()) return std::nullopt;
+    return it->second;
+  }
   std::map<net::SocketAddress, ServiceTarget> services;
   std::map<net::IpAddress, WorkloadTarget> workloads;
+  std::map<std::string, WaypointTarget> waypoints;  // by service key or address text
 };
 
 net::SocketAddress Addr(const char* s) { return *net::SocketAddress::Parse(s); }
@@ -90,6 +96,110 @@ TEST_F(RouteTest, ServiceWithoutEndpointsIsRejected) {
 TEST_F(RouteTest, HbonePortIsConfigurable) {
   RouteDecision d = DecideRoute(Addr("10.0.1.1:8080"), lookup, 0, RouteOptions{40000});
   EXPECT_EQ(d.next_hop.ToString(), "10.0.1.1:40000");
+}
+
+class WaypointRouteTest : public RouteTest {
+ protected:
+  void SetUp() override {
+    RouteTest::SetUp();
+    lookup.waypoints.emplace(
+        kWaypointKey, WaypointTarget{{wp_a, wp_b}, 15008, {SpiffeId("cluster.local", "default", "wp-extra")}});
+    lookup.waypoints.emplace(kIdleKey, WaypointTarget{{}, 15008, {}});
+    ServiceTarget bound{"bound.default.svc.cluster.local", {{server_a, 8080}}, {}};
+    bound.waypoint = WaypointRef{kWaypointKey, std::nullopt, 15008};
+    lookup.services.emplace(Addr("10.96.0.50:80"), bound);
+    ServiceTarget idle{"idle.default.svc.cluster.local", {{server_b, 8080}}, {}};
+    idle.waypoint = WaypointRef{kIdleKey, std::nullopt, 15008};
+    lookup.services.emplace(Addr("10.96.0.60:80"), idle);
+    ServiceTarget missing{"missing.default.svc.cluster.local", {{server_b, 8080}}, {}};
+    missing.waypoint = WaypointRef{"default/nowhere.default.svc.cluster.local", std::nullopt, 15008};
+    lookup.services.emplace(Addr("10.96.0.70:80"), missing);
+    ServiceTarget empty_bound{"empty-bound.default.svc.cluster.local", {}, {}};
+    empty_bound.waypoint = WaypointRef{kWaypointKey, std::nullopt, 15008};
+    lookup.services.emplace(Addr("10.96.0.80:80"), empty_bound);
+    WorkloadTarget pod = pod_with_waypoint;
+    pod.waypoint = WaypointRef{kWaypointKey, std::nullopt, 15008};
+    lookup.workloads.emplace(pod.ip, pod);
+  }
+  static constexpr const char* kWaypointKey = "default/waypoint.default.svc.cluster.local";
+  static constexpr const char* kIdleKey = "default/idle-wp.default.svc.cluster.local";
+  WorkloadTarget wp_a{Ip("10.0.3.1"), SpiffeId("cluster.local", "default", "waypoint"), true};
+  WorkloadTarget wp_b{Ip("10.0.3.2"), SpiffeId("cluster.local", "default", "waypoint"), true};
+  WorkloadTarget pod_with_waypoint{Ip("10.0.1.9"), SpiffeId("cluster.local", "default", "db"), true};
+};
+
+TEST_F(WaypointRouteTest, ServiceWithAWaypointGoesToItKeepingTheVipAsAuthority) {
+  RouteDecision d = DecideRoute(Addr("10.96.0.50:80"), lookup, /*pick=*/1);
+  ASSERT_EQ(d.kind, RouteDecision::Kind::kHbone);
+  EXPECT_TRUE(d.via_waypoint);
+  EXPECT_EQ(d.next_hop.ToString(), "10.0.3.2:15008");
+  EXPECT_EQ(d.connect_target.ToString(), "10.96.0.50:80");
+  EXPECT_EQ(d.service_hostname, "bound.default.svc.cluster.local");
+  // The waypoint's identity and its Service's SANs, not the endpoint's.
+  EXPECT_EQ(d.expected_identities,
+            (std::vector<SpiffeId>{wp_b.identity, SpiffeId("cluster.local", "default", "wp-extra")}));
+  EXPECT_EQ(DecideRoute(Addr("10.96.0.50:80"), lookup, 2).next_hop.ToString(), "10.0.3.1:15008");
+}
+
+TEST_F(WaypointRouteTest, BoundServiceWithoutEndpointsStillGoesToTheWaypoint) {
+  RouteDecision d = DecideRoute(Addr("10.96.0.80:80"), lookup, 0);
+  ASSERT_EQ(d.kind, RouteDecision::Kind::kHbone);
+  EXPECT_TRUE(d.via_waypoint);
+  EXPECT_EQ(d.connect_target.ToString(), "10.96.0.80:80");
+}
+
+TEST_F(WaypointRouteTest, PodIpWithAWorkloadWaypointGoesToIt) {
+  RouteDecision d = DecideRoute(Addr("10.0.1.9:5432"), lookup, 0);
+  ASSERT_EQ(d.kind, RouteDecision::Kind::kHbone);
+  EXPECT_TRUE(d.via_waypoint);
+  EXPECT_EQ(d.next_hop.ToString(), "10.0.3.1:15008");
+  EXPECT_EQ(d.connect_target.ToString(), "10.0.1.9:5432");
+  EXPECT_TRUE(d.service_hostname.empty());
+}
+
+TEST_F(WaypointRouteTest, MissingOrIdleWaypointIsBypassed) {
+  for (const char* vip : {"10.96.0.60:80", "10.96.0.70:80"}) {
+    RouteDecision d = DecideRoute(Addr(vip), lookup, 0);
+    ASSERT_EQ(d.kind, RouteDecision::Kind::kHbone) << vip;
+    EXPECT_FALSE(d.via_waypoint) << vip;
+    EXPECT_EQ(d.next_hop.ToString(), "10.0.1.2:15008") << vip;
+    EXPECT_EQ(d.connect_target.ToString(), "10.0.1.2:8080") << vip;
+  }
+}
+
+TEST_F(WaypointRouteTest, TrafficFromTheWaypointItselfGoesDirect) {
+  RouteOptions from_waypoint;
+  from_waypoint.source_ip = wp_b.ip;
+  RouteDecision d = DecideRoute(Addr("10.96.0.50:80"), lookup, 0, from_waypoint);
+  ASSERT_EQ(d.kind, RouteDecision::Kind::kHbone);
+  EXPECT_FALSE(d.via_waypoint);
+  EXPECT_EQ(d.connect_target.ToString(), "10.0.1.1:8080");
+  EXPECT_EQ(d.expected_identities.front(), server_a.identity);
+  // Another source still goes through it.
+  RouteOptions from_client;
+  from_client.source_ip = Ip("10.0.9.9");
+  EXPECT_TRUE(DecideRoute(Addr("10.96.0.50:80"), lookup, 0, from_client).via_waypoint);
+}
+
+TEST_F(WaypointRouteTest, WaypointsOffRoutesToTheEndpoint) {
+  RouteOptions off;
+  off.use_waypoints = false;
+  RouteDecision svc = DecideRoute(Addr("10.96.0.50:80"), lookup, 0, off);
+  EXPECT_FALSE(svc.via_waypoint);
+  EXPECT_EQ(svc.connect_target.ToString(), "10.0.1.1:8080");
+  RouteDecision pod = DecideRoute(Addr("10.0.1.9:5432"), lookup, 0, off);
+  EXPECT_FALSE(pod.via_waypoint);
+  EXPECT_EQ(pod.next_hop.ToString(), "10.0.1.9:15008");
+  // Without waypoints, a bound service with no endpoints is rejected as usual.
+  EXPECT_EQ(DecideRoute(Addr("10.96.0.80:80"), lookup, 0, off).kind, RouteDecision::Kind::kReject);
+}
+
+TEST_F(WaypointRouteTest, WaypointPortZeroFallsBackToTheConfiguredHbonePort) {
+  lookup.waypoints[kWaypointKey].hbone_port = 0;
+  RouteOptions options;
+  options.hbone_port = 40000;
+  EXPECT_EQ(DecideRoute(Addr("10.96.0.50:80"), lookup, 0, options).next_hop.ToString(),
+            "10.0.3.1:40000");
 }
 
 }  // namespace

@@ -1,0 +1,98 @@
+// Relay: the waypoint's data path. Serves each CONNECT stream that the
+// waypoint's HBONE server (hbone::InboundServer with a stream handler)
+// accepted:
+//
+//   DecideRelay (refusal: 400/503 and one log line naming why)
+//   -> HBONE: a CONNECT from this loop's pool to the endpoint's node ztunnel,
+//      presenting the waypoint's own certificate and expecting the
+//      endpoint's identity (refusal or failure upstream: 503)
+//      plain TCP: a connection to an endpoint outside the mesh (failure: 503)
+//   -> 200 downstream, then bytes both ways until both sides finish.
+// The 200 is sent only after the upstream is open, so a client sees the
+// outcome in the CONNECT status, as with ztunnel.
+//
+// Threading (docs/threading.md): Serve runs on the loop that owns the
+// downstream stream; the upstream stream comes from that loop's pool, so the
+// copy never crosses threads. The Relay is shared by every loop and
+// immutable after construction; counters are per-loop shards or relaxed
+// atomics. The lookup and the TLS source must be thread-safe.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "h2/stream.h"
+#include "hbone/inbound_server.h"
+#include "hbone/pool.h"
+#include "hbone/route.h"
+#include "hbone/stats.h"
+#include "identity/spiffe_id.h"
+#include "net/socket_factory.h"
+#include "net/worker_pool.h"
+#include "tls/context.h"
+#include "waypoint/relay_decision.h"
+
+namespace ambit::waypoint {
+
+class Relay {
+ public:
+  // The waypoint's current client context (certificate rotation swaps it);
+  // null while it has no certificate.
+  using ClientTlsSource = std::function<std::shared_ptr<const tls::TlsContext>()>;
+
+  struct Options {
+    WaypointSelf self;
+    std::uint16_t hbone_port = 15008;       // HBONE port dialed on endpoints (tests)
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::string baggage;                    // sent upstream (the waypoint's metadata)
+  };
+
+  // |identity|: the waypoint's own workload identity (presented upstream).
+  // |workers|, |lookup| and the sockets outlive the Relay.
+  Relay(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationLookup> lookup,
+        identity::SpiffeId identity, ClientTlsSource client_tls, std::shared_ptr<const net::SocketFactory> sockets,
+        Options options);
+  ~Relay();
+
+  // The InboundServer stream handler; |connection| must stay valid until
+  // the returned awaitable completes.
+  asio::awaitable<void> Serve(const hbone::InboundConnectionInfo& connection,
+                              std::shared_ptr<h2::Stream> stream);
+
+  // Data-path counters (hbone::Stats) shared with the HBONE server.
+  hbone::Stats& stats() { return stats_; }
+  // The "counters" section of /config_dump. Asks each loop for its pool size
+  // (waits up to 1 s); call off the worker loops.
+  void DumpCounters(nlohmann::json& out);
+  // GOAWAY on every pooled upstream connection; call with the loops running.
+  void ShutdownPools();
+
+ private:
+  net::WorkerPool& workers_;
+  std::shared_ptr<const hbone::DestinationLookup> lookup_;
+  identity::SpiffeId identity_;
+  ClientTlsSource client_tls_;
+  std::shared_ptr<const net::SocketFactory> sockets_;
+  Options options_;
+  hbone::Stats stats_;
+  hbone::PoolSet pools_;
+
+  std::atomic<std::uint64_t> streams_{0};
+  std::atomic<std::uint64_t> relayed_hbone_{0};
+  std::atomic<std::uint64_t> relayed_plain_{0};
+  std::atomic<std::uint64_t> refused_400_{0};
+  std::atomic<std::uint64_t> refused_503_{0};
+  std::atomic<std::uint64_t> upstream_failures_{0};
+  std::atomic<std::uint64_t> no_certificate_{0};
+  std::atomic<std::uint64_t> aborted_{0};
+  std::atomic<std::int64_t> active_{0};
+};
+
+}  // namespace ambit::waypoint

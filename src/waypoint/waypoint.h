@@ -1,0 +1,90 @@
+// Waypoint: the whole waypoint proxy process as one object, so
+// apps/waypoint/main stays a thin CLI and tests can run a real waypoint
+// in-process. This is the L4 slice of Istio's waypoint: it terminates HBONE
+// on 15008 and relays each CONNECT addressed to a service (or workload) bound
+// to it to one healthy endpoint over a new HBONE connection with its own
+// identity (relay.h). No HTTP parsing, routing or L7 policy yet.
+//
+// It learns workloads and services from ambitd's delta xDS (like ztunnel)
+// and gets its certificate, spiffe://<td>/ns/<namespace>/sa/<service account>,
+// from ambitd's CA with the credential of the node it runs on.
+//
+// Threads (docs/threading.md): N worker loops (net::WorkerPool: the 15008
+// listener's connections, TLS, HTTP/2, the per-loop upstream pools and the
+// copy loops); one service loop (admin 127.0.0.1:15000 with /config_dump,
+// metrics 15020, readiness 15021); the xDS client thread; the certificate
+// scheduler and fetch threads.
+// Readiness: not ready until the first xDS push of every type is applied
+// ("xds") and the certificate is there ("certificate"); "draining" once
+// shutdown starts.
+//
+// Thread-safety: Start/Shutdown from the owner; the rest is internal.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "net/socket_address.h"
+
+namespace ambit::caclient {
+class CaClient;
+}
+
+namespace ambit::waypoint {
+
+struct WaypointConfig {
+  std::string name;             // the Gateway's name, e.g. "waypoint" (required)
+  std::string ns;               // its namespace (required)
+  std::string service_account;  // defaults to name (as istiod's deployment)
+  std::string node_name;        // node the waypoint pod runs on (required): xDS NODE_NAME
+  std::string xds_address;      // "unix:/path/ambitd.sock" (required)
+  std::string ca_address;       // defaults to xds_address
+  std::string credential_file;  // the node's bearer token, re-read on each connect ("" = none)
+  std::string trust_domain = "cluster.local";
+  std::string domain_suffix = "cluster.local";  // service hostname <name>.<ns>.svc.<suffix>
+  std::string cluster_id = "Kubernetes";
+  std::string instance_ip;      // own pod IP ("" = unknown): xDS metadata, address-form match
+  std::size_t workers = 2;      // data-plane loops (0 = one per core)
+  net::SocketAddress hbone_address{net::IpAddress(), 15008};
+  net::SocketAddress admin_address{net::IpAddress::Loopback4(), 15000};
+  net::SocketAddress metrics_address{net::IpAddress(), 15020};
+  net::SocketAddress readiness_address{net::IpAddress(), 15021};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::uint16_t hbone_port = 15008;  // HBONE port dialed on endpoints (tests)
+  // Test seam: use this CA client instead of a gRPC one to ca_address.
+  std::shared_ptr<caclient::CaClient> ca_client;
+};
+
+class Waypoint {
+ public:
+  // Binds the side servers and 15008 and starts every component; fails
+  // naming what could not start. ambitd is retried in the background.
+  static Result<std::unique_ptr<Waypoint>> Start(WaypointConfig config);
+  ~Waypoint();  // Shutdown(0) if not done
+
+  // Stops accepting, sends GOAWAY on served connections, lets open streams
+  // run up to |drain|, then stops every thread. Idempotent.
+  void Shutdown(std::chrono::milliseconds drain);
+
+  // Calls |on_quit| (from the admin thread) for POST /quitquitquit.
+  void SetQuitHandler(std::function<void()> on_quit);
+
+  bool ready() const;
+  net::SocketAddress hbone_address() const;
+  net::SocketAddress admin_address() const;
+  net::SocketAddress metrics_address() const;
+  net::SocketAddress readiness_address() const;
+  std::string ConfigDump() const;
+
+  struct Impl;
+
+ private:
+  explicit Waypoint(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ambit::waypoint
