@@ -86,6 +86,17 @@ Status Daemon::Run() {
     return cluster::FindExecutable(program).has_value();
   };
   plan_context.random = RandomName;
+  // Waypoint Gateways run build/bin/waypoint (beside ambitd) in their pod; the
+  // pod's NODE_NAME picks the node credential the CA and xDS accept.
+  const std::string waypoint_binary =
+      std::filesystem::path(self_exe_).parent_path().string() + "/waypoint";
+  plan_context.waypoint_command = [this, waypoint_binary](const config::Gateway& gw) {
+    return std::vector<std::string>{waypoint_binary,
+                                    "--name", gw.metadata.name,
+                                    "--namespace", gw.metadata.ns,
+                                    "--xds-address", "unix:" + layout_.SocketPath(),
+                                    "--node-credential-dir", layout_.StateDir() + "/nodes"};
+  };
   Controller controller(store.get(), &reconciler, plan_context);
 
   // The CA: material in <state>/ca, one bearer credential per node in

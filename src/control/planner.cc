@@ -8,6 +8,7 @@
 
 #include "cluster/layout.h"
 #include "config/serialize.h"
+#include "control/waypoint_objects.h"
 
 namespace ambit::control {
 namespace {
@@ -101,6 +102,66 @@ class Planner {
                                 "' (local nodes only carry "
                                 "kubernetes.io/hostname)"));
       }
+    }
+  }
+
+  // The Deployment and Service a waypoint makes must not replace objects
+  // that are not its own (stored, or in the same input).
+  void CheckWaypointNames(size_t i, const config::Gateway& gw) {
+    for (const char* kind : {"Deployment", "Service"}) {
+      const ResourceKey key{kind, gw.metadata.ns, gw.metadata.name};
+      auto stored = current_.resources.find(key);
+      const bool foreign = stored != current_.resources.end() &&
+                           !OwnedByGateway(config::MetaOf(stored->second), gw.metadata.name);
+      bool in_input = false;
+      for (size_t j = 0; j < input_.resources.size(); ++j) {
+        in_input = in_input || config::KeyOf(input_.resources[j]) == key;
+      }
+      if (foreign || in_input) {
+        diags_.push_back(At(i, "metadata.name",
+                            "waypoint '" + gw.metadata.name + "' runs as " + key.ToString() +
+                                ", which already exists and is not the waypoint's"));
+      }
+    }
+  }
+
+  // Upserts a generated object (keeping what ambitd assigned before).
+  void UpsertGenerated(config::Resource r) {
+    const ResourceKey key = config::KeyOf(r);
+    auto stored = plan_.next.resources.find(key);
+    const config::Resource* old = stored == plan_.next.resources.end() ? nullptr : &stored->second;
+    if (old) config::MutableMetaOf(r).uid = config::MetaOf(*old).uid;
+    if (auto* svc = std::get_if<config::Service>(&r); svc && old) {
+      svc->spec.cluster_ip = std::get<config::Service>(*old).spec.cluster_ip;
+    }
+    if (old && *old == r) {
+      plan_.changes.push_back({key, "unchanged"});
+      return;
+    }
+    plan_.changes.push_back({key, old ? "configured" : "created"});
+    if (config::MetaOf(r).uid.empty()) config::MutableMetaOf(r).uid = ctx_->random(12);
+    plan_.next.resources.insert_or_assign(key, std::move(r));
+  }
+
+  // Removes what a waypoint Gateway made: its Deployment (and pods) and Service.
+  void RemoveWaypointObjects(const std::string& ns, const std::string& gateway) {
+    auto erase = [&](const ResourceKey& key) {
+      if (plan_.next.resources.erase(key)) plan_.changes.push_back({key, "deleted"});
+    };
+    const ResourceKey deployment{"Deployment", ns, gateway};
+    auto d = plan_.next.resources.find(deployment);
+    if (d != plan_.next.resources.end() && OwnedByGateway(config::MetaOf(d->second), gateway)) {
+      std::vector<ResourceKey> owned;
+      for (const auto* p : plan_.next.Pods()) {
+        if (OwnedBy(*p, ns, gateway)) owned.push_back(config::KeyOf(config::Resource(*p)));
+      }
+      for (const auto& k : owned) erase(k);
+      erase(deployment);
+    }
+    const ResourceKey service{"Service", ns, gateway};
+    auto s = plan_.next.resources.find(service);
+    if (s != plan_.next.resources.end() && OwnedByGateway(config::MetaOf(s->second), gateway)) {
+      erase(service);
     }
   }
 
@@ -202,6 +263,8 @@ class Planner {
         }
       } else if (const auto* svc = std::get_if<config::Service>(&r)) {
         CheckService(i, *svc, taken);
+      } else if (const auto* gw = std::get_if<config::Gateway>(&r)) {
+        if (gw->IsWaypoint() && ctx_->waypoint_command) CheckWaypointNames(i, *gw);
       }
     }
     if (!diags_.empty()) {
@@ -256,6 +319,26 @@ class Planner {
       if (std::holds_alternative<config::Deployment>(r)) {
         Expand(std::get<config::Deployment>(plan_.next.resources.at(config::KeyOf(r))));
       }
+    }
+    // Waypoint Gateways run as a Deployment + Service of their own.
+    for (const auto& r : input_.resources) {
+      const auto* input_gw = std::get_if<config::Gateway>(&r);
+      if (input_gw == nullptr || !ctx_->waypoint_command) continue;
+      const auto& gw = std::get<config::Gateway>(plan_.next.resources.at(config::KeyOf(r)));
+      if (!gw.IsWaypoint()) {
+        RemoveWaypointObjects(gw.metadata.ns, gw.metadata.name);  // class changed
+        continue;
+      }
+      WaypointObjects objects = BuildWaypointObjects(gw, ctx_->waypoint_command(gw));
+      UpsertGenerated(config::Resource(std::move(objects.service)));
+      const ResourceKey service_key{"Service", gw.metadata.ns, gw.metadata.name};
+      auto& svc = std::get<config::Service>(plan_.next.resources.at(service_key));
+      if (svc.spec.cluster_ip.empty()) {
+        AMBIT_ASSIGN_OR_RETURN(svc.spec.cluster_ip, AllocateClusterIp());
+      }
+      UpsertGenerated(config::Resource(std::move(objects.deployment)));
+      Expand(std::get<config::Deployment>(
+          plan_.next.resources.at({"Deployment", gw.metadata.ns, gw.metadata.name})));
     }
     return std::move(plan_);
   }
@@ -373,6 +456,7 @@ class Planner {
         }
         for (const auto& k : owned) erase(k);
       }
+      if (key.kind == "Gateway") RemoveWaypointObjects(key.ns, key.name);
       if (key.kind == "Namespace") {
         std::vector<ResourceKey> inside;
         for (const auto& [k, v] : plan_.next.resources) {

@@ -25,6 +25,11 @@ struct PlanContext {
   std::function<bool(const std::string&)> command_exists;
   // n random characters from [a-z0-9] (pod name suffixes, UIDs).
   std::function<std::string(int)> random;
+  // The waypoint proxy's command line for a waypoint Gateway (program
+  // first). When set, applying a Gateway of class istio-waypoint also makes
+  // its Deployment and Service (waypoint_objects.h); unset, the Gateway is
+  // only stored.
+  std::function<std::vector<std::string>(const config::Gateway&)> waypoint_command;
 };
 
 struct Change {

@@ -53,6 +53,9 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
     input.pods.push_back(in);
   }
   for (const auto* svc : state.Services()) input.services.push_back({svc, svc->spec.cluster_ip});
+  for (const auto& [key, r] : state.resources) {
+    if (const auto* gw = std::get_if<config::Gateway>(&r)) input.gateways.push_back(gw);
+  }
 
   model::AddressSet set = model::BuildAddresses(input);
   for (const auto& w : set.warnings) AMBIT_LOG_WARN("ambient model: {}", w);

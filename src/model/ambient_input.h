@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/gateway.h"
 #include "config/kube.h"
 
 namespace ambit::model {
@@ -50,6 +51,8 @@ struct AmbientInput {
   std::vector<const config::Namespace*> namespaces;
   std::vector<PodInput> pods;
   std::vector<ServiceInput> services;
+  // Gateways (of any class; waypoints are those of class istio-waypoint).
+  std::vector<const config::Gateway*> gateways;
 };
 
 }  // namespace ambit::model

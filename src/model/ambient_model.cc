@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "model/enrollment.h"
+#include "model/waypoints.h"
 
 namespace ambit::model {
 namespace {
@@ -103,6 +104,13 @@ std::optional<uint32_t> ResolveTargetPort(const config::ServicePort& sp, const c
   return std::nullopt;
 }
 
+void SetWaypoint(const MeshSettings& mesh, const std::optional<WaypointBinding>& binding,
+                 wl::GatewayAddress* out) {
+  out->mutable_hostname()->set_namespace_(binding->ns);
+  out->mutable_hostname()->set_hostname(ServiceHostname(mesh, binding->ns, binding->name));
+  out->set_hbone_mtls_port(kWaypointHbonePort);
+}
+
 }  // namespace
 
 std::string WorkloadUid(const MeshSettings& mesh, const std::string& ns, const std::string& pod) {
@@ -127,6 +135,8 @@ AddressSet BuildAddresses(const AmbientInput& input) {
   for (const config::Namespace* ns : input.namespaces) {
     namespace_labels[ns->metadata.name] = &ns->metadata.labels;
   }
+
+  const WaypointIndex waypoints(input.gateways);
 
   // Services first: workloads reference them.
   std::vector<const config::Service*> selecting;  // services with endpoints from selectors
@@ -160,6 +170,9 @@ AddressSet BuildAddresses(const AmbientInput& input) {
                                                          : sp.port)
                              : 0);
       p->set_app_protocol(AppProtocolOf(sp));
+    }
+    if (auto binding = waypoints.ForService(svc, *namespace_labels.at(ns))) {
+      SetWaypoint(mesh, binding, s->mutable_waypoint());
     }
     if (!svc.spec.selector.empty()) selecting.push_back(&svc);
     out.resources.emplace(ns + "/" + hostname, std::move(address));
@@ -199,6 +212,9 @@ AddressSet BuildAddresses(const AmbientInput& input) {
                                                                              : wl::UNHEALTHY);
     w->set_cluster_id(mesh.cluster_id);
     if (IsHostNetwork(pod)) w->set_network_mode(wl::HOST_NETWORK);
+    if (auto binding = waypoints.ForPod(pod, *ns_labels->second)) {
+      SetWaypoint(mesh, binding, w->mutable_waypoint());
+    }
     for (const config::Service* svc : selecting) {
       if (svc->metadata.ns != ns || !config::SelectorMatches(svc->spec.selector, pod.metadata.labels)) {
         continue;

@@ -9,6 +9,8 @@
 //  - one Service per Kubernetes Service (not ExternalName), named
 //    "<namespace>/<name>.<namespace>.svc.<domain_suffix>", with its VIP and
 //    ports (target_port 0 when the targetPort is named: resolved per workload).
+//  - waypoint bindings (waypoints.h): Service.waypoint for Services, and
+//    Workload.waypoint for pods, as GatewayAddress{hostname, 15008}.
 // Only TCP ports are modelled (ztunnel proxies TCP).
 //
 // A pure function: the same input gives byte-identical resources, so the

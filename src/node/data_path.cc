@@ -351,6 +351,7 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
   thread_local std::mt19937_64 rng{std::random_device{}()};
   hbone::RouteOptions route_options;
   route_options.hbone_port = options.hbone_port;
+  route_options.source_ip = peer->ip();  // a waypoint's own traffic is not sent back to it
   const hbone::RouteDecision route = hbone::DecideRoute(*original, *lookup, rng(), route_options);
 
   // Telemetry labels from the same snapshot the decision saw (or a newer one).

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The L4 waypoint end to end. Client on node1, nginx on node2, namespace
+# "mesh" ambient. A Gateway of class istio-waypoint makes ambitd run a
+# waypoint pod (not captured by ztunnel); labelling the namespace
+# istio.io/use-waypoint=waypoint sends service traffic through it:
+#  - curl by service name still gets the page;
+#  - the waypoint's /config_dump counters rise with each request;
+#  - node2's ztunnel sees the waypoint's identity as the peer, not the client's;
+#  - captures in node1's and node2's netns show TLS to 15008 and not one byte
+#    of the request or the page.
+# Removing the label sends traffic direct again (counters stay, the peer is
+# the client). Deleting the Gateway removes the waypoint's pod and Service.
+source "$(dirname "$0")/../mesh/lib.sh" "$1"
+WP_DATA="$(cd "$(dirname "$0")/testdata" && pwd)"
+
+# The waypoint pod's name (namespace mesh), or "".
+waypoint_pod() {
+  ctl get pods -n mesh -o json |
+    json_get "' '.join(p['name'] for p in j if p['name'].startswith('waypoint-') and p['phase']=='Running')"
+}
+# A value from the waypoint's /config_dump (python expression over j).
+waypoint_dump() {
+  ip netns exec "$(pod_ns mesh "$WP")" curl -sS --max-time 5 "http://127.0.0.1:15000/config_dump" |
+    json_get "$1"
+}
+relayed() { waypoint_dump "j['counters']['relayed']['hbone']"; }
+# Lines of node2's ztunnel access log for inbound connections from |identity|.
+inbound_from() {
+  grep "access: connection complete" "$STATE/nodes/node2/ztunnel.log" | grep "direction=inbound" |
+    grep -c "src.identity=$1 " || true
+}
+
+ctl cluster up --nodes 2 >/dev/null
+deploy_app
+ctl apply -f "$TESTDATA/ns-ambient.yaml" >/dev/null
+wait_enrolled yes
+request_page
+
+log "apply the waypoint Gateway"
+ctl apply -f "$WP_DATA/waypoint.yaml" --wait --timeout 60
+WP=""
+for _ in $(seq 1 100); do
+  WP=$(waypoint_pod)
+  [ -n "$WP" ] && break
+  sleep 0.1
+done
+[ -n "$WP" ] || fail "no waypoint pod Running: $(ctl get pods -n mesh)"
+log "waypoint pod $WP"
+ctl get services -n mesh -o json | json_get "[s['name'] for s in j]" | grep -q "'waypoint'" ||
+  fail "no waypoint Service: $(ctl get services -n mesh)"
+# Not captured: no redirection in the waypoint pod.
+redirected "$WP" && fail "the waypoint pod is enrolled in ztunnel's redirection"
+for _ in $(seq 1 100); do
+  code=$(ip netns exec "$(pod_ns mesh "$WP")" curl -s -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.1:15021/healthz/ready" || true)
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+expect_eq "waypoint readiness" 200 "$code"
+expect_eq "waypoint identity" "spiffe://cluster.local/ns/mesh/sa/waypoint" \
+  "$(waypoint_dump "j['waypoint']['identity']")"
+
+log "label the namespace use-waypoint=waypoint"
+ctl apply -f "$WP_DATA/ns-ambient-waypoint.yaml" >/dev/null
+before=$(relayed)
+ok=""
+for _ in $(seq 1 50); do  # until ztunnel has the binding from xDS
+  request_page
+  if [ "$(relayed)" -gt "$before" ]; then ok=1; break; fi
+  sleep 0.2
+done
+[ -n "$ok" ] || fail "requests did not go through the waypoint: $(waypoint_dump "j['counters']")"
+
+log "through the waypoint: counters, identities, capture"
+before=$(relayed)
+client_peer=$(inbound_from "spiffe://cluster.local/ns/mesh/sa/client")
+capture_start "$WORK/wp-node1.pcap" node1
+for _ in 1 2 3; do request_page; done
+capture_stop
+after=$(relayed)
+expect_eq "relayed connections for 3 requests" "$((before + 3))" "$after"
+expect_encrypted "$WORK/wp-node1.pcap"
+capture_start "$WORK/wp-node2.pcap" node2
+request_page
+capture_stop
+expect_encrypted "$WORK/wp-node2.pcap"
+sleep 0.5  # access lines are written when connections close
+wp_peer=$(inbound_from "spiffe://cluster.local/ns/mesh/sa/waypoint")
+[ "$wp_peer" -ge 4 ] || fail "node2's ztunnel saw the waypoint as peer $wp_peer times, want >= 4"
+expect_eq "inbound from the client itself while the waypoint is in the path" "$client_peer" \
+  "$(inbound_from "spiffe://cluster.local/ns/mesh/sa/client")"
+bytes=$(waypoint_dump "j['counters']['bytes']['upstreamToDownstream']")
+[ "$bytes" -gt 0 ] || fail "waypoint copied no bytes back"
+
+log "remove the use-waypoint label: direct again"
+ctl apply -f "$TESTDATA/ns-ambient.yaml" >/dev/null
+ok=""
+for _ in $(seq 1 50); do
+  before=$(relayed)
+  client_peer=$(inbound_from "spiffe://cluster.local/ns/mesh/sa/client")
+  request_page
+  sleep 0.3
+  if [ "$(relayed)" = "$before" ] &&
+     [ "$(inbound_from "spiffe://cluster.local/ns/mesh/sa/client")" -gt "$client_peer" ]; then
+    ok=1
+    break
+  fi
+done
+[ -n "$ok" ] || fail "traffic still goes through the waypoint after the label was removed"
+encrypted_exchange direct
+
+log "delete the Gateway: its pod and Service go"
+ctl delete -f "$WP_DATA/waypoint.yaml" >/dev/null
+for _ in $(seq 1 100); do
+  [ -z "$(ctl get pods -n mesh -o json | json_get "' '.join(p['name'] for p in j if p['name'].startswith('waypoint-'))")" ] && break
+  sleep 0.1
+done
+expect_eq "waypoint pods after delete" "" \
+  "$(ctl get pods -n mesh -o json | json_get "' '.join(p['name'] for p in j if p['name'].startswith('waypoint-'))")"
+ctl get services -n mesh -o json | json_get "[s['name'] for s in j]" | grep -q "'waypoint'" &&
+  fail "the waypoint Service is still there"
+request_page
+
+ctl cluster down
+expect_cluster_gone
+echo PASS
