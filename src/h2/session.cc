@@ -303,7 +303,10 @@ void Session::Start() {
 
 asio::awaitable<void> Session::ReadLoop() {
   auto self = shared_from_this();
-  std::vector<std::uint8_t> buf(kReadBufferBytes);
+  // Not value-initialized: a page of it becomes resident only once bytes land
+  // there, so a quiet connection does not pay for the whole buffer.
+  std::unique_ptr<std::uint8_t[]> storage(new std::uint8_t[kReadBufferBytes]);
+  const std::span<std::uint8_t> buf(storage.get(), kReadBufferBytes);
   while (!closed_) {
     auto n = co_await transport_->ReadSome(buf);
     if (closed_) break;

@@ -88,8 +88,10 @@ asio::awaitable<void> SocketToStream(asio::ip::tcp::socket& socket, h2::Stream& 
 
 asio::awaitable<void> StreamToSocket(asio::ip::tcp::socket& socket, h2::Stream& stream,
                                      CopyResult& result, Counter* counter) {
-  std::array<std::span<const std::uint8_t>, 32> views;
-  std::array<asio::const_buffer, 32> buffers;
+  // 16 views cover kMaxGatherBytes of 64 KiB blocks; kept small because this
+  // frame lives as long as the connection.
+  std::array<std::span<const std::uint8_t>, 16> views;
+  std::array<asio::const_buffer, 16> buffers;
   for (;;) {
     co_await stream.WaitReadable();
     if (stream.reset()) {
@@ -174,17 +176,17 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
                                               CopyCounters counters) {
   CopyResult result;
   auto executor = co_await asio::this_coro::executor;
+  // One direction runs in a coroutine of its own, the other in this one (one
+  // spawned coroutine per connection, not two: each costs a frame for life).
   auto join = std::make_shared<Join>(executor);
-  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
-    co_await SocketToStream(socket, stream, result, counters.socket_to_peer);
-    join->Done();
-  }, asio::detached);
+  join->running = 1;
   asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
     co_await StreamToSocket(socket, stream, result, counters.peer_to_socket);
     // The peer is gone: stop reading the socket too.
     if (stream.reset() && socket.is_open()) AbortSocket(socket);
     join->Done();
   }, asio::detached);
+  co_await SocketToStream(socket, stream, result, counters.socket_to_peer);
   co_await join->Wait();
   co_return result;
 }
