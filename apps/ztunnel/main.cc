@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
   app.add_option("--ip", config.instance_ip, "This ztunnel's IP, reported to xDS");
   app.add_option("--workers", config.workers, "Data-plane event loops (0 = one per core)")
       ->capture_default_str();
+  app.add_option("--pool-max-streams", config.pool_max_streams,
+                 "Most app connections one pooled HBONE (TLS) connection carries; "
+                 "1 = a TLS connection with a full handshake per app connection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--admin-address", admin_ip, "Admin bind address")->capture_default_str();
   app.add_option("--admin-port", admin_port, "Admin port (/config_dump)")->capture_default_str();
   app.add_option("--status-address", status_ip, "Metrics and readiness bind address")

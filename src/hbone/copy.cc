@@ -158,6 +158,14 @@ asio::awaitable<void> SocketToSocket(asio::ip::tcp::socket& from, asio::ip::tcp:
 
 }  // namespace
 
+CopyCounters DownstreamCounters(StatsShard& shard) {
+  return {&shard.bytes_downstream_to_upstream, &shard.bytes_upstream_to_downstream, &shard.app_connections};
+}
+
+CopyCounters UpstreamCounters(StatsShard& shard) {
+  return {&shard.bytes_upstream_to_downstream, &shard.bytes_downstream_to_upstream, &shard.app_connections};
+}
+
 std::size_t AdaptiveReadSize(std::uint64_t copied) {
   if (copied < 128 * 1024) return 1024;
   if (copied < 10 * 1024 * 1024) return 16 * 1024;
@@ -175,6 +183,7 @@ void AbortSocket(asio::ip::tcp::socket& socket) {
 asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2::Stream& stream,
                                               CopyCounters counters) {
   CopyResult result;
+  Count(counters.connections, 1);
   auto executor = co_await asio::this_coro::executor;
   // One direction runs in a coroutine of its own, the other in this one (one
   // spawned coroutine per connection, not two: each costs a frame for life).
@@ -194,6 +203,7 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
 asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
                                               CopyCounters counters) {
   CopyResult result;
+  Count(counters.connections, 1);
   auto executor = co_await asio::this_coro::executor;
   auto join = std::make_shared<Join>(executor);
   asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {

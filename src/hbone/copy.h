@@ -25,10 +25,19 @@
 
 namespace ambit::hbone {
 
+// Counters owned by the calling loop (hbone::Stats shard of this loop), updated
+// as bytes move; any may be null.
 struct CopyCounters {
-  Counter* socket_to_peer = nullptr;  // bytes read from the socket (may be null)
-  Counter* peer_to_socket = nullptr;  // bytes written to the socket (may be null)
+  Counter* socket_to_peer = nullptr;  // bytes read from the socket
+  Counter* peer_to_socket = nullptr;  // bytes written to the socket
+  Counter* connections = nullptr;     // incremented once when the copy starts
 };
+
+// The counters of |shard| for a copy whose socket side is the downstream
+// (outbound: app -> tunnel is downstream-to-upstream).
+CopyCounters DownstreamCounters(StatsShard& shard);
+// ... whose socket side is the upstream (inbound: the app socket).
+CopyCounters UpstreamCounters(StatsShard& shard);
 
 struct CopyResult {
   std::uint64_t socket_to_peer = 0;

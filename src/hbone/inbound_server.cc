@@ -157,8 +157,7 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   stats.inbound_status_200.Inc();
   if (options_.observer) options_.observer->Opened(info);
   // Inbound: the HBONE peer is downstream, the app socket is upstream.
-  CopyCounters counters{&stats.bytes_upstream_to_downstream, &stats.bytes_downstream_to_upstream};
-  CopyResult result = co_await CopyBidirectional(*upstream, *stream, counters);
+  CopyResult result = co_await CopyBidirectional(*upstream, *stream, UpstreamCounters(stats));
   if (options_.observer) {
     options_.observer->Closed(info, result.peer_to_socket, result.socket_to_peer, result.aborted);
   }

@@ -62,8 +62,7 @@ asio::awaitable<void> OutboundProxy::ServeConnection(asio::ip::tcp::socket downs
         co_return;
       }
       stats.passthrough_connections.Inc();
-      CopyCounters counters{&stats.bytes_downstream_to_upstream, &stats.bytes_upstream_to_downstream};
-      co_await CopyBidirectional(downstream, *upstream, counters);
+      co_await CopyBidirectional(downstream, *upstream, DownstreamCounters(stats));
       co_return;
     }
     case RouteDecision::Kind::kHbone:
@@ -84,8 +83,7 @@ asio::awaitable<void> OutboundProxy::ServeConnection(asio::ip::tcp::socket downs
     AbortSocket(downstream);
     co_return;
   }
-  CopyCounters counters{&stats.bytes_downstream_to_upstream, &stats.bytes_upstream_to_downstream};
-  co_await CopyBidirectional(downstream, **stream, counters);
+  co_await CopyBidirectional(downstream, **stream, DownstreamCounters(stats));
 }
 
 }  // namespace ambit::hbone

@@ -205,6 +205,7 @@ asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, 
   // lands on another connection because the refusing one no longer accepts.
   constexpr int kAttempts = 3;
   Result<std::shared_ptr<h2::Stream>> stream = Error(ErrorCode::kInternal, "no attempt");
+  std::shared_ptr<h2::Session> session;
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     auto conn = co_await Acquire(key, dial);
     if (!conn.ok()) {
@@ -221,7 +222,8 @@ asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, 
       co_return std::move(submitted).error().WithContext("CONNECT via " + key.ToString());
     }
     std::shared_ptr<h2::Stream> pending = *submitted;
-    stream = co_await (*conn)->session->AwaitResponse(std::move(*submitted));
+    session = (*conn)->session;
+    stream = co_await session->AwaitResponse(std::move(*submitted));
     if (stream.ok()) break;
     const bool refused = pending->reset_code() == static_cast<std::uint32_t>(h2::ErrorCodeH2::kRefusedStream);
     if (!refused || attempt == kAttempts) {
@@ -241,6 +243,9 @@ asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, 
         .WithContext("CONNECT via " + key.ToString());
   }
   stats_->Local().streams_opened.Inc();
+  // One stream per connection: no reuse; GOAWAY now (after the request went
+  // out, so the stream stays) and the connection closes when the stream ends.
+  if (options_.max_streams_per_connection <= 1) session->Shutdown();
   co_return std::move(*stream);
 }
 

@@ -4,7 +4,9 @@
 // connections are never shared across keys (reference/ztunnel.md §1.5).
 // A connection carries at most min(max_streams_per_connection (100), the
 // peer's SETTINGS_MAX_CONCURRENT_STREAMS) streams; beyond that another is
-// dialed. Dialing is single-flight per key: concurrent requests wait for the
+// dialed. max_streams_per_connection = 1 means one stream per connection for
+// its whole life (a TLS handshake per app connection): the connection is
+// never reused and closes when its stream ends. Dialing is single-flight per key: concurrent requests wait for the
 // one dial in progress instead of opening their own. Connections idle (no
 // streams) for idle_timeout (5 min) are closed by a periodic sweep.
 //

@@ -41,13 +41,17 @@ struct StatsSnapshot {
   // Payload bytes through tunnels and passthrough (not TLS/HTTP/2 overhead).
   std::uint64_t bytes_downstream_to_upstream = 0;
   std::uint64_t bytes_upstream_to_downstream = 0;
+  // App connections whose bytes were copied (outbound tunnels and
+  // passthrough, inbound tunnels and plaintext), counted where copied.
+  std::uint64_t app_connections = 0;
 };
 
 struct alignas(64) StatsShard {
   Counter outbound_connections, tls_connections_opened, tls_connect_failures, streams_opened,
       stream_failures, passthrough_connections, tls_connections_accepted, tls_handshake_failures,
       inbound_streams, inbound_status_200, inbound_status_400, inbound_status_401,
-      inbound_status_503, bytes_downstream_to_upstream, bytes_upstream_to_downstream;
+      inbound_status_503, bytes_downstream_to_upstream, bytes_upstream_to_downstream,
+      app_connections;
 };
 
 class Stats {
@@ -58,6 +62,10 @@ class Stats {
   StatsShard& Local();
   // Sum over shards; safe from any thread.
   StatsSnapshot Snapshot() const;
+  // One shard: 0 = threads outside the pool, i + 1 = worker loop i
+  // (shard_count() - 1 loops). Safe from any thread.
+  StatsSnapshot ShardSnapshot(std::size_t shard) const;
+  std::size_t shard_count() const { return count_; }
 
  private:
   std::size_t count_;

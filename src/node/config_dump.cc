@@ -64,6 +64,16 @@ json CertJson(const std::string& pem) {
 
 }  // namespace
 
+void DumpWorkers(const hbone::Stats& stats, json& out) {
+  out = json::array();
+  for (std::size_t shard = 1; shard < stats.shard_count(); ++shard) {
+    const hbone::StatsSnapshot s = stats.ShardSnapshot(shard);
+    out.push_back(json{{"index", shard - 1},
+                       {"connections", s.app_connections},
+                       {"bytes", s.bytes_downstream_to_upstream + s.bytes_upstream_to_downstream}});
+  }
+}
+
 void DumpWorkloads(const state::WorkloadState& state, json& out) {
   out = json::array();
   for (const auto& [uid, w] : state.contents().workloads) {

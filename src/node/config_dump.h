@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "hbone/stats.h"
 #include "node/pod_manager.h"
 #include "node/secret_manager.h"
 #include "state/workload_state.h"
@@ -23,6 +24,12 @@ void DumpServices(const state::WorkloadState& state, nlohmann::json& out);
 void DumpPolicies(const state::WorkloadState& state, nlohmann::json& out);
 // An array of {identity, state, leases, certChain, rootCerts, ...}.
 void DumpCertificates(const std::vector<CertStatus>& certs, nlohmann::json& out);
+
+// An array with one {index, connections, bytes} per worker loop of |stats|
+// (shard i + 1 is loop i): app connections whose bytes that loop copied and
+// the payload bytes it copied, both directions, since start. Reads relaxed
+// atomics; safe from any thread while the loops run.
+void DumpWorkers(const hbone::Stats& stats, nlohmann::json& out);
 
 // An array of {uid, name, namespace, serviceAccount, identity, listeners, ...}.
 void DumpPods(const std::vector<PodStatus>& pods, nlohmann::json& out);

@@ -23,6 +23,7 @@
 #include "hbone/ports.h"
 #include "hbone/route.h"
 #include "hbone/stats.h"
+#include "node/config_dump.h"
 #include "net/connect.h"
 #include "net/socket_options.h"
 #include "node/state_lookup.h"
@@ -245,6 +246,7 @@ struct DataPath::Impl {
   static hbone::Pool::Options PoolOptions(const Options& o) {
     hbone::Pool::Options p;
     p.connect_timeout = o.connect_timeout;
+    p.max_streams_per_connection = std::max<std::size_t>(o.pool_max_streams, 1);
     return p;
   }
 
@@ -402,9 +404,8 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
       });
       hbone::StatsShard& shard = stats.Local();
       shard.passthrough_connections.Inc();
-      auto result = co_await hbone::CopyBidirectional(downstream, *upstream);
-      shard.bytes_downstream_to_upstream.Add(result.socket_to_peer);
-      shard.bytes_upstream_to_downstream.Add(result.peer_to_socket);
+      auto result =
+          co_await hbone::CopyBidirectional(downstream, *upstream, hbone::DownstreamCounters(shard));
       series->AddReceived(result.socket_to_peer);
       series->AddSent(result.peer_to_socket);
       series->Closed();
@@ -447,9 +448,8 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
   outbound_hbone.fetch_add(1, std::memory_order_relaxed);
   series->Opened();
   hbone::StatsShard& shard = stats.Local();
-  auto result = co_await hbone::CopyBidirectional(
-      downstream, **stream,
-      {&shard.bytes_downstream_to_upstream, &shard.bytes_upstream_to_downstream});
+  auto result =
+      co_await hbone::CopyBidirectional(downstream, **stream, hbone::DownstreamCounters(shard));
   series->AddReceived(result.socket_to_peer);
   series->AddSent(result.peer_to_socket);
   series->Closed();
@@ -513,7 +513,9 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   auto upstream_token = pod->connections().Register(downstream.get_executor(), [&] {
     hbone::AbortSocket(*upstream);
   });
-  auto result = co_await hbone::CopyBidirectional(downstream, *upstream);
+  // Plaintext from outside the mesh: the client is downstream.
+  auto result = co_await hbone::CopyBidirectional(downstream, *upstream,
+                                                  hbone::DownstreamCounters(stats.Local()));
   series->AddReceived(result.socket_to_peer);
   series->AddSent(result.peer_to_socket);
   series->Closed();
@@ -589,6 +591,8 @@ void DataPath::DumpCounters(nlohmann::json& out) const {
   };
   if (!complete) out["outbound"]["tlsConnectionsActiveIncomplete"] = true;
 }
+
+void DataPath::DumpWorkers(nlohmann::json& out) const { node::DumpWorkers(impl_->stats, out); }
 
 void DataPath::ShutdownPools() {
   std::vector<std::future<void>> done;

@@ -58,6 +58,9 @@ class DataPath final : public PodTrafficHandler {
     bool preserve_source_ip = true;
     // HBONE port dialed on destinations (tests use another).
     std::uint16_t hbone_port = 15008;
+    // Most streams (app connections) one pooled HBONE connection carries;
+    // 1 = a TLS connection (full handshake) per app connection.
+    std::size_t pool_max_streams = 100;
     // True once discovery has been received at least once. Until then an
     // outbound connection waits (up to cert_wait) and is then reset: an empty
     // state would route mesh destinations as plaintext passthrough. Empty =
@@ -78,6 +81,9 @@ class DataPath final : public PodTrafficHandler {
 
   // The "counters" section of /config_dump.
   void DumpCounters(nlohmann::json& out) const;
+  // /config_dump "workers": one {index, connections, bytes} per worker loop
+  // (see DumpWorkers). Safe from any thread.
+  void DumpWorkers(nlohmann::json& out) const;
   // Closes every pooled HBONE connection (GOAWAY); call on shutdown, with the
   // worker loops still running.
   void ShutdownPools();

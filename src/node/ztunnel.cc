@@ -90,6 +90,7 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   dp.cluster_id = config.cluster_id;
   dp.preserve_source_ip = config.preserve_source_ip;
   dp.hbone_port = config.hbone_port;
+  dp.pool_max_streams = config.pool_max_streams;
   // The xDS client is created below; the data path asks it only per connection.
   auto* xds_slot = &z.xds;
   dp.discovery_ready = [xds_slot] { return *xds_slot != nullptr && (*xds_slot)->synced(); };
@@ -180,8 +181,9 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                          {"caAddress", c.ca_address},      {"zdsSocket", c.zds_socket},
                          {"trustDomain", c.trust_domain},  {"clusterId", c.cluster_id},
                          {"network", c.network},           {"workers", raw->workers->size()},
-                         {"drainMs", c.drain.count()}};
+                         {"poolMaxStreams", c.pool_max_streams}, {"drainMs", c.drain.count()}};
   });
+  z.admin->AddDumpSection("workers", [raw](nlohmann::json& out) { raw->data_path->DumpWorkers(out); });
 
   // Bind the side servers first: a port conflict is the likeliest failure
   // and should stop us before anything connects anywhere.

@@ -41,6 +41,7 @@ struct ZtunnelConfig {
   std::string network;            // "" = default network
   std::string instance_ip;        // reported to xDS (INSTANCE_IPS)
   std::size_t workers = 2;        // data-plane loops (0 = one per core)
+  std::size_t pool_max_streams = 100;  // streams per pooled HBONE connection (>= 1)
   net::SocketAddress admin_address{net::IpAddress::Loopback4(), 15000};
   net::SocketAddress metrics_address{net::IpAddress(), 15020};
   net::SocketAddress readiness_address{net::IpAddress(), 15021};

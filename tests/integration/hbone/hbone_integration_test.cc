@@ -173,8 +173,7 @@ class HboneIntegrationTest : public ::testing::Test {
 
     workers_ = std::make_unique<net::WorkerPool>(2);
     stats_ = std::make_unique<Stats>(2);
-    Pool::Options pool_options;
-    pools_ = std::make_unique<PoolSet>(*workers_, pool_options, stats_.get());
+    pools_ = std::make_unique<PoolSet>(*workers_, pool_options_, stats_.get());
     sockets_ = std::make_shared<net::DefaultSocketFactory>();
 
     // The app server (its own loop, like a pod's process).
@@ -307,6 +306,24 @@ class HboneIntegrationTest : public ::testing::Test {
     return BuildConnectHeaders(r);
   }
 
+  // Runs |count| client apps at once through |via|, each echoing |bytes|;
+  // returns how many got their bytes back intact.
+  int RunConcurrentEchoes(net::SocketAddress via, int count, std::uint64_t bytes) {
+    std::promise<int> all;
+    int ok = 0, done = 0;
+    asio::post(app_io_, [&] {
+      for (int i = 0; i < count; ++i) {
+        asio::co_spawn(app_io_, [&]() -> asio::awaitable<void> {
+          AppResult r = co_await App(via, "E", bytes, true);
+          if (r.error.empty() && r.reply == ShaOfGenerated(bytes)) ++ok;
+          if (++done == count) all.set_value(ok);
+        }, asio::detached);
+      }
+    });
+    return all.get_future().get();
+  }
+
+  Pool::Options pool_options_;  // set before SetUp by derived fixtures
   std::unique_ptr<testing::TestMesh> mesh_;
   std::shared_ptr<const tls::TlsContext> client_ctx_;
   std::unique_ptr<net::WorkerPool> workers_;
@@ -479,6 +496,50 @@ TEST_F(HboneIntegrationTest, TwoHundredConcurrentConnectionsShareAHandfulOfTlsCo
   EXPECT_LE(s.tls_connections_opened, 6u);
   std::printf("200 connections used %llu TLS connections\n",
               static_cast<unsigned long long>(s.tls_connections_opened));
+}
+
+TEST_F(HboneIntegrationTest, EachLoopCountsTheConnectionsAndBytesItCopies) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  constexpr int kConns = 8;
+  constexpr std::uint64_t kBytes = 256 * 1024;
+  EXPECT_EQ(RunConcurrentEchoes(via, kConns, kBytes), kConns);
+  ASSERT_EQ(stats_->shard_count(), 3u);  // off-pool shard + 2 loops
+  EXPECT_EQ(stats_->ShardSnapshot(0).app_connections, 0u);
+  std::uint64_t connections = 0, bytes = 0;
+  for (std::size_t shard = 1; shard < 3; ++shard) {
+    const StatsSnapshot s = stats_->ShardSnapshot(shard);
+    // Accepts alternate between the loops, so both copy (outbound app
+    // connections on both; inbound streams on the loops of their TLS connections).
+    EXPECT_GT(s.app_connections, 0u) << "loop " << shard - 1;
+    EXPECT_GT(s.bytes_downstream_to_upstream + s.bytes_upstream_to_downstream, 0u) << "loop " << shard - 1;
+    connections += s.app_connections;
+    bytes += s.bytes_downstream_to_upstream + s.bytes_upstream_to_downstream;
+  }
+  // Each app connection is copied once on the outbound side and once on the
+  // inbound side; each copy moves the payload both ways plus the 1-byte command.
+  EXPECT_EQ(connections, 2u * kConns);
+  EXPECT_EQ(bytes, 2u * kConns * (2u * kBytes + 1));
+  EXPECT_EQ(stats_->Snapshot().app_connections, 2u * kConns);
+}
+
+class HboneOneStreamPerConnectionTest : public HboneIntegrationTest {
+ protected:
+  HboneOneStreamPerConnectionTest() { pool_options_.max_streams_per_connection = 1; }
+};
+
+TEST_F(HboneOneStreamPerConnectionTest, EveryAppConnectionGetsItsOwnTlsConnection) {
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"));
+  constexpr int kConns = 6;
+  EXPECT_EQ(RunConcurrentEchoes(via, kConns, 10000), kConns);
+  const StatsSnapshot s = stats_->Snapshot();
+  EXPECT_EQ(s.streams_opened, static_cast<std::uint64_t>(kConns));
+  EXPECT_EQ(s.tls_connections_opened, static_cast<std::uint64_t>(kConns));
+  EXPECT_EQ(s.tls_connections_accepted, static_cast<std::uint64_t>(kConns));
+  // Used up: each connection closes once its stream has ended.
+  for (int i = 0; i < 200 && inbound_->connection_count() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(inbound_->connection_count(), 0u);
 }
 
 TEST_F(HboneIntegrationTest, WrongExpectedIdentityFailsOnTheClient) {

@@ -46,15 +46,23 @@ wait_exit() {
 }
 
 echo "token-for-node1" >"$DIR/credential"
-start --credential-file "$DIR/credential"
+start --credential-file "$DIR/credential" --pool-max-streams 1
 code=$(curl -s -o "$DIR/ready" -w '%{http_code}' "http://$READY/healthz/ready")
 [ "$code" = 503 ] || fail "readiness $code, want 503"
 grep -q "not ready: xds zds" "$DIR/ready" || fail "readiness body: $(cat "$DIR/ready")"
 curl -sf "http://$ADMIN/config_dump" >"$DIR/dump" || fail "config_dump"
 grep -q '"node": "node1"' "$DIR/dump" || fail "config_dump lacks the node"
-for key in workloads services certificates pods counters xds zds readiness; do
+for key in workloads services certificates pods counters xds zds readiness workers; do
   grep -q "\"$key\"" "$DIR/dump" || fail "config_dump lacks $key"
 done
+python3 - "$DIR/dump" <<'PY' || fail "config_dump workers/poolMaxStreams: $(cat "$DIR/dump")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+w = d["workers"]
+assert [x["index"] for x in w] == list(range(d["config"]["workers"])), w
+assert all(x["connections"] == 0 and x["bytes"] == 0 for x in w), w
+assert d["config"]["poolMaxStreams"] == 1, d["config"]
+PY
 curl -sf "http://$METRICS/metrics" | grep -q "# TYPE istio_tcp_connections_opened_total counter" \
   || fail "metrics"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ADMIN/quitquitquit")" = 405 ] || fail "GET quit"
@@ -68,6 +76,10 @@ wait_exit
 grep -q "received SIGTERM, draining" "$DIR/log" || fail "SIGTERM not handled"
 
 # Bad invocations fail with a message.
+if "$ZT" --node n --xds-address unix:/x --zds-socket /y --pool-max-streams 0 >"$DIR/out" 2>&1; then
+  fail "--pool-max-streams 0 accepted"
+fi
+grep -q -- "--pool-max-streams" "$DIR/out" || fail "no message about --pool-max-streams: $(cat "$DIR/out")"
 if "$ZT" --xds-address unix:/x --zds-socket /y >"$DIR/out" 2>&1; then fail "missing --node accepted"; fi
 grep -q -- "--node" "$DIR/out" || fail "no message about --node: $(cat "$DIR/out")"
 if "$ZT" --node n --xds-address unix:/x --zds-socket /y --credential-file "$DIR/none" \
