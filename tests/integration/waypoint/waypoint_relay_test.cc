@@ -9,6 +9,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
@@ -18,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <set>
@@ -26,6 +28,7 @@
 #include "ca/certificate_authority.h"
 #include "caclient/local_ca_client.h"
 #include "hbone/connect_headers.h"
+#include "hbone/copy.h"
 #include "hbone/inbound_server.h"
 #include "hbone/outbound_proxy.h"
 #include "hbone/pool.h"
@@ -326,6 +329,44 @@ class WaypointRelayTest : public ::testing::Test {
     return done.get_future().get();
   }
 
+  // |count| app connections at once, connection i sending |size| bytes of
+  // pattern offset by i; returns how many got their own bytes back exactly.
+  int ConcurrentRoundTrips(int count, std::size_t size) {
+    auto ok = std::make_shared<std::atomic<int>>(0);
+    auto left = std::make_shared<std::atomic<int>>(count);
+    auto done = std::make_shared<std::promise<void>>();
+    for (int i = 0; i < count; ++i) {
+      asio::co_spawn(app_io_, [this, i, size, ok, left, done]() -> asio::awaitable<void> {
+        auto payload = std::make_shared<const std::string>(
+            std::to_string(i) + ":" + Pattern(size + static_cast<std::size_t>(i)));
+        std::string reply;
+        net::DefaultSocketFactory f;
+        auto s = co_await net::Connect(f, outbound_listener_->local_address(), {});
+        if (s.ok()) {
+          auto sock = std::make_shared<tcp::socket>(std::move(*s));
+          asio::co_spawn(app_io_, [sock, payload]() -> asio::awaitable<void> {
+            asio::error_code ec;
+            co_await asio::async_write(*sock, asio::buffer(*payload),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            sock->shutdown(tcp::socket::shutdown_send, ec);
+          }, asio::detached);
+          std::vector<char> buf(16 * 1024);
+          asio::error_code ec;
+          for (;;) {
+            std::size_t n = co_await sock->async_read_some(
+                asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            reply.append(buf.data(), n);
+          }
+          if (ec == asio::error::eof && reply == *payload) ok->fetch_add(1);
+        }
+        if (left->fetch_sub(1) == 1) done->set_value();
+      }, asio::detached);
+    }
+    done->get_future().wait();
+    return ok->load();
+  }
+
   // A CONNECT to the waypoint with :authority |target|, as the client.
   Status ConnectVia(net::SocketAddress target) {
     hbone::PoolKey key{client_secret_->client_context->local_identity(),
@@ -396,6 +437,58 @@ TEST_F(WaypointRelayTest, ServiceTrafficGoesThroughTheWaypointByteExact) {
   EXPECT_GE(c["bytes"]["downstreamToUpstream"].get<std::uint64_t>(), big.size() + 26);
   EXPECT_GE(c["bytes"]["upstreamToDownstream"].get<std::uint64_t>(), big.size() + 26);
   EXPECT_GE(c["upstream"]["tlsConnectionsOpened"].get<std::uint64_t>(), 1u);
+}
+
+TEST_F(WaypointRelayTest, ConcurrentConnectionsShareFewTlsConnectionsEachWay) {
+  constexpr int kConnections = 40;
+  EXPECT_EQ(ConcurrentRoundTrips(kConnections, 64 * 1024), kConnections);
+  nlohmann::json c = Counters();
+  EXPECT_EQ(c["relayed"]["hbone"], kConnections);
+  // One pooled connection per worker loop and key at most (single flight,
+  // fewer than 100 streams each), downstream and upstream.
+  EXPECT_LE(c["downstream"]["tlsConnectionsAccepted"].get<int>(), 2);
+  EXPECT_LE(c["upstream"]["tlsConnectionsOpened"].get<int>(), 2);
+  EXPECT_GE(c["upstream"]["tlsConnectionsOpened"].get<int>(), 1);
+  // Every relay ends once both sides are done (the last may still be
+  // unwinding when the clients have their bytes).
+  for (int i = 0; i < 100 && Counters()["downstream"]["streamsActive"] != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Counters()["downstream"]["streamsActive"], 0);
+}
+
+TEST_F(WaypointRelayTest, AClientResetEndsTheRelayOnBothSides) {
+  std::promise<std::string> echoed;
+  std::shared_ptr<tcp::socket> sock;
+  asio::co_spawn(app_io_, [&]() -> asio::awaitable<void> {
+    net::DefaultSocketFactory f;
+    auto s = co_await net::Connect(f, outbound_listener_->local_address(), {});
+    if (!s.ok()) {
+      echoed.set_value("error: " + s.error().ToString());
+      co_return;
+    }
+    sock = std::make_shared<tcp::socket>(std::move(*s));
+    asio::error_code ec;
+    co_await asio::async_write(*sock, asio::buffer(std::string("ping")),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    char buf[4];
+    co_await asio::async_read(*sock, asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    echoed.set_value(ec ? "error: " + ec.message() : std::string(buf, 4));
+  }, asio::detached);
+  ASSERT_EQ(echoed.get_future().get(), "ping");
+  EXPECT_EQ(Counters()["downstream"]["streamsActive"], 1);
+  std::promise<void> closed;
+  asio::post(app_io_, [&] {
+    hbone::AbortSocket(*sock);  // RST, not FIN
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  for (int i = 0; i < 100 && Counters()["downstream"]["streamsActive"] != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  nlohmann::json c = Counters();
+  EXPECT_EQ(c["downstream"]["streamsActive"], 0);
+  EXPECT_EQ(c["relayed"]["aborted"], 1);
 }
 
 TEST_F(WaypointRelayTest, PodAddressedTrafficBoundToTheWaypointIsRelayed) {
