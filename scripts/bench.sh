@@ -17,7 +17,7 @@ fi
 py=/usr/bin/python3
 start=$(date +%s)
 "$py" bench/harness/run.py --bin-dir "$build/bin" --results-dir bench/results "$@"
-newest=$(ls -1t bench/results/2*.json | head -n 1)
+newest="bench/results/$(readlink bench/results/latest.json)"
 "$py" bench/harness/report.py bench/results/latest.json --source-name "$newest" \
   --out docs/performance.md --plots docs/performance --notes bench/notes.md
 echo "bench: done in $(( $(date +%s) - start )) s; see docs/performance.md"

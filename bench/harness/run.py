@@ -284,8 +284,8 @@ class Bench:
         if workers_before is not None:
             after = self.worker_counters(path)
             if any(v is None for v in list(workers_before.values()) + list(after.values())):
-                notes.append("ztunnel /config_dump has no `workers` array (per-worker counters not in this "
-                             "build): worker spread not measured")
+                notes.append("this ztunnel's /config_dump has no `workers` array (per-worker counters not "
+                             "in this build)")
             else:
                 spread = {}
                 for node in ("node1", "node2"):
@@ -503,11 +503,11 @@ def parse_args(argv):
     p.add_argument("--bin-dir", default="build/bin", help="where ambitctl, ambitd and ztunnel are")
     p.add_argument("--results-dir", default="bench/results", help="JSON goes here (<timestamp>.json, latest.json)")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--throughput-seconds", type=int, default=5)
-    p.add_argument("--latency-seconds", type=int, default=4)
-    p.add_argument("--newconn-seconds", type=int, default=4)
-    p.add_argument("--cpu-seconds", type=int, default=5)
-    p.add_argument("--streams-seconds", type=int, default=5)
+    p.add_argument("--throughput-seconds", type=int, default=8)
+    p.add_argument("--latency-seconds", type=int, default=5)
+    p.add_argument("--newconn-seconds", type=int, default=5)
+    p.add_argument("--cpu-seconds", type=int, default=6)
+    p.add_argument("--streams-seconds", type=int, default=6)
     p.add_argument("--idle-conns", type=int, default=1000)
     p.add_argument("--idle-settle", type=float, default=1.0, help="seconds between the last connect and RSS")
     p.add_argument("--workloads", default="", help="comma-separated subset of " + ",".join(WORKLOADS))
@@ -585,7 +585,12 @@ def main(argv):
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
-    shutil.copyfile(out, os.path.join(args.results_dir, "latest.json"))
+    latest = os.path.join(args.results_dir, "latest.json")  # a relative symlink to the newest run
+    tmp_link = latest + ".tmp"
+    if os.path.lexists(tmp_link):
+        os.unlink(tmp_link)
+    os.symlink(os.path.basename(out), tmp_link)
+    os.replace(tmp_link, latest)
     log(f"wrote {out} (and latest.json) after {result['duration_s']} s")
     for t in result["targets"]:
         value = "n/a" if t["value"] is None else f"{t['value']:.3g}{t['unit']}"

@@ -1,0 +1,206 @@
+"""Unit tests of bench/harness: parsers, stats and the report (no root, no cluster)."""
+
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "harness")
+sys.path.insert(0, os.path.abspath(HARNESS))
+
+import parsers  # noqa: E402
+import proxies  # noqa: E402
+import stats  # noqa: E402
+
+WRK = """Running 5s test @ http://127.0.0.1:14012/
+  1 threads and 1 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   210.50us   40.00us   2.10ms   90.00%
+    Req/Sec     4.70k   200.00     5.00k    70.00%
+  Latency Distribution
+     50%  195.00us
+     75%  205.00us
+     90%  230.00us
+     99%    1.27ms
+  23500 requests in 5.00s, 5.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 0
+Requests/sec:   4700.00
+Transfer/sec:      1.00MB
+"""
+
+HEY = """
+Summary:
+  Total:\t5.0010 secs
+  Slowest:\t0.0300 secs
+  Requests/sec:\t1000.8000
+
+Latency distribution:
+  10% in 0.0004 secs
+  50% in 0.0006 secs
+  99% in 0.0012 secs
+
+Status code distribution:
+  [200]\t4990 responses
+  [502]\t10 responses
+
+Error distribution:
+  [3]\tGet "http://127.0.0.1:1/": dial tcp: connection refused
+"""
+
+IPERF = json.dumps({"start": {}, "end": {
+    "streams": [{}],
+    "sum_sent": {"bytes": 10, "bits_per_second": 2.1e9, "retransmits": 7},
+    "sum_received": {"bytes": 1250000000, "seconds": 5.0, "bits_per_second": 2.0e9}}})
+
+
+class ParserTest(unittest.TestCase):
+    def test_wrk(self):
+        m = parsers.parse_wrk(WRK)
+        self.assertEqual(m["requests"], 23500)
+        self.assertAlmostEqual(m["rps"], 4700.0)
+        self.assertAlmostEqual(m["p50_us"], 195.0)
+        self.assertAlmostEqual(m["p99_us"], 1270.0)
+        self.assertEqual(m["errors"], ["2 socket read errors"])
+
+    def test_wrk_without_distribution_is_an_error(self):
+        with self.assertRaises(ValueError):
+            parsers.parse_wrk(WRK.replace("Latency Distribution", "Something"))
+
+    def test_hey_counts_only_2xx_and_collects_errors(self):
+        m = parsers.parse_hey(HEY)
+        self.assertEqual(m["requests"], 4990)
+        self.assertAlmostEqual(m["rps"], 4990 / 5.001)
+        self.assertAlmostEqual(m["p99_us"], 1200.0)
+        self.assertEqual(len(m["errors"]), 2)
+        self.assertIn("10 non-2xx", m["errors"][0])
+
+    def test_iperf3(self):
+        m = parsers.parse_iperf3(IPERF)
+        self.assertAlmostEqual(m["gbps"], 2.0)
+        self.assertEqual(m["retransmits"], 7)
+        self.assertEqual(m["errors"], [])
+        failed = parsers.parse_iperf3(json.dumps({"error": "unable to connect"}))
+        self.assertEqual(failed["errors"], ["unable to connect"])
+        with self.assertRaises(ValueError):
+            parsers.parse_iperf3("not json")
+
+
+def sample(r, workload, path, **metrics):
+    return {"round": r, "workload": workload, "path": path, "metrics": metrics, "errors": []}
+
+
+class StatsTest(unittest.TestCase):
+    def samples(self):
+        out = []
+        for r, raw_gbps in ((1, 10.0), (2, 10.0), (3, 5.0)):
+            out += [sample(r, "throughput", "raw", gbps=raw_gbps),
+                    sample(r, "throughput", "ambit", gbps=3.0 + r),
+                    sample(r, "throughput", "haproxy", gbps=2.0),
+                    sample(r, "latency_c1", "raw", p50_us=50.0, p99_us=100.0),
+                    sample(r, "latency_c1", "ambit", p50_us=150.0, p99_us=200.0),
+                    sample(r, "latency_c1", "haproxy", p50_us=250.0, p99_us=300.0),
+                    sample(r, "newconn", "ambit", rps=900.0),
+                    sample(r, "newconn", "haproxy-plain", rps=1000.0),
+                    sample(r, "cpu", "ambit", cores_per_krps_hop=0.05),
+                    sample(r, "memory", "ambit", kb_per_conn=20.0, baseline_rss_mb_max=10.0),
+                    sample(r, "streams8", "ambit", gbps=2.0, max_worker_share=0.55)]
+        return stats.derive(out)
+
+    def test_added_latency_is_per_round_minus_raw(self):
+        s = [x for x in self.samples() if x["workload"] == "latency_c1" and x["path"] == "ambit"]
+        self.assertEqual({x["metrics"]["added_p99_us"] for x in s}, {100.0})
+
+    def test_medians_ratios_and_targets(self):
+        samples = self.samples()
+        summary = stats.summarize(samples)
+        self.assertEqual(summary["throughput"]["ambit"]["gbps"]["median"], 5.0)
+        self.assertEqual(summary["throughput"]["ambit"]["gbps"]["min"], 4.0)
+        rows = stats.ratios(summary)
+        ratio = {(r["workload"], r["metric"], r["ours"], r["reference"]): r["ratio"] for r in rows}
+        self.assertAlmostEqual(ratio[("throughput", "gbps", "ambit", "haproxy")], 2.5)
+        self.assertAlmostEqual(ratio[("latency_c1", "added_p99_us", "ambit", "haproxy")], 0.5)
+        targets = {t["id"]: t for t in stats.targets(summary, rows, stats.worker_spread(samples))}
+        self.assertEqual(targets["throughput"]["status"], "PASS")
+        self.assertEqual(targets["latency"]["status"], "PASS")
+        self.assertEqual(targets["newconn"]["status"], "PASS")  # exactly 0.9
+        self.assertEqual(targets["memory-conn"]["status"], "FAIL")  # 20 > 16
+        self.assertEqual(targets["memory-baseline"]["status"], "PASS")
+        self.assertEqual(targets["cpu"]["status"], "PASS")
+        self.assertEqual(targets["spread"]["status"], "PASS")
+
+    def test_spread_without_counters_is_not_applicable(self):
+        samples = [dict(sample(1, "streams8", "ambit", gbps=1.0), notes=["no workers array"])]
+        spread = stats.worker_spread(samples)
+        self.assertFalse(spread["available"])
+        t = {x["id"]: x for x in stats.targets({}, [], spread)}
+        self.assertEqual(t["spread"]["status"], "N/A")
+        self.assertEqual(t["spread"]["note"], "no workers array")
+
+    def test_raw_throughput_flag(self):
+        flags = stats.raw_throughput_flags(self.samples())
+        self.assertEqual([f["round"] for f in flags], [3])  # 5 < 0.75 × median 10
+
+
+class ProxyConfigTest(unittest.TestCase):
+    def test_haproxy_chain_is_mtls_13_with_verified_client_certs(self):
+        client, server = proxies.haproxy_configs("/c", "10.0.0.2")
+        self.assertIn("server s1 10.0.0.2:14018 ssl crt /c/client.pem ca-file /c/ca.crt verify required "
+                      "verifyhost server ssl-min-ver TLSv1.3", client)
+        self.assertIn("no-ssl-reuse", client)
+        self.assertIn("bind 0.0.0.0:14019 ssl crt /c/server.pem ca-file /c/ca.crt verify required "
+                      "ssl-min-ver TLSv1.3", server)
+        self.assertIn("bind 0.0.0.0:14021\n", server)  # the plain control
+        self.assertIn("mode tcp", server)
+
+    def test_stunnel_requires_client_certs(self):
+        client, server = proxies.stunnel_configs("/c", "10.0.0.2")
+        self.assertEqual(server.count("requireCert = yes"), 3)
+        self.assertIn("sslVersionMin = TLSv1.3", server)
+        self.assertIn("checkHost = server", client)
+        self.assertEqual(client.count("sessionResume = no"), 1)
+        self.assertEqual(server.count("sessionResume = no"), 1)
+
+
+class ReportTest(unittest.TestCase):
+    def test_report_from_a_synthetic_result(self):
+        try:
+            import report
+        except ImportError as e:  # matplotlib missing: the dependency list is wrong
+            self.fail(f"report needs python3-matplotlib: {e}")
+        samples = StatsTest().samples()
+        summary = stats.summarize(samples)
+        rows = stats.ratios(summary)
+        spread = stats.worker_spread(samples)
+        result = {
+            "started": "2026-01-01T00:00:00+00:00", "duration_s": 1.0,
+            "machine": {"nproc": 2, "cpu_model": "x", "kernel": "k", "memory_gib": 1, "loadavg_at_start": [0, 0, 0],
+                        "ktls_available": False, "git_commit": "abc", "versions": {"haproxy": "2.6"}},
+            "config": {"rounds": 3, "smoke": False, "throughput_seconds": 1, "latency_seconds": 1,
+                       "newconn_seconds": 1, "cpu_seconds": 1, "streams_seconds": 1, "idle_conns": 10,
+                       "idle_settle": 0.1},
+            "paths": {p: p for p in ("raw", "ambit", "haproxy", "haproxy-plain")},
+            "workload_paths": {"throughput": ["raw", "ambit", "haproxy"], "latency_c1": ["raw", "ambit", "haproxy"],
+                               "latency_c16": [], "newconn": ["ambit", "haproxy-plain"], "cpu": ["ambit"],
+                               "memory": ["ambit"], "streams8": ["ambit"]},
+            "notes": ["a note"], "flags": stats.raw_throughput_flags(samples), "samples": samples,
+            "summary": summary, "ratios": rows, "worker_spread": spread,
+            "targets": stats.targets(summary, rows, spread)}
+        with tempfile.TemporaryDirectory() as d:
+            notes = os.path.join(d, "notes.md")
+            with open(notes, "w") as f:
+                f.write("Hand-written finding XYZ.\n")
+            out = os.path.join(d, "performance.md")
+            report.generate(result, out, os.path.join(d, "performance"), notes, "r.json")
+            with open(out) as f:
+                text = f.read()
+            self.assertIn("Hand-written finding XYZ.", text)
+            self.assertIn("| Single-stream throughput ≥ 1.5× the HAProxy mTLS chain | 2.5× | >= 1.5× | **PASS** |",
+                          text)
+            self.assertIn("FLAG: round 3", text)
+            self.assertIn("![throughput](performance/throughput.png)", text)
+            self.assertTrue(os.path.getsize(os.path.join(d, "performance", "targets.png")) > 1000)
+
+
+if __name__ == "__main__":
+    unittest.main()
