@@ -82,13 +82,47 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   }
   const RelayRoute& relay = std::get<RelayRoute>(decision);
   const hbone::RouteDecision& route = relay.route;
+  const auto start = std::chrono::steady_clock::now();
+  const net::SocketAddress client = relay.request.forwarded_for.value_or(conn.peer);
+  node::TcpLabels labels;
+  std::shared_ptr<node::TcpSeries> series;
+  if (options_.metrics != nullptr && options_.labeler) {
+    labels = options_.labeler(conn, client.ip(), relay);
+    series = options_.metrics->Get(labels);
+  }
+  // Counts and logs a relayed connection once its copy has ended.
+  auto finished = [&](const hbone::CopyResult& r, const char* how) {
+    if (r.aborted) Bump(aborted_);
+    if (series != nullptr) {
+      series->AddReceived(r.socket_to_peer);  // client -> server
+      series->AddSent(r.peer_to_socket);      // server -> client
+      series->Closed();
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    AMBIT_LOG_INFO(
+        "access: connection complete src.addr={} src.workload={} src.namespace={} "
+        "src.identity={} dst.addr={} dst.hbone_addr={} dst.service={} dst.workload={} "
+        "dst.namespace={} dst.identity={} direction=waypoint via={} bytes_sent={} "
+        "bytes_recv={} duration={}ms{}",
+        client.ToString(), labels.source_workload, labels.source_workload_namespace,
+        conn.peer_identity.ToString(), route.next_hop.ToString(), route.connect_target.ToString(),
+        labels.destination_service, labels.destination_workload,
+        labels.destination_workload_namespace, labels.destination_principal, how,
+        r.peer_to_socket, r.socket_to_peer, ms, r.aborted ? " error=aborted" : "");
+  };
+  auto failed = [&] {
+    Bump(upstream_failures_);
+    if (series != nullptr) series->Failed();
+  };
 
   if (route.kind == hbone::RouteDecision::Kind::kPassthrough) {
     net::ConnectOptions connect_options;
     connect_options.timeout = options_.connect_timeout;
     auto upstream = co_await net::Connect(*sockets_, route.next_hop, connect_options);
     if (!upstream.ok()) {
-      Bump(upstream_failures_);
+      failed();
       refuse(503, relay.destination + " endpoint " + route.next_hop.ToString() +
                       " (outside the mesh): " + upstream.error().ToString());
       co_return;
@@ -97,20 +131,20 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     if (!session.Respond(*stream, 200, {}, /*end_stream=*/false).ok()) co_return;
     shard.inbound_status_200.Inc();
     Bump(relayed_plain_);
+    if (series != nullptr) series->Opened();
     // The upstream socket is the "socket" side: counters from its view.
     hbone::CopyResult r = co_await hbone::CopyBidirectional(
         *upstream, *stream,
         {&shard.bytes_upstream_to_downstream, &shard.bytes_downstream_to_upstream});
-    if (r.aborted) Bump(aborted_);
-    AMBIT_LOG_DEBUG("waypoint: {} -> {} via {} (plain TCP) done: {} bytes up, {} bytes down{}",
-                    conn.peer_identity.ToString(), authority, route.next_hop.ToString(),
-                    r.peer_to_socket, r.socket_to_peer, r.aborted ? " (aborted)" : "");
+    // Seen from the upstream socket: flip to the client's view.
+    finished(hbone::CopyResult{r.peer_to_socket, r.socket_to_peer, r.aborted}, "tcp");
     co_return;
   }
 
   std::shared_ptr<const tls::TlsContext> tls = client_tls_();
   if (tls == nullptr) {
     Bump(no_certificate_);
+    if (series != nullptr) series->Failed();
     refuse(503, "the waypoint has no certificate for " + identity_.ToString() + " yet");
     co_return;
   }
@@ -126,7 +160,7 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   h2::Headers headers = hbone::BuildConnectHeaders(request);
   auto upstream = co_await pools_.Local().Connect(std::move(key), std::move(dial), std::move(headers));
   if (!upstream.ok()) {
-    Bump(upstream_failures_);
+    failed();
     refuse(503, relay.destination + " endpoint " + route.connect_target.ToString() + " via " +
                     route.next_hop.ToString() + ": " + upstream.error().ToString());
     co_return;
@@ -141,14 +175,11 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   }
   shard.inbound_status_200.Inc();
   Bump(relayed_hbone_);
+  if (series != nullptr) series->Opened();
   hbone::CopyResult r = co_await CopyStreams(
       *stream, **upstream,
       {&shard.bytes_downstream_to_upstream, &shard.bytes_upstream_to_downstream});
-  if (r.aborted) Bump(aborted_);
-  AMBIT_LOG_DEBUG("waypoint: {} -> {} via {} ({}) done: {} bytes up, {} bytes down{}",
-                  conn.peer_identity.ToString(), authority, route.next_hop.ToString(),
-                  route.connect_target.ToString(), r.socket_to_peer, r.peer_to_socket,
-                  r.aborted ? " (aborted)" : "");
+  finished(r, "hbone");
 }
 
 void Relay::DumpCounters(nlohmann::json& out) {

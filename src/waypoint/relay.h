@@ -9,7 +9,8 @@
 //      plain TCP: a connection to an endpoint outside the mesh (failure: 503)
 //   -> 200 downstream, then bytes both ways until both sides finish.
 // The 200 is sent only after the upstream is open, so a client sees the
-// outcome in the CONNECT status, as with ztunnel.
+// outcome in the CONNECT status, as with ztunnel. Relayed connections count
+// in istio_tcp_* (reporter "waypoint") and log one access line each.
 //
 // Threading (docs/threading.md): Serve runs on the loop that owns the
 // downstream stream; the upstream stream comes from that loop's pool, so the
@@ -36,6 +37,7 @@
 #include "identity/spiffe_id.h"
 #include "net/socket_factory.h"
 #include "net/worker_pool.h"
+#include "node/tcp_metrics.h"
 #include "tls/context.h"
 #include "waypoint/relay_decision.h"
 
@@ -47,11 +49,21 @@ class Relay {
   // null while it has no certificate.
   using ClientTlsSource = std::function<std::shared_ptr<const tls::TlsContext>()>;
 
+  // The istio_tcp_* labels of one relayed connection (telemetry.h);
+  // |client_ip| is the original client's (forwarded for) or the peer's.
+  using Labeler = std::function<node::TcpLabels(const hbone::InboundConnectionInfo& connection,
+                                                const net::IpAddress& client_ip,
+                                                const RelayRoute& relay)>;
+
   struct Options {
     WaypointSelf self;
     std::uint16_t hbone_port = 15008;       // HBONE port dialed on endpoints (tests)
     std::chrono::milliseconds connect_timeout{10'000};
     std::string baggage;                    // sent upstream (the waypoint's metadata)
+    // Telemetry (both or neither): each relayed connection counts in
+    // |metrics| under labeler's labels, and logs one access line.
+    node::TcpMetrics* metrics = nullptr;
+    Labeler labeler;
   };
 
   // |identity|: the waypoint's own workload identity (presented upstream).

@@ -27,6 +27,7 @@
 #include "node/tls_secret.h"
 #include "state/state_store.h"
 #include "waypoint/relay.h"
+#include "waypoint/telemetry.h"
 #include "xds/delta_ads_client.h"
 
 namespace ambit::waypoint {
@@ -143,6 +144,14 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   baggage.service_name = config.name;
   baggage.service_version = "latest";
   relay_options.baggage = hbone::FormatBaggage(baggage);
+  relay_options.metrics = &w.metrics;
+  relay_options.labeler = [lookup = w.lookup](const hbone::InboundConnectionInfo& conn,
+                                              const net::IpAddress& client_ip,
+                                              const RelayRoute& relay) {
+    std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();
+    return RelayLabels(*snapshot, lookup->network(), conn.peer_identity, client_ip, relay.target,
+                       relay.route.next_hop.ip());
+  };
   auto secret_source = w.lease.Source();
   auto sockets = std::make_shared<net::DefaultSocketFactory>();
   w.relay = std::make_unique<Relay>(

@@ -4,7 +4,8 @@
 # waypoint pod (not captured by ztunnel); labelling the namespace
 # istio.io/use-waypoint=waypoint sends service traffic through it:
 #  - curl by service name still gets the page;
-#  - the waypoint's /config_dump counters rise with each request;
+#  - the waypoint's /config_dump counters rise with each request, and its
+#    /metrics has istio_tcp_* with reporter="waypoint", client -> web;
 #  - node2's ztunnel sees the waypoint's identity as the peer, not the client's;
 #  - captures in node1's and node2's netns show TLS to 15008 and not one byte
 #    of the request or the page.
@@ -91,6 +92,12 @@ expect_eq "inbound from the client itself while the waypoint is in the path" "$c
   "$(inbound_from "spiffe://cluster.local/ns/mesh/sa/client")"
 bytes=$(waypoint_dump "j['counters']['bytes']['upstreamToDownstream']")
 [ "$bytes" -gt 0 ] || fail "waypoint copied no bytes back"
+metrics=$(ip netns exec "$(pod_ns mesh "$WP")" curl -sS --max-time 5 "http://127.0.0.1:15020/metrics")
+line=$(grep '^istio_tcp_connections_opened_total{reporter="waypoint"' <<<"$metrics" |
+  grep 'source_workload="client"' | grep 'destination_workload="web"' |
+  grep 'destination_service="web.mesh.svc.cluster.local"' | grep 'source_principal="spiffe://cluster.local/ns/mesh/sa/client"' || true)
+[ -n "$line" ] || fail "no waypoint TCP series client -> web: $(grep reporter <<<"$metrics" | head -3)"
+[ "${line##* }" -ge 4 ] || fail "waypoint series counts ${line##* } connections, want >= 4"
 
 log "remove the use-waypoint label: direct again"
 ctl apply -f "$TESTDATA/ns-ambient.yaml" >/dev/null

@@ -391,6 +391,25 @@ class WaypointRelayTest : public ::testing::Test {
     return p.get_future().get();
   }
 
+  // GET |path| from |addr| (HTTP/1.0, whole body).
+  static std::string HttpGet(net::SocketAddress addr, const std::string& path) {
+    asio::io_context io;
+    tcp::socket s(io);
+    asio::error_code ec;
+    s.connect(tcp::endpoint(asio::ip::make_address(addr.ip().ToString()), addr.port()), ec);
+    if (ec) return "connect: " + ec.message();
+    const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
+    asio::write(s, asio::buffer(req), ec);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      std::size_t n = s.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      out.append(buf, n);
+    }
+    return out;
+  }
+
   nlohmann::json Counters() { return nlohmann::json::parse(waypoint_->ConfigDump())["counters"]; }
 
   ::ambit::testing::TempDir dir_;
@@ -437,6 +456,27 @@ TEST_F(WaypointRelayTest, ServiceTrafficGoesThroughTheWaypointByteExact) {
   EXPECT_GE(c["bytes"]["downstreamToUpstream"].get<std::uint64_t>(), big.size() + 26);
   EXPECT_GE(c["bytes"]["upstreamToDownstream"].get<std::uint64_t>(), big.size() + 26);
   EXPECT_GE(c["upstream"]["tlsConnectionsOpened"].get<std::uint64_t>(), 1u);
+
+  // istio_tcp_* as a waypoint reports them: client -> echo service/pod.
+  const std::string metrics = HttpGet(waypoint_->metrics_address(), "/metrics");
+  EXPECT_NE(metrics.find("istio_tcp_connections_opened_total{reporter=\"waypoint\""),
+            std::string::npos) << metrics;
+  for (const char* want :
+       {"source_principal=\"spiffe://cluster.local/ns/default/sa/client\"",
+        "destination_service=\"echo.default.svc.cluster.local\"",
+        "destination_workload=\"echo-1\"",
+        "destination_principal=\"spiffe://cluster.local/ns/default/sa/server\"",
+        "connection_security_policy=\"mutual_tls\""}) {
+    EXPECT_NE(metrics.find(want), std::string::npos) << want << "\n" << metrics;
+  }
+  // Both connections opened and closed, in one series.
+  for (const char* name : {"istio_tcp_connections_opened_total{reporter=\"waypoint\"",
+                           "istio_tcp_connections_closed_total{reporter=\"waypoint\""}) {
+    const auto at = metrics.find(name);
+    ASSERT_NE(at, std::string::npos) << name;
+    const std::string line = metrics.substr(at, metrics.find('\n', at) - at);
+    EXPECT_EQ(line.substr(line.rfind(' ') + 1), "2") << line;
+  }
 }
 
 TEST_F(WaypointRelayTest, ConcurrentConnectionsShareFewTlsConnectionsEachWay) {

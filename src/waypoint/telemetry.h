@@ -1,0 +1,25 @@
+// The waypoint's L4 telemetry labels: Istio's istio_tcp_* label set for one
+// relayed connection with reporter "waypoint" (reference/l7-apis-kiali.md
+// §4.1: waypoints report `waypoint`). Source = the client (the identity it
+// proved, its workload found by the original client address), destination =
+// the service addressed and the endpoint chosen; connection security
+// mutual_tls (the waypoint only takes HBONE).
+//
+// Pure; thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "identity/spiffe_id.h"
+#include "net/socket_address.h"
+#include "node/tcp_metrics.h"
+#include "state/workload_state.h"
+
+namespace ambit::waypoint {
+
+node::TcpLabels RelayLabels(const state::WorkloadState& state, std::string_view network,
+                            const identity::SpiffeId& client_identity,
+                            const net::IpAddress& client_ip, const net::SocketAddress& target,
+                            const net::IpAddress& endpoint_ip);
+
+}  // namespace ambit::waypoint
