@@ -9,7 +9,8 @@
 #  - node2's ztunnel sees the waypoint's identity as the peer, not the client's;
 #  - captures in node1's and node2's netns show TLS to 15008 and not one byte
 #    of the request or the page.
-# Removing the label sends traffic direct again (counters stay, the peer is
+# Pod-addressed traffic goes through it only once the Gateway says
+# istio.io/waypoint-for=all. Removing the label sends traffic direct again (counters stay, the peer is
 # the client). Deleting the Gateway removes the waypoint's pod and Service.
 source "$(dirname "$0")/../mesh/lib.sh" "$1"
 WP_DATA="$(cd "$(dirname "$0")/testdata" && pwd)"
@@ -98,6 +99,29 @@ line=$(grep '^istio_tcp_connections_opened_total{reporter="waypoint"' <<<"$metri
   grep 'destination_service="web.mesh.svc.cluster.local"' | grep 'source_principal="spiffe://cluster.local/ns/mesh/sa/client"' || true)
 [ -n "$line" ] || fail "no waypoint TCP series client -> web: $(grep reporter <<<"$metrics" | head -3)"
 [ "${line##* }" -ge 4 ] || fail "waypoint series counts ${line##* } connections, want >= 4"
+
+log "pod-addressed traffic: direct while the waypoint is for services, through it with waypoint-for=all"
+WEB_IP=$(ctl get pods -n mesh -o json | json_get "[p['ip'] for p in j if p['name']=='web'][0]")
+pod_request() {
+  local page
+  page=$(ctl exec mesh/client -- curl -sS --max-time 10 "http://$WEB_IP/q/$MARK-pod") ||
+    fail "curl http://$WEB_IP/ failed"
+  expect_eq "page by pod IP" "page $MARK-resp" "$page"
+}
+before=$(relayed)
+pod_request
+sleep 0.3
+expect_eq "relayed after a pod-addressed request (waypoint-for service)" "$before" "$(relayed)"
+ctl apply -f "$WP_DATA/waypoint-all.yaml" >/dev/null
+expect_eq "waypoint pod after relabelling the Gateway" "$WP" "$(waypoint_pod)"
+ok=""
+for _ in $(seq 1 50); do
+  before=$(relayed)
+  pod_request
+  if [ "$(relayed)" -gt "$before" ]; then ok=1; break; fi
+  sleep 0.2
+done
+[ -n "$ok" ] || fail "pod-addressed traffic did not go through the waypoint-for=all waypoint"
 
 log "remove the use-waypoint label: direct again"
 ctl apply -f "$TESTDATA/ns-ambient.yaml" >/dev/null
