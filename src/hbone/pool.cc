@@ -106,6 +106,13 @@ std::shared_ptr<Pool::Conn> Pool::FindWithCapacity(Entry& entry) {
   return nullptr;
 }
 
+std::shared_ptr<h2::Session> Pool::FindReady(const PoolKey& key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return nullptr;
+  auto conn = FindWithCapacity(it->second);
+  return conn != nullptr ? conn->session : nullptr;
+}
+
 asio::awaitable<Result<std::shared_ptr<Pool::Conn>>> Pool::Acquire(const PoolKey& key,
                                                                    const DialParams& dial) {
   for (;;) {

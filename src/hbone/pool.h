@@ -82,6 +82,12 @@ class Pool {
   asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Connect(PoolKey key, DialParams dial,
                                                                h2::Headers headers);
 
+  // The pooled connection a Connect for |key| would reuse right now (open,
+  // below its stream limit), or null when it would have to dial or wait.
+  // Does not reserve a stream. The same lookup as Connect's fast path; used by
+  // the pool micro-benchmark (bench/micro/pool_bench.cc) and diagnostics.
+  std::shared_ptr<h2::Session> FindReady(const PoolKey& key);
+
   // Open connections (all keys).
   std::size_t connection_count() const;
   // Closes every connection (GOAWAY) and stops the idle sweep.

@@ -9,11 +9,15 @@ namespace {
 
 constexpr std::string_view kScheme = "spiffe://";
 
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// ASCII case folding (trust domains are ASCII): no locale lookup per byte.
+// Hot: every pool lookup compares identities (bench/micro/pool_bench.cc).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+  if (a.size() != b.size()) return false;
+  if (a == b) return true;  // the usual case: the same spelling
+  return std::equal(a.begin(), a.end(), b.begin(),
+                    [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
 }
 
 // Trust domain: letters, digits, '.', '-', '_' (SPIFFE spec, lower-cased on compare).

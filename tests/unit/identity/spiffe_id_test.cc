@@ -26,6 +26,11 @@ TEST(SpiffeId, TrustDomainCompareIgnoresCase) {
   SpiffeId a("Cluster.Local", "a", "b");
   EXPECT_TRUE(a.SameTrustDomain("cluster.local"));
   EXPECT_FALSE(a.SameTrustDomain("other.domain"));
+  EXPECT_FALSE(a.SameTrustDomain("cluster.locam"));  // same length, one letter off
+  EXPECT_FALSE(a.SameTrustDomain("cluster.loca"));
+  EXPECT_TRUE(SpiffeId("cluster.local", "a", "b").SameTrustDomain("CLUSTER.LOCAL"));
+  EXPECT_TRUE(a == SpiffeId("cluster.local", "a", "b"));
+  EXPECT_FALSE(a == SpiffeId("cluster.local", "a", "c"));
 }
 
 TEST(SpiffeId, RejectsMalformedIdsWithAReason) {
