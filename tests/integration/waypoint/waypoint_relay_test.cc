@@ -531,6 +531,53 @@ TEST_F(WaypointRelayTest, AClientResetEndsTheRelayOnBothSides) {
   EXPECT_EQ(c["relayed"]["aborted"], 1);
 }
 
+TEST_F(WaypointRelayTest, ShutdownDrainsOpenStreamsToTheirEnd) {
+  auto sock = std::make_shared<std::optional<tcp::socket>>();
+  auto exchange = [&](std::string out, bool finish) {
+    std::promise<std::string> got;
+    asio::co_spawn(app_io_, [&, out, finish]() -> asio::awaitable<void> {
+      asio::error_code ec;
+      if (!sock->has_value()) {
+        net::DefaultSocketFactory f;
+        auto s = co_await net::Connect(f, outbound_listener_->local_address(), {});
+        if (!s.ok()) {
+          got.set_value("error: " + s.error().ToString());
+          co_return;
+        }
+        sock->emplace(std::move(*s));
+      }
+      tcp::socket& so = **sock;
+      co_await asio::async_write(so, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      std::string in(out.size(), '\0');
+      co_await asio::async_read(so, asio::buffer(in), asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && finish) {
+        so.shutdown(tcp::socket::shutdown_send, ec);
+        char c;
+        co_await so.async_read_some(asio::buffer(&c, 1), asio::redirect_error(asio::use_awaitable, ec));
+        in += ec == asio::error::eof ? "+eof" : "+" + ec.message();
+        ec = {};
+      }
+      got.set_value(ec ? "error: " + ec.message() : in);
+    }, asio::detached);
+    return got.get_future().get();
+  };
+  ASSERT_EQ(exchange("before", false), "before");
+  const auto start = std::chrono::steady_clock::now();
+  std::thread stopper([this] { waypoint_->Shutdown(std::chrono::seconds(5)); });
+  for (int i = 0; i < 100 && waypoint_->ready(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(waypoint_->ready());  // draining
+  // The open stream still carries bytes both ways, and ends cleanly.
+  EXPECT_EQ(exchange("during the drain", true), "during the drain+eof");
+  stopper.join();
+  // The drain ended with the last stream, not at the 5 s deadline.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  // New connections are not taken any more.
+  sock->reset();
+  EXPECT_NE(exchange("after", false), "after");
+}
+
 TEST_F(WaypointRelayTest, PodAddressedTrafficBoundToTheWaypointIsRelayed) {
   EXPECT_TRUE(ConnectVia(Addr("127.0.0.1", app_port_)).ok());
   EXPECT_EQ(Counters()["relayed"]["hbone"], 1);
