@@ -31,8 +31,9 @@ RAW_COLOR = "#2da44e"
 # Per workload: (metric, column title, format, plotted?)
 COLUMNS = {
     "throughput": [("gbps", "Gbit/s", "{:.2f}", True), ("proxy_cores", "proxy cores (pair)", "{:.2f}", False),
-                   ("gbps_per_proxy_core", "Gbit/s per proxy core", "{:.2f}", False),
-                   ("retransmits", "retransmits", "{:.0f}", False)],
+                   ("gbps_per_proxy_core", "Gbit/s per proxy core", "{:.2f}", True),
+                   ("retransmits", "retransmits", "{:.0f}", False),
+                   ("machine_busy", "machine busy (all CPUs)", "{:.2f}", False)],
     "latency_c1": [("rps", "req/s", "{:.0f}", False), ("p50_us", "p50 µs", "{:.0f}", False),
                    ("p99_us", "p99 µs", "{:.0f}", False), ("added_p50_us", "added p50 µs", "{:.0f}", True),
                    ("added_p99_us", "added p99 µs", "{:.0f}", True)],
@@ -131,6 +132,67 @@ def plot_targets(result, plots_dir):
     return name
 
 
+# The at-a-glance chart: (label, workload, metric, ours)
+OVERVIEW = [
+    ("throughput", "throughput", "gbps", "ambit"),
+    ("throughput per proxy core", "throughput", "gbps_per_proxy_core", "ambit"),
+    ("added p50 latency, c=1", "latency_c1", "added_p50_us", "ambit"),
+    ("added p99 latency, c=1", "latency_c1", "added_p99_us", "ambit"),
+    ("req/s at c=16", "latency_c16", "rps", "ambit"),
+    ("p99 at c=16", "latency_c16", "p99_us", "ambit"),
+    ("new connections/s", "newconn", "rps", "ambit"),
+    ("new conn/s, full handshake", "newconn", "rps", "ambit-full"),
+    ("CPU per 1000 req/s", "cpu", "cores_per_krps_hop", "ambit"),
+    ("RSS per idle connection", "memory", "kb_per_conn", "ambit"),
+    ("baseline RSS", "memory", "baseline_rss_mb_max", "ambit"),
+]
+
+
+def plot_overview(result, plots_dir):
+    """Ambit's advantage over each mTLS reference per metric: >1 means Ambit is better
+    (the ratio for higher-is-better metrics, its inverse for lower-is-better ones)."""
+    refs = {"ambit": ("haproxy", "stunnel"), "ambit-full": ("haproxy-full", "stunnel-full")}
+    index = {(r["workload"], r["metric"], r["ours"], r["reference"]): r for r in result["ratios"]}
+    labels, bars = [], {0: [], 1: []}
+    for label, workload, metric, ours in OVERVIEW:
+        row = []
+        for i, ref in enumerate(refs[ours]):
+            r = index.get((workload, metric, ours, ref))
+            if r is None or not r["ratio"] or r["ratio"] <= 0:
+                row.append(None)
+            else:
+                row.append(r["ratio"] if r["better"] == "higher" else 1 / r["ratio"])
+        if any(v is not None for v in row):
+            labels.append(label)
+            bars[0].append(row[0])
+            bars[1].append(row[1])
+    if not labels:
+        return None
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(labels) + 1.6))
+    y = list(range(len(labels)))
+    for i, (name, color) in enumerate((("vs HAProxy", "#8250df"), ("vs stunnel", "#bf8700"))):
+        vals = [v if v is not None else 1.0 for v in bars[i]]
+        pos = [v + (i - 0.5) * 0.38 for v in y]
+        # Bars start at 1 (parity): right of it Ambit is better, left of it worse.
+        ax.barh(pos, [v - 1.0 for v in vals], left=1.0, height=0.36, color=color, label=name)
+        for p_, v in zip(pos, bars[i]):
+            if v is not None:
+                ax.text(v, p_, f" {v:.2f}×", va="center", fontsize=7)
+    ax.axvline(1.0, color="black", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("Ambit's advantage (> 1: Ambit better; log scale)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Ambit against the sidecar-model mTLS chains, same run", fontsize=11)
+    fig.tight_layout()
+    name = "overview.png"
+    fig.savefig(os.path.join(plots_dir, name), dpi=90)
+    plt.close(fig)
+    return name
+
+
 def fmt_value(v, unit=""):
     if v is None:
         return "n/a"
@@ -164,8 +226,12 @@ def generate(result, out_md, plots_dir, notes_path, source_name):
           f"**{t['status']}**{note} |")
     w("")
     targets_png = plot_targets(result, plots_dir)
+    overview_png = plot_overview(result, plots_dir)
     if targets_png:
         w(f"![targets]({rel_plots}/{targets_png})")
+        w("")
+    if overview_png:
+        w(f"![overview]({rel_plots}/{overview_png})")
         w("")
     w("Ambit ÷ each reference (medians of the same run; *better* says which direction is good):")
     w("")
@@ -236,6 +302,10 @@ def generate(result, out_md, plots_dir, notes_path, source_name):
       "both ends ÷ connections.")
     w(f"- **8 streams**: `iperf3 -P 8 -t {cfg['streams_seconds']}` through Ambit with 2 and with 1 ztunnel "
       "worker(s); the per-worker byte spread comes from both ztunnels' `/config_dump` `workers` array.")
+    w("")
+    w("In each client pod's own network namespace the harness widens the ephemeral port range "
+      "(16000–65000) and sets `tcp_tw_reuse=1` so keep-alive-off runs do not run out of ports; "
+      "the same for every path.")
     w("")
     w("Proxy CPU and machine busy fraction are sampled around every run. Every process the harness starts is "
       "stopped by its PID; the clusters are removed at the end, pass or fail.")

@@ -199,7 +199,9 @@ class ReportTest(unittest.TestCase):
                           text)
             self.assertIn("FLAG: round 3", text)
             self.assertIn("![throughput](performance/throughput.png)", text)
-            self.assertTrue(os.path.getsize(os.path.join(d, "performance", "targets.png")) > 1000)
+            for png in ("targets.png", "overview.png", "throughput.png"):
+                self.assertTrue(os.path.getsize(os.path.join(d, "performance", png)) > 1000, png)
+            self.assertIn("![overview](performance/overview.png)", text)
 
 
 if __name__ == "__main__":
