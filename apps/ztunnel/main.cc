@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   std::string status_ip = "0.0.0.0";
   int admin_port = 15000, metrics_port = 15020, readiness_port = 15021;
   int drain_seconds = 5;
+  int memory_trim_seconds = 10;
   bool no_source_ip = false;
 
   app.add_option("--node", config.node_name, "Cluster node this ztunnel serves")->required();
@@ -68,6 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--drain-seconds", drain_seconds,
                  "Grace for open connections of a removed pod and on shutdown")
       ->capture_default_str();
+  app.add_option("--memory-trim-seconds", memory_trim_seconds,
+                 "Give memory left by bursts and closed connections back to the OS this often (0 = never)")
+      ->capture_default_str();
   app.add_flag("--no-preserve-source-ip", no_source_ip,
                "Connect to apps from the pod IP instead of the client's IP (no IP_TRANSPARENT)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
   config.metrics_address = *metrics;
   config.readiness_address = *readiness;
   config.drain = std::chrono::seconds(std::max(0, drain_seconds));
+  config.memory_trim_period = std::chrono::seconds(std::max(0, memory_trim_seconds));
   config.preserve_source_ip = !no_source_ip;
 
   // Signals are taken synchronously by this thread only: block them before

@@ -21,6 +21,8 @@ CLUSTER="mem$$"
 STATE="/var/lib/ambit/$CLUSTER"
 WORK=$(mktemp -d "/tmp/ambit-$CLUSTER.XXXXXX")
 SETTLE=${SETTLE:-3}
+# After the connections close: two rounds of ztunnel's memory trimmer (10 s).
+CLOSE_WAIT=${CLOSE_WAIT:-22}
 
 ctl() { "$BIN/ambitctl" --cluster "$CLUSTER" "$@"; }
 log() { echo "--- $*" >&2; }
@@ -132,7 +134,7 @@ for mode in ${MODES:-idle req}; do
   if [ -n "${ON_HELD:-}" ]; then P1=$P1 P2=$P2 MODE=$mode bash -c "$ON_HELD" >&2; fi
   touch "$CTRL_OUT/close"
   wait "$CLIENT_PID"; CLIENT_PID=""
-  sleep "$SETTLE"
+  sleep "$CLOSE_WAIT"
   read -r a1 aa1 af1 at1 < <(mem_of "$P1"); read -r a2 aa2 af2 at2 < <(mem_of "$P2")
   python3 - <<PY
 import json

@@ -20,6 +20,7 @@ using Block = ChunkQueue::Block;
 // Per-thread free list; bounded so a burst does not pin memory forever.
 struct FreeList {
   std::vector<Block*> blocks;
+  std::size_t low_water = 0;  // fewest cached blocks since the last ReleaseUnused
   FreeList() { blocks.reserve(ChunkQueue::kMaxCachedBlocks); }
   ~FreeList() {
     for (auto* b : blocks) delete b;
@@ -37,6 +38,7 @@ Block* AllocBlock() {
   if (!list.empty()) {
     b = list.back();
     list.pop_back();
+    Free().low_water = std::min(Free().low_water, list.size());
   } else {
     b = new Block;  // default-initialized: the payload is not touched here
   }
@@ -149,6 +151,15 @@ std::size_t ChunkQueue::ReleaseCachedBlocks(std::size_t keep) {
     list.pop_back();
     ++freed;
   }
+  Free().low_water = std::min(Free().low_water, list.size());
+  return freed;
+}
+
+std::size_t ChunkQueue::ReleaseUnusedCachedBlocks() {
+  FreeList& free = Free();
+  const std::size_t unused = std::min(free.low_water, free.blocks.size());
+  const std::size_t freed = ReleaseCachedBlocks(free.blocks.size() - unused);
+  free.low_water = free.blocks.size();
   return freed;
 }
 

@@ -57,6 +57,11 @@ class ChunkQueue {
   // Gives the calling thread's cached blocks beyond |keep| back to the
   // allocator; returns how many were freed.
   static std::size_t ReleaseCachedBlocks(std::size_t keep = 0);
+  // Gives back the cached blocks that no queue on this thread needed since
+  // the previous call (the free list's low-water mark over that period), so
+  // a burst's blocks return to the allocator while a steady flow keeps its
+  // own. Call periodically on each loop; returns how many were freed.
+  static std::size_t ReleaseUnusedCachedBlocks();
 
   struct Block;  // defined in the .cc: a header plus kBlockBytes of payload
 

@@ -261,6 +261,9 @@ Status Session::Init() {
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  // No RFC 7540 priority tree: closed streams are freed at once instead of
+  // being kept (up to max concurrent streams per connection) for priorities.
+  nghttp2_option_set_no_closed_streams(opt, 1);
   const int rv = role_ == Role::kClient ? nghttp2_session_client_new2(&session_, cbs, this, opt)
                                         : nghttp2_session_server_new2(&session_, cbs, this, opt);
   nghttp2_option_del(opt);

@@ -15,6 +15,7 @@
 #include "node/pod_manager.h"
 #include "node/readiness.h"
 #include "node/secret_manager.h"
+#include "node/memory_trimmer.h"
 #include "node/service_loop.h"
 #include "node/tcp_metrics.h"
 #include "node/tls_secret.h"
@@ -40,6 +41,7 @@ struct Ztunnel::Impl {
   std::unique_ptr<inpod::ZdsClient> zds;
   std::unique_ptr<xds::DeltaAdsClient> xds;
   std::unique_ptr<Admin> admin;
+  std::unique_ptr<MemoryTrimmer> trimmer;  // destroyed first: after Shutdown stopped the loops
   bool shut_down = false;
 };
 
@@ -192,6 +194,10 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
       config.admin_address, config.metrics_address, config.readiness_address}));
   z.secrets->Start();
   z.workers->Start();
+  if (config.memory_trim_period.count() > 0) {
+    z.trimmer = std::make_unique<MemoryTrimmer>(z.service.context(), *z.workers, config.memory_trim_period);
+    z.trimmer->Start();
+  }
   z.xds->Start();
   z.zds->Start();
   AMBIT_LOG_INFO("ztunnel for node {} started: xDS {}, CA {}, ZDS {}, {} worker(s)",
@@ -213,6 +219,7 @@ void Ztunnel::Shutdown(std::chrono::milliseconds drain) {
   z.xds->Stop();
   z.secrets->Stop();
   z.admin->Close();
+  if (z.trimmer) z.trimmer->Stop();
   z.workers->Stop();
   z.service.Stop();
   AMBIT_LOG_INFO("ztunnel stopped");

@@ -46,6 +46,9 @@ struct ZtunnelConfig {
   net::SocketAddress metrics_address{net::IpAddress(), 15020};
   net::SocketAddress readiness_address{net::IpAddress(), 15021};
   std::chrono::milliseconds drain{5000};  // per removed pod and on shutdown
+  // How often memory left by bursts and closed connections is given back to
+  // the OS (node::MemoryTrimmer); 0 = never.
+  std::chrono::milliseconds memory_trim_period{10000};
   bool preserve_source_ip = true;         // IP_TRANSPARENT to apps on inbound
   std::uint16_t hbone_port = 15008;       // destination HBONE port (tests)
   // Test seam: use this CA client instead of a gRPC one to ca_address.

@@ -92,5 +92,25 @@ TEST(ChunkQueue, PrepareIsBoundedByMaxAndBlock) {
   EXPECT_EQ(q.Prepare(0).size(), 1u);
 }
 
+TEST(ChunkQueue, BlocksUnusedForAWholePeriodAreReleased) {
+  ChunkQueue::ReleaseCachedBlocks(0);
+  {
+    ChunkQueue q;  // a burst: 10 blocks, then all cached
+    std::string big(ChunkQueue::kBlockBytes * 10, 'c');
+    q.Append({reinterpret_cast<const std::uint8_t*>(big.data()), big.size()});
+  }
+  ASSERT_EQ(ChunkQueue::CachedBlocks(), 10u);
+  EXPECT_EQ(ChunkQueue::ReleaseUnusedCachedBlocks(), 0u);  // starts the period
+  {
+    ChunkQueue q;  // steady use of 3 blocks during the period
+    std::string some(ChunkQueue::kBlockBytes * 3, 'd');
+    q.Append({reinterpret_cast<const std::uint8_t*>(some.data()), some.size()});
+  }
+  EXPECT_EQ(ChunkQueue::ReleaseUnusedCachedBlocks(), 7u);  // the 7 nobody took
+  EXPECT_EQ(ChunkQueue::CachedBlocks(), 3u);
+  EXPECT_EQ(ChunkQueue::ReleaseUnusedCachedBlocks(), 3u);  // idle for a whole period
+  EXPECT_EQ(ChunkQueue::CachedBlocks(), 0u);
+}
+
 }  // namespace
 }  // namespace ambit::h2
