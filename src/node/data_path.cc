@@ -8,10 +8,12 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <future>
+#include <optional>
 #include <random>
 
 #include "core/log.h"
@@ -108,9 +110,24 @@ std::string BaggageFor(const Pod& pod, const state::Workload* w) {
   return hbone::FormatBaggage(b);
 }
 
+// The label fields of an access-log line, rendered once when the connection
+// is set up, so a long-lived connection keeps two strings, not every label.
+struct AccessFields {
+  std::string src;  // src.workload=… src.namespace=… src.identity=…
+  std::string dst;  // dst.service=… dst.workload=… dst.namespace=… dst.identity=…
+};
+
+AccessFields AccessOf(const TcpLabels& l) {
+  return {fmt::format("src.workload={} src.namespace={} src.identity={}", l.source_workload,
+                      l.source_workload_namespace, l.source_principal),
+          fmt::format("dst.service={} dst.workload={} dst.namespace={} dst.identity={}",
+                      l.destination_service, l.destination_workload,
+                      l.destination_workload_namespace, l.destination_principal)};
+}
+
 // One access-log line per finished connection, in ztunnel's key=value form
 // (reference/ztunnel.md §7.2).
-void LogComplete(const char* direction, const net::SocketAddress& src, const TcpLabels& labels,
+void LogComplete(const char* direction, const net::SocketAddress& src, const AccessFields& fields,
                  const net::SocketAddress& dst, const std::string& hbone_addr,
                  std::uint64_t sent, std::uint64_t received,
                  std::chrono::steady_clock::time_point start, bool aborted) {
@@ -118,15 +135,33 @@ void LogComplete(const char* direction, const net::SocketAddress& src, const Tcp
                       std::chrono::steady_clock::now() - start)
                       .count();
   AMBIT_LOG_INFO(
-      "access: connection complete src.addr={} src.workload={} src.namespace={} "
-      "src.identity={} dst.addr={}{}{} dst.service={} dst.workload={} dst.namespace={} "
-      "dst.identity={} direction={} bytes_sent={} bytes_recv={} duration={}ms{}",
-      src.ToString(), labels.source_workload, labels.source_workload_namespace,
-      labels.source_principal, dst.ToString(), hbone_addr.empty() ? "" : " dst.hbone_addr=",
-      hbone_addr, labels.destination_service, labels.destination_workload,
-      labels.destination_workload_namespace, labels.destination_principal, direction, sent,
-      received, ms, aborted ? " error=aborted" : "");
+      "access: connection complete src.addr={} {} dst.addr={}{}{} {} direction={} bytes_sent={} "
+      "bytes_recv={} duration={}ms{}",
+      src.ToString(), fields.src, dst.ToString(), hbone_addr.empty() ? "" : " dst.hbone_addr=",
+      hbone_addr, fields.dst, direction, sent, received, ms, aborted ? " error=aborted" : "");
 }
+
+void LogComplete(const char* direction, const net::SocketAddress& src, const TcpLabels& labels,
+                 const net::SocketAddress& dst, const std::string& hbone_addr,
+                 std::uint64_t sent, std::uint64_t received,
+                 std::chrono::steady_clock::time_point start, bool aborted) {
+  LogComplete(direction, src, AccessOf(labels), dst, hbone_addr, sent, received, start, aborted);
+}
+
+// The far side of an outbound connection and what it reports, as kept while
+// the bytes flow. Small on purpose: it lives in a frame that lasts as long as
+// the connection; everything needed only to set the connection up stays in
+// OpenOutbound's frame, which ends once the leg is open.
+struct OutboundLeg {
+  bool hbone = false;
+  net::SocketAddress peer;      // the app that connected
+  net::SocketAddress next_hop;  // passthrough destination or HBONE peer
+  std::string hbone_addr;       // HBONE: the CONNECT target, for the log
+  AccessFields access;
+  std::shared_ptr<TcpSeries> series;
+  std::optional<tcp::socket> upstream;  // passthrough
+  std::shared_ptr<h2::Stream> stream;   // HBONE
+};
 
 bool IsIllegalPort(std::uint16_t port) {
   for (auto p : hbone::kIllegalDestinationPorts) {
@@ -251,6 +286,10 @@ struct DataPath::Impl {
   }
 
   asio::awaitable<void> Outbound(std::shared_ptr<Pod> pod, tcp::socket downstream);
+  // Routes |downstream| and opens its far side; nullopt when it was refused
+  // or failed (counted, logged, |downstream| aborted).
+  asio::awaitable<std::optional<OutboundLeg>> OpenOutbound(const std::shared_ptr<Pod>& pod,
+                                                           tcp::socket& downstream);
   asio::awaitable<void> InboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket downstream);
   asio::awaitable<void> Hbone(std::shared_ptr<Pod> pod, tcp::socket socket);
 
@@ -324,13 +363,34 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
     hbone::AbortSocket(downstream);
   });
   if (!token) co_return;  // pod is draining
+  std::optional<OutboundLeg> leg = co_await OpenOutbound(pod, downstream);
+  if (!leg) co_return;
+  hbone::StatsShard& shard = stats.Local();
+  hbone::CopyResult result;
+  if (leg->hbone) {
+    result = co_await hbone::CopyBidirectional(downstream, *leg->stream, hbone::DownstreamCounters(shard));
+  } else {
+    auto upstream_token = pod->connections().Register(downstream.get_executor(), [&leg] {
+      hbone::AbortSocket(*leg->upstream);
+    });
+    result = co_await hbone::CopyBidirectional(downstream, *leg->upstream, hbone::DownstreamCounters(shard));
+  }
+  leg->series->AddReceived(result.socket_to_peer);
+  leg->series->AddSent(result.peer_to_socket);
+  leg->series->Closed();
+  LogComplete("outbound", leg->peer, leg->access, leg->next_hop, leg->hbone_addr, result.peer_to_socket,
+              result.socket_to_peer, start, result.aborted);
+}
+
+asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const std::shared_ptr<Pod>& pod,
+                                                                         tcp::socket& downstream) {
   auto peer = net::PeerAddress(downstream.native_handle());
   auto original = net::OriginalDestination(downstream.native_handle());
   if (!peer.ok() || !original.ok()) {
     AMBIT_LOG_WARN("outbound in pod {}: no original destination: {}", pod->spec().uid,
                    original.ok() ? peer.error().ToString() : original.error().ToString());
     hbone::AbortSocket(downstream);
-    co_return;
+    co_return std::nullopt;
   }
   if (options.discovery_ready && !options.discovery_ready()) {
     // Right after a (re)start: wait for the first xDS push rather than route
@@ -347,7 +407,7 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
       AMBIT_LOG_WARN("outbound {} -> {}: no discovery data yet; connection reset",
                      peer->ToString(), original->ToString());
       hbone::AbortSocket(downstream);
-      co_return;
+      co_return std::nullopt;
     }
   }
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -382,7 +442,7 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
       AMBIT_LOG_DEBUG("outbound {} -> {} rejected: {}", peer->ToString(), original->ToString(),
                       route.reason);
       hbone::AbortSocket(downstream);
-      co_return;
+      co_return std::nullopt;
     case hbone::RouteDecision::Kind::kPassthrough: {
       labels.connection_security_policy = "unknown";
       auto series = metrics.Get(labels);
@@ -395,23 +455,18 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
         AMBIT_LOG_DEBUG("outbound passthrough {} -> {}: {}", peer->ToString(),
                         route.next_hop.ToString(), upstream.error().ToString());
         hbone::AbortSocket(downstream);
-        co_return;
+        co_return std::nullopt;
       }
       outbound_passthrough.fetch_add(1, std::memory_order_relaxed);
       series->Opened();
-      auto upstream_token = pod->connections().Register(downstream.get_executor(), [&] {
-        hbone::AbortSocket(*upstream);
-      });
-      hbone::StatsShard& shard = stats.Local();
-      shard.passthrough_connections.Inc();
-      auto result =
-          co_await hbone::CopyBidirectional(downstream, *upstream, hbone::DownstreamCounters(shard));
-      series->AddReceived(result.socket_to_peer);
-      series->AddSent(result.peer_to_socket);
-      series->Closed();
-      LogComplete("outbound", *peer, labels, route.next_hop, "", result.peer_to_socket,
-                  result.socket_to_peer, start, result.aborted);
-      co_return;
+      stats.Local().passthrough_connections.Inc();
+      OutboundLeg leg;
+      leg.peer = *peer;
+      leg.next_hop = route.next_hop;
+      leg.access = AccessOf(labels);
+      leg.series = std::move(series);
+      leg.upstream.emplace(std::move(*upstream));
+      co_return leg;
     }
     case hbone::RouteDecision::Kind::kHbone:
       break;
@@ -427,7 +482,7 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
     AMBIT_LOG_WARN("outbound {} -> {}: no certificate for {} yet", peer->ToString(),
                    original->ToString(), pod->identity().ToString());
     hbone::AbortSocket(downstream);
-    co_return;
+    co_return std::nullopt;
   }
   hbone::PoolKey key{pod->identity(), peer->ip(), route.next_hop, route.expected_identities};
   hbone::DialParams dial{secret->client_context, pod->sockets()};
@@ -443,18 +498,19 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
     AMBIT_LOG_INFO("outbound {} -> {} via {}: {}", peer->ToString(), original->ToString(),
                    route.next_hop.ToString(), stream.error().ToString());
     hbone::AbortSocket(downstream);
-    co_return;
+    co_return std::nullopt;
   }
   outbound_hbone.fetch_add(1, std::memory_order_relaxed);
   series->Opened();
-  hbone::StatsShard& shard = stats.Local();
-  auto result =
-      co_await hbone::CopyBidirectional(downstream, **stream, hbone::DownstreamCounters(shard));
-  series->AddReceived(result.socket_to_peer);
-  series->AddSent(result.peer_to_socket);
-  series->Closed();
-  LogComplete("outbound", *peer, labels, route.next_hop, route.connect_target.ToString(),
-              result.peer_to_socket, result.socket_to_peer, start, result.aborted);
+  OutboundLeg leg;
+  leg.hbone = true;
+  leg.peer = *peer;
+  leg.next_hop = route.next_hop;
+  leg.hbone_addr = route.connect_target.ToString();
+  leg.access = AccessOf(labels);
+  leg.series = std::move(series);
+  leg.stream = std::move(*stream);
+  co_return leg;
 }
 
 asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
