@@ -102,8 +102,11 @@ int main(int argc, char** argv) {
     auto inbound = std::make_shared<hbone::InboundServer>(
         [server_ctx] { return server_ctx; }, sockets, std::make_shared<hbone::AllowAllAuthorizer>(),
         &stats, hbone::InboundServer::Options{});
+    net::Listener::Options listen_options;
+    listen_options.placement = net::Listener::Placement::kLeastLoaded;  // as ztunnel's 15008
     auto listener = net::Listener::Start(workers, *sockets,
-                                         net::SocketAddress(net::IpAddress::Loopback4(), hbone_port), {},
+                                         net::SocketAddress(net::IpAddress::Loopback4(), hbone_port),
+                                         listen_options,
                                          [inbound](tcp::socket s) { inbound->Serve(std::move(s)); });
     if (!listener.ok()) {
       std::fprintf(stderr, "inbound listener: %s\n", listener.error().ToString().c_str());

@@ -10,6 +10,7 @@
 #include "hbone/connect_request.h"
 #include "hbone/copy.h"
 #include "net/connect.h"
+#include "net/worker_pool.h"
 #include "net/socket_options.h"
 #include "tls/tls_stream.h"
 
@@ -31,10 +32,14 @@ InboundServer::InboundServer(TlsContextSource tls, std::shared_ptr<const net::So
 
 void InboundServer::Serve(asio::ip::tcp::socket socket) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, ServeConnection(std::move(socket)), asio::detached);
+  // The connection counts in this loop's load for its whole life, so that a
+  // listener with least-loaded placement spreads HBONE connections (and so
+  // their streams) over the loops.
+  asio::co_spawn(executor, ServeConnection(std::move(socket), net::WorkerPool::HoldCurrentLoop()),
+                 asio::detached);
 }
 
-asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socket) {
+asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socket, net::LoadHold load) {
   auto self = shared_from_this();
   auto local = net::LocalAddress(socket.native_handle());
   auto peer = net::PeerAddress(socket.native_handle());
@@ -85,6 +90,7 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
     std::lock_guard lock(self->sessions_mu_);
     self->sessions_.erase(key);
   });
+  (*session)->AddOnClose([hold = std::make_shared<net::LoadHold>(std::move(load))]() mutable { hold.reset(); });
   if (options_.observer) options_.observer->SessionStarted(*session);
   (*session)->Start();
 }

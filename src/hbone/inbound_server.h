@@ -31,6 +31,7 @@
 #include "hbone/ports.h"
 #include "hbone/stats.h"
 #include "identity/spiffe_id.h"
+#include "net/worker_pool.h"
 #include "net/socket_address.h"
 #include "net/socket_factory.h"
 #include "tls/context.h"
@@ -133,7 +134,7 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
 
  private:
   struct Connection;
-  asio::awaitable<void> ServeConnection(asio::ip::tcp::socket socket);
+  asio::awaitable<void> ServeConnection(asio::ip::tcp::socket socket, net::LoadHold load);
   asio::awaitable<void> ServeStream(std::shared_ptr<Connection> conn, std::shared_ptr<h2::Stream> stream);
 
   // Live sessions, for Shutdown(). Touched once per connection (register,

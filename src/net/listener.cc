@@ -31,7 +31,9 @@ Listener::Listener(WorkerPool& pool, asio::ip::tcp::acceptor acceptor, SocketAdd
       on_accept_(std::move(on_accept)) {}
 
 void Listener::AcceptNext() {
-  const std::size_t target = pool_.NextIndex();
+  const std::size_t target = options_.placement == Placement::kLeastLoaded
+                                 ? pool_.LeastLoadedIndex()
+                                 : pool_.NextIndex();
   acceptor_.async_accept(
       pool_.loop(target),
       [self = shared_from_this(), target](asio::error_code ec, asio::ip::tcp::socket socket) {
@@ -44,7 +46,12 @@ void Listener::AcceptNext() {
           if (!st.ok()) {
             AMBIT_LOG_DEBUG("socket options on accepted connection: {}", st.error().ToString());
           }
-          self->pool_.Post(target, [self, s = std::move(socket)]() mutable {
+          // Least-loaded placement counts the socket from here until its
+          // handler has run (the handler takes its own hold for the
+          // connection's life), so the next accept sees it.
+          LoadHold in_flight;
+          if (self->options_.placement == Placement::kLeastLoaded) in_flight = LoadHold(&self->pool_, target);
+          self->pool_.Post(target, [self, s = std::move(socket), hold = std::move(in_flight)]() mutable {
             self->on_accept_(std::move(s));
           });
         }

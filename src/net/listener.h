@@ -1,7 +1,8 @@
 // Listener: accepts TCP connections and spreads them across worker loops.
 //
 // One accept coroutine runs on the loop given at Start. Each accepted socket is
-// re-homed to a loop chosen round-robin (WorkerPool::NextIndex), gets
+// re-homed to a loop chosen round-robin (WorkerPool::NextIndex, or the least
+// loaded loop with Placement::kLeastLoaded), gets
 // TCP_NODELAY + keepalive, and is handed to |on_accept| on that loop, where it
 // stays for life. Explicit spreading (not the kernel's) keeps a few long-lived
 // connections from piling onto one loop.
@@ -28,10 +29,15 @@ using AcceptHandler = std::function<void(asio::ip::tcp::socket socket)>;
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
+  enum class Placement {
+    kRoundRobin,   // WorkerPool::NextIndex
+    kLeastLoaded,  // WorkerPool::LeastLoadedIndex (for long-lived multiplexed connections)
+  };
   struct Options {
     ListenOptions listen;
     KeepaliveConfig keepalive;
     std::size_t accept_loop = 0;  // loop that runs accept()
+    Placement placement = Placement::kRoundRobin;
   };
 
   // Binds |addr| (port 0 picks one) through |factory| and starts accepting.

@@ -7,6 +7,7 @@
 namespace ambit::net {
 namespace {
 thread_local int t_worker_index = -1;
+thread_local WorkerPool* t_worker_pool = nullptr;
 }  // namespace
 
 WorkerPool::WorkerPool(std::size_t threads) {
@@ -22,8 +23,9 @@ void WorkerPool::Start() {
   started_ = true;
   for (std::size_t i = 0; i < loops_.size(); ++i) {
     Loop* loop = loops_[i].get();
-    loop->thread = std::thread([loop, i] {
+    loop->thread = std::thread([this, loop, i] {
       t_worker_index = static_cast<int>(i);
+      t_worker_pool = this;
       const std::string name = "ambit-w" + std::to_string(i);
       ::pthread_setname_np(::pthread_self(), name.c_str());
       loop->context.run();
@@ -42,5 +44,45 @@ void WorkerPool::Stop() {
 }
 
 int WorkerPool::CurrentIndex() { return t_worker_index; }
+
+WorkerPool* WorkerPool::Current() { return t_worker_pool; }
+
+LoadHold WorkerPool::HoldCurrentLoop() {
+  if (t_worker_pool == nullptr) return LoadHold();
+  return LoadHold(t_worker_pool, static_cast<std::size_t>(t_worker_index));
+}
+
+LoadHold::LoadHold(WorkerPool* pool, std::size_t index) : pool_(pool), index_(index) {
+  if (pool_ != nullptr) pool_->AddLoad(index_, +1);
+}
+
+LoadHold::~LoadHold() {
+  if (pool_ != nullptr) pool_->AddLoad(index_, -1);
+}
+
+LoadHold& LoadHold::operator=(LoadHold&& other) noexcept {
+  if (this != &other) {
+    if (pool_ != nullptr) pool_->AddLoad(index_, -1);
+    pool_ = other.pool_;
+    index_ = other.index_;
+    other.pool_ = nullptr;
+  }
+  return *this;
+}
+
+std::size_t WorkerPool::LeastLoadedIndex() {
+  const std::size_t preferred = NextIndex();
+  std::size_t best = preferred;
+  std::int64_t best_load = Load(preferred);
+  for (std::size_t k = 1; k < loops_.size(); ++k) {
+    const std::size_t i = (preferred + k) % loops_.size();
+    const std::int64_t load = Load(i);
+    if (load < best_load) {
+      best = i;
+      best_load = load;
+    }
+  }
+  return best;
+}
 
 }  // namespace ambit::net

@@ -15,12 +15,32 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
 
 namespace ambit::net {
+
+class WorkerPool;
+
+// One unit of a loop's load (WorkerPool::AddLoad), held until destroyed.
+// Move-only; an empty hold (off the pool) does nothing.
+class LoadHold {
+ public:
+  LoadHold() = default;
+  LoadHold(WorkerPool* pool, std::size_t index);
+  ~LoadHold();
+  LoadHold(LoadHold&& other) noexcept : pool_(other.pool_), index_(other.index_) { other.pool_ = nullptr; }
+  LoadHold& operator=(LoadHold&& other) noexcept;
+  LoadHold(const LoadHold&) = delete;
+  LoadHold& operator=(const LoadHold&) = delete;
+
+ private:
+  WorkerPool* pool_ = nullptr;
+  std::size_t index_ = 0;
+};
 
 class WorkerPool {
  public:
@@ -44,6 +64,22 @@ class WorkerPool {
     return next_.fetch_add(1, std::memory_order_relaxed) % loops_.size();
   }
 
+  // Load: long-lived multiplexed connections (inbound HBONE sessions) open on
+  // each loop, kept by their owners with AddLoad(+1/-1) on that loop, so that
+  // a listener can place the next one on the least loaded loop: two pooled
+  // connections from one peer must not end up sharing a loop while another
+  // idles. Relaxed atomics; any thread.
+  void AddLoad(std::size_t index, int delta) {
+    loops_[index]->load.fetch_add(delta, std::memory_order_relaxed);
+  }
+  std::int64_t Load(std::size_t index) const { return loops_[index]->load.load(std::memory_order_relaxed); }
+  // The least loaded loop; among equals the round-robin choice comes first,
+  // so back-to-back placements still alternate.
+  std::size_t LeastLoadedIndex();
+  // A unit of load on the calling thread's loop (empty off any pool): taken
+  // as soon as a long-lived connection arrives, kept for its life.
+  static LoadHold HoldCurrentLoop();
+
   // Runs |f| on loop |index| (a cross-loop message). |f| may be move-only.
   template <typename F>
   void Post(std::size_t index, F&& f) {
@@ -52,12 +88,15 @@ class WorkerPool {
 
   // The index of the worker loop the calling thread runs, or -1 off the pool.
   static int CurrentIndex();
+  // The pool whose loop the calling thread runs, or nullptr off any pool.
+  static WorkerPool* Current();
 
  private:
   struct Loop {
     asio::io_context context{1};
     asio::executor_work_guard<asio::io_context::executor_type> guard{context.get_executor()};
     std::thread thread;
+    alignas(64) std::atomic<std::int64_t> load{0};
   };
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<std::size_t> next_{0};

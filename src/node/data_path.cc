@@ -352,7 +352,15 @@ void DataPath::OnInboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket socket) 
 
 void DataPath::OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, impl_->Hbone(std::move(pod), std::move(socket)), asio::detached);
+  // Counts in this loop's load while waiting for the certificate (the
+  // inbound server then holds its own), so least-loaded placement of the
+  // next HBONE connection already sees this one.
+  asio::co_spawn(executor,
+                 [impl = impl_.get(), pod = std::move(pod), s = std::move(socket),
+                  hold = net::WorkerPool::HoldCurrentLoop()]() mutable -> asio::awaitable<void> {
+                   co_await impl->Hbone(std::move(pod), std::move(s));
+                 },
+                 asio::detached);
 }
 
 asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::socket downstream) {

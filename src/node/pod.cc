@@ -40,6 +40,9 @@ Result<std::shared_ptr<Pod>> Pod::Start(PodSpec spec, identity::SpiffeId identit
     options.listen.reuse_port = true;  // a restarted ztunnel binds beside the old one
     options.listen.backlog = 128;
     options.accept_loop = accept_loop++;
+    // HBONE connections are long-lived and carry many streams: balance them
+    // by how many each loop already serves, not by turn.
+    if (plan.port == ports.hbone) options.placement = net::Listener::Placement::kLeastLoaded;
     std::weak_ptr<Pod> weak = pod;
     auto listener = net::Listener::Start(
         workers, *pod->factory_, net::SocketAddress(ports.bind, plan.port), options,

@@ -11,7 +11,9 @@
 namespace ambit::tls {
 namespace {
 
-constexpr char kCipherSuites[] = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+// AES-128-GCM first: about 8% cheaper per byte than AES-256-GCM here
+// (bench/notes.md) and accepted by Istio's ztunnel; AES-256-GCM stays allowed.
+constexpr char kCipherSuites[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
 constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
 
 int SelectH2(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,

@@ -194,8 +194,10 @@ class HboneIntegrationTest : public ::testing::Test {
     inbound_ = std::make_shared<InboundServer>([server_ctx] { return server_ctx; }, sockets_,
                                                std::make_shared<TestAuthorizer>(), stats_.get(),
                                                InboundServer::Options{});
+    net::Listener::Options hbone_options;
+    hbone_options.placement = net::Listener::Placement::kLeastLoaded;  // as ztunnel's 15008
     auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
-                                         {}, [this](tcp::socket s) { inbound_->Serve(std::move(s)); });
+                                         hbone_options, [this](tcp::socket s) { inbound_->Serve(std::move(s)); });
     ASSERT_TRUE(listener.ok()) << listener.error().ToString();
     hbone_listener_ = *listener;
     workers_->Start();
@@ -520,6 +522,11 @@ TEST_F(HboneIntegrationTest, EachLoopCountsTheConnectionsAndBytesItCopies) {
   EXPECT_EQ(connections, 2u * kConns);
   EXPECT_EQ(bytes, 2u * kConns * (2u * kBytes + 1));
   EXPECT_EQ(stats_->Snapshot().app_connections, 2u * kConns);
+  // One pooled TLS connection per client loop, and the server placed them on
+  // different loops (least loaded), so its copies are spread too.
+  EXPECT_EQ(stats_->Snapshot().tls_connections_accepted, 2u);
+  EXPECT_EQ(workers_->Load(0), 1);
+  EXPECT_EQ(workers_->Load(1), 1);
 }
 
 class HboneOneStreamPerConnectionTest : public HboneIntegrationTest {

@@ -77,6 +77,66 @@ TEST(Listener, SpreadsConnectionsAcrossLoopsAndEchoes) {
   EXPECT_EQ(loops_seen, (std::set<int>{0, 1}));
 }
 
+TEST(WorkerPool, LeastLoadedIndexPrefersTheIdleLoopAndAlternatesAmongEquals) {
+  WorkerPool pool(3);
+  // Equal loads: the round-robin order.
+  EXPECT_EQ(pool.LeastLoadedIndex(), 0u);
+  EXPECT_EQ(pool.LeastLoadedIndex(), 1u);
+  EXPECT_EQ(pool.LeastLoadedIndex(), 2u);
+  pool.AddLoad(0, +1);
+  pool.AddLoad(1, +1);
+  // Round robin would say 0 twice in a row (next is 3 % 3 = 0, then 1), but loop 2 is idle.
+  EXPECT_EQ(pool.LeastLoadedIndex(), 2u);
+  EXPECT_EQ(pool.LeastLoadedIndex(), 2u);
+  pool.AddLoad(2, +2);
+  pool.AddLoad(1, -1);
+  EXPECT_EQ(pool.Load(1), 0);
+  EXPECT_EQ(pool.LeastLoadedIndex(), 1u);
+}
+
+TEST(Listener, LeastLoadedPlacementSkipsTheLoopThatIsAlreadyBusy) {
+  WorkerPool pool(2);
+  DefaultSocketFactory factory;
+  std::mutex mu;
+  std::vector<int> loops;
+  Listener::Options options;
+  options.placement = Listener::Placement::kLeastLoaded;
+  std::vector<tcp::socket> kept;
+  auto listener = Listener::Start(pool, factory, SocketAddress(IpAddress::Loopback4(), 0), options,
+                                  [&](tcp::socket socket) {
+                                    const int index = WorkerPool::CurrentIndex();
+                                    pool.AddLoad(static_cast<std::size_t>(index), +1);  // held open
+                                    std::lock_guard lock(mu);
+                                    loops.push_back(index);
+                                    kept.push_back(std::move(socket));
+                                  });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  pool.Start();
+  asio::io_context client_io;  // blocking client sockets, off the pool's loops
+  auto connect_and_wait = [&](std::size_t want) {
+    tcp::socket client(client_io);
+    client.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), (*listener)->local_address().port()));
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(mu);
+        if (loops.size() == want) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return client;
+  };
+  auto a = connect_and_wait(1);
+  pool.NextIndex();  // another listener took a turn: round robin alone would now repeat a's loop
+  auto b = connect_and_wait(2);
+  (*listener)->Close();
+  pool.Stop();  // the accepted sockets are then safe to drop here
+  ASSERT_EQ(loops.size(), 2u);
+  EXPECT_NE(loops[0], loops[1]);
+  EXPECT_EQ(pool.Load(0), 1);
+  EXPECT_EQ(pool.Load(1), 1);
+  kept.clear();
+}
+
 TEST(Connect, RefusedPortIsUnavailable) {
   WorkerPool pool(1);
   DefaultSocketFactory factory;
