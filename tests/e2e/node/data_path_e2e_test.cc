@@ -41,7 +41,7 @@
 #include "redirect/rule_set.h"
 #include "state/ip_bytes.h"
 #include "state/state_store.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 #include "netns_fixture.h"
 
 namespace ambit::node {

@@ -27,7 +27,7 @@
 #include "node/ztunnel.h"
 #include "redirect/rule_set.h"
 #include "state/ip_bytes.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 #include "xds/delta_ads_server.h"
 #include "xds/node_authenticator.h"
 #include "xds/resource_store.h"

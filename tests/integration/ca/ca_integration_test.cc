@@ -25,7 +25,7 @@
 #include "pki/pem.h"
 #include "pki/file.h"
 #include "pki/key.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace ambit {
 namespace {

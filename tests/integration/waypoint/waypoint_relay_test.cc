@@ -37,7 +37,7 @@
 #include "node/tls_secret.h"
 #include "state/ip_bytes.h"
 #include "test_resources.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 #include "waypoint/waypoint.h"
 #include "xds/delta_ads_server.h"
 #include "xds/node_authenticator.h"

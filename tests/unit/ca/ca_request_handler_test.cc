@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ca_test_util.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace ambit::ca {
 namespace {

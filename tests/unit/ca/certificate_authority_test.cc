@@ -6,7 +6,7 @@
 
 #include "ca_test_util.h"
 #include "pki/chain.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace ambit::ca {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "pki/key.h"
 #include "pki/pem.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace ambit::caclient {
 namespace {

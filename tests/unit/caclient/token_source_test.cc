@@ -2,7 +2,7 @@
 
 #include "caclient/ca_client.h"
 #include "pki/file.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace ambit::caclient {
 namespace {

@@ -5,7 +5,7 @@
 #include "ca/certificate_authority.h"
 #include "pki/csr.h"
 #include "pki/key.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace ambit::caclient {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "ca/certificate_authority.h"
 #include "caclient/local_ca_client.h"
-#include "testing/temp_dir.h"
+#include "support/temp_dir.h"
 #include "tls/context.h"
 
 namespace ambit::node {
