@@ -242,7 +242,8 @@ def generate(result, out_md, plots_dir, notes_path, source_name):
                 ((r["better"] == "higher" and r["ratio"] >= 1) or (r["better"] == "lower" and r["ratio"] <= 1)))
         w(f"| {r['workload']} | {METRIC_NAMES.get(r['metric'], r['metric'])} | {r['ours']} | {r['reference']} | "
           f"{fmt_value(r['ours_median'])} | {fmt_value(r['reference_median'])} | "
-          f"{'**' if good else ''}{fmt_value(r['ratio'])}×{'**' if good else ''} | {r['better']} |")
+          f"{'**' if good else ''}{fmt_value(r['ratio'])}{'×' if r['ratio'] is not None else ''}"
+          f"{'**' if good else ''}{' (' + r['note'] + ')' if r.get('note') else ''} | {r['better']} |")
     w("")
     if result["flags"] or result["notes"]:
         w("**Flags and notes for this run:**")
@@ -303,6 +304,9 @@ def generate(result, out_md, plots_dir, notes_path, source_name):
     w(f"- **8 streams**: `iperf3 -P 8 -t {cfg['streams_seconds']}` through Ambit with 2 and with 1 ztunnel "
       "worker(s); the per-worker byte spread comes from both ztunnels' `/config_dump` `workers` array.")
     w("")
+    for kind, verdict in result.get("mtls_check", {}).items():
+        w(f"Checked at setup: the {kind} chain's server side, `openssl s_client` without a certificate: {verdict}.")
+        w("")
     w("In each client pod's own network namespace the harness widens the ephemeral port range "
       "(16000–65000) and sets `tcp_tw_reuse=1` so keep-alive-off runs do not run out of ports; "
       "the same for every path.")
@@ -346,7 +350,8 @@ def generate(result, out_md, plots_dir, notes_path, source_name):
         rel = [r for r in result["ratios"] if r["workload"] == workload]
         if rel:
             w("Ratios: " + "; ".join(f"{r['ours']} ÷ {r['reference']} ({METRIC_NAMES.get(r['metric'], r['metric'])})"
-                                     f" = **{fmt_value(r['ratio'])}×**" for r in rel) + ".")
+                                     f" = **{fmt_value(r['ratio'])}{'×' if r['ratio'] is not None else ''}**"
+                                     for r in rel) + ".")
             w("")
         if workload == "streams8":
             spread = result["worker_spread"]
@@ -356,6 +361,18 @@ def generate(result, out_md, plots_dir, notes_path, source_name):
             else:
                 w(f"Worker spread: not measured — {spread.get('note', '')}.")
             w("")
+            rows = [x for x in result["samples"] if x["workload"] == "streams8" and x["path"].startswith("ambit")
+                    and "workers" in x.get("extra", {})]
+            if rows:
+                w("| round | path | node1 (client side): bytes per worker, share | node2 (server side) |")
+                w("|---|---|---|---|")
+                for x in rows:
+                    cells = []
+                    for node in ("node1", "node2"):
+                        wk = x["extra"]["workers"][node]
+                        cells.append(" / ".join(f"{b / 1e6:.0f} MB ({sh:.0%})" for b, sh in zip(wk["bytes"], wk["shares"])))
+                    w(f"| {x['round']} | `{x['path']}` | {cells[0]} | {cells[1]} |")
+                w("")
         png = plot_workload(result, workload, plots_dir)
         if png:
             w(f"![{workload}]({rel_plots}/{png})")

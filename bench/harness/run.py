@@ -163,11 +163,26 @@ class Bench:
             self.paths[name] = Path(name, main, raw_client_ns, iperf,
                                     (loop, proxies.client_port(pair.kind, http_route)),
                                     pair.pids, pair.kind, raw_server_ns)
+        self.mtls_check = {kind: self.check_client_cert_required(raw_client_ns, raw_server_ip, port, certs_dir)
+                           for kind, port in (("haproxy", 14019), ("stunnel", 14109))}
         for netns in sorted({p.client_netns for p in self.paths.values()}):
             self.tune_client_netns(netns)
         for path in self.paths.values():
             self.probe(path)
         log("every path answers: " + ", ".join(self.paths))
+
+    @staticmethod
+    def check_client_cert_required(netns, server_ip, port, certs_dir):
+        """A TLS client without a certificate must be refused by the reference's server side
+        (mTLS really enforced): OpenSSL reports the server's `certificate required` alert."""
+        r = subprocess.run(["ip", "netns", "exec", netns, "openssl", "s_client", "-connect", f"{server_ip}:{port}",
+                            "-CAfile", os.path.join(certs_dir, "ca.crt"), "-servername", "server", "-quiet"],
+                           input="GET / HTTP/1.0\r\n\r\n", capture_output=True, text=True, timeout=20)
+        out = r.stdout + r.stderr
+        if "certificate required" not in out or "0123456789" in out:
+            raise RuntimeError(f"mTLS not enforced on {server_ip}:{port}: a client without a certificate got: "
+                               f"{out.strip()[-300:]}")
+        return "refused without a client certificate (tlsv13 alert certificate required)"
 
     @staticmethod
     def tune_client_netns(netns):
@@ -585,6 +600,7 @@ def main(argv):
         "paths": {name: stats.PATH_LABELS.get(name, name) for name in bench.paths},
         "workload_paths": WORKLOAD_PATHS,
         "notes": bench.notes,
+        "mtls_check": getattr(bench, "mtls_check", {}),
         "flags": stats.raw_throughput_flags(samples),
         "samples": samples,
         "summary": summary,

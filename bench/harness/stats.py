@@ -114,9 +114,17 @@ def ratios(summary):
         b = median_of(summary, workload, ref, metric)
         if a is None or b is None:
             continue
-        value = a / b if b else None
-        rows.append({"workload": workload, "metric": metric, "ours": ours, "reference": ref,
-                     "ours_median": a, "reference_median": b, "ratio": value, "better": better})
+        # A ratio of "added" figures only means something when both are above raw's:
+        # on a noisy machine a reference's added p99 can come out negative.
+        if b <= 0 or (metric.startswith("added_") and a < 0):
+            value, note = None, "not meaningful: a median is not above zero (noise)"
+        else:
+            value, note = a / b, ""
+        row = {"workload": workload, "metric": metric, "ours": ours, "reference": ref,
+               "ours_median": a, "reference_median": b, "ratio": value, "better": better}
+        if note:
+            row["note"] = note
+        rows.append(row)
     return rows
 
 

@@ -129,6 +129,17 @@ class StatsTest(unittest.TestCase):
         self.assertEqual(targets["cpu"]["status"], "PASS")
         self.assertEqual(targets["spread"]["status"], "PASS")
 
+    def test_ratio_of_a_negative_added_latency_is_not_meaningful(self):
+        samples = stats.derive([sample(1, "latency_c1", "raw", p50_us=50.0, p99_us=900.0),
+                                sample(1, "latency_c1", "ambit", p50_us=150.0, p99_us=1000.0),
+                                sample(1, "latency_c1", "haproxy", p50_us=250.0, p99_us=800.0)])
+        rows = stats.ratios(stats.summarize(samples))
+        p99 = [r for r in rows if r["metric"] == "added_p99_us" and r["reference"] == "haproxy"][0]
+        self.assertIsNone(p99["ratio"])
+        self.assertIn("not meaningful", p99["note"])
+        p50 = [r for r in rows if r["metric"] == "added_p50_us" and r["reference"] == "haproxy"][0]
+        self.assertAlmostEqual(p50["ratio"], 0.5)
+
     def test_spread_without_counters_is_not_applicable(self):
         samples = [dict(sample(1, "streams8", "ambit", gbps=1.0), notes=["no workers array"])]
         spread = stats.worker_spread(samples)
