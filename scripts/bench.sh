@@ -3,7 +3,8 @@
 # Usage: scripts/bench.sh [BUILD_DIR] [options of bench/harness/run.py...]
 # Runs the harness as root (it brings up its own local clusters and removes them,
 # pass, fail or Ctrl-C), writes bench/results/<timestamp>.json and latest.json,
-# then regenerates docs/performance.md and docs/performance/*.png from it.
+# runs the Google Benchmark micro-benchmarks (scripts/microbench.sh), then
+# regenerates docs/performance.md and docs/performance/*.png from both.
 set -euo pipefail
 build="${1:-build}"
 [ $# -gt 0 ] && shift
@@ -18,6 +19,9 @@ py=/usr/bin/python3
 start=$(date +%s)
 "$py" bench/harness/run.py --bin-dir "$build/bin" --results-dir bench/results "$@"
 newest="bench/results/$(readlink bench/results/latest.json)"
-"$py" bench/harness/report.py bench/results/latest.json --source-name "$newest" \
+# The Google Benchmark micro-benchmarks (hot functions), into bench/results/micro-<timestamp>.json.
+scripts/microbench.sh "$build"
+micro=$(ls -t bench/results/micro-*.json | head -1)
+"$py" bench/harness/report.py bench/results/latest.json --source-name "$newest" --micro "$micro" \
   --out docs/performance.md --plots docs/performance --notes bench/notes.md
 echo "bench: done in $(( $(date +%s) - start )) s; see docs/performance.md"

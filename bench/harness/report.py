@@ -201,7 +201,29 @@ def fmt_value(v, unit=""):
     return f"{v:.3g}{unit}"
 
 
-def generate(result, out_md, plots_dir, notes_path, source_name):
+def micro_rows(micro):
+    """(binary, benchmark, median cpu time, median real time, unit, bytes/s) of a
+    scripts/microbench.sh JSON, medians only, in file order."""
+    rows = []
+    for binary, data in micro.get("binaries", {}).items():
+        for b in data.get("benchmarks", []):
+            if b.get("aggregate_name") != "median":
+                continue
+            rate = b.get("bytes_per_second")
+            rows.append((binary, b["run_name"], b["cpu_time"], b["real_time"], b.get("time_unit", "ns"), rate))
+    return rows
+
+
+def fmt_duration(value, unit):
+    ns = value * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}.get(unit, 1)
+    if ns < 1e3:
+        return f"{ns:.0f} ns"
+    if ns < 1e6:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns / 1e6:.2f} ms"
+
+
+def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, micro_name=None):
     os.makedirs(plots_dir, exist_ok=True)
     rel_plots = os.path.relpath(plots_dir, os.path.dirname(os.path.abspath(out_md)))
     m = result["machine"]
@@ -377,6 +399,18 @@ def generate(result, out_md, plots_dir, notes_path, source_name):
         if png:
             w(f"![{workload}]({rel_plots}/{png})")
             w("")
+    if micro:
+        w("## Micro-benchmarks (Google Benchmark)")
+        w("")
+        w(f"From `{micro_name}` (`scripts/microbench.sh`, run by `make bench` after the whole-system run): "
+          "medians of the repetitions; each benchmark calls the production function.")
+        w("")
+        w("| binary | benchmark | CPU time | wall time | throughput |")
+        w("|---|---|---|---|---|")
+        for binary, name, cpu, real, unit, rate in micro_rows(micro):
+            tput = f"{rate / 1e6:.0f} MB/s" if rate else "–"
+            w(f"| {binary} | `{name}` | {fmt_duration(cpu, unit)} | {fmt_duration(real, unit)} | {tput} |")
+        w("")
     w("## Profile findings")
     w("")
     if notes_path and os.path.exists(notes_path):
@@ -408,11 +442,16 @@ def main(argv):
     p.add_argument("--plots", default="docs/performance")
     p.add_argument("--notes", default="bench/notes.md")
     p.add_argument("--source-name", default=None, help="how the doc names the JSON (default: its path)")
+    p.add_argument("--micro", default=None, help="scripts/microbench.sh JSON to add as a table")
     args = p.parse_args(argv)
     with open(args.result) as f:
         result = json.load(f)
+    micro = None
+    if args.micro:
+        with open(args.micro) as f:
+            micro = json.load(f)
     source = args.source_name or args.result
-    generate(result, args.out, args.plots, args.notes, source)
+    generate(result, args.out, args.plots, args.notes, source, micro, args.micro)
     print(f"report: wrote {args.out} and plots in {args.plots}")
     return 0
 

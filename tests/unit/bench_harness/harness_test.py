@@ -202,9 +202,19 @@ class ReportTest(unittest.TestCase):
             with open(notes, "w") as f:
                 f.write("Hand-written finding XYZ.\n")
             out = os.path.join(d, "performance.md")
-            report.generate(result, out, os.path.join(d, "performance"), notes, "r.json")
+            micro = {"binaries": {"route_bench": {"benchmarks": [
+                {"run_name": "BM_Route/endpoints:10", "aggregate_name": "mean", "cpu_time": 9.0,
+                 "real_time": 9.0, "time_unit": "us"},
+                {"run_name": "BM_Route/endpoints:10", "aggregate_name": "median", "cpu_time": 870.0,
+                 "real_time": 1500.0, "time_unit": "ns"},
+                {"run_name": "BM_Copy/64k", "aggregate_name": "median", "cpu_time": 2.5,
+                 "real_time": 3.0, "time_unit": "ms", "bytes_per_second": 6.0e8}]}}}
+            report.generate(result, out, os.path.join(d, "performance"), notes, "r.json", micro, "m.json")
             with open(out) as f:
                 text = f.read()
+            self.assertIn("| route_bench | `BM_Route/endpoints:10` | 870 ns | 1.50 µs | – |", text)
+            self.assertIn("| route_bench | `BM_Copy/64k` | 2.50 ms | 3.00 ms | 600 MB/s |", text)
+            self.assertEqual(text.count("BM_Route/endpoints:10"), 1, "only medians are listed")
             self.assertIn("Hand-written finding XYZ.", text)
             self.assertIn("| Single-stream throughput ≥ 1.5× the HAProxy mTLS chain | 2.5× | >= 1.5× | **PASS** |",
                           text)
