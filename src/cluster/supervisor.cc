@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cluster/subprocess.h"
+#include "core/unique_fd.h"
 
 namespace ambit::cluster {
 
@@ -148,11 +149,21 @@ class Supervisor {
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    // The command as the machine sees it, opened before the pod's /tmp is
+    // mounted over the machine's: a binary of a build tree under /tmp (e.g.
+    // ambitd's own waypoint) stays runnable. The pod's view wins when both
+    // have the command (a pod's /tmp is its own).
+    if (auto host = FindExecutable(spec_.argv[0])) {
+      host_binary_ = UniqueFd(::open(host->c_str(), O_PATH | O_CLOEXEC));
+    }
     auto entered = EnterPodSandbox(spec_.sandbox);
     if (!entered.ok()) return Fail("cannot enter the pod sandbox: " + entered.error().ToString());
-    auto binary = FindExecutable(spec_.argv[0]);
-    if (!binary) return Fail("command not found: " + spec_.argv[0]);
-    binary_ = *binary;
+    if (auto binary = FindExecutable(spec_.argv[0])) {
+      binary_ = *binary;
+      host_binary_ = UniqueFd();
+    } else if (!host_binary_.valid()) {
+      return Fail("command not found: " + spec_.argv[0]);
+    }
 
     for (;;) {
       if (!Start()) return Fail(status_.message);
@@ -217,8 +228,12 @@ class Supervisor {
                 std::strerror(errno));
         _exit(126);
       }
-      ::execve(binary_.c_str(), argv.data(), envp.data());
-      dprintf(2, "ambit: cannot execute %s: %s\n", binary_.c_str(), std::strerror(errno));
+      if (host_binary_.valid()) {
+        ::fexecve(host_binary_.get(), argv.data(), envp.data());
+      } else {
+        ::execve(binary_.c_str(), argv.data(), envp.data());
+      }
+      dprintf(2, "ambit: cannot execute %s: %s\n", spec_.argv[0].c_str(), std::strerror(errno));
       _exit(127);
     }
     ::setpgid(pid, pid);  // also from the parent, to close the race with kill(-pid)
@@ -302,7 +317,8 @@ class Supervisor {
 
   ContainerSpec spec_;
   ContainerStatus status_;
-  std::string binary_;
+  std::string binary_;  // the command in the pod's view, or
+  UniqueFd host_binary_;  // the command only the machine's view has (O_PATH)
   pid_t child_ = 0;
   bool stopping_ = false;
 };
