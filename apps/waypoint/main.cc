@@ -18,16 +18,6 @@
 
 namespace {
 
-ambit::Result<ambit::net::SocketAddress> BindAddress(const std::string& ip, int port) {
-  auto addr = ambit::net::IpAddress::Parse(ip);
-  if (!addr.ok()) return std::move(addr).error().WithContext("bind address " + ip);
-  if (port < 0 || port > 65535) {
-    return ambit::Error(ambit::ErrorCode::kInvalidArgument,
-                        "port out of range: " + std::to_string(port));
-  }
-  return ambit::net::SocketAddress(*addr, static_cast<std::uint16_t>(port));
-}
-
 // The value of environment variable |name|, or "".
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -98,10 +88,10 @@ int main(int argc, char** argv) {
   if (config.credential_file.empty() && !credential_dir.empty() && !config.node_name.empty()) {
     config.credential_file = credential_dir + "/" + config.node_name + "/credential";
   }
-  auto hbone = BindAddress(hbone_ip, hbone_port);
-  auto admin = BindAddress(admin_ip, admin_port);
-  auto metrics = BindAddress(status_ip, metrics_port);
-  auto readiness = BindAddress(status_ip, readiness_port);
+  auto hbone = ambit::net::SocketAddress::FromParts(hbone_ip, hbone_port);
+  auto admin = ambit::net::SocketAddress::FromParts(admin_ip, admin_port);
+  auto metrics = ambit::net::SocketAddress::FromParts(status_ip, metrics_port);
+  auto readiness = ambit::net::SocketAddress::FromParts(status_ip, readiness_port);
   for (const auto* r : {&hbone, &admin, &metrics, &readiness}) {
     if (!r->ok()) {
       std::fprintf(stderr, "waypoint: %s\n", r->error().ToString().c_str());

@@ -13,19 +13,6 @@
 #include "core/log.h"
 #include "node/ztunnel.h"
 
-namespace {
-
-ambit::Result<ambit::net::SocketAddress> BindAddress(const std::string& ip, int port) {
-  auto addr = ambit::net::IpAddress::Parse(ip);
-  if (!addr.ok()) return std::move(addr).error().WithContext("bind address " + ip);
-  if (port < 0 || port > 65535) {
-    return ambit::Error(ambit::ErrorCode::kInvalidArgument, "port out of range: " + std::to_string(port));
-  }
-  return ambit::net::SocketAddress(*addr, static_cast<std::uint16_t>(port));
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"ztunnel: Ambit node L4 proxy (mTLS/HBONE for every enrolled pod on a node)"};
   ambit::node::ZtunnelConfig config;
@@ -82,9 +69,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ztunnel: %s\n", st.error().ToString().c_str());
     return 2;
   }
-  auto admin = BindAddress(admin_ip, admin_port);
-  auto metrics = BindAddress(status_ip, metrics_port);
-  auto readiness = BindAddress(status_ip, readiness_port);
+  auto admin = ambit::net::SocketAddress::FromParts(admin_ip, admin_port);
+  auto metrics = ambit::net::SocketAddress::FromParts(status_ip, metrics_port);
+  auto readiness = ambit::net::SocketAddress::FromParts(status_ip, readiness_port);
   for (const auto* r : {&admin, &metrics, &readiness}) {
     if (!r->ok()) {
       std::fprintf(stderr, "ztunnel: %s\n", r->error().ToString().c_str());

@@ -35,6 +35,10 @@ using TokenSource = std::function<Result<std::string>()>;
 TokenSource FileTokenSource(std::string path);
 // A TokenSource returning a fixed token.
 TokenSource StaticTokenSource(std::string token);
+// The node credential a proxy presents to the CA and to xDS: the file at |path|
+// (FileTokenSource), read once now so a missing or empty file fails start-up
+// with the file named; "" = no credential (an empty token).
+Result<TokenSource> NodeCredentialTokenSource(const std::string& path);
 
 struct GrpcCaClientOptions {
   TokenSource token;                               // required

@@ -88,6 +88,15 @@ TokenSource StaticTokenSource(std::string token) {
   return [token = std::move(token)]() -> Result<std::string> { return token; };
 }
 
+Result<TokenSource> NodeCredentialTokenSource(const std::string& path) {
+  if (path.empty()) return StaticTokenSource("");
+  TokenSource token = FileTokenSource(path);
+  if (auto first = token(); !first.ok()) {
+    return std::move(first).error().WithContext("reading the node credential " + path);
+  }
+  return token;
+}
+
 std::unique_ptr<CaClient> MakeGrpcCaClient(std::shared_ptr<grpc::Channel> channel,
                                            GrpcCaClientOptions options) {
   AMBIT_CHECK(options.token != nullptr, "GrpcCaClientOptions.token is required");

@@ -68,6 +68,15 @@ std::string IpAddress::ToString() const {
   return buf;
 }
 
+Result<SocketAddress> SocketAddress::FromParts(std::string_view ip, int port) {
+  auto addr = IpAddress::Parse(ip);
+  if (!addr.ok()) return std::move(addr).error().WithContext("bind address " + std::string(ip));
+  if (port < 0 || port > 65535) {
+    return Error(ErrorCode::kInvalidArgument, "port out of range: " + std::to_string(port));
+  }
+  return SocketAddress(*addr, static_cast<std::uint16_t>(port));
+}
+
 Result<SocketAddress> SocketAddress::Parse(std::string_view text) {
   std::string_view host;
   std::string_view port;

@@ -55,6 +55,9 @@ class SocketAddress {
 
   // Parses "a.b.c.d:port" or "[v6]:port". The port must be 0..65535.
   static Result<SocketAddress> Parse(std::string_view text);
+  // An IP's text (as IpAddress::Parse) and a port given apart, as command-line
+  // flags give them; fails naming the IP or the port when one is invalid.
+  static Result<SocketAddress> FromParts(std::string_view ip, int port);
   // Converts a kernel sockaddr (AF_INET or AF_INET6); v4-mapped v6 becomes v4.
   static Result<SocketAddress> FromSockaddr(const sockaddr* sa, socklen_t len);
 

@@ -61,16 +61,8 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   impl->config = config;
   Impl& z = *impl;
 
-  caclient::TokenSource token = config.credential_file.empty()
-                                    ? caclient::StaticTokenSource("")
-                                    : caclient::FileTokenSource(config.credential_file);
-  if (!config.credential_file.empty()) {
-    auto first = token();
-    if (!first.ok()) {
-      return std::move(first).error().WithContext("reading the node credential " +
-                                                  config.credential_file);
-    }
-  }
+  AMBIT_ASSIGN_OR_RETURN(caclient::TokenSource token,
+                         caclient::NodeCredentialTokenSource(config.credential_file));
 
   // Certificates.
   z.ca = config.ca_client;

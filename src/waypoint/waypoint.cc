@@ -104,16 +104,8 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
     w.self.addresses.push_back(*ip);
   }
 
-  caclient::TokenSource token = config.credential_file.empty()
-                                    ? caclient::StaticTokenSource("")
-                                    : caclient::FileTokenSource(config.credential_file);
-  if (!config.credential_file.empty()) {
-    auto first = token();
-    if (!first.ok()) {
-      return std::move(first).error().WithContext("reading the node credential " +
-                                                  config.credential_file);
-    }
-  }
+  AMBIT_ASSIGN_OR_RETURN(caclient::TokenSource token,
+                         caclient::NodeCredentialTokenSource(config.credential_file));
 
   // Certificate: the waypoint's own identity, fetched at once, renewed at half-life.
   w.ca = config.ca_client;

@@ -62,5 +62,17 @@ TEST(IpAddress, DistinguishesFamiliesAndUnspecified) {
   EXPECT_NE(*IpAddress::Parse("::"), *IpAddress::Parse("0.0.0.0"));
 }
 
+TEST(SocketAddress, FromPartsTakesAnIpAndAPortGivenApart) {
+  auto addr = SocketAddress::FromParts("127.0.0.1", 15000);
+  ASSERT_TRUE(addr.ok()) << addr.error().ToString();
+  EXPECT_EQ(addr->ToString(), "127.0.0.1:15000");
+  auto bad_ip = SocketAddress::FromParts("127.0.0.x", 80);
+  ASSERT_FALSE(bad_ip.ok());
+  EXPECT_NE(bad_ip.error().ToString().find("127.0.0.x"), std::string::npos);
+  auto bad_port = SocketAddress::FromParts("::1", 65536);
+  ASSERT_FALSE(bad_port.ok());
+  EXPECT_NE(bad_port.error().ToString().find("65536"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ambit::net
