@@ -32,6 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import certs  # noqa: E402
+import idle_latency  # noqa: E402
 import manifests  # noqa: E402
 import parsers  # noqa: E402
 import procs  # noqa: E402
@@ -543,6 +544,8 @@ def parse_args(argv):
                    help="no second/third cluster (skips ambit-w1 and ambit-full)")
     p.add_argument("--cluster-tag", default="",
                    help="cluster names are <tag>main, <tag>w1, <tag>full (default bench<pid>; at most 16 characters)")
+    p.add_argument("--no-idle-poll", action="store_true",
+                   help="let idle CPUs halt (default: hold /dev/cpu_dma_latency at 0 during the run, see idle_latency.py)")
     p.add_argument("--smoke", action="store_true",
                    help="1 round, about 1 s per workload, 100 idle connections (for make test)")
     args = p.parse_args(argv)
@@ -570,10 +573,13 @@ def main(argv):
     started = datetime.datetime.now(datetime.timezone.utc)
     facts = machine_facts(repo_root)
     bench = Bench(args)
+    idle_hold = idle_latency.IdleLatencyHold(enabled=not args.no_idle_poll)
     rc = 0
     try:
-        bench.setup()
-        bench.run()
+        with idle_hold:
+            log(f"idle CPUs: {idle_hold.reason}")
+            bench.setup()
+            bench.run()
     except (KeyboardInterrupt, Interrupted) as e:
         log(f"interrupted ({e or 'Ctrl-C'}): cleaning up")
         rc = 130
@@ -594,7 +600,7 @@ def main(argv):
         "schema": 1,
         "started": started.isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - t0, 1),
-        "machine": facts,
+        "machine": dict(facts, idle_cpus=idle_hold.reason),
         "config": {k: v for k, v in vars(args).items() if k not in ("bin_dir", "results_dir")},
         "clusters": {k: {"name": c.name, "ztunnel_args": c.ztunnel_args} for k, c in bench.clusters.items()},
         "paths": {name: stats.PATH_LABELS.get(name, name) for name in bench.paths},

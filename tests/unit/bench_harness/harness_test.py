@@ -9,6 +9,7 @@ import unittest
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "harness")
 sys.path.insert(0, os.path.abspath(HARNESS))
 
+import idle_latency  # noqa: E402
 import parsers  # noqa: E402
 import proxies  # noqa: E402
 import stats  # noqa: E402
@@ -171,6 +172,31 @@ class ProxyConfigTest(unittest.TestCase):
         self.assertIn("checkHost = server", client)
         self.assertEqual(client.count("sessionResume = no"), 1)
         self.assertEqual(server.count("sessionResume = no"), 1)
+
+
+class IdleLatencyHoldTest(unittest.TestCase):
+    def test_writes_zero_and_releases_on_exit(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "qos")
+            open(path, "wb").close()
+            hold = idle_latency.IdleLatencyHold(path=path)
+            with hold:
+                self.assertTrue(hold.active)
+                self.assertIn("held", hold.reason)
+            self.assertFalse(hold.active)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), b"\0\0\0\0")
+
+    def test_missing_device_is_recorded_not_fatal(self):
+        hold = idle_latency.IdleLatencyHold(path="/nonexistent/cpu_dma_latency")
+        with hold:
+            self.assertFalse(hold.active)
+        self.assertIn("/nonexistent/cpu_dma_latency", hold.reason)
+
+    def test_disabled(self):
+        with idle_latency.IdleLatencyHold(enabled=False) as hold:
+            self.assertFalse(hold.active)
+        self.assertIn("disabled", hold.reason)
 
 
 class ReportTest(unittest.TestCase):
