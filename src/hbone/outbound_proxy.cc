@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
+#include "hbone/open_tunnel.h"
 #include "net/connect.h"
 #include "net/socket_options.h"
 
@@ -76,14 +77,17 @@ asio::awaitable<void> OutboundProxy::ServeConnection(asio::ip::tcp::socket downs
   request.downstream = *peer;
   request.service_host = route.service_hostname;
   request.baggage = source_.baggage;
-  auto stream = co_await pools_->Local().Connect(key, dial, BuildConnectHeaders(request));
-  if (!stream.ok()) {
+  auto tunnel = co_await OpenTunnel(pools_->Local(), std::move(key), std::move(dial),
+                                    BuildConnectHeaders(request), downstream);
+  if (!tunnel.ok()) {
     AMBIT_LOG_DEBUG("outbound {} -> {}: {}", peer->ToString(), original->ToString(),
-                    stream.error().ToString());
+                    tunnel.error().ToString());
     AbortSocket(downstream);
     co_return;
   }
-  co_await CopyBidirectional(downstream, **stream, DownstreamCounters(stats));
+  // Early data (moved while the CONNECT was answered) counts as copied.
+  stats.bytes_downstream_to_upstream.Add(tunnel->early_bytes);
+  co_await CopyBidirectional(downstream, *tunnel->stream, DownstreamCounters(stats));
 }
 
 }  // namespace ambit::hbone

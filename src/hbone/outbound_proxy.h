@@ -3,7 +3,8 @@
 //
 // Per downstream connection: original destination (SO_ORIGINAL_DST) ->
 // DecideRoute (a value, no I/O) -> for HBONE a CONNECT stream from this
-// loop's Pool, for passthrough a plain TCP connection -> bidirectional copy.
+// loop's Pool (OpenTunnel: the app's first bytes go with the CONNECT, before
+// the answer), for passthrough a plain TCP connection -> bidirectional copy.
 // A failed route or tunnel closes the downstream connection with an RST.
 //
 // Threading: Serve() runs on the loop that owns the socket and uses that

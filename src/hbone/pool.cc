@@ -205,15 +205,10 @@ asio::awaitable<Result<std::shared_ptr<h2::Session>>> Pool::DialNew(const PoolKe
   co_return std::move(*session);
 }
 
-asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, DialParams dial,
-                                                                   h2::Headers headers) {
-  // A stream the server refused unprocessed (REFUSED_STREAM, e.g. it was
-  // draining and its GOAWAY crossed our request) is safe to retry; the retry
-  // lands on another connection because the refusing one no longer accepts.
-  constexpr int kAttempts = 3;
-  Result<std::shared_ptr<h2::Stream>> stream = Error(ErrorCode::kInternal, "no attempt");
-  std::shared_ptr<h2::Session> session;
-  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Submit(const PoolKey& key,
+                                                                  const DialParams& dial,
+                                                                  const h2::Headers& headers) {
+  for (int attempt = 1;; ++attempt) {
     auto conn = co_await Acquire(key, dial);
     if (!conn.ok()) {
       stats_->Local().stream_failures.Inc();
@@ -223,25 +218,30 @@ asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, 
     // then on the session counts it.
     auto submitted = (*conn)->session->SubmitRequest(headers);
     --(*conn)->reserved;
-    if (!submitted.ok()) {
-      if (attempt < kAttempts) continue;  // the connection started closing meanwhile
+    if (submitted.ok()) co_return std::move(*submitted);
+    // The connection started closing meanwhile: another one will be picked.
+    if (attempt == kConnectAttempts) {
       stats_->Local().stream_failures.Inc();
       co_return std::move(submitted).error().WithContext("CONNECT via " + key.ToString());
     }
-    std::shared_ptr<h2::Stream> pending = *submitted;
-    session = (*conn)->session;
-    stream = co_await session->AwaitResponse(std::move(*submitted));
-    if (stream.ok()) break;
-    const bool refused = pending->reset_code() == static_cast<std::uint32_t>(h2::ErrorCodeH2::kRefusedStream);
-    if (!refused || attempt == kAttempts) {
-      stats_->Local().stream_failures.Inc();
-      co_return std::move(stream).error().WithContext("CONNECT via " + key.ToString());
-    }
-    AMBIT_LOG_DEBUG("CONNECT via {} refused unprocessed; retrying", key.ToString());
   }
-  const std::string_view status = (*stream)->PeerHeader(":status");
+}
+
+bool RefusedUnprocessed(const h2::Stream& stream) {
+  return stream.reset() && stream.peer_headers().empty() &&
+         stream.reset_code() == static_cast<std::uint32_t>(h2::ErrorCodeH2::kRefusedStream);
+}
+
+asio::awaitable<Status> Pool::AwaitConnected(const PoolKey& key, const std::shared_ptr<h2::Stream>& stream,
+                                             bool final_attempt) {
+  auto answered = co_await stream->session().AwaitResponse(stream);
+  if (!answered.ok()) {
+    if (final_attempt || !RefusedUnprocessed(*stream)) stats_->Local().stream_failures.Inc();
+    co_return std::move(answered).error().WithContext("CONNECT via " + key.ToString());
+  }
+  const std::string_view status = stream->PeerHeader(":status");
   if (status != "200") {
-    (*stream)->Reset(h2::ErrorCodeH2::kCancel);
+    stream->Reset(h2::ErrorCodeH2::kCancel);
     stats_->Local().stream_failures.Inc();
     const ErrorCode code = status == "400"   ? ErrorCode::kInvalidArgument
                            : status == "401" ? ErrorCode::kPermissionDenied
@@ -252,8 +252,24 @@ asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, 
   stats_->Local().streams_opened.Inc();
   // One stream per connection: no reuse; GOAWAY now (after the request went
   // out, so the stream stays) and the connection closes when the stream ends.
-  if (options_.max_streams_per_connection <= 1) session->Shutdown();
-  co_return std::move(*stream);
+  if (options_.max_streams_per_connection <= 1) stream->session().Shutdown();
+  co_return Ok();
+}
+
+asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, DialParams dial,
+                                                                   h2::Headers headers) {
+  // A stream the server refused unprocessed (REFUSED_STREAM, e.g. it was
+  // draining and its GOAWAY crossed our request) is safe to retry; the retry
+  // lands on another connection because the refusing one no longer accepts.
+  for (int attempt = 1;; ++attempt) {
+    auto stream = co_await Submit(key, dial, headers);
+    if (!stream.ok()) co_return std::move(stream).error();
+    const bool final_attempt = attempt == kConnectAttempts;
+    Status answered = co_await AwaitConnected(key, *stream, final_attempt);
+    if (answered.ok()) co_return std::move(*stream);
+    if (final_attempt || !RefusedUnprocessed(**stream)) co_return std::move(answered).error();
+    AMBIT_LOG_DEBUG("CONNECT via {} refused unprocessed; retrying", key.ToString());
+  }
 }
 
 PoolSet::PoolSet(net::WorkerPool& workers, const Pool::Options& options, Stats* stats) {

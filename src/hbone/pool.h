@@ -82,6 +82,24 @@ class Pool {
   asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Connect(PoolKey key, DialParams dial,
                                                                h2::Headers headers);
 
+  // Connect in two steps, for sending early data (hbone/open_tunnel.h).
+  // Submit returns as soon as the CONNECT HEADERS are queued on a pooled
+  // connection (dialing one if needed): bytes written to the stream from then
+  // on go out right behind the HEADERS (often in the same TLS write), before
+  // the answer. Errors: dial failures as Connect's (counted as stream failures).
+  asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Submit(const PoolKey& key, const DialParams& dial,
+                                                              const h2::Headers& headers);
+  // Waits for the answer to a Submit()ted stream. Ok for a 200 (counted in
+  // streams_opened; with max_streams_per_connection 1 the connection is told
+  // to close after this stream). Otherwise the stream is reset (any early
+  // data sent on it is dropped by the peer) and the error is Connect's. A
+  // stream refused unprocessed (RefusedUnprocessed) is not counted as a
+  // failure unless |final_attempt|: the caller may Submit it again.
+  asio::awaitable<Status> AwaitConnected(const PoolKey& key, const std::shared_ptr<h2::Stream>& stream,
+                                         bool final_attempt);
+  // How many times Connect tries a CONNECT the server refused unprocessed.
+  static constexpr int kConnectAttempts = 3;
+
   // The pooled connection a Connect for |key| would reuse right now (open,
   // below its stream limit), or null when it would have to dial or wait.
   // Does not reserve a stream. The same lookup as Connect's fast path; used by
@@ -120,6 +138,11 @@ class Pool {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool shut_down_ = false;
 };
+
+// True when the server refused |stream| unprocessed (RST_STREAM
+// REFUSED_STREAM before any answer, e.g. its GOAWAY crossed our request):
+// nothing of it reached the destination, so it is safe to send again.
+bool RefusedUnprocessed(const h2::Stream& stream);
 
 // One Pool per worker loop of a WorkerPool. Local() must be called on a
 // worker thread and returns that loop's pool.

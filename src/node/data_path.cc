@@ -21,6 +21,7 @@
 #include "hbone/copy.h"
 #include "h2/session.h"
 #include "hbone/inbound_server.h"
+#include "hbone/open_tunnel.h"
 #include "hbone/pool.h"
 #include "hbone/ports.h"
 #include "hbone/route.h"
@@ -161,6 +162,7 @@ struct OutboundLeg {
   std::shared_ptr<TcpSeries> series;
   std::optional<tcp::socket> upstream;  // passthrough
   std::shared_ptr<h2::Stream> stream;   // HBONE
+  std::uint64_t early_bytes = 0;        // HBONE: app bytes sent with the CONNECT
 };
 
 bool IsIllegalPort(std::uint16_t port) {
@@ -376,7 +378,9 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
   hbone::StatsShard& shard = stats.Local();
   hbone::CopyResult result;
   if (leg->hbone) {
+    shard.bytes_downstream_to_upstream.Add(leg->early_bytes);
     result = co_await hbone::CopyBidirectional(downstream, *leg->stream, hbone::DownstreamCounters(shard));
+    result.socket_to_peer += leg->early_bytes;
   } else {
     auto upstream_token = pod->connections().Register(downstream.get_executor(), [&leg] {
       hbone::AbortSocket(*leg->upstream);
@@ -499,12 +503,16 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   request.downstream = *peer;
   request.service_host = route.service_hostname;
   request.baggage = BaggageFor(*pod, src);
-  auto stream = co_await pools.Local().Connect(key, dial, hbone::BuildConnectHeaders(request));
-  if (!stream.ok()) {
+  // Early data: the app's first bytes follow the CONNECT before its answer;
+  // a refused CONNECT drops them (the server never connects upstream) and
+  // nothing reaches the app.
+  auto tunnel = co_await hbone::OpenTunnel(pools.Local(), std::move(key), std::move(dial),
+                                           hbone::BuildConnectHeaders(request), downstream);
+  if (!tunnel.ok()) {
     outbound_failed.fetch_add(1, std::memory_order_relaxed);
     series->Failed();
     AMBIT_LOG_INFO("outbound {} -> {} via {}: {}", peer->ToString(), original->ToString(),
-                   route.next_hop.ToString(), stream.error().ToString());
+                   route.next_hop.ToString(), tunnel.error().ToString());
     hbone::AbortSocket(downstream);
     co_return std::nullopt;
   }
@@ -517,7 +525,8 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   leg.hbone_addr = route.connect_target.ToString();
   leg.access = AccessOf(labels);
   leg.series = std::move(series);
-  leg.stream = std::move(*stream);
+  leg.stream = std::move(tunnel->stream);
+  leg.early_bytes = tunnel->early_bytes;
   co_return leg;
 }
 

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <future>
 #include <map>
 #include <set>
@@ -184,6 +186,7 @@ class HboneIntegrationTest : public ::testing::Test {
         asio::error_code ec;
         tcp::socket s = co_await app_acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
+        app_accepts_.fetch_add(1);
         asio::co_spawn(app_io_, AppServe(std::move(s)), asio::detached);
       }
     }, asio::detached);
@@ -222,7 +225,8 @@ class HboneIntegrationTest : public ::testing::Test {
   // is believed to be |server_identity|.
   net::SocketAddress StartOutbound(net::SocketAddress target, SpiffeId server_identity,
                                    std::shared_ptr<const tls::TlsContext> client_ctx = nullptr,
-                                   std::optional<SpiffeId> client_identity = std::nullopt) {
+                                   std::optional<SpiffeId> client_identity = std::nullopt,
+                                   std::optional<std::uint16_t> hbone_port = std::nullopt) {
     auto lookup = std::make_shared<StaticLookup>();
     lookup->workloads.emplace(net::IpAddress::Loopback4(),
                               WorkloadTarget{net::IpAddress::Loopback4(), server_identity, true});
@@ -230,7 +234,7 @@ class HboneIntegrationTest : public ::testing::Test {
     OutboundProxy::Source source{client_identity.value_or(client_ctx->local_identity()),
                                  [client_ctx] { return client_ctx; }, sockets_, "k8s.namespace.name=default"};
     OutboundProxy::Options options;
-    options.route.hbone_port = hbone_listener_->local_address().port();
+    options.route.hbone_port = hbone_port.value_or(hbone_listener_->local_address().port());
     options.original_destination = [target](tcp::socket&) -> Result<net::SocketAddress> { return target; };
     auto proxy = std::make_shared<OutboundProxy>(source, lookup, pools_.get(), stats_.get(), options);
     auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
@@ -339,6 +343,7 @@ class HboneIntegrationTest : public ::testing::Test {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> app_guard_;
   std::unique_ptr<tcp::acceptor> app_acceptor_;
   net::SocketAddress app_addr_;
+  std::atomic<int> app_accepts_{0};  // connections the app server accepted
   std::thread app_thread_;
 };
 
@@ -776,6 +781,165 @@ TEST_F(HboneIntegrationTest, IdleConnectionsAreEvicted) {
     co_return n;
   });
   EXPECT_EQ(after, 0u);
+}
+
+// ---- Early data: the app's first bytes travel with the CONNECT.
+
+TEST_F(HboneIntegrationTest, EarlyDataTheAppsFirstBytesArriveBeforeTheAnswer) {
+  // An HBONE server that answers a CONNECT only once the app's bytes are
+  // there (or after 3 s), then echoes: it sees what came before its 200.
+  // Without early data the client waits for the 200, so nothing would come.
+  const std::string kHello = "hello before the 200";
+  auto before_answer = std::make_shared<std::atomic<std::size_t>>(SIZE_MAX);
+  auto server_ctx = *tls::TlsContext::Server(*mesh_->Issue("default", "server"));
+  InboundServer::Options options;
+  options.stream_handler = [before_answer, want = kHello.size()](
+                               const InboundConnectionInfo&,
+                               std::shared_ptr<h2::Stream> stream) -> asio::awaitable<void> {
+    asio::steady_timer t(stream->session().executor());
+    for (int i = 0; i < 300 && stream->readable_bytes() < want && !stream->reset(); ++i) {
+      t.expires_after(std::chrono::milliseconds(10));
+      asio::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    before_answer->store(stream->readable_bytes());
+    if (!stream->session().Respond(*stream, 200, {}, /*end_stream=*/false).ok()) co_return;
+    std::array<std::span<const std::uint8_t>, 16> views;
+    for (;;) {
+      co_await stream->WaitReadable();
+      if (stream->reset()) co_return;
+      const std::size_t n = stream->Gather(views, 1 << 20);
+      std::size_t total = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        stream->Write(views[i]);
+        total += views[i].size();
+      }
+      stream->Consume(total);
+      if (stream->read_finished()) {
+        stream->CloseSend();
+        co_return;
+      }
+    }
+  };
+  auto server = std::make_shared<InboundServer>([server_ctx] { return server_ctx; }, sockets_,
+                                                std::make_shared<AllowAllAuthorizer>(), stats_.get(),
+                                                options);
+  auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
+                                       {}, [server](tcp::socket s) { server->Serve(std::move(s)); });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  outbound_listeners_.push_back(*listener);
+  auto via = StartOutbound(app_addr_, mesh_->Id("default", "server"), nullptr, std::nullopt,
+                           (*listener)->local_address().port());
+  // Twice: over a new pooled connection, then over the warm one.
+  for (int round = 0; round < 2; ++round) {
+    before_answer->store(SIZE_MAX);
+    AppResult r = RunApp(via, kHello, 0, false);
+    EXPECT_EQ(r.error, "") << "round " << round;
+    EXPECT_EQ(r.reply, kHello) << "round " << round;
+    EXPECT_EQ(before_answer->load(), kHello.size()) << "round " << round;
+  }
+  // Early bytes are counted once, as every other copied byte: both ways.
+  EXPECT_EQ(stats_->Snapshot().bytes_downstream_to_upstream, 2 * kHello.size());
+  EXPECT_EQ(stats_->Snapshot().bytes_upstream_to_downstream, 2 * kHello.size());
+}
+
+TEST_F(HboneIntegrationTest, EarlyDataIsDeliveredInOrderWhenTheUpstreamConnectIsSlow) {
+  // An app server with a full accept queue (backlog 0, one connection
+  // waiting): the server's upstream connect hangs (the SYN is dropped and
+  // retransmitted after ~1 s), so early data queues at the HBONE server. The
+  // queue frees after 300 ms; then everything must reach the app in order.
+  asio::ip::tcp::acceptor slow(app_io_);
+  slow.open(tcp::v4());
+  slow.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  slow.listen(0);
+  tcp::socket filler(app_io_);
+  filler.connect(slow.local_endpoint());
+  const net::SocketAddress slow_addr(net::IpAddress::Loopback4(), slow.local_endpoint().port());
+  asio::co_spawn(app_io_, [&]() -> asio::awaitable<void> {
+    asio::steady_timer t(app_io_, std::chrono::milliseconds(300));
+    asio::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket first = co_await slow.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    first.close(ec);
+    tcp::socket s = co_await slow.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_await AppServe(std::move(s));
+  }, asio::detached);
+  auto via = StartOutbound(slow_addr, mesh_->Id("default", "server"));
+  const auto start = std::chrono::steady_clock::now();
+  constexpr std::uint64_t kBytes = 300 * 1024;  // more than the early data limit
+  AppResult r = RunApp(via, "S", kBytes, false);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.reply, ShaOfGenerated(kBytes) + " " + std::to_string(kBytes));
+  EXPECT_EQ(stats_->Snapshot().inbound_status_200, 1u);
+}
+
+TEST_F(HboneIntegrationTest, EarlyDataOfARefusedConnectNeverReachesTheDestination) {
+  // Denied by policy (401): the app's early bytes went out with the CONNECT,
+  // the server dropped them without connecting upstream, and the app's
+  // connection is reset with nothing written to it.
+  auto intruder = *tls::TlsContext::Client(*mesh_->Issue("default", "intruder"));
+  auto denied_via = StartOutbound(app_addr_, mesh_->Id("default", "server"), intruder);
+  AppResult denied = RunApp(denied_via, "W", 4096, false);
+  EXPECT_NE(denied.error, "");
+  EXPECT_EQ(denied.reply, "");
+  EXPECT_EQ(stats_->Snapshot().inbound_status_401, 1u);
+  // Unreachable upstream (503): the same.
+  net::DefaultSocketFactory f;
+  auto tmp = f.NewListener(net::SocketAddress(net::IpAddress::Loopback4(), 0), {});
+  const auto closed_port = net::LocalAddress(tmp->get())->port();
+  tmp->reset();
+  auto unreachable_via = StartOutbound(net::SocketAddress(net::IpAddress::Loopback4(), closed_port),
+                                       mesh_->Id("default", "server"));
+  AppResult unreachable = RunApp(unreachable_via, "W", 4096, false);
+  EXPECT_NE(unreachable.error, "");
+  EXPECT_EQ(unreachable.reply, "");
+  EXPECT_EQ(stats_->Snapshot().inbound_status_503, 1u);
+  // Nothing reached an app, nothing was counted as copied, nothing opened.
+  EXPECT_EQ(app_accepts_.load(), 0);
+  const StatsSnapshot s = stats_->Snapshot();
+  EXPECT_EQ(s.inbound_status_200, 0u);
+  EXPECT_EQ(s.streams_opened, 0u);
+  EXPECT_EQ(s.stream_failures, 2u);
+  EXPECT_EQ(s.bytes_downstream_to_upstream, 0u);
+  EXPECT_EQ(s.bytes_upstream_to_downstream, 0u);
+  EXPECT_EQ(s.app_connections, 0u);
+}
+
+TEST_F(HboneIntegrationTest, MebibytesWrittenBeforeTheAnswerArriveByteExact) {
+  // Pool level: the whole request (6 MiB, more than the 4 MiB stream window)
+  // is queued right after Submit, before the answer; flow control holds the
+  // rest back until the server has connected and drains its buffer.
+  constexpr std::uint64_t kBytes = 6 * 1024 * 1024;
+  PoolKey key{mesh_->Id("default", "client"), net::IpAddress::Loopback4(), hbone_listener_->local_address(),
+              {mesh_->Id("default", "server")}};
+  DialParams dial{client_ctx_, sockets_};
+  std::string reply = OnLoop<std::string>(*workers_, 0, [&]() -> asio::awaitable<std::string> {
+    Pool& pool = pools_->At(0);
+    auto stream = co_await pool.Submit(key, dial, ConnectTo(app_addr_));
+    if (!stream.ok()) co_return "submit: " + stream.error().ToString();
+    std::vector<std::uint8_t> buf(kBytes + 1);
+    buf[0] = 'S';
+    Fill(buf.data() + 1, kBytes, 0);
+    (*stream)->Write(buf);
+    (*stream)->CloseSend();
+    Status answered = co_await pool.AwaitConnected(key, *stream, /*final_attempt=*/true);
+    if (!answered.ok()) co_return "answer: " + answered.error().ToString();
+    std::string out;
+    std::array<std::span<const std::uint8_t>, 16> views;
+    while (!(*stream)->read_finished() && !(*stream)->reset()) {
+      co_await (*stream)->WaitReadable();
+      const std::size_t n = (*stream)->Gather(views, 1 << 20);
+      std::size_t total = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        out.append(reinterpret_cast<const char*>(views[i].data()), views[i].size());
+        total += views[i].size();
+      }
+      (*stream)->Consume(total);
+    }
+    co_return out;
+  });
+  EXPECT_EQ(reply, ShaOfGenerated(kBytes) + " " + std::to_string(kBytes));
 }
 
 }  // namespace
