@@ -193,6 +193,17 @@ struct Session::Callbacks {
       nghttp2_session_consume(ng, stream_id, len);
       return 0;
     }
+    if (stream->sink_ != nullptr && stream->recv_.empty()) {
+      // Straight out of the decrypted TLS buffer to the application (for
+      // HBONE: the app socket): no copy into the queue, no wake-up.
+      const std::size_t taken = stream->sink_->TryDeliver({data, len});
+      if (taken > 0) {
+        nghttp2_session_consume(ng, stream_id, taken);  // the reader flushes any WINDOW_UPDATE
+        data += taken;
+        len -= taken;
+      }
+      if (len == 0) return 0;
+    }
     stream->recv_.Append({data, len});
     stream->readable_.Notify();
     return 0;

@@ -2,7 +2,8 @@
 //
 // Receive side: bytes the peer sent wait in a queue; the application looks at
 // them (Gather), writes them somewhere, then Consume()s them, which is what
-// returns flow-control window to the peer. So the peer can never get further
+// returns flow-control window to the peer (or a DataSink takes them directly
+// when the queue is empty, see SetDataSink). So the peer can never get further
 // ahead than the stream window (4 MiB): that is the backpressure.
 // Send side: the application reads into Prepare()/Commit(); at most
 // Settings::stream_send_buffer bytes may wait, WaitWritable() blocks beyond.
@@ -32,6 +33,18 @@ namespace ambit::h2 {
 
 class Session;
 
+// Optional direct receiver of a stream's DATA (see Stream::SetDataSink).
+class DataSink {
+ public:
+  // Takes up to |bytes.size()| bytes without blocking or suspending; returns
+  // how many it took (0 = none now: they go to the queue instead). Called on
+  // the stream's loop from inside the HTTP/2 reader.
+  virtual std::size_t TryDeliver(std::span<const std::uint8_t> bytes) = 0;
+
+ protected:
+  ~DataSink() = default;
+};
+
 class Stream {
  public:
   Stream(std::shared_ptr<Session> session, std::int32_t id);
@@ -55,6 +68,13 @@ class Stream {
   void Consume(std::size_t n);
   // The peer sent END_STREAM and every byte has been consumed.
   bool read_finished() const { return recv_eof_ && recv_.empty(); }
+  // Direct delivery: while set and nothing is queued, DATA payload is first
+  // offered to |sink| straight from the HTTP/2 reader's buffer; what it takes
+  // is consumed at once (window returned), never queued or copied, and wakes
+  // no WaitReadable(). The rest is queued as usual, and while anything is
+  // queued nothing is offered (byte order). nullptr unsets. The sink must
+  // outlive its registration.
+  void SetDataSink(DataSink* sink) { sink_ = sink; }
 
   // ---- sending (us -> peer)
   asio::awaitable<void> WaitWritable();
@@ -95,6 +115,7 @@ class Stream {
 
   ChunkQueue recv_;
   bool recv_eof_ = false;
+  DataSink* sink_ = nullptr;
 
   ChunkQueue send_;
   std::size_t send_scheduled_ = 0;  // bytes in DATA frames given to nghttp2, not yet written

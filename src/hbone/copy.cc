@@ -7,11 +7,12 @@
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include <array>
 #include <memory>
 #include <vector>
+
+#include "net/write_all.h"
 
 namespace ambit::hbone {
 namespace {
@@ -41,24 +42,18 @@ void Count(Counter* c, std::size_t n) {
 // Reads straight into the stream's send queue, but only bytes that are
 // already there: when the socket has nothing, the block is given back and the
 // loop waits for readability holding no buffer (an idle connection costs no
-// buffer memory). Under load this is asio's own pattern (a speculative read,
-// then a reactor wait only after EAGAIN), so it costs no extra system call.
+// buffer memory). A read that returned less than asked drained the socket, so
+// the next step is the reactor wait, not a read that would fail with EAGAIN
+// (the wait re-arms epoll and reports data that arrived in between).
 asio::awaitable<void> SocketToStream(asio::ip::tcp::socket& socket, h2::Stream& stream,
                                      CopyResult& result, Counter* counter) {
   asio::error_code ec;
-  socket.non_blocking(true, ec);
-  if (ec) {
-    result.aborted = true;
-    stream.Reset(h2::ErrorCodeH2::kCancel);
-    co_return;
-  }
+  bool drained = false;
   for (;;) {
     co_await stream.WaitWritable();
     if (stream.reset() || stream.closed()) break;
-    auto space = stream.Prepare(AdaptiveReadSize(result.socket_to_peer));
-    const std::size_t n = socket.read_some(asio::buffer(space.data(), space.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::interrupted) {
-      stream.Commit(0);
+    if (drained) {
+      drained = false;
       co_await socket.async_wait(asio::ip::tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {  // closed under us (the other direction aborted) or failed
         if (!stream.reset()) {
@@ -67,6 +62,13 @@ asio::awaitable<void> SocketToStream(asio::ip::tcp::socket& socket, h2::Stream& 
         }
         break;
       }
+      continue;  // the stream may have changed while waiting
+    }
+    auto space = stream.Prepare(AdaptiveReadSize(result.socket_to_peer));
+    const std::size_t n = socket.read_some(asio::buffer(space.data(), space.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::interrupted) {
+      stream.Commit(0);
+      drained = true;
       continue;
     }
     if (ec == asio::error::eof) {
@@ -80,11 +82,50 @@ asio::awaitable<void> SocketToStream(asio::ip::tcp::socket& socket, h2::Stream& 
       stream.Reset(h2::ErrorCodeH2::kCancel);
       break;
     }
+    drained = n < space.size();
     stream.Commit(n);
     result.socket_to_peer += n;
     Count(counter, n);
   }
 }
+
+// Stream DATA straight from the HTTP/2 reader to the socket (one non-blocking
+// send, no copy into the queue, no wake-up of StreamToSocket) while the
+// stream's queue is empty and the socket takes the bytes; whatever the kernel
+// does not take is queued and written by StreamToSocket, which also reports
+// errors (a failed send here just leaves the bytes to it).
+class SocketSink final : public h2::DataSink {
+ public:
+  SocketSink(asio::ip::tcp::socket& socket, CopyResult& result, Counter* counter)
+      : socket_(socket), result_(result), counter_(counter) {}
+
+  std::size_t TryDeliver(std::span<const std::uint8_t> bytes) override {
+    if (!socket_.is_open()) return 0;
+    asio::error_code ec;
+    const std::size_t n = socket_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+    if (ec) return 0;
+    result_.peer_to_socket += n;
+    Count(counter_, n);
+    return n;
+  }
+
+ private:
+  asio::ip::tcp::socket& socket_;
+  CopyResult& result_;
+  Counter* counter_;
+};
+
+// Registers a sink on a stream for the life of this object.
+class SinkRegistration {
+ public:
+  SinkRegistration(h2::Stream& stream, h2::DataSink* sink) : stream_(stream) { stream_.SetDataSink(sink); }
+  ~SinkRegistration() { stream_.SetDataSink(nullptr); }
+  SinkRegistration(const SinkRegistration&) = delete;
+  SinkRegistration& operator=(const SinkRegistration&) = delete;
+
+ private:
+  h2::Stream& stream_;
+};
 
 asio::awaitable<void> StreamToSocket(asio::ip::tcp::socket& socket, h2::Stream& stream,
                                      CopyResult& result, Counter* counter) {
@@ -113,9 +154,7 @@ asio::awaitable<void> StreamToSocket(asio::ip::tcp::socket& socket, h2::Stream& 
       buffers[i] = asio::buffer(views[i].data(), views[i].size());
       total += views[i].size();
     }
-    asio::error_code ec;
-    co_await asio::async_write(socket, std::span(buffers.data(), count),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    const asio::error_code ec = co_await net::WriteAll(socket, std::span(buffers.data(), count));
     if (ec) {
       result.aborted = true;
       stream.Reset(h2::ErrorCodeH2::kCancel);
@@ -142,9 +181,7 @@ asio::awaitable<void> SocketToSocket(asio::ip::tcp::socket& from, asio::ip::tcp:
       to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
       break;
     }
-    if (!ec) {
-      co_await asio::async_write(to, asio::buffer(buf.data(), n), asio::redirect_error(asio::use_awaitable, ec));
-    }
+    if (!ec) ec = co_await net::WriteAll(to, asio::buffer(buf.data(), n));
     if (ec) {
       aborted = true;
       AbortSocket(from);
@@ -185,6 +222,17 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
   CopyResult result;
   Count(counters.connections, 1);
   auto executor = co_await asio::this_coro::executor;
+  // Both directions use non-blocking system calls on the socket directly.
+  asio::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) {
+    result.aborted = true;
+    stream.Reset(h2::ErrorCodeH2::kCancel);
+    AbortSocket(socket);
+    co_return result;
+  }
+  SocketSink sink(socket, result, counters.peer_to_socket);
+  SinkRegistration registration(stream, &sink);
   // One direction runs in a coroutine of its own, the other in this one (one
   // spawned coroutine per connection, not two: each costs a frame for life).
   auto join = std::make_shared<Join>(executor);

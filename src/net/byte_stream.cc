@@ -3,9 +3,10 @@
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include <array>
+
+#include "net/write_all.h"
 
 namespace ambit::net {
 
@@ -24,9 +25,7 @@ asio::awaitable<Status> TcpByteStream::Write(std::span<const ConstBytes> pieces)
   while (!pieces.empty()) {
     const std::size_t count = std::min(pieces.size(), kMaxIov);
     for (std::size_t i = 0; i < count; ++i) iov[i] = asio::buffer(pieces[i].data(), pieces[i].size());
-    asio::error_code ec;
-    co_await asio::async_write(socket_, std::span(iov.data(), count),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    const asio::error_code ec = co_await WriteAll(socket_, std::span(iov.data(), count));
     if (ec) co_return Error(ErrorCode::kIo, "tcp write: " + ec.message());
     pieces = pieces.subspan(count);
   }

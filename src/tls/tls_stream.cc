@@ -7,10 +7,11 @@
 
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include <algorithm>
 #include <cstring>
+
+#include "net/write_all.h"
 
 namespace ambit::tls {
 namespace {
@@ -146,9 +147,10 @@ asio::awaitable<Status> TlsStream::FlushOutput() {
     char* data = nullptr;
     const int n = BIO_nread0(network_bio_, &data);
     if (n <= 0) co_return Ok();
-    asio::error_code ec;
-    co_await asio::async_write(socket_, asio::buffer(data, static_cast<std::size_t>(n)),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    // Straight from the BIO's buffer; usually one sendmsg without a trip
+    // through the loop's queue (net::WriteAll).
+    const asio::error_code ec =
+        co_await net::WriteAll(socket_, asio::const_buffer(data, static_cast<std::size_t>(n)));
     if (ec) co_return Error(ErrorCode::kIo, "tls write to socket: " + ec.message());
     BIO_nread(network_bio_, &data, n);
   }

@@ -261,6 +261,78 @@ TEST_F(SessionTest, GracefulShutdownFinishesOpenStreamsAndRefusesNewOnes) {
   EXPECT_EQ(reply, "still here");
 }
 
+// A sink that takes some of what it is offered (a partial send), refuses
+// every third offer (EAGAIN), and checks that it is offered bytes only while
+// nothing is queued; the queue reader and the sink append to one string.
+class PickySink final : public DataSink {
+ public:
+  PickySink(Stream& stream, std::string& out) : stream_(stream), out_(out) {}
+  std::size_t TryDeliver(std::span<const std::uint8_t> bytes) override {
+    ++offers;
+    if (stream_.readable_bytes() != 0) offered_while_queued = true;
+    if (offers % 3 == 0) return 0;
+    const std::size_t n = std::min(bytes.size(), static_cast<std::size_t>(700 + (offers * 977) % 9000));
+    out_.append(reinterpret_cast<const char*>(bytes.data()), n);
+    taken += n;
+    return n;
+  }
+  int offers = 0;
+  std::size_t taken = 0;
+  bool offered_while_queued = false;
+
+ private:
+  Stream& stream_;
+  std::string& out_;
+};
+
+TEST_F(SessionTest, DataSinkTakesBytesInOrderAndReturnsTheirWindow) {
+  // More than the 4 MiB stream window: the sender stalls unless the bytes the
+  // sink took give their window back.
+  const std::string payload = Pattern(6 * 1024 * 1024 + 5, 9);
+  std::string received;
+  std::unique_ptr<PickySink> sink;
+  bool server_done = false;
+  auto handler = [&](std::shared_ptr<Stream> stream) {
+    sink = std::make_unique<PickySink>(*stream, received);
+    stream->SetDataSink(sink.get());
+    asio::co_spawn(stream->session().executor(), [&, stream]() -> asio::awaitable<void> {
+      (void)stream->session().Respond(*stream, 200, {}, false);
+      std::array<std::span<const std::uint8_t>, 16> views;
+      for (;;) {
+        co_await stream->WaitReadable();
+        co_await Sleep(std::chrono::milliseconds(1));  // let the queue grow at times
+        const std::size_t n = stream->Gather(views, 1 << 20);
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          received.append(reinterpret_cast<const char*>(views[i].data()), views[i].size());
+          total += views[i].size();
+        }
+        stream->Consume(total);
+        if (stream->reset() || stream->read_finished()) break;
+      }
+      stream->SetDataSink(nullptr);
+      stream->CloseSend();
+      server_done = true;
+    }, asio::detached);
+  };
+  Run(handler, [&](std::shared_ptr<Session> client) -> asio::awaitable<void> {
+    auto stream = co_await client->OpenStream(Connect());
+    EXPECT_TRUE(stream.ok());
+    if (!stream.ok()) co_return;
+    co_await SendAll(*stream, payload, true);
+    std::string rest = co_await RecvAll(*stream);
+    EXPECT_TRUE(rest.empty());
+    EXPECT_FALSE((*stream)->reset());
+  });
+  EXPECT_TRUE(server_done);
+  ASSERT_TRUE(sink != nullptr);
+  EXPECT_FALSE(sink->offered_while_queued);
+  EXPECT_GT(sink->taken, 0u);
+  EXPECT_LT(sink->taken, payload.size());  // some went through the queue
+  EXPECT_EQ(received.size(), payload.size());
+  EXPECT_TRUE(received == payload);
+}
+
 TEST_F(SessionTest, UnansweredPingsTearTheConnectionDown) {
   // A peer that accepts TCP and never speaks HTTP/2.
   tcp::acceptor silent(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
