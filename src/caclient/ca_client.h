@@ -11,9 +11,9 @@
 #include "core/result.h"
 #include "identity/spiffe_id.h"
 
-namespace grpc {
+namespace ambit::rpc {
 class Channel;
-}  // namespace grpc
+}  // namespace ambit::rpc
 
 namespace ambit::caclient {
 
@@ -48,14 +48,15 @@ struct GrpcCaClientOptions {
 };
 
 // A CaClient calling istio.v1.auth.IstioCertificateService/CreateCertificate
-// over |channel| with "authorization: Bearer <token>" metadata and
-// ImpersonatedIdentity in the request metadata.
-std::unique_ptr<CaClient> MakeGrpcCaClient(std::shared_ptr<grpc::Channel> channel,
+// over |channel| (src/rpc: gRPC over HTTP/2 cleartext, no gRPC library; one
+// connection per call) with "authorization: Bearer <token>" metadata (token
+// re-read per call) and ImpersonatedIdentity in the request metadata.
+std::unique_ptr<CaClient> MakeGrpcCaClient(std::shared_ptr<rpc::Channel> channel,
                                            GrpcCaClientOptions options);
 
-// An insecure channel to |target| ("unix:/path/to/ambitd.sock", "host:port").
+// A cleartext channel to |target| ("unix:/path/to/ambitd.sock", "host:port").
 // The CA is reached over a local unix socket; transport security is the socket's
-// file permissions.
-std::shared_ptr<grpc::Channel> MakeInsecureChannel(const std::string& target);
+// file permissions. Errors: kInvalidArgument (bad target).
+Result<std::shared_ptr<rpc::Channel>> MakeCaChannel(const std::string& target);
 
 }  // namespace ambit::caclient

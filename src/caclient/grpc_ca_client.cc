@@ -1,12 +1,11 @@
-#include <grpcpp/grpcpp.h>
-
 #include <cctype>
 
 #include "caclient/ca_client.h"
-#include "istio/security/ca.grpc.pb.h"
+#include "istio/security/ca.pb.h"
 #include "pki/csr.h"
 #include "pki/file.h"
 #include "pki/key.h"
+#include "rpc/channel.h"
 #include "core/check.h"
 
 namespace ambit::caclient {
@@ -18,23 +17,13 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-ErrorCode FromGrpcCode(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::UNAUTHENTICATED: return ErrorCode::kUnauthenticated;
-    case grpc::StatusCode::PERMISSION_DENIED: return ErrorCode::kPermissionDenied;
-    case grpc::StatusCode::INVALID_ARGUMENT: return ErrorCode::kInvalidArgument;
-    case grpc::StatusCode::NOT_FOUND: return ErrorCode::kNotFound;
-    case grpc::StatusCode::UNAVAILABLE: return ErrorCode::kUnavailable;
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return ErrorCode::kTimeout;
-    default: return ErrorCode::kInternal;
-  }
-}
+constexpr const char* kCreateCertificateMethod =
+    "/istio.v1.auth.IstioCertificateService/CreateCertificate";
 
 class GrpcCaClient final : public CaClient {
  public:
-  GrpcCaClient(std::shared_ptr<grpc::Channel> channel, GrpcCaClientOptions options)
-      : stub_(istio::v1::auth::IstioCertificateService::NewStub(channel)),
-        options_(std::move(options)) {}
+  GrpcCaClient(std::shared_ptr<rpc::Channel> channel, GrpcCaClientOptions options)
+      : channel_(std::move(channel)), options_(std::move(options)) {}
 
   Result<WorkloadCertificate> Fetch(const identity::SpiffeId& identity) override {
     std::string what = "fetching certificate for " + identity.ToString();
@@ -56,20 +45,20 @@ class GrpcCaClient final : public CaClient {
     (*request.mutable_metadata()->mutable_fields())["ImpersonatedIdentity"].set_string_value(
         identity.ToString());
 
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + token);
-    if (!options_.cluster_id.empty()) context.AddMetadata("clusterid", options_.cluster_id);
-    context.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+    rpc::Metadata metadata = {{"authorization", "Bearer " + token}};
+    if (!options_.cluster_id.empty()) metadata.emplace_back("clusterid", options_.cluster_id);
+    Result<std::string> answer = channel_->UnaryCall(kCreateCertificateMethod, request.SerializeAsString(),
+                                                     metadata, options_.timeout);
+    if (!answer.ok()) return std::move(answer).error().WithContext("calling the CA");
     istio::v1::auth::IstioCertificateResponse response;
-    grpc::Status status = stub_->CreateCertificate(&context, request, &response);
-    if (!status.ok()) {
-      return Error(FromGrpcCode(status.error_code()), "CA refused: " + status.error_message());
+    if (!response.ParseFromString(*answer)) {
+      return Error(ErrorCode::kProtocol, "CA answered with an unparsable IstioCertificateResponse");
     }
     std::vector<std::string> chain(response.cert_chain().begin(), response.cert_chain().end());
     return AssembleWorkloadCertificate(identity, std::move(key_pem), chain);
   }
 
-  std::unique_ptr<istio::v1::auth::IstioCertificateService::Stub> stub_;
+  std::shared_ptr<rpc::Channel> channel_;
   GrpcCaClientOptions options_;
 };
 
@@ -97,14 +86,14 @@ Result<TokenSource> NodeCredentialTokenSource(const std::string& path) {
   return token;
 }
 
-std::unique_ptr<CaClient> MakeGrpcCaClient(std::shared_ptr<grpc::Channel> channel,
+std::unique_ptr<CaClient> MakeGrpcCaClient(std::shared_ptr<rpc::Channel> channel,
                                            GrpcCaClientOptions options) {
   AMBIT_CHECK(options.token != nullptr, "GrpcCaClientOptions.token is required");
   return std::make_unique<GrpcCaClient>(std::move(channel), std::move(options));
 }
 
-std::shared_ptr<grpc::Channel> MakeInsecureChannel(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+Result<std::shared_ptr<rpc::Channel>> MakeCaChannel(const std::string& target) {
+  return rpc::Channel::Create(target);
 }
 
 }  // namespace ambit::caclient

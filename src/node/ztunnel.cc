@@ -70,8 +70,8 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
     caclient::GrpcCaClientOptions ca_options;
     ca_options.token = token;
     ca_options.cluster_id = config.cluster_id;
-    z.ca = std::shared_ptr<caclient::CaClient>(
-        caclient::MakeGrpcCaClient(caclient::MakeInsecureChannel(config.ca_address), ca_options));
+    AMBIT_ASSIGN_OR_RETURN(auto ca_channel, caclient::MakeCaChannel(config.ca_address));
+    z.ca = std::shared_ptr<caclient::CaClient>(caclient::MakeGrpcCaClient(ca_channel, ca_options));
   }
   SecretManager::Options secret_options;
   secret_options.build = BuildTlsSecret;
@@ -115,8 +115,8 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   xds_options.node.node_name = config.node_name;
   xds_options.node.cluster_id = config.cluster_id;
   if (!config.credential_file.empty()) xds_options.token_source = token;
-  z.xds = std::make_unique<xds::DeltaAdsClient>(xds::MakeXdsChannel(config.xds_address),
-                                                xds_options, z.store);
+  AMBIT_ASSIGN_OR_RETURN(auto xds_channel, xds::MakeXdsChannel(config.xds_address));
+  z.xds = std::make_unique<xds::DeltaAdsClient>(xds_channel, xds_options, z.store);
 
   // Node agent.
   z.zds_handler = std::make_unique<ZdsHandler>(*z.pods);

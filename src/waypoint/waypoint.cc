@@ -113,8 +113,8 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
     caclient::GrpcCaClientOptions ca_options;
     ca_options.token = token;
     ca_options.cluster_id = config.cluster_id;
-    w.ca = std::shared_ptr<caclient::CaClient>(
-        caclient::MakeGrpcCaClient(caclient::MakeInsecureChannel(config.ca_address), ca_options));
+    AMBIT_ASSIGN_OR_RETURN(auto ca_channel, caclient::MakeCaChannel(config.ca_address));
+    w.ca = std::shared_ptr<caclient::CaClient>(caclient::MakeGrpcCaClient(ca_channel, ca_options));
   }
   node::SecretManager::Options secret_options;
   secret_options.build = node::BuildTlsSecret;
@@ -174,8 +174,8 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   xds_options.node.node_name = config.node_name;
   xds_options.node.cluster_id = config.cluster_id;
   if (!config.credential_file.empty()) xds_options.token_source = token;
-  w.xds = std::make_unique<xds::DeltaAdsClient>(xds::MakeXdsChannel(config.xds_address),
-                                                xds_options, w.store);
+  AMBIT_ASSIGN_OR_RETURN(auto xds_channel, xds::MakeXdsChannel(config.xds_address));
+  w.xds = std::make_unique<xds::DeltaAdsClient>(xds_channel, xds_options, w.store);
 
   // Readiness and admin.
   auto* xds_client = w.xds.get();

@@ -1,14 +1,13 @@
 #include "xds/delta_ads_client.h"
 
-#include <grpcpp/grpcpp.h>
-
 #include <cerrno>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "core/log.h"
-#include "envoy/service/discovery/v3/discovery.grpc.pb.h"
+#include "envoy/service/discovery/v3/discovery.pb.h"
+#include "rpc/channel.h"
 #include "xds/ack.h"
 #include "xds/backoff.h"
 #include "xds/state_applier.h"
@@ -16,20 +15,19 @@
 
 namespace ambit::xds {
 
-using envoy::service::discovery::v3::AggregatedDiscoveryService;
 using envoy::service::discovery::v3::DeltaDiscoveryRequest;
 using envoy::service::discovery::v3::DeltaDiscoveryResponse;
 
-std::shared_ptr<grpc::Channel> MakeXdsChannel(const std::string& target,
-                                              std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 15'000);
+namespace {
+constexpr const char* kDeltaAdsMethod =
+    "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources";
+}  // namespace
+
+Result<std::shared_ptr<rpc::Channel>> MakeXdsChannel(const std::string& target) {
+  rpc::ChannelOptions options;
   // A full sync of a large mesh is one response; do not cap it at gRPC's 4 MiB default.
-  args.SetMaxReceiveMessageSize(-1);
-  if (!credentials) credentials = grpc::InsecureChannelCredentials();
-  return grpc::CreateCustomChannel(target, credentials, args);
+  options.max_receive_message_bytes = kMaxXdsResponseBytes;
+  return rpc::Channel::Create(target, options);
 }
 
 std::function<Result<std::string>()> TokenFromFile(std::string path) {
@@ -49,7 +47,7 @@ std::function<Result<std::string>()> TokenFromFile(std::string path) {
   };
 }
 
-DeltaAdsClient::DeltaAdsClient(std::shared_ptr<grpc::Channel> channel,
+DeltaAdsClient::DeltaAdsClient(std::shared_ptr<rpc::Channel> channel,
                                DeltaAdsClientOptions options, state::StateStore& store)
     : channel_(std::move(channel)),
       options_(std::move(options)),
@@ -71,7 +69,7 @@ void DeltaAdsClient::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
-    if (context_ != nullptr) context_->TryCancel();
+    if (call_ != nullptr) call_->Cancel();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -107,7 +105,7 @@ void DeltaAdsClient::Run() {
 }
 
 void DeltaAdsClient::RunStream(bool& got_response) {
-  grpc::ClientContext context;
+  rpc::Metadata metadata;
   if (options_.token_source) {
     Result<std::string> token = options_.token_source();
     if (!token.ok()) {
@@ -116,19 +114,38 @@ void DeltaAdsClient::RunStream(bool& got_response) {
       AMBIT_LOG_WARN("xds: {}", stats_.last_error);
       return;
     }
-    context.AddMetadata("authorization", "Bearer " + *token);
+    metadata.emplace_back("authorization", "Bearer " + *token);
   }
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    context_ = &context;
     ++stats_.attempts;
   }
+  Status ended = Ok();
+  Result<std::unique_ptr<rpc::ClientCall>> started = channel_->StartCall(kDeltaAdsMethod, metadata, std::nullopt);
+  if (started.ok()) {
+    std::unique_ptr<rpc::ClientCall> call = std::move(started).value();
+    {
+      std::lock_guard lock(mu_);
+      call_ = call.get();
+      if (stopping_) call->Cancel();  // Stop() ran while we connected
+    }
+    ended = Exchange(*call, got_response);
+    std::lock_guard lock(mu_);
+    call_ = nullptr;
+  } else {
+    ended = std::move(started).error();
+  }
+  std::lock_guard lock(mu_);
+  stats_.connected = false;
+  if (!ended.ok() && !stopping_) {
+    stats_.last_error = "xDS stream ended: " + ended.error().ToString();
+    AMBIT_LOG_DEBUG("xds: {}", stats_.last_error);
+  }
+}
 
-  auto stub = AggregatedDiscoveryService::NewStub(channel_);
-  auto stream = stub->DeltaAggregatedResources(&context);
-  bool ok = true;
-  for (size_t i = 0; i < options_.type_urls.size() && ok; ++i) {
+Status DeltaAdsClient::Exchange(rpc::ClientCall& call, bool& got_response) {
+  for (size_t i = 0; i < options_.type_urls.size(); ++i) {
     DeltaDiscoveryRequest request;
     if (i == 0) options_.node.ToProto(request.mutable_node());
     request.set_type_url(options_.type_urls[i]);
@@ -136,11 +153,18 @@ void DeltaAdsClient::RunStream(bool& got_response) {
     for (const auto& [name, version] : applier_->versions(options_.type_urls[i])) {
       (*request.mutable_initial_resource_versions())[name] = version;
     }
-    ok = stream->Write(request);
+    AMBIT_RETURN_IF_ERROR(call.Write(request.SerializeAsString()));
   }
 
+  std::string bytes;
   DeltaDiscoveryResponse response;
-  while (ok && stream->Read(&response)) {
+  while (true) {
+    AMBIT_ASSIGN_OR_RETURN(bool got, call.Read(&bytes));
+    if (!got) return Error(ErrorCode::kUnavailable, "server ended the stream");
+    if (!response.ParseFromString(bytes)) {
+      return Error(ErrorCode::kProtocol, "unparsable DeltaDiscoveryResponse (" +
+                                             std::to_string(bytes.size()) + " bytes)");
+    }
     Status applied = applier_->Apply(response);
     {
       std::lock_guard lock(mu_);
@@ -164,15 +188,7 @@ void DeltaAdsClient::RunStream(bool& got_response) {
                      applied.error().ToString());
     }
     cv_.notify_all();
-    if (!stream->Write(AnswerFor(response, applied))) break;
-  }
-  grpc::Status status = stream->Finish();
-  std::lock_guard lock(mu_);
-  context_ = nullptr;
-  stats_.connected = false;
-  if (!status.ok() && !stopping_) {
-    stats_.last_error = "xDS stream ended: " + status.error_message();
-    AMBIT_LOG_DEBUG("xds: {}", stats_.last_error);
+    AMBIT_RETURN_IF_ERROR(call.Write(AnswerFor(response, applied).SerializeAsString()));
   }
 }
 

@@ -7,12 +7,19 @@
 // already has. While the control plane is away the last good state keeps
 // serving: nothing is cleared on disconnect.
 //
-// Threading: Start() runs the stream on one background thread; everything
-// else is thread-safe. The data path never calls into the client; it reads the
-// StateStore (state_store.h).
+// Transport: one gRPC bidirectional stream
+// (/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources)
+// per connection attempt, over src/rpc (HTTP/2 cleartext via nghttp2; no gRPC
+// library in the node proxies). The bearer token is re-read on every connect.
+//
+// Threading: Start() runs the stream on one background thread (blocking
+// reads on the call's socket); everything else is thread-safe. Stop() cancels
+// the live call from any thread. The data path never calls into the client;
+// it reads the StateStore (state_store.h).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -27,11 +34,10 @@
 #include "state/state_store.h"
 #include "xds/proxy_node.h"
 
-namespace grpc {
+namespace ambit::rpc {
 class Channel;
-class ChannelCredentials;
-class ClientContext;
-}  // namespace grpc
+class ClientCall;
+}  // namespace ambit::rpc
 
 namespace ambit::xds {
 
@@ -47,11 +53,12 @@ struct DeltaAdsClientOptions {
   std::chrono::milliseconds max_backoff{15'000};
 };
 
-// A channel to the control plane with gRPC's own reconnect backoff aligned to
-// ours (10 ms -> 15 s) and no limit on the size of a response. |target|: "unix:/path/ambitd.sock" or "host:port".
-// |credentials| null = insecure (unix socket inside the local cluster).
-std::shared_ptr<grpc::Channel> MakeXdsChannel(
-    const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+// A channel to the control plane: |target| "unix:/path/ambitd.sock" (inside
+// the local cluster; the socket's permissions are the transport security) or
+// "host:port" (cleartext). Responses up to kMaxXdsResponseBytes (a full sync
+// of a large mesh is one message). Errors: kInvalidArgument (bad target).
+inline constexpr std::size_t kMaxXdsResponseBytes = std::size_t{1} << 30;
+Result<std::shared_ptr<rpc::Channel>> MakeXdsChannel(const std::string& target);
 
 // A token_source that reads the node credential file (e.g.
 // <state-dir>/nodes/<node>/credential) on every call, trimming surrounding
@@ -72,7 +79,7 @@ class DeltaAdsClient {
   };
 
   // |store| must outlive the client.
-  DeltaAdsClient(std::shared_ptr<grpc::Channel> channel, DeltaAdsClientOptions options,
+  DeltaAdsClient(std::shared_ptr<rpc::Channel> channel, DeltaAdsClientOptions options,
                  state::StateStore& store);
   ~DeltaAdsClient();  // Stop()
 
@@ -94,8 +101,10 @@ class DeltaAdsClient {
   void Run();
   // One stream: returns when it ends (error, server gone, or Stop).
   void RunStream(bool& got_response);
+  // Subscribes, then applies and answers responses until the call fails.
+  Status Exchange(rpc::ClientCall& call, bool& got_response);
 
-  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<rpc::Channel> channel_;
   DeltaAdsClientOptions options_;
   // Used only on the client thread. Lives across streams: its versions feed
   // initial_resource_versions on reconnect.
@@ -104,7 +113,7 @@ class DeltaAdsClient {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   bool stopping_ = false;                       // guarded by mu_
-  grpc::ClientContext* context_ = nullptr;      // guarded by mu_: the live stream's
+  rpc::ClientCall* call_ = nullptr;             // guarded by mu_: the live stream
   std::set<std::string> synced_types_;          // guarded by mu_
   Stats stats_;                                 // guarded by mu_
   std::thread thread_;

@@ -33,8 +33,12 @@ int main(int argc, char** argv) {
   }
   ambit::caclient::GrpcCaClientOptions options;
   options.token = ambit::caclient::FileTokenSource(argv[2]);
-  auto client = ambit::caclient::MakeGrpcCaClient(ambit::caclient::MakeInsecureChannel(argv[1]),
-                                                  std::move(options));
+  auto channel = ambit::caclient::MakeCaChannel(argv[1]);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "mesh_fetch_cert: %s\n", channel.error().ToString().c_str());
+    return 2;
+  }
+  auto client = ambit::caclient::MakeGrpcCaClient(*channel, std::move(options));
   auto cert = client->Fetch(*id);
   if (!cert.ok()) {
     std::fprintf(stderr, "mesh_fetch_cert: %s\n", cert.error().ToString().c_str());

@@ -92,7 +92,7 @@ class CaServer {
   std::unique_ptr<caclient::CaClient> Client(caclient::TokenSource token) const {
     caclient::GrpcCaClientOptions options;
     options.token = std::move(token);
-    return caclient::MakeGrpcCaClient(caclient::MakeInsecureChannel(target_), options);
+    return caclient::MakeGrpcCaClient(caclient::MakeCaChannel(target_).value(), options);
   }
   std::unique_ptr<caclient::CaClient> Client(std::string token) const {
     return Client(caclient::StaticTokenSource(std::move(token)));
@@ -129,7 +129,7 @@ class CaIntegrationTest : public ::testing::Test {
   grpc::Status RawCall(const std::string& token, const std::string& csr, const std::string& impersonate,
                        int64_t validity = 0) {
     auto stub = istio::v1::auth::IstioCertificateService::NewStub(
-        caclient::MakeInsecureChannel(server_->target()));
+        grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
     istio::v1::auth::IstioCertificateRequest request;
     request.set_csr(csr);
     request.set_validity_duration(validity);
@@ -251,7 +251,7 @@ TEST_F(CaIntegrationTest, RefusesCredentialOfAnotherCluster) {
 
 TEST_F(CaIntegrationTest, RefusesMissingCredential) {
   auto stub = istio::v1::auth::IstioCertificateService::NewStub(
-      caclient::MakeInsecureChannel(server_->target()));
+      grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
   istio::v1::auth::IstioCertificateRequest request;
   grpc::ClientContext context;
   istio::v1::auth::IstioCertificateResponse response;

@@ -109,7 +109,7 @@ class AmbientPipelineTest : public ::testing::Test {
     options.node = xds::ProxyNode{"10.0.1.1", "ztunnel", "istio-system", "node1", "Kubernetes"};
     options.token_source = xds::TokenFromFile(dir_ + "/credential");
     client_ = std::make_unique<xds::DeltaAdsClient>(
-        xds::MakeXdsChannel("unix:" + dir_ + "/ambitd.sock"), options, state_);
+        xds::MakeXdsChannel("unix:" + dir_ + "/ambitd.sock").value(), options, state_);
     client_->Start();
     ASSERT_TRUE(client_->WaitForSync(milliseconds(10'000)));
     // The server counts a write after it returns, which may trail the client.

@@ -138,7 +138,7 @@ class DeltaAdsIntegrationTest : public ::testing::Test {
     options.node = ProxyNode{"10.0.0.1", "ztunnel-" + node_name, "istio-system", node_name,
                              "Kubernetes"};
     options.token_source = std::move(token);
-    client_ = std::make_unique<DeltaAdsClient>(MakeXdsChannel("unix:" + socket_), options, state_);
+    client_ = std::make_unique<DeltaAdsClient>(MakeXdsChannel("unix:" + socket_).value(), options, state_);
     client_->Start();
   }
   uint64_t Applied() const { return client_->stats().responses_applied; }
