@@ -6,6 +6,7 @@
 //          -> <dest>
 //
 // Usage: hbone_chain <listen port> <hbone port> <dest port> [workers] [pool max streams]
+//                    [early data limit]   (0 = the copy waits for the CONNECT's 200)
 // The destination is 127.0.0.1:<dest port>. Certificates come from a
 // throwaway root made at start. Prints "outbound <pid>" and "inbound <pid>"
 // on stdout (for CPU accounting and profiling), then runs until SIGINT or
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "hbone/inbound_server.h"
+#include "hbone/open_tunnel.h"
 #include "hbone/outbound_proxy.h"
 #include "net/listener.h"
 #include "support/test_mesh.h"
@@ -66,7 +68,9 @@ void PrintWorkers(const char* role, const hbone::Stats& stats, std::size_t worke
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s <listen port> <hbone port> <dest port> [workers] [pool max streams]\n",
+    std::fprintf(stderr,
+                 "usage: %s <listen port> <hbone port> <dest port> [workers] [pool max streams] "
+                 "[early data limit]\n",
                  argv[0]);
     return 2;
   }
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   const auto dest_port = static_cast<std::uint16_t>(std::stoi(argv[3]));
   const std::size_t workers_n = argc > 4 ? std::stoul(argv[4]) : 2;
   const std::size_t max_streams = argc > 5 ? std::stoul(argv[5]) : 100;
+  const std::size_t early_data_limit = argc > 6 ? std::stoul(argv[6]) : hbone::kEarlyDataLimit;
 
   sigset_t set;
   sigemptyset(&set);
@@ -129,6 +134,7 @@ int main(int argc, char** argv) {
   auto lookup = std::make_shared<OneWorkload>(hbone::WorkloadTarget{dest.ip(), server_id, true});
   hbone::OutboundProxy::Options options;
   options.route.hbone_port = hbone_port;
+  options.early_data_limit = early_data_limit;
   options.original_destination = [dest](tcp::socket&) -> Result<net::SocketAddress> { return dest; };
   auto outbound = std::make_shared<hbone::OutboundProxy>(
       hbone::OutboundProxy::Source{client_ctx->local_identity(), [client_ctx] { return client_ctx; },

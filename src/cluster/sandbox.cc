@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "core/netns.h"
+
 namespace ambit::cluster {
 namespace {
 
@@ -26,6 +28,7 @@ Status EnterPodSandbox(const PodSandbox& sandbox) {
   int err = errno;
   ::close(fd);
   if (rc != 0) return ErrnoError("entering pod network namespace " + sandbox.netns_path, err);
+  NetnsGuard::ThreadNamespaceChanged();  // for good, not through a guard
   if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) {
     return ErrnoError("creating the pod's mount namespace", errno);
   }

@@ -223,8 +223,9 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
   Count(counters.connections, 1);
   auto executor = co_await asio::this_coro::executor;
   // Both directions use non-blocking system calls on the socket directly.
+  // (Set only if not yet: each set is an ioctl, and the open path may have.)
   asio::error_code ec;
-  socket.non_blocking(true, ec);
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
   if (ec) {
     result.aborted = true;
     stream.Reset(h2::ErrorCodeH2::kCancel);

@@ -88,11 +88,16 @@ class EarlyPump : public std::enable_shared_from_this<EarlyPump> {
       }
       replay_.insert(replay_.end(), space.data(), space.data() + n);
       stream_->Commit(n);  // a reset stream drops it; the copy above is resent
+      if (n < space.size()) return;  // a short read: nothing more there for now
     }
   }
 
+  // Waits for the app's first bytes only: once some came (typically the
+  // whole first request in one write), the rest waits for the copy after the
+  // answer. That saves a readiness wait (an epoll_ctl) and its cancel per
+  // connection.
   void Arm() {
-    if (stopped_ || eof_ || failed_ || waiting_ || replay_.size() >= limit_) return;
+    if (stopped_ || eof_ || failed_ || waiting_ || !replay_.empty()) return;
     waiting_ = true;
     app_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const asio::error_code& ec) {
       self->waiting_ = false;

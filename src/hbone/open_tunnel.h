@@ -5,8 +5,9 @@
 // without waiting for the answer, whatever the app has already written is
 // moved into the stream: it goes out right behind the HEADERS (usually in the
 // same TLS write), so the app's first request does not wait one round trip
-// across both ztunnels for the 200. Bytes the app writes while the answer is
-// awaited follow as they arrive (up to |early_limit| bytes in all). The answer
+// across both ztunnels for the 200. If the app has written nothing yet, its
+// first bytes follow as soon as they arrive; what it writes after those waits
+// for the answer (at most |early_limit| bytes go early in all). The answer
 // is awaited concurrently (Pool::AwaitConnected):
 //  - 200: returns the stream; the caller copies from here on (the app socket
 //    has no wait pending on it any more) and counts |early_bytes| as copied

@@ -78,7 +78,8 @@ asio::awaitable<void> OutboundProxy::ServeConnection(asio::ip::tcp::socket downs
   request.service_host = route.service_hostname;
   request.baggage = source_.baggage;
   auto tunnel = co_await OpenTunnel(pools_->Local(), std::move(key), std::move(dial),
-                                    BuildConnectHeaders(request), downstream);
+                                    BuildConnectHeaders(request), downstream,
+                                    options_.early_data_limit);
   if (!tunnel.ok()) {
     AMBIT_LOG_DEBUG("outbound {} -> {}: {}", peer->ToString(), original->ToString(),
                     tunnel.error().ToString());

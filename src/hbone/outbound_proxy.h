@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "core/result.h"
+#include "hbone/open_tunnel.h"
 #include "hbone/pool.h"
 #include "hbone/route.h"
 #include "hbone/stats.h"
@@ -39,6 +40,9 @@ class OutboundProxy : public std::enable_shared_from_this<OutboundProxy> {
   struct Options {
     RouteOptions route;
     std::chrono::milliseconds passthrough_connect_timeout{10'000};
+    // Most app bytes sent with the CONNECT before its answer (OpenTunnel);
+    // 0 = none: the copy starts only after the 200 (for A/B measurements).
+    std::size_t early_data_limit = kEarlyDataLimit;
     // Where the app meant to go. Default: SO_ORIGINAL_DST of the socket.
     std::function<Result<net::SocketAddress>(asio::ip::tcp::socket&)> original_destination;
   };

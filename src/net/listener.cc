@@ -9,6 +9,10 @@ Result<std::shared_ptr<Listener>> Listener::Start(WorkerPool& pool, const Socket
                                                   AcceptHandler on_accept) {
   AMBIT_ASSIGN_OR_RETURN(UniqueFd fd, factory.NewListener(addr, options.listen));
   AMBIT_ASSIGN_OR_RETURN(SocketAddress local, LocalAddress(fd.get()));
+  // Set once here: Linux copies TCP_NODELAY and the keepalive settings of a
+  // listening socket to every connection it accepts, which saves five
+  // setsockopt calls per accepted connection.
+  AMBIT_RETURN_IF_ERROR(ApplyStreamOptions(fd.get(), options.keepalive));
   asio::io_context& loop = pool.loop(options.accept_loop % pool.size());
   asio::error_code ec;
   asio::ip::tcp::acceptor acceptor(loop);
@@ -42,10 +46,6 @@ void Listener::AcceptNext() {
           // EMFILE and friends: log and keep accepting; the kernel queue holds the rest.
           AMBIT_LOG_WARN("accept on {} failed: {}", self->local_.ToString(), ec.message());
         } else {
-          Status st = ApplyStreamOptions(socket.native_handle(), self->options_.keepalive);
-          if (!st.ok()) {
-            AMBIT_LOG_DEBUG("socket options on accepted connection: {}", st.error().ToString());
-          }
           // Least-loaded placement counts the socket from here until its
           // handler has run (the handler takes its own hold for the
           // connection's life), so the next accept sees it.

@@ -2,8 +2,8 @@
 //
 // One accept coroutine runs on the loop given at Start. Each accepted socket is
 // re-homed to a loop chosen round-robin (WorkerPool::NextIndex, or the least
-// loaded loop with Placement::kLeastLoaded), gets
-// TCP_NODELAY + keepalive, and is handed to |on_accept| on that loop, where it
+// loaded loop with Placement::kLeastLoaded), has TCP_NODELAY + keepalive
+// (inherited from the listening socket, where they are set once), and is handed to |on_accept| on that loop, where it
 // stays for life. Explicit spreading (not the kernel's) keeps a few long-lived
 // connections from piling onto one loop.
 //

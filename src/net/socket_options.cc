@@ -78,6 +78,10 @@ Status SetFreebind(int fd, int family) {
 
 Result<SocketAddress> OriginalDestination(int fd) {
   AMBIT_ASSIGN_OR_RETURN(int family, SocketFamily(fd));
+  return OriginalDestination(fd, family);
+}
+
+Result<SocketAddress> OriginalDestination(int fd, int family) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   int rc = 0;

@@ -45,6 +45,9 @@ Status SetFreebind(int fd, int family);
 // to us (SO_ORIGINAL_DST, or IP6T_SO_ORIGINAL_DST on AF_INET6 sockets). Fails
 // with kNotFound when the connection was not redirected.
 Result<SocketAddress> OriginalDestination(int fd);
+// The same for a socket whose family (AF_INET/AF_INET6) the caller knows
+// (e.g. that of its peer address): saves the getsockopt(SO_DOMAIN).
+Result<SocketAddress> OriginalDestination(int fd, int family);
 
 Result<SocketAddress> LocalAddress(int fd);
 Result<SocketAddress> PeerAddress(int fd);

@@ -397,7 +397,10 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
 asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const std::shared_ptr<Pod>& pod,
                                                                          tcp::socket& downstream) {
   auto peer = net::PeerAddress(downstream.native_handle());
-  auto original = net::OriginalDestination(downstream.native_handle());
+  // Family from the peer address (saves a getsockopt): a v4 client of a
+  // dual-stack socket reads as v4, and its conntrack entry is under IPv4 too.
+  auto original = peer.ok() ? net::OriginalDestination(downstream.native_handle(), peer->family())
+                            : net::OriginalDestination(downstream.native_handle());
   if (!peer.ok() || !original.ok()) {
     AMBIT_LOG_WARN("outbound in pod {}: no original destination: {}", pod->spec().uid,
                    original.ok() ? peer.error().ToString() : original.error().ToString());
@@ -540,7 +543,8 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   });
   if (!token) co_return;
   auto peer = net::PeerAddress(downstream.native_handle());
-  auto original = net::OriginalDestination(downstream.native_handle());
+  auto original = peer.ok() ? net::OriginalDestination(downstream.native_handle(), peer->family())
+                            : net::OriginalDestination(downstream.native_handle());
   if (!peer.ok() || !original.ok()) {
     AMBIT_LOG_WARN("inbound plaintext in pod {}: no original destination: {}", pod->spec().uid,
                    original.ok() ? peer.error().ToString() : original.error().ToString());

@@ -46,6 +46,37 @@ TEST(NetnsGuard, EntersAndRestoresThePreviousNamespace) {
   EXPECT_EQ(CurrentInode(), before);
 }
 
+TEST(NetnsGuard, RepeatedAndNestedGuardsRestoreWhereTheThreadWas) {
+  if (::geteuid() != 0) GTEST_SKIP() << "SKIPPED LOUDLY: needs root (CAP_SYS_ADMIN) to create a namespace";
+  auto a = MakeScratchNamespace();
+  auto b = MakeScratchNamespace();
+  ASSERT_TRUE(a.ok() && b.ok());
+  const unsigned long home = CurrentInode();
+  for (int i = 0; i < 3; ++i) {  // the outermost guard reuses the thread's cached handle
+    auto outer = NetnsGuard::Enter(*a);
+    ASSERT_TRUE(outer.ok()) << outer.error().ToString();
+    EXPECT_EQ(CurrentInode(), *a->Inode());
+    {
+      auto inner = NetnsGuard::Enter(*b);
+      ASSERT_TRUE(inner.ok()) << inner.error().ToString();
+      EXPECT_EQ(CurrentInode(), *b->Inode());
+    }
+    EXPECT_EQ(CurrentInode(), *a->Inode());  // nested: back to a, not home
+  }
+  EXPECT_EQ(CurrentInode(), home);
+  // A thread that moves for good (outside a guard) and says so: its guards
+  // then return it to where it moved, not to where it started.
+  std::thread t([&] {
+    { auto warm = NetnsGuard::Enter(*a); }  // caches the thread's first namespace
+    ASSERT_EQ(::unshare(CLONE_NEWNET), 0);
+    NetnsGuard::ThreadNamespaceChanged();
+    const unsigned long moved = CurrentInode();
+    { auto g = NetnsGuard::Enter(*b); }
+    EXPECT_EQ(CurrentInode(), moved);
+  });
+  t.join();
+}
+
 TEST(NetnsGuard, MissingNamespaceIsAnErrorAndLeavesThreadInPlace) {
   const unsigned long before = CurrentInode();
   auto guard = NetnsGuard::Enter("/run/netns/ambit-does-not-exist");

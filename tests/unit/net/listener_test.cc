@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -10,9 +11,12 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <optional>
 #include <set>
 #include <thread>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,6 +79,45 @@ TEST(Listener, SpreadsConnectionsAcrossLoopsAndEchoes) {
   (*listener)->Close();
   std::lock_guard lock(mu);
   EXPECT_EQ(loops_seen, (std::set<int>{0, 1}));
+}
+
+TEST(Listener, AcceptedConnectionsHaveNoDelayAndKeepaliveFromTheListeningSocket) {
+  // Set once on the listening socket, not per accept: the kernel copies them.
+  WorkerPool pool(1);
+  DefaultSocketFactory factory;
+  Listener::Options options;
+  options.keepalive.time = std::chrono::seconds(77);
+  options.keepalive.interval = std::chrono::seconds(33);
+  options.keepalive.probes = 4;
+  std::promise<std::vector<int>> seen;
+  auto listener = Listener::Start(pool, factory, SocketAddress(IpAddress::Loopback4(), 0), options,
+                                  [&](tcp::socket socket) {
+                                    auto get = [&](int level, int name) {
+                                      int v = -1;
+                                      socklen_t len = sizeof(v);
+                                      ::getsockopt(socket.native_handle(), level, name, &v, &len);
+                                      return v;
+                                    };
+                                    seen.set_value({get(IPPROTO_TCP, TCP_NODELAY), get(SOL_SOCKET, SO_KEEPALIVE),
+                                                    get(IPPROTO_TCP, TCP_KEEPIDLE),
+                                                    get(IPPROTO_TCP, TCP_KEEPINTVL),
+                                                    get(IPPROTO_TCP, TCP_KEEPCNT)});
+                                  });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  pool.Start();
+  std::promise<void> connected;
+  std::optional<tcp::socket> client;
+  asio::co_spawn(pool.loop(0), [&]() -> asio::awaitable<void> {
+    auto s = co_await Connect(factory, (*listener)->local_address(), {});
+    if (s.ok()) client.emplace(std::move(*s));
+    connected.set_value();
+  }, asio::detached);
+  connected.get_future().wait();
+  auto values = seen.get_future();
+  ASSERT_EQ(values.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(values.get(), (std::vector<int>{1, 1, 77, 33, 4}));
+  (*listener)->Close();
+  pool.Stop();
 }
 
 TEST(WorkerPool, LeastLoadedIndexPrefersTheIdleLoopAndAlternatesAmongEquals) {
