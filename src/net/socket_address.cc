@@ -63,6 +63,20 @@ bool IpAddress::IsUnspecified() const {
 }
 
 std::string IpAddress::ToString() const {
+  if (!v6_) {
+    // Formatted by hand: inet_ntop goes through sprintf, and addresses are
+    // rendered a few times per connection (access log, CONNECT headers).
+    char buf[16];
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = bytes_[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      if (i < 3) *p++ = '.';
+    }
+    return std::string(buf, p);
+  }
   char buf[INET6_ADDRSTRLEN];
   ::inet_ntop(v6_ ? AF_INET6 : AF_INET, bytes_.data(), buf, sizeof(buf));
   return buf;

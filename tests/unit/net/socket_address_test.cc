@@ -15,6 +15,14 @@ TEST(SocketAddress, ParsesAndPrintsIpv4) {
   EXPECT_EQ(a->ToString(), "10.1.2.3:8080");
 }
 
+TEST(IpAddress, PrintsEveryIpv4OctetWidth) {
+  for (const char* text : {"0.0.0.0", "255.255.255.255", "10.0.100.9", "1.20.3.40", "192.168.10.200"}) {
+    auto ip = IpAddress::Parse(text);
+    ASSERT_TRUE(ip.ok()) << text;
+    EXPECT_EQ(ip->ToString(), text);
+  }
+}
+
 TEST(SocketAddress, ParsesAndPrintsBracketedIpv6) {
   auto a = SocketAddress::Parse("[fd00::1]:15008");
   ASSERT_TRUE(a.ok()) << a.error().ToString();
