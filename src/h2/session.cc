@@ -342,37 +342,67 @@ asio::awaitable<void> Session::ReadLoop() {
   }
 }
 
-asio::awaitable<void> Session::WriteLoop() {
-  auto self = shared_from_this();
+asio::awaitable<std::string> Session::SendPending() {
+  // Until nghttp2 has nothing more to send right now: each round gathers
+  // frames into one transport write (DATA payload referenced in place).
   while (!closed_) {
     arena_.clear();
     pieces_.clear();
     sent_data_.clear();
     batch_bytes_ = 0;
     const int rv = nghttp2_session_send(session_);
-    if (rv != 0) {
-      Terminate(std::string("HTTP/2 send: ") + nghttp2_strerror(rv));
-      break;
+    if (rv != 0) co_return std::string("HTTP/2 send: ") + nghttp2_strerror(rv);
+    if (pieces_.empty()) break;
+    spans_.clear();
+    for (const Piece& p : pieces_) {
+      spans_.emplace_back(p.data != nullptr ? p.data : arena_.data() + p.arena_offset, p.length);
     }
-    if (!pieces_.empty()) {
-      spans_.clear();
-      for (const Piece& p : pieces_) {
-        spans_.emplace_back(p.data != nullptr ? p.data : arena_.data() + p.arena_offset, p.length);
-      }
-      Status st = co_await transport_->Write(spans_);
-      bytes_written_ += batch_bytes_;
-      for (SentData& sent : sent_data_) {
-        sent.stream->send_.Consume(sent.length);
-        sent.stream->send_scheduled_ -= sent.length;
-        sent.stream->writable_.Notify();
-      }
-      sent_data_.clear();
-      if (!st.ok()) {
-        Terminate(st.error().ToString());
-        break;
-      }
+    Status st = co_await transport_->Write(spans_);
+    bytes_written_ += batch_bytes_;
+    for (SentData& sent : sent_data_) {
+      sent.stream->send_.Consume(sent.length);
+      sent.stream->send_scheduled_ -= sent.length;
+      sent.stream->writable_.Notify();
+    }
+    sent_data_.clear();
+    if (!st.ok()) co_return st.error().ToString();
+  }
+  co_return std::string();
+}
+
+asio::awaitable<void> Session::Flush() {
+  if (closed_ || writing_ || !started_) co_return;  // the busy writer sends it
+  writing_ = true;
+  auto self = shared_from_this();
+  std::string failure = co_await SendPending();
+  writing_ = false;
+  if (!failure.empty()) {
+    Terminate(std::move(failure));
+    co_return;
+  }
+  if (writer_deferred_) {  // the writer woke while we wrote: let it look again
+    writer_deferred_ = false;
+    write_signal_.Notify();
+  }
+}
+
+asio::awaitable<void> Session::WriteLoop() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    if (writing_) {
+      // An inline Flush() is writing; it wakes us again when done.
+      writer_deferred_ = true;
+      co_await write_signal_.Wait();
       continue;
     }
+    writing_ = true;
+    std::string failure = co_await SendPending();
+    writing_ = false;
+    if (!failure.empty()) {
+      Terminate(std::move(failure));
+      break;
+    }
+    if (closed_) break;
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
       Terminate("connection finished");
       break;
@@ -477,13 +507,13 @@ void Session::StreamConsumed(Stream& stream, std::size_t n) {
   if (nghttp2_session_want_write(session_)) NotifyWriter();
 }
 
-void Session::StreamDataReady(Stream& stream) {
+void Session::StreamDataReady(Stream& stream, bool wake_writer) {
   if (closed_ || stream.id_ == 0) return;
   if (stream.data_deferred_) {
     stream.data_deferred_ = false;
     nghttp2_session_resume_data(session_, stream.id_);
   }
-  NotifyWriter();
+  if (wake_writer) NotifyWriter();
 }
 
 void Session::StreamReset(Stream& stream, ErrorCodeH2 code) {

@@ -3,7 +3,8 @@
 //
 // Three coroutines run per session on the transport's loop: a reader (socket
 // -> nghttp2), a writer (nghttp2 -> socket, gathering frames into large
-// writes; DATA payload goes from the stream queues to TLS with no extra copy)
+// writes; DATA payload goes from the stream queues to TLS with no extra copy;
+// a stream's producer may instead send inline with Flush() while the writer idles)
 // and a keepalive (PING every ping_interval; no answer within ping_timeout
 // tears the connection down). Flow control is manual: window is returned to
 // the peer only as the application consumes bytes (see Stream).
@@ -92,10 +93,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // Same as AddOnClose (kept for existing callers; it does not replace).
   void set_on_close(std::function<void()> on_close) { AddOnClose(std::move(on_close)); }
 
+  // Sends what nghttp2 has to send now from the calling coroutine, unless a
+  // write is already in progress (then that writer sends it). Saves waking
+  // the writer coroutine: one loop turn less per message. On the loop only.
+  asio::awaitable<void> Flush();
+
   // Internal (used by Stream and the nghttp2 callbacks).
   void NotifyWriter() { write_signal_.Notify(); }
   void StreamConsumed(Stream& stream, std::size_t n);
-  void StreamDataReady(Stream& stream);
+  // |wake_writer| false: the caller sends with Flush() itself.
+  void StreamDataReady(Stream& stream, bool wake_writer = true);
   void StreamReset(Stream& stream, ErrorCodeH2 code);
   struct Callbacks;
 
@@ -106,6 +113,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Status Init();
   asio::awaitable<void> ReadLoop();
   asio::awaitable<void> WriteLoop();
+  // One writer at a time (WriteLoop or Flush); returns a failure reason or "".
+  asio::awaitable<std::string> SendPending();
   asio::awaitable<void> KeepaliveLoop();
   void FinishClose();
 
@@ -138,6 +147,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t batch_bytes_ = 0;
 
   bool started_ = false;
+  bool writing_ = false;          // SendPending() running (WriteLoop or Flush)
+  bool writer_deferred_ = false;  // WriteLoop woke during a Flush()
   bool closed_ = false;
   bool goaway_ = false;
   bool ping_outstanding_ = false;

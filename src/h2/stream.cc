@@ -49,6 +49,16 @@ void Stream::Commit(std::size_t n) {
   session_->StreamDataReady(*this);
 }
 
+asio::awaitable<void> Stream::CommitAndFlush(std::size_t n) {
+  if (reset_ || send_eof_ || n == 0) {
+    send_.Commit(0);
+    co_return;
+  }
+  send_.Commit(n);
+  session_->StreamDataReady(*this, /*wake_writer=*/false);
+  co_await session_->Flush();
+}
+
 void Stream::Write(std::span<const std::uint8_t> bytes) {
   if (reset_ || send_eof_ || bytes.empty()) return;
   send_.Append(bytes);

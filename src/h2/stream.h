@@ -83,6 +83,9 @@ class Stream {
   // that changes the queue). Commit(0) gives an unused block back.
   std::span<std::uint8_t> Prepare(std::size_t max);
   void Commit(std::size_t n);
+  // Commit(n), then send at once from this coroutine (Session::Flush) instead
+  // of waking the session's writer. May suspend while the transport is full.
+  asio::awaitable<void> CommitAndFlush(std::size_t n);
   // Queues a copy of |bytes| (may exceed the buffer bound; prefer Prepare).
   void Write(std::span<const std::uint8_t> bytes);
   // END_STREAM once everything queued is sent. Idempotent.

@@ -83,9 +83,9 @@ asio::awaitable<void> SocketToStream(asio::ip::tcp::socket& socket, h2::Stream& 
       break;
     }
     drained = n < space.size();
-    stream.Commit(n);
     result.socket_to_peer += n;
     Count(counter, n);
+    co_await stream.CommitAndFlush(n);  // sends now unless a write is in progress
   }
 }
 

@@ -70,6 +70,16 @@ asio::awaitable<Result<asio::ip::tcp::socket>> Connect(const SocketFactory& fact
         .WithContext(where);
   }
   if (ec) co_return Error(ErrorCode::kUnavailable, ec.message()).WithContext(where);
+  // Waiting for the connect registered the socket with epoll for EPOLLOUT,
+  // and asio keeps that for the socket's life: each later readiness wait
+  // (async_wait re-arms with EPOLL_CTL_MOD) would then report the writable
+  // socket at once, one spurious wake-up per received message. Registering
+  // the socket afresh (once per connection) leaves it registered for input
+  // only, like an accepted socket; a write that must wait adds EPOLLOUT again.
+  const auto protocol = endpoint.protocol();
+  const int native = socket.release(ec);
+  if (!ec) socket.assign(protocol, native, ec);
+  if (ec) co_return Error(ErrorCode::kIo, "re-registering connected socket: " + ec.message()).WithContext(where);
   Status st = ApplyStreamOptions(socket.native_handle(), options.keepalive);
   if (!st.ok()) co_return std::move(st).error().WithContext(where);
   co_return std::move(socket);
