@@ -20,6 +20,8 @@ constexpr std::size_t kRecordBytes = 16 * 1024;  // TLS max plaintext per record
 // Large plaintext is passed to SSL_write in slices of this many bytes, so the
 // output BIO is flushed at a useful granularity.
 constexpr std::size_t kDirectSliceBytes = 64 * 1024;
+// Pieces at least this large are not copied into the staging buffer.
+constexpr std::size_t kDirectMinBytes = 4 * 1024;
 
 int PeerCheckIndex() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -303,10 +305,17 @@ asio::awaitable<Status> TlsStream::Write(std::span<const net::ConstBytes> pieces
   Status result = Ok();
   for (net::ConstBytes piece : pieces) {
     while (!piece.empty() && result.ok()) {
-      if (staging_.empty() && piece.size() >= kRecordBytes) {
-        // Whole records straight from the caller's memory.
-        std::size_t n = std::min(piece.size(), kDirectSliceBytes);
-        n -= n % kRecordBytes;
+      if (piece.size() >= kDirectMinBytes) {
+        // Encrypted straight from the caller's memory (SSL_write cuts it into
+        // records). Anything staged goes first, as a short record of its own:
+        // cheaper than copying a record's worth of the large piece behind it
+        // (an HTTP/2 DATA header before its payload).
+        if (!staging_.empty()) {
+          result = co_await EncryptAll(staging_);
+          staging_.clear();
+          if (!result.ok()) break;
+        }
+        const std::size_t n = std::min(piece.size(), kDirectSliceBytes);
         result = co_await EncryptAll(piece.first(n));
         piece = piece.subspan(n);
         continue;

@@ -1,10 +1,12 @@
 // TlsStream: a TLS connection over a TCP socket, as a net::ByteStream.
 //
 // OpenSSL runs against an in-memory BIO pair; this class moves ciphertext
-// between the pair and the socket itself. That gives full 16 KiB records
-// (small writes are coalesced into one record, large ones go straight to
-// SSL_write), socket writes of up to |write_buffer_bytes|, and reads that fill
-// the BIO directly with no intermediate copy.
+// between the pair and the socket itself. That gives few records and few
+// system calls (small pieces of one Write are coalesced into one record;
+// pieces of 4 KiB or more go straight to SSL_write without a copy), socket
+// writes of up to |write_buffer_bytes| straight from the BIO's buffer (one
+// non-blocking sendmsg when the kernel takes it, see net::WriteAll), and
+// reads that fill the BIO directly with no intermediate copy.
 //
 // Threading: bound to the loop of its socket. One reader and one writer
 // coroutine may run concurrently after Handshake(); socket writes are

@@ -61,11 +61,13 @@ Outcome RunPair(std::shared_ptr<const TlsContext> client_ctx, PeerPolicy client_
     out.client = co_await stream->Handshake();
     if (!out.client.ok()) co_return;
     out.client_saw = stream->peer_identity();
-    // Mixed piece sizes: tiny ones get coalesced, big ones go direct.
+    // Mixed piece sizes: tiny ones get coalesced, big ones (4 KiB and up)
+    // go direct, each after whatever was staged before it.
     const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
     std::vector<net::ConstBytes> pieces;
     std::size_t off = 0;
-    for (std::size_t size : {std::size_t{9}, std::size_t{1}, std::size_t{70000}, std::size_t{3}}) {
+    for (std::size_t size : {std::size_t{9}, std::size_t{1}, std::size_t{70000}, std::size_t{3}, std::size_t{5000},
+                             std::size_t{4095}, std::size_t{4096}, std::size_t{17}, std::size_t{16384}}) {
       const std::size_t n = std::min(size, payload.size() - off);
       pieces.emplace_back(p + off, n);
       off += n;
