@@ -161,11 +161,12 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   Status st = session.Respond(*stream, 200, {}, /*end_stream=*/false);
   if (!st.ok()) co_return;
   stats.inbound_status_200.Inc();
-  std::unique_ptr<InboundStreamObserver> opened;
-  if (options_.observer) opened = options_.observer->Opened(info);
+  if (options_.observer) options_.observer->Opened(info);
   // Inbound: the HBONE peer is downstream, the app socket is upstream.
   CopyResult result = co_await CopyBidirectional(*upstream, *stream, UpstreamCounters(stats));
-  if (opened) opened->Closed(info, result.peer_to_socket, result.socket_to_peer, result.aborted);
+  if (options_.observer) {
+    options_.observer->Closed(info, result.peer_to_socket, result.socket_to_peer, result.aborted);
+  }
   AMBIT_LOG_DEBUG("inbound {} -> {} done: {} bytes in, {} bytes out{}", conn->peer_identity.ToString(),
                   accepted.target.ToString(), result.peer_to_socket, result.socket_to_peer,
                   result.aborted ? " (aborted)" : "");

@@ -75,17 +75,6 @@ class AllowAllAuthorizer final : public Authorizer {
   AuthorizationResult Authorize(const InboundRequestInfo&) const override { return {}; }
 };
 
-// What an InboundObserver keeps for one opened stream (e.g. its metric
-// series, resolved once at the 200). Called on the stream's loop.
-class InboundStreamObserver {
- public:
-  virtual ~InboundStreamObserver() = default;
-  // The stream's copy ended: |to_app| bytes went to the app, |from_app| came
-  // back. Called once.
-  virtual void Closed(const InboundRequestInfo& request, std::uint64_t to_app,
-                      std::uint64_t from_app, bool aborted) = 0;
-};
-
 // Telemetry hook: sees each CONNECT that passed validation (so the request
 // is known). Called on the stream's loop; must be thread-safe and not block.
 class InboundObserver {
@@ -96,9 +85,11 @@ class InboundObserver {
   virtual void SessionStarted(const std::shared_ptr<h2::Session>& session) { (void)session; }
   // Answered 401 (denied) or 503 (app unreachable) before any byte flowed.
   virtual void Refused(const InboundRequestInfo& request, int status) = 0;
-  // Answered 200; bytes are about to flow. Returns what to tell when the
-  // stream's copy ends (null: nothing).
-  virtual std::unique_ptr<InboundStreamObserver> Opened(const InboundRequestInfo& request) = 0;
+  // Answered 200; bytes are about to flow.
+  virtual void Opened(const InboundRequestInfo& request) = 0;
+  // The stream's copy ended: |to_app| bytes went to the app, |from_app| came back.
+  virtual void Closed(const InboundRequestInfo& request, std::uint64_t to_app,
+                      std::uint64_t from_app, bool aborted) = 0;
 };
 
 class InboundServer : public std::enable_shared_from_this<InboundServer> {

@@ -188,29 +188,6 @@ class ActiveGauge {
 // reporter="destination", mutual_tls, and the access log line.
 class InboundTelemetry final : public hbone::InboundObserver {
  public:
-  // One opened stream: its series and pre-rendered access-log fields.
-  class OpenedStream final : public hbone::InboundStreamObserver {
-   public:
-    OpenedStream(std::shared_ptr<TcpSeries> series, std::string src, std::string dst)
-        : series_(std::move(series)), src_(std::move(src)), dst_(std::move(dst)) {}
-    void Closed(const hbone::InboundRequestInfo& request, std::uint64_t to_app, std::uint64_t from_app,
-                bool aborted) override {
-      series_->AddReceived(to_app);
-      series_->AddSent(from_app);
-      series_->Closed();
-      AMBIT_LOG_INFO(
-          "access: connection complete src.addr={} {} dst.addr={} dst.hbone_addr={} {} "
-          "direction=inbound bytes_sent={} bytes_recv={}{}",
-          request.peer_address.ToString(), src_, net::SocketAddress(request.target.ip(), 15008).ToString(),
-          request.target.ToString(), dst_, from_app, to_app, aborted ? " error=aborted" : "");
-    }
-
-   private:
-    std::shared_ptr<TcpSeries> series_;
-    std::string src_;  // src.workload=… src.namespace=… src.identity=…
-    std::string dst_;  // dst.workload=… dst.namespace=… dst.identity=…
-  };
-
   InboundTelemetry(PodSpec pod, std::string identity, std::shared_ptr<StateLookup> lookup,
                    TcpMetrics& metrics, std::shared_ptr<ConnectionTracker> tracker)
       : pod_(std::move(pod)), identity_(std::move(identity)), lookup_(std::move(lookup)),
@@ -242,18 +219,25 @@ class InboundTelemetry final : public hbone::InboundObserver {
     labels.response_flags = status == 401 ? "DENY" : "CONNECT";
     metrics_.Get(labels)->Failed();
   }
-  // Labels are resolved once, here: the stream keeps its series and the
-  // access-log fields for Closed (no second lookup and rendering).
-  std::unique_ptr<hbone::InboundStreamObserver> Opened(const hbone::InboundRequestInfo& request) override {
-    const TcpLabels labels = Labels(request);
+  void Opened(const hbone::InboundRequestInfo& request) override {
+    metrics_.Get(Labels(request))->Opened();
+  }
+  void Closed(const hbone::InboundRequestInfo& request, std::uint64_t to_app,
+              std::uint64_t from_app, bool aborted) override {
+    TcpLabels labels = Labels(request);
     auto series = metrics_.Get(labels);
-    series->Opened();
-    return std::make_unique<OpenedStream>(
-        std::move(series),
-        fmt::format("src.workload={} src.namespace={} src.identity={}", labels.source_workload,
-                    labels.source_workload_namespace, labels.source_principal),
-        fmt::format("dst.workload={} dst.namespace={} dst.identity={}", labels.destination_workload,
-                    labels.destination_workload_namespace, labels.destination_principal));
+    series->AddReceived(to_app);
+    series->AddSent(from_app);
+    series->Closed();
+    AMBIT_LOG_INFO(
+        "access: connection complete src.addr={} src.workload={} src.namespace={} "
+        "src.identity={} dst.addr={} dst.hbone_addr={} dst.workload={} dst.namespace={} "
+        "dst.identity={} direction=inbound bytes_sent={} bytes_recv={}{}",
+        request.peer_address.ToString(), labels.source_workload, labels.source_workload_namespace,
+        labels.source_principal, net::SocketAddress(request.target.ip(), 15008).ToString(),
+        request.target.ToString(), labels.destination_workload,
+        labels.destination_workload_namespace, labels.destination_principal, from_app, to_app,
+        aborted ? " error=aborted" : "");
   }
 
  private:
