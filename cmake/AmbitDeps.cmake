@@ -24,3 +24,83 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   # supports them with libstdc++'s <coroutine> too.
   target_compile_definitions(ambit_asio INTERFACE ASIO_HAS_CO_AWAIT=1)
 endif()
+
+# ---- Static node proxies ----------------------------------------------------
+# ztunnel and waypoint are linked statically where Debian ships archives
+# (OpenSSL, nghttp2, protobuf; libstdc++/libgcc via -static-libstdc++), with
+# section GC and packed relative relocations: their baseline RSS is mostly the
+# file-backed text they map, and one compact binary maps far less than a
+# dozen shared libraries (bench/notes.md "Baseline RSS"). glibc stays shared.
+# Every other binary (ambitd, tests) links the shared libraries as before.
+#
+# Mechanism: libraries link the ambit_dep_* targets below instead of the
+# packages' own targets; each picks the archive when the executable being
+# linked has the property AMBIT_STATIC_LINK (set by ambit_static_proxy()).
+# A missing archive falls back to the shared library, with a message.
+option(AMBIT_STATIC_PROXY "Link ztunnel and waypoint statically (archives, --gc-sections)" ON)
+if(AMBIT_SANITIZE OR AMBIT_FUZZ)
+  set(AMBIT_STATIC_PROXY OFF)
+endif()
+
+set(_ambit_static_link "$<BOOL:$<TARGET_PROPERTY:AMBIT_STATIC_LINK>>")
+# ambit_dep(<name> <shared target> <archive file name> [<extra link items for the archive>...])
+function(ambit_dep name shared archive)
+  add_library(${name} INTERFACE)
+  set(found "")
+  if(AMBIT_STATIC_PROXY)
+    find_library(AMBIT_ARCHIVE_${name} NAMES ${archive} NO_CACHE)
+    set(found "${AMBIT_ARCHIVE_${name}}")
+    if(NOT found)
+      message(STATUS "AMBIT_STATIC_PROXY: ${archive} not found; proxies link ${shared} (shared)")
+    endif()
+  endif()
+  if(found)
+    # Usage requirements (include dirs, definitions) always come from the package target.
+    target_include_directories(${name} INTERFACE $<TARGET_PROPERTY:${shared},INTERFACE_INCLUDE_DIRECTORIES>)
+    target_compile_definitions(${name} INTERFACE $<TARGET_PROPERTY:${shared},INTERFACE_COMPILE_DEFINITIONS>)
+    target_link_libraries(${name} INTERFACE
+      "$<${_ambit_static_link}:${found};${ARGN}>"
+      "$<$<NOT:${_ambit_static_link}>:${shared}>")
+  else()
+    target_link_libraries(${name} INTERFACE ${shared})
+  endif()
+endfunction()
+
+find_package(ZLIB)
+ambit_dep(ambit_dep_crypto OpenSSL::Crypto libcrypto.a Threads::Threads)
+ambit_dep(ambit_dep_ssl OpenSSL::SSL libssl.a ambit_dep_crypto)
+ambit_dep(ambit_dep_nghttp2 PkgConfig::NGHTTP2 libnghttp2.a)
+ambit_dep(ambit_dep_protobuf protobuf::libprotobuf libprotobuf.a Threads::Threads $<$<TARGET_EXISTS:ZLIB::ZLIB>:ZLIB::ZLIB>)
+
+# Logging: Debian ships spdlog and fmt as shared libraries only. With
+# AMBIT_STATIC_PROXY every target uses them header-only (one mode for the whole
+# build, so ambit_core's objects agree with every binary they land in).
+add_library(ambit_dep_log INTERFACE)
+if(AMBIT_STATIC_PROXY)
+  target_compile_definitions(ambit_dep_log INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY=1)
+  target_link_libraries(ambit_dep_log INTERFACE Threads::Threads)
+else()
+  target_link_libraries(ambit_dep_log INTERFACE spdlog::spdlog fmt::fmt)
+endif()
+
+if(AMBIT_STATIC_PROXY)
+  # Lets --gc-sections drop unused functions and data of our own code.
+  add_compile_options(-ffunction-sections -fdata-sections)
+  include(CheckLinkerFlag)
+  check_linker_flag(CXX "-Wl,-z,pack-relative-relocs" AMBIT_HAVE_PACK_RELATIVE_RELOCS)
+endif()
+
+# ambit_static_proxy(<executable>): the static link described above (no-op
+# when AMBIT_STATIC_PROXY is OFF).
+function(ambit_static_proxy target)
+  if(NOT AMBIT_STATIC_PROXY)
+    return()
+  endif()
+  set_target_properties(${target} PROPERTIES AMBIT_STATIC_LINK ON)
+  target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc -Wl,--gc-sections -Wl,--as-needed)
+  if(AMBIT_HAVE_PACK_RELATIVE_RELOCS)
+    # DT_RELR: the PIE's relative relocations in a few KB instead of ~650 KB
+    # of .rela.dyn the loader reads at start-up.
+    target_link_options(${target} PRIVATE -Wl,-z,pack-relative-relocs)
+  endif()
+endfunction()
