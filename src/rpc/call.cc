@@ -65,7 +65,7 @@ struct ClientCall::Callbacks {
     return 0;
   }
 
-  static int OnHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                       size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
                       void* user_data) {
     ClientCall& call = Self(user_data);
@@ -74,8 +74,7 @@ struct ClientCall::Callbacks {
     if (call.header_bytes_ > kMaxResponseHeaderBytes) {
       call.Fail(Error(ErrorCode::kProtocol, "response headers exceed " +
                                                 std::to_string(kMaxResponseHeaderBytes) + " bytes"));
-      (void)session;
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // nghttp2 resets the stream
     }
     std::string_view n(reinterpret_cast<const char*>(name), name_length);
     std::string_view v(reinterpret_cast<const char*>(value), value_length);

@@ -84,7 +84,7 @@ class ClientCall {
 
   const std::string& method() const { return method_; }
 
-  // Internal: nghttp2 callbacks.
+  // Internal: nghttp2 callbacks, and the constructor Start() uses.
   struct Callbacks;
 
   ClientCall(UniqueFd socket, UniqueFd wake, std::string peer, std::string method, CallOptions options);
