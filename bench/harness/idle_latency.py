@@ -1,16 +1,18 @@
-"""Holds the CPUs out of deep idle states for the length of a benchmark run.
+"""Holds the CPUs out of deep idle states while a latency workload runs.
 
 On a virtual machine an idle vCPU halts and its wake-up waits for the host to run it
 again; at one connection (wrk -c1) every request crosses several such wake-ups, and the
-occasional host delay of milliseconds becomes the run's p99 for every path alike
-(raw p99 3.2 ms with p90 116 µs on the 2-vCPU box), hiding the proxies' own tail.
+host's delays become much of the latency measured, for every path alike (13:03 run, CPUs
+halting: raw p50 85 µs, p99 3.2 ms with p90 116 µs on the 2-vCPU box).
 
 The kernel's PM QoS interface takes a CPU wake-up latency limit from any process that
 keeps /dev/cpu_dma_latency open with the limit written to it; with 0 the idle governor
 only uses the polling state. The limit is the kernel's, global, and lasts exactly as
 long as the file stays open: closing it (or the process dying) restores the machine's
-default. Polling only uses a CPU no task wants, so it does not take time from the
-workloads measured.
+default. With the limit held for a whole run (15:32), raw c=1 went to p50 31-37 µs and
+p99 0.85-1.4 ms, but bulk transfer slowed (raw iperf3 15.5 -> 10.2 Gbit/s: polling vCPUs
+compete with the busy ones on the host), so the harness holds it for the latency
+workloads only.
 """
 
 import os

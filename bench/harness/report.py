@@ -345,7 +345,7 @@ def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, mic
     w(f"| kernel | {m['kernel']} |")
     w(f"| memory | {m['memory_gib']} GiB |")
     w(f"| load average at start | {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])} |")
-    w(f"| idle CPUs during the run | {m.get('idle_cpus') or 'halt (not recorded)'} |")
+    w(f"| idle CPUs | {m.get('idle_cpus') or 'halt (not recorded)'} |")
     w(f"| kTLS available | {'yes' if m['ktls_available'] else 'no (every TLS figure is userspace TLS)'} |")
     w(f"| Ambit commit | `{m['git_commit']}` |")
     for tool, version in m["versions"].items():
