@@ -42,7 +42,7 @@ namespace {
 class OneWorkload : public hbone::DestinationLookup {
  public:
   explicit OneWorkload(hbone::WorkloadTarget w) : w_(std::move(w)) {}
-  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress&) const override { return std::nullopt; }
+  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress&, std::uint64_t) const override { return std::nullopt; }
   std::optional<hbone::WorkloadTarget> FindWorkload(const net::IpAddress& ip) const override {
     if (ip == w_.ip) return w_;
     return std::nullopt;

@@ -56,7 +56,10 @@ struct ServiceEndpoint {
 
 struct ServiceTarget {
   std::string hostname;                      // e.g. echo.default.svc.cluster.local
-  std::vector<ServiceEndpoint> endpoints;    // healthy endpoints serving the port
+  // Healthy endpoints serving the port. DecideRoute takes
+  // endpoints[pick % endpoints.size()]; a lookup that already chose with the
+  // same |pick| (FindService) may return just that one.
+  std::vector<ServiceEndpoint> endpoints;
   std::vector<identity::SpiffeId> extra_sans;  // Service.subject_alt_names
   std::optional<WaypointRef> waypoint = std::nullopt;  // Service.waypoint
 };
@@ -73,8 +76,12 @@ struct WaypointTarget {
 class DestinationLookup {
  public:
   virtual ~DestinationLookup() = default;
-  // The service with VIP |vip.ip()| serving port |vip.port()|.
-  virtual std::optional<ServiceTarget> FindService(const net::SocketAddress& vip) const = 0;
+  // The service with VIP |vip.ip()| serving port |vip.port()|. |pick| is the
+  // route decision's choice among the endpoints (see ServiceTarget::endpoints):
+  // an implementation with many endpoints should return only the one
+  // |pick| selects, so the cost per connection does not grow with them.
+  virtual std::optional<ServiceTarget> FindService(const net::SocketAddress& vip,
+                                                   std::uint64_t pick) const = 0;
   // The workload that owns |ip|.
   virtual std::optional<WorkloadTarget> FindWorkload(const net::IpAddress& ip) const = 0;
   // The pods behind |ref|. Default: unknown (no waypoints).

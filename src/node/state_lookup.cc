@@ -64,7 +64,8 @@ hbone::WorkloadTarget StateLookup::ToTarget(const state::Workload& w, std::strin
                                w.tunnel_protocol == state::TunnelProtocol::kHbone};
 }
 
-std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAddress& vip) const {
+std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAddress& vip,
+                                                            std::uint64_t pick) const {
   std::shared_ptr<const state::WorkloadState> hold;
   const state::WorkloadState& st = Current(hold);
   const std::string packed = PackedFromIp(vip.ip());
@@ -72,10 +73,10 @@ std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAd
   if (svc == nullptr) return std::nullopt;
   hbone::ServiceTarget out;
   out.hostname = svc->hostname;
-  const std::vector<state::ServiceEndpoint> endpoints = st.Endpoints(*svc, vip.port());
-  out.endpoints.reserve(endpoints.size());  // no regrowth moves (bench/micro/route_bench.cc)
-  for (const auto& ep : endpoints) {
-    out.endpoints.push_back(hbone::ServiceEndpoint{ToTarget(*ep.workload, ep.address), ep.target_port});
+  // Only the endpoint |pick| selects (no vector of every endpoint per
+  // connection): the same choice DecideRoute makes from a full list.
+  if (auto ep = st.PickServiceEndpoint(network_, packed, vip.port(), pick)) {
+    out.endpoints.push_back(hbone::ServiceEndpoint{ToTarget(*ep->workload, ep->address), ep->target_port});
   }
   for (const auto& san : svc->subject_alt_names) {
     auto id = identity::SpiffeId::Parse(san);

@@ -21,7 +21,8 @@ class StateLookup final : public hbone::DestinationLookup {
   // |worker_loops|: size of the WorkerPool whose threads will call in.
   StateLookup(const state::StateStore& store, std::size_t worker_loops, std::string network = "");
 
-  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip) const override;
+  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip,
+                                                 std::uint64_t pick) const override;
   std::optional<hbone::WorkloadTarget> FindWorkload(const net::IpAddress& ip) const override;
   // By hostname: the healthy endpoints of the waypoint Service on its HBONE
   // port; by address: the workload at that address if healthy.

@@ -43,7 +43,7 @@ RelayDecision DecideRelay(const h2::Headers& headers, const hbone::DestinationLo
   const net::SocketAddress target = accepted.target;
   options.use_waypoints = false;
 
-  if (auto service = lookup.FindService(target)) {
+  if (auto service = lookup.FindService(target, pick)) {
     if (!service->waypoint.has_value() || !self.Serves(*service->waypoint)) {
       return RelayRefusal{400, "service " + service->hostname + " (" + target.ToString() +
                                    ") is bound to " + Describe(service->waypoint) +

@@ -31,7 +31,7 @@ class Lookup final : public hbone::DestinationLookup {
     pod.waypoint = hbone::WaypointRef{kMe, std::nullopt, 15008};
     workloads_.emplace(pod.ip, pod);
   }
-  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip) const override {
+  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip, std::uint64_t /*pick*/) const override {
     auto it = services_.find(vip.ip());
     if (it == services_.end()) return std::nullopt;
     return it->second;

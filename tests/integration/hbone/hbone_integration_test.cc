@@ -141,7 +141,7 @@ asio::awaitable<void> AppServe(tcp::socket s) {
 
 class StaticLookup : public DestinationLookup {
  public:
-  std::optional<ServiceTarget> FindService(const net::SocketAddress&) const override { return std::nullopt; }
+  std::optional<ServiceTarget> FindService(const net::SocketAddress&, std::uint64_t) const override { return std::nullopt; }
   std::optional<WorkloadTarget> FindWorkload(const net::IpAddress& ip) const override {
     auto it = workloads.find(ip);
     if (it == workloads.end()) return std::nullopt;

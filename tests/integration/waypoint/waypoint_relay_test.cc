@@ -90,7 +90,7 @@ class ClientLookup final : public hbone::DestinationLookup {
  public:
   ClientLookup(net::SocketAddress vip, hbone::WaypointTarget waypoint)
       : vip_(vip), waypoint_(std::move(waypoint)) {}
-  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip) const override {
+  std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip, std::uint64_t /*pick*/) const override {
     if (vip != vip_) return std::nullopt;
     hbone::ServiceTarget t;
     t.hostname = "echo.default.svc.cluster.local";

@@ -11,7 +11,8 @@ using identity::SpiffeId;
 
 class FakeLookup : public DestinationLookup {
  public:
-  std::optional<ServiceTarget> FindService(const net::SocketAddress& vip) const override {
+  std::optional<ServiceTarget> FindService(const net::SocketAddress& vip, std::uint64_t pick) const override {
+    last_pick = pick;
     auto it = services.find(vip);
     if (it == services.end()) return std::nullopt;
     return it->second;
@@ -29,6 +30,7 @@ class FakeLookup : public DestinationLookup {
   std::map<net::SocketAddress, ServiceTarget> services;
   std::map<net::IpAddress, WorkloadTarget> workloads;
   std::map<std::string, WaypointTarget> waypoints;  // by service key or address text
+  mutable std::optional<std::uint64_t> last_pick;  // what the last FindService was given
 };
 
 net::SocketAddress Addr(const char* s) { return *net::SocketAddress::Parse(s); }
@@ -64,6 +66,17 @@ TEST_F(RouteTest, ServiceVipGoesOverHboneToAnEndpointTargetPort) {
   EXPECT_EQ(d.expected_identities[0], server_b.identity);
   EXPECT_EQ(d.expected_identities[1], SpiffeId("cluster.local", "default", "echo-extra"));
   EXPECT_EQ(DecideRoute(Addr("10.96.0.20:80"), lookup, 2).next_hop.ToString(), "10.0.1.1:15008");
+}
+
+TEST_F(RouteTest, TheLookupGetsThePickAndMayReturnOnlyTheEndpointItChose) {
+  // A lookup that chose for itself returns one endpoint: that one is taken,
+  // whatever the pick (pick % 1 == 0).
+  lookup.services.emplace(Addr("10.96.0.50:80"),
+                          ServiceTarget{"one.default.svc.cluster.local", {{server_b, 8080}}, {}});
+  RouteDecision d = DecideRoute(Addr("10.96.0.50:80"), lookup, /*pick=*/12345);
+  ASSERT_EQ(d.kind, RouteDecision::Kind::kHbone);
+  EXPECT_EQ(d.next_hop.ToString(), "10.0.1.2:15008");
+  EXPECT_EQ(lookup.last_pick, std::optional<std::uint64_t>(12345));
 }
 
 TEST_F(RouteTest, PodIpInTheMeshGoesOverHboneToThatPort) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "state/ip_bytes.h"
 
 namespace ambit::node {
@@ -56,20 +59,30 @@ TEST_F(StateLookupTest, FindsWorkloadsByIpWithIdentityAndProtocol) {
   EXPECT_FALSE(lookup.FindWorkload(*net::IpAddress::Parse("10.0.0.9")).has_value());
 }
 
-TEST_F(StateLookupTest, ServiceVipGivesHealthyEndpointsTargetPortsAndExtraSans) {
+TEST_F(StateLookupTest, ServiceVipGivesThePickedHealthyEndpointTargetPortAndExtraSans) {
   StateLookup lookup(store_, 1);
-  auto svc = lookup.FindService(*net::SocketAddress::Parse("10.96.0.1:80"));
-  ASSERT_TRUE(svc.has_value());
-  EXPECT_EQ(svc->hostname, "web.ns.svc.cluster.local");
-  ASSERT_EQ(svc->endpoints.size(), 2u);  // a and b; the unhealthy one is left out
-  for (const auto& ep : svc->endpoints) EXPECT_EQ(ep.target_port, 8080);
-  ASSERT_EQ(svc->extra_sans.size(), 1u);  // the unparsable SAN is dropped
-  EXPECT_EQ(svc->extra_sans[0].ToString(), "spiffe://cluster.local/ns/ns/sa/extra");
+  const auto vip = *net::SocketAddress::Parse("10.96.0.1:80");
+  std::set<std::string> seen;
+  for (std::uint64_t pick = 0; pick < 8; ++pick) {
+    auto svc = lookup.FindService(vip, pick);
+    ASSERT_TRUE(svc.has_value());
+    EXPECT_EQ(svc->hostname, "web.ns.svc.cluster.local");
+    // Only the endpoint |pick| chose, never the whole list.
+    ASSERT_EQ(svc->endpoints.size(), 1u);
+    EXPECT_EQ(svc->endpoints[0].target_port, 8080);
+    seen.insert(svc->endpoints[0].workload.ip.ToString());
+    // The same pick gives the same endpoint.
+    EXPECT_EQ(lookup.FindService(vip, pick)->endpoints[0].workload.ip, svc->endpoints[0].workload.ip);
+    ASSERT_EQ(svc->extra_sans.size(), 1u);  // the unparsable SAN is dropped
+    EXPECT_EQ(svc->extra_sans[0].ToString(), "spiffe://cluster.local/ns/ns/sa/extra");
+  }
+  // a and b are both chosen; the unhealthy one never is.
+  EXPECT_EQ(seen, (std::set<std::string>{"10.0.0.1", "10.0.0.2"}));
   // A port the service does not have: known service, no endpoints.
-  auto other = lookup.FindService(*net::SocketAddress::Parse("10.96.0.1:81"));
+  auto other = lookup.FindService(*net::SocketAddress::Parse("10.96.0.1:81"), 0);
   ASSERT_TRUE(other.has_value());
   EXPECT_TRUE(other->endpoints.empty());
-  EXPECT_FALSE(lookup.FindService(*net::SocketAddress::Parse("10.96.0.2:80")).has_value());
+  EXPECT_FALSE(lookup.FindService(*net::SocketAddress::Parse("10.96.0.2:80"), 0).has_value());
 }
 
 TEST_F(StateLookupTest, SeesNewSnapshots) {

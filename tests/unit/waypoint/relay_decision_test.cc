@@ -24,7 +24,7 @@ constexpr char kOther[] = "shop/other-wp.shop.svc.cluster.local";
 
 class FakeLookup : public hbone::DestinationLookup {
  public:
-  std::optional<ServiceTarget> FindService(const net::SocketAddress& vip) const override {
+  std::optional<ServiceTarget> FindService(const net::SocketAddress& vip, std::uint64_t /*pick*/) const override {
     auto it = services.find(vip);
     if (it == services.end()) return std::nullopt;
     return it->second;
