@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "core/log.h"
 #include "h2/session.h"
 
 namespace ambit::hbone {
@@ -41,6 +40,10 @@ class EarlyPump : public std::enable_shared_from_this<EarlyPump> {
   // Moves to |stream| (a resend after REFUSED_STREAM): everything so far first.
   void Restart(std::shared_ptr<h2::Stream> stream) {
     stream_ = std::move(stream);
+    if (failed_) {  // the app side already failed: this attempt ends at once
+      stream_->Reset(h2::ErrorCodeH2::kCancel);
+      return;
+    }
     if (!replay_.empty()) stream_->Write(replay_);
     if (eof_) stream_->CloseSend();
     Drain();
@@ -139,32 +142,27 @@ asio::awaitable<Result<OpenedTunnel>> OpenTunnel(Pool& pool, PoolKey key, DialPa
                                                  std::size_t early_limit) {
   std::shared_ptr<EarlyPump> pump;
   StopOnExit stop{pump};
-  for (int attempt = 1;; ++attempt) {
-    auto stream = co_await pool.Submit(key, dial, headers);
-    if (!stream.ok()) co_return std::move(stream).error();
-    // No suspension between the submit and the first read: the app's bytes
-    // join the HEADERS in the session's next write.
+  // Runs right after each attempt's HEADERS are queued: the app's bytes join
+  // them in the session's next write; a resend replays what was sent before.
+  auto submitted = [&](const std::shared_ptr<h2::Stream>& stream) {
     if (pump == nullptr) {
-      const std::size_t limit = std::min(early_limit, (*stream)->session().settings().stream_send_buffer);
+      const std::size_t limit = std::min(early_limit, stream->session().settings().stream_send_buffer);
       pump = std::make_shared<EarlyPump>(app, limit);
-      pump->Start(*stream);
+      pump->Start(stream);
     } else {
-      pump->Restart(*stream);
+      pump->Restart(stream);
     }
-    const bool final_attempt = attempt == Pool::kConnectAttempts;
-    Status answered = co_await pool.AwaitConnected(key, *stream, final_attempt);
-    if (answered.ok()) {
-      pump->Stop();
-      co_return OpenedTunnel{std::move(*stream), pump->bytes()};
-    }
-    if (pump->failed()) {
-      co_return Error(ErrorCode::kIo, "app connection failed while the CONNECT was pending: " +
-                                          pump->failure());
-    }
-    if (final_attempt || !RefusedUnprocessed(**stream)) co_return std::move(answered).error();
-    AMBIT_LOG_DEBUG("CONNECT via {} refused unprocessed; sending it again ({} early bytes)",
-                    key.ToString(), pump->bytes());
+  };
+  auto stream = co_await pool.Connect(std::move(key), std::move(dial), std::move(headers), submitted);
+  if (stream.ok()) {
+    pump->Stop();
+    co_return OpenedTunnel{std::move(*stream), pump->bytes()};
   }
+  if (pump != nullptr && pump->failed()) {
+    co_return Error(ErrorCode::kIo, "app connection failed while the CONNECT was pending: " +
+                                        pump->failure());
+  }
+  co_return std::move(stream).error();
 }
 
 }  // namespace ambit::hbone

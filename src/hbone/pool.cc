@@ -257,13 +257,15 @@ asio::awaitable<Status> Pool::AwaitConnected(const PoolKey& key, const std::shar
 }
 
 asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Connect(PoolKey key, DialParams dial,
-                                                                   h2::Headers headers) {
+                                                                   h2::Headers headers,
+                                                                   SubmittedHook on_submitted) {
   // A stream the server refused unprocessed (REFUSED_STREAM, e.g. it was
   // draining and its GOAWAY crossed our request) is safe to retry; the retry
   // lands on another connection because the refusing one no longer accepts.
   for (int attempt = 1;; ++attempt) {
     auto stream = co_await Submit(key, dial, headers);
     if (!stream.ok()) co_return std::move(stream).error();
+    if (on_submitted) on_submitted(*stream);
     const bool final_attempt = attempt == kConnectAttempts;
     Status answered = co_await AwaitConnected(key, *stream, final_attempt);
     if (answered.ok()) co_return std::move(*stream);

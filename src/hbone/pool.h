@@ -20,6 +20,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -77,10 +78,17 @@ class Pool {
   // for a 200. Errors: dial failures (kUnavailable, kTimeout,
   // kUnauthenticated for a wrong peer identity), and non-200 answers:
   // 400 -> kInvalidArgument, 401 -> kPermissionDenied, other -> kUnavailable.
+  // A CONNECT the server refused unprocessed (REFUSED_STREAM) is sent again,
+  // up to kConnectAttempts times. |on_submitted|, if set, runs right after
+  // each attempt's HEADERS are queued and before its answer is awaited, with
+  // no suspension in between: bytes it writes to the stream go out right
+  // behind the HEADERS (early data, hbone/open_tunnel.h).
   // Arguments are taken by value: they live in the coroutine frame, so
   // callers may pass temporaries.
+  using SubmittedHook = std::function<void(const std::shared_ptr<h2::Stream>&)>;
   asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Connect(PoolKey key, DialParams dial,
-                                                               h2::Headers headers);
+                                                               h2::Headers headers,
+                                                               SubmittedHook on_submitted = nullptr);
 
   // Connect in two steps, for sending early data (hbone/open_tunnel.h).
   // Submit returns as soon as the CONNECT HEADERS are queued on a pooled
