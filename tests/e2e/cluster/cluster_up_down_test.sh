@@ -16,6 +16,17 @@ done
 [ -e "/run/netns/ambit-$CLUSTER-fabric" ] || fail "fabric netns missing"
 ip -n "ambit-$CLUSTER-node1" route | grep "10.244.2.0/24 via 172.29.0.2" >/dev/null || fail "node1 has no route to node2's pods"
 ip -n "ambit-$CLUSTER-node2" -4 addr show dev eth0 | grep "172.29.0.2/24" >/dev/null || fail "node2 eth0 address"
+# Bridged frames skip iptables/nftables in the cluster's own namespaces (where the
+# kernel has br_netfilter at all); the machine's own setting is left alone.
+if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+  root_brnf=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)
+  for ns in fabric node1 node2; do
+    expect_eq "bridge-nf-call-iptables in $ns" 0 \
+      "$(ip netns exec "ambit-$CLUSTER-$ns" cat /proc/sys/net/bridge/bridge-nf-call-iptables)"
+  done
+  expect_eq "root namespace's bridge-nf-call-iptables untouched" "$root_brnf" \
+    "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)"
+fi
 
 log "node1 reaches node2 across the fabric"
 ip netns exec "ambit-$CLUSTER-node2" python3 -c '
