@@ -5,7 +5,8 @@ local Ambit clusters, in interleaved rounds (issue #5; method: perf.md Parts B, 
 Paths (client pod on node1, server pod with iperf3 + nginx on node2):
   raw            namespace not enrolled, pod IP to pod IP
   ambit          namespace istio.io/dataplane-mode=ambient: two ztunnels, HBONE (2 workers each)
-  ambit-w1       the same in a second cluster whose ztunnels run --workers=1 (8-stream workload)
+  ambit-w1       the same in a second cluster whose ztunnels run --workers=1 (8-stream workload;
+                 also new connections and CPU per request, to show what spreading costs)
   ambit-full     a third cluster with --pool-max-streams=1 (a TLS handshake per connection)
   haproxy[-full|-plain], stunnel[-full]   the sidecar model: one proxy in each pod's netns
 
@@ -48,9 +49,9 @@ WORKLOAD_PATHS = {
     "throughput": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
     "latency_c1": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
     "latency_c16": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
-    "newconn": ["raw", "ambit", "ambit-full", "haproxy", "haproxy-full", "haproxy-plain", "stunnel",
-                "stunnel-full"],
-    "cpu": ["ambit", "haproxy", "stunnel", "haproxy-plain"],
+    "newconn": ["raw", "ambit", "ambit-w1", "ambit-full", "haproxy", "haproxy-full", "haproxy-plain",
+                "stunnel", "stunnel-full"],
+    "cpu": ["ambit", "ambit-w1", "haproxy", "stunnel", "haproxy-plain"],
     "memory": ["ambit", "haproxy", "stunnel", "haproxy-plain"],
     "streams8": ["raw", "ambit", "ambit-w1"],
 }
