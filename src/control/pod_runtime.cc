@@ -5,15 +5,15 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cluster/names_files.h"
 #include "cluster/process.h"
 #include "cluster/topology.h"
 #include "control/mesh_agents.h"
 #include "core/log.h"
+#include "core/netns.h"
+#include "net/tcp_listeners.h"
 
 namespace ambit::control {
 
@@ -257,22 +257,14 @@ std::vector<cluster::ContainerStatus> PodRuntime::ContainerStatuses(const Realiz
 }
 
 bool PodRuntime::Listening(pid_t pid, int port) {
-  char want[8];
-  std::snprintf(want, sizeof want, ":%04X", port);
-  for (const char* table : {"tcp", "tcp6"}) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/net/" + table);
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      if (!(fields >> slot >> local >> remote >> state)) continue;
-      if (state == "0A" && local.size() >= 5 && local.compare(local.size() - 5, 5, want) == 0) {
-        return true;
-      }
-    }
+  auto netns = Netns::Open("/proc/" + std::to_string(pid) + "/ns/net");
+  if (!netns.ok()) return false;  // the process is gone: not ready
+  auto listening = net::TcpPortListening(*netns, static_cast<std::uint16_t>(port));
+  if (!listening.ok()) {
+    AMBIT_LOG_WARN("readiness of port {} (pid {}): {}", port, pid, listening.error().ToString());
+    return false;
   }
-  return false;
+  return *listening;
 }
 
 }  // namespace ambit::control

@@ -50,7 +50,8 @@ class PodRuntime {
   int EnsureSupervisors(const RealizedPod& pod);
 
   std::vector<cluster::ContainerStatus> ContainerStatuses(const RealizedPod& pod) const;
-  // True if a process of the pod listens on TCP |port| (any address).
+  // True if a socket in the network namespace of |pid_in_pod| listens on TCP
+  // |port| (any address; asked of NETLINK_SOCK_DIAG, net/tcp_listeners.h).
   static bool Listening(pid_t pid_in_pod, int port);
 
   std::string PodDir(const RealizedPod& pod) const { return layout_.PodDir(pod.ns, pod.name); }
