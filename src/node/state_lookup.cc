@@ -73,9 +73,10 @@ std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAd
   if (svc == nullptr) return std::nullopt;
   hbone::ServiceTarget out;
   out.hostname = svc->hostname;
-  // Only the endpoint |pick| selects (no vector of every endpoint per
-  // connection): the same choice DecideRoute makes from a full list.
-  if (auto ep = st.PickServiceEndpoint(network_, packed, vip.port(), pick)) {
+  // Only the endpoint |pick| selects (an index into the snapshot's list for
+  // this service port, no vector per connection): the same choice
+  // DecideRoute makes from a full list.
+  if (auto ep = st.PickServiceEndpoint(*svc, vip.port(), pick)) {
     out.endpoints.push_back(hbone::ServiceEndpoint{ToTarget(*ep->workload, ep->address), ep->target_port});
   }
   for (const auto& san : svc->subject_alt_names) {

@@ -5,6 +5,7 @@
 namespace ambit::state {
 
 WorkloadState::WorkloadState(Contents contents) : contents_(std::move(contents)) {
+  size_t memberships = 0;
   for (const auto& [uid, workload] : contents_.workloads) {
     if (!workload->host_network) {
       for (const std::string& ip : workload->addresses) {
@@ -15,18 +16,44 @@ WorkloadState::WorkloadState(Contents contents) : contents_(std::move(contents))
     }
     for (const auto& [service_key, ports] : workload->services) {
       ServiceIndex& index = endpoints_by_key_[service_key];
-      index.key = service_key;
-      index.workloads.push_back(workload.get());
+      if (index.key.empty()) index.key = service_key;
+      index.members.push_back(Member{workload.get(), &ports});
+      ++memberships;
     }
   }
+  service_entries_.reserve(contents_.services.size());
+  eligible_.reserve(memberships);  // exact for one port per service, all eligible
   for (const auto& [key, service] : contents_.services) {
-    for (const ServiceVip& vip : service->vips) {
-      service_by_vip_.emplace(AddressKey(vip.network, vip.address), service.get());
-    }
+    ServiceEntry& entry = service_entries_[service.get()];
+    entry.service = service.get();
     auto index = endpoints_by_key_.find(service->Key());
-    endpoints_by_service_[service.get()] =
-        index == endpoints_by_key_.end() ? nullptr : &index->second;
+    entry.index = index == endpoints_by_key_.end() ? nullptr : &index->second;
+    entry.first_port = static_cast<uint32_t>(port_endpoints_.size());
+    // The eligible endpoints of each service port, decided once per snapshot
+    // with the same rules (and order) as CollectEndpoints.
+    for (const PortMapping& mapping : service->ports) {
+      if (FindPort(entry, mapping.service_port) != nullptr) continue;  // first mapping wins
+      PortEndpoints port;
+      port.service_port = mapping.service_port;
+      port.first = static_cast<uint32_t>(eligible_.size());
+      if (entry.index != nullptr) {
+        for (const Member& m : entry.index->members) {
+          if (!m.workload->healthy || m.workload->addresses.empty()) continue;
+          const uint16_t target = TargetPort(*m.ports, mapping);
+          if (target != 0) eligible_.push_back(Eligible{m.workload, target});
+        }
+      }
+      port.count = static_cast<uint32_t>(eligible_.size() - port.first);
+      port_endpoints_.push_back(port);
+      ++entry.port_count;
+    }
+    for (const ServiceVip& vip : service->vips) {
+      // Two services claiming one VIP: the first by key wins.
+      service_by_vip_.emplace(AddressKey(vip.network, vip.address), &entry);
+    }
   }
+  eligible_.shrink_to_fit();
+  port_endpoints_.shrink_to_fit();
 }
 
 std::string WorkloadState::AddressKey(std::string_view network, std::string_view packed_ip) {
@@ -56,84 +83,101 @@ const Service* WorkloadState::FindServiceByKey(std::string_view key) const {
 const Service* WorkloadState::FindServiceByVip(std::string_view network,
                                                std::string_view packed_ip) const {
   auto it = service_by_vip_.find(AddressKey(network, packed_ip));
-  return it == service_by_vip_.end() ? nullptr : it->second;
+  return it == service_by_vip_.end() ? nullptr : it->second->service;
 }
 
-uint16_t WorkloadState::TargetPort(const Workload& w, const std::string& service_key,
+uint16_t WorkloadState::TargetPort(const std::vector<PortMapping>& ports,
                                   const PortMapping& service_mapping) {
   // The workload's own mapping wins (a named targetPort resolves per pod),
   // then the service's numeric target port; otherwise this endpoint cannot
   // serve the port.
-  auto ports = w.services.find(service_key);
-  if (ports != w.services.end()) {
-    for (const PortMapping& p : ports->second) {
-      if (p.service_port == service_mapping.service_port && p.target_port != 0) {
-        return p.target_port;
-      }
+  for (const PortMapping& p : ports) {
+    if (p.service_port == service_mapping.service_port && p.target_port != 0) {
+      return p.target_port;
     }
   }
   return service_mapping.target_port;
 }
 
-const WorkloadState::ServiceIndex* WorkloadState::Candidates(const Service& service,
-                                                            uint16_t service_port,
-                                                            const PortMapping** mapping) const {
-  *mapping = nullptr;
+const PortMapping* WorkloadState::FindMapping(const Service& service, uint16_t service_port) {
   for (const PortMapping& p : service.ports) {
-    if (p.service_port == service_port) {
-      *mapping = &p;
-      break;
-    }
+    if (p.service_port == service_port) return &p;
   }
-  if (*mapping == nullptr) return nullptr;
-  auto it = endpoints_by_service_.find(&service);
-  if (it != endpoints_by_service_.end()) return it->second;
-  // A Service that is not from this snapshot: look it up by key (allocates).
-  auto by_key = endpoints_by_key_.find(service.Key());
-  return by_key == endpoints_by_key_.end() ? nullptr : &by_key->second;
+  return nullptr;
 }
 
-std::vector<ServiceEndpoint> WorkloadState::Endpoints(const Service& service,
-                                                      uint16_t service_port,
-                                                      bool include_unhealthy) const {
+const WorkloadState::PortEndpoints* WorkloadState::FindPort(const ServiceEntry& entry,
+                                                           uint16_t service_port) const {
+  for (uint32_t i = entry.first_port; i < entry.first_port + entry.port_count; ++i) {
+    if (port_endpoints_[i].service_port == service_port) return &port_endpoints_[i];
+  }
+  return nullptr;
+}
+
+std::vector<ServiceEndpoint> WorkloadState::CollectEndpoints(const ServiceIndex* index,
+                                                             const PortMapping* mapping,
+                                                             bool include_unhealthy) {
   std::vector<ServiceEndpoint> out;
-  const PortMapping* mapping = nullptr;
-  const ServiceIndex* index = Candidates(service, service_port, &mapping);
-  if (index == nullptr) return out;
-  for (const Workload* w : index->workloads) {
+  if (index == nullptr || mapping == nullptr) return out;
+  for (const Member& m : index->members) {
+    const Workload* w = m.workload;
     if ((!w->healthy && !include_unhealthy) || w->addresses.empty()) continue;
-    uint16_t target = TargetPort(*w, index->key, *mapping);
+    const uint16_t target = TargetPort(*m.ports, *mapping);
     if (target == 0) continue;
     out.push_back(ServiceEndpoint{w, w->addresses.front(), target});
   }
   return out;
 }
 
+std::vector<ServiceEndpoint> WorkloadState::Endpoints(const Service& service,
+                                                      uint16_t service_port,
+                                                      bool include_unhealthy) const {
+  auto it = service_entries_.find(&service);
+  if (it == service_entries_.end()) {
+    // A Service that is not from this snapshot: look it up by key.
+    auto by_key = endpoints_by_key_.find(service.Key());
+    return CollectEndpoints(by_key == endpoints_by_key_.end() ? nullptr : &by_key->second,
+                            FindMapping(service, service_port), include_unhealthy);
+  }
+  const ServiceEntry& entry = it->second;
+  if (include_unhealthy) {
+    return CollectEndpoints(entry.index, FindMapping(service, service_port), true);
+  }
+  std::vector<ServiceEndpoint> out;
+  if (const PortEndpoints* port = FindPort(entry, service_port)) {
+    out.reserve(port->count);
+    for (uint32_t i = port->first; i < port->first + port->count; ++i) {
+      out.push_back(ToEndpoint(eligible_[i]));
+    }
+  }
+  return out;
+}
+
+std::optional<ServiceEndpoint> WorkloadState::Pick(const ServiceEntry& entry,
+                                                   uint16_t service_port,
+                                                   uint64_t random) const {
+  const PortEndpoints* port = FindPort(entry, service_port);
+  if (port == nullptr || port->count == 0) return std::nullopt;
+  return ToEndpoint(eligible_[port->first + random % port->count]);
+}
+
 std::optional<ServiceEndpoint> WorkloadState::PickServiceEndpoint(std::string_view network,
                                                                   std::string_view packed_vip,
                                                                   uint16_t service_port,
                                                                   uint64_t random) const {
-  const Service* service = FindServiceByVip(network, packed_vip);
-  if (service == nullptr) return std::nullopt;
-  const PortMapping* mapping = nullptr;
-  const ServiceIndex* index = Candidates(*service, service_port, &mapping);
-  if (index == nullptr) return std::nullopt;
-  // Two passes (count, then take the k-th) instead of building a vector.
-  auto eligible = [&](const Workload* w, uint16_t* target) {
-    if (!w->healthy || w->addresses.empty()) return false;
-    *target = TargetPort(*w, index->key, *mapping);
-    return *target != 0;
-  };
-  size_t count = 0;
-  uint16_t target = 0;
-  for (const Workload* w : index->workloads) count += eligible(w, &target) ? 1 : 0;
-  if (count == 0) return std::nullopt;
-  size_t k = random % count;
-  for (const Workload* w : index->workloads) {
-    if (!eligible(w, &target)) continue;
-    if (k-- == 0) return ServiceEndpoint{w, w->addresses.front(), target};
-  }
-  return std::nullopt;  // unreachable: count > 0
+  auto it = service_by_vip_.find(AddressKey(network, packed_vip));
+  if (it == service_by_vip_.end()) return std::nullopt;
+  return Pick(*it->second, service_port, random);
+}
+
+std::optional<ServiceEndpoint> WorkloadState::PickServiceEndpoint(const Service& service,
+                                                                  uint16_t service_port,
+                                                                  uint64_t random) const {
+  auto it = service_entries_.find(&service);
+  if (it != service_entries_.end()) return Pick(it->second, service_port, random);
+  std::vector<ServiceEndpoint> endpoints = Endpoints(service, service_port);
+  if (endpoints.empty()) return std::nullopt;
+  return endpoints[random % endpoints.size()];
 }
 
 std::vector<const Authorization*> WorkloadState::NamespacePolicies(std::string_view ns) const {

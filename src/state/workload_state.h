@@ -7,7 +7,9 @@
 // as long as the caller holds the std::shared_ptr<const WorkloadState> they
 // came from (see StateStore). A new snapshot is built from the previous one's
 // Contents plus a delta; unchanged entries are shared, not copied, and the
-// indexes are rebuilt (O(n log n) per applied update).
+// indexes are rebuilt (O(n log n) per applied update). Among them, per
+// service port, the list of endpoints that can serve it, so that picking one
+// per connection is an index into that list (O(1) in the endpoint count).
 #pragma once
 
 #include <cstdint>
@@ -63,17 +65,27 @@ class WorkloadState {
   const Service* FindServiceByVip(std::string_view network, std::string_view packed_ip) const;
 
   // Every endpoint of |service| that can serve |service_port|: workloads that
-  // list the service, have an address and a known target port. Healthy ones
-  // only unless |include_unhealthy|. Empty if the service has no such port.
+  // list the service, have an address and a known target port (the
+  // workload's own non-zero mapping for the port, else the service's), in uid
+  // order. Healthy ones only unless |include_unhealthy|. Empty if the service
+  // has no such port (the first mapping of a port listed twice counts).
   std::vector<ServiceEndpoint> Endpoints(const Service& service, uint16_t service_port,
                                          bool include_unhealthy = false) const;
 
   // Service VIP:port -> one healthy endpoint, chosen uniformly by |random|
-  // (the caller supplies randomness so this stays a pure function). nullopt
-  // when the VIP is not a known service, the port is not one of its ports, or
-  // it has no healthy endpoint. Does not allocate (hot path).
+  // (the caller supplies randomness so this stays a pure function): the
+  // endpoint at index random % n of Endpoints(service, port) (n = its size).
+  // nullopt when the VIP is not a known service, the port is not one of its
+  // ports, or it has no healthy endpoint. Hot path: one VIP lookup plus a
+  // scan of the service's ports, no allocation for an IPv4 VIP; independent
+  // of the number of endpoints.
   std::optional<ServiceEndpoint> PickServiceEndpoint(std::string_view network,
                                                      std::string_view packed_vip,
+                                                     uint16_t service_port,
+                                                     uint64_t random) const;
+  // Same, for a |service| already found (e.g. by FindServiceByVip). A Service
+  // from another snapshot is looked up by key (slow: allocates).
+  std::optional<ServiceEndpoint> PickServiceEndpoint(const Service& service,
                                                      uint16_t service_port,
                                                      uint64_t random) const;
 
@@ -89,29 +101,69 @@ class WorkloadState {
 
  private:
   static std::string AddressKey(std::string_view network, std::string_view packed_ip);
-  // Per service of this snapshot: its key and the workloads that list it.
-  struct ServiceIndex {
-    std::string key;                          // "namespace/hostname"
-    std::vector<const Workload*> workloads;   // ordered by uid
+  // A workload that lists a service, with the ports it gives for it.
+  struct Member {
+    const Workload* workload = nullptr;
+    const std::vector<PortMapping>* ports = nullptr;  // workload->services[key]
   };
-  // The port |w| serves |service_mapping|'s service port on (0 = it cannot).
-  static uint16_t TargetPort(const Workload& w, const std::string& service_key,
+  // Per service key of this snapshot: the workloads that list it.
+  struct ServiceIndex {
+    std::string key;              // "namespace/hostname"
+    std::vector<Member> members;  // ordered by uid
+  };
+  // An endpoint that can serve one service port (healthy, has an address,
+  // known target port).
+  struct Eligible {
+    const Workload* workload = nullptr;
+    uint16_t target_port = 0;
+  };
+  // One service port and its eligible endpoints: eligible_[first, first + count),
+  // in uid order.
+  struct PortEndpoints {
+    uint16_t service_port = 0;
+    uint32_t first = 0;
+    uint32_t count = 0;
+  };
+  // A service of this snapshot with its precomputed endpoints per port:
+  // port_endpoints_[first_port, first_port + port_count), one per distinct
+  // service port (the first mapping of a repeated port).
+  struct ServiceEntry {
+    const Service* service = nullptr;
+    const ServiceIndex* index = nullptr;  // null when no workload lists it
+    uint32_t first_port = 0;
+    uint32_t port_count = 0;
+  };
+  // The port |ports| (a workload's mappings for the service) serves
+  // |service_mapping|'s service port on (0 = it cannot).
+  static uint16_t TargetPort(const std::vector<PortMapping>& ports,
                              const PortMapping& service_mapping);
-  // The index of |service| (null if it has no endpoints) and its mapping for
-  // |service_port| (null if it has no such port).
-  const ServiceIndex* Candidates(const Service& service, uint16_t service_port,
-                                 const PortMapping** mapping) const;
+  // The service's first mapping for |service_port|, null if none.
+  static const PortMapping* FindMapping(const Service& service, uint16_t service_port);
+  const PortEndpoints* FindPort(const ServiceEntry& entry, uint16_t service_port) const;
+  static ServiceEndpoint ToEndpoint(const Eligible& e) {
+    return ServiceEndpoint{e.workload, e.workload->addresses.front(), e.target_port};
+  }
+  std::optional<ServiceEndpoint> Pick(const ServiceEntry& entry, uint16_t service_port,
+                                      uint64_t random) const;
+  // The members of |index| that can serve |mapping| (healthy ones only unless
+  // |include_unhealthy|), by walking them. Empty if either is null.
+  static std::vector<ServiceEndpoint> CollectEndpoints(const ServiceIndex* index,
+                                                       const PortMapping* mapping,
+                                                       bool include_unhealthy);
 
   Contents contents_;
   // network + '/' + packed ip -> workload / service
   std::unordered_map<std::string, const Workload*> workload_by_address_;
-  std::unordered_map<std::string, const Service*> service_by_vip_;
+  std::unordered_map<std::string, const ServiceEntry*> service_by_vip_;
   // service key -> its index (workloads listing it, ordered by uid). Built
   // for every key any workload lists, whether or not the service is known.
   std::unordered_map<std::string, ServiceIndex> endpoints_by_key_;
-  // Services of this snapshot -> their entry in endpoints_by_key_, null when
-  // no workload lists them (no allocation on the lookup path).
-  std::unordered_map<const Service*, const ServiceIndex*> endpoints_by_service_;
+  // Every service of this snapshot (node-based map: entries do not move).
+  std::unordered_map<const Service*, ServiceEntry> service_entries_;
+  // The per-port endpoint lists of every service, back to back (one
+  // allocation each rather than two per service).
+  std::vector<PortEndpoints> port_endpoints_;
+  std::vector<Eligible> eligible_;
 };
 
 }  // namespace ambit::state
