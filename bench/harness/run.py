@@ -539,7 +539,8 @@ def parse_args(argv):
     p.add_argument("--results-dir", default="bench/results", help="JSON goes here (<timestamp>.json, latest.json)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--throughput-seconds", type=int, default=8)
-    p.add_argument("--latency-seconds", type=int, default=5)
+    p.add_argument("--latency-seconds", type=int, default=8,
+                   help="wrk duration per latency run (perf.md B4: -d8s; a p99 over more requests is steadier)")
     p.add_argument("--newconn-seconds", type=int, default=5)
     p.add_argument("--cpu-seconds", type=int, default=6)
     p.add_argument("--streams-seconds", type=int, default=6)
