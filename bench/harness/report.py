@@ -247,6 +247,10 @@ def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, mic
         w(f"| {t['text']} | {fmt_value(t['value'], t['unit'])} | {t['op']} {t['threshold']:g}{t['unit']} | "
           f"**{t['status']}**{note} |")
     w("")
+    if any(t["status"] == "FAIL" for t in result["targets"]):
+        w("Targets not met: their measured causes are summarised under *Profile findings*, "
+          "*Remaining gaps and their measured causes*, below.")
+        w("")
     targets_png = plot_targets(result, plots_dir)
     overview_png = plot_overview(result, plots_dir)
     if targets_png:
