@@ -75,7 +75,6 @@ Result<bool> FamilyListens(const Netns& netns, int fd, std::uint8_t family, std:
       }
       if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
       const auto* s = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-      // The rest of the dump is dropped with the socket.
       if (s->idiag_state == TCP_LISTEN && ntohs(s->id.idiag_sport) == port) return true;
     }
   }
@@ -84,10 +83,12 @@ Result<bool> FamilyListens(const Netns& netns, int fd, std::uint8_t family, std:
 }  // namespace
 
 Result<bool> TcpPortListening(const Netns& netns, std::uint16_t port) {
+  AMBIT_ASSIGN_OR_RETURN(UniqueFd fd, DiagSocket(netns));
   std::uint32_t seq = 1;
   for (std::uint8_t family : {std::uint8_t{AF_INET}, std::uint8_t{AF_INET6}}) {
-    // One socket per dump: a dump stopped early leaves messages behind.
-    AMBIT_ASSIGN_OR_RETURN(UniqueFd fd, DiagSocket(netns));
+    // A dump that found nothing was read to its end, so the socket is free for
+    // the next one; one that found the port stops here (the rest is dropped
+    // with the socket).
     AMBIT_ASSIGN_OR_RETURN(bool found, FamilyListens(netns, fd.get(), family, port, seq++));
     if (found) return true;
   }

@@ -53,38 +53,36 @@ class TcpListenersTest : public ::testing::Test {
     ASSERT_TRUE(here.ok()) << here.error().ToString();
     here_ = std::make_unique<Netns>(std::move(here).value());
   }
+  // TcpPortListening in the test's own namespace; a failed query fails the test.
+  bool ListeningHere(std::uint16_t port) {
+    auto r = TcpPortListening(*here_, port);
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    return r.ok() && *r;
+  }
   std::unique_ptr<Netns> here_;
 };
 
 TEST_F(TcpListenersTest, FindsAnIpv4Listener) {
   std::uint16_t port = 0;
   UniqueFd listener = Bound(AF_INET, true, port);
-  auto r = TcpPortListening(*here_, port);
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_TRUE(*r);
+  EXPECT_TRUE(ListeningHere(port));
 }
 
 TEST_F(TcpListenersTest, FindsAnIpv6Listener) {
   std::uint16_t port = 0;
   UniqueFd listener = Bound(AF_INET6, true, port);
   if (!listener.valid()) GTEST_SKIP() << "no IPv6 loopback here";
-  auto r = TcpPortListening(*here_, port);
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_TRUE(*r);
+  EXPECT_TRUE(ListeningHere(port));
 }
 
 TEST_F(TcpListenersTest, BoundButNotListeningAndClosedPortsAreNot) {
   std::uint16_t bound_port = 0;
   UniqueFd bound = Bound(AF_INET, false, bound_port);
-  auto r = TcpPortListening(*here_, bound_port);
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_FALSE(*r);
+  EXPECT_FALSE(ListeningHere(bound_port));
 
   std::uint16_t closed_port = 0;
   Bound(AF_INET, true, closed_port);  // closed at once
-  r = TcpPortListening(*here_, closed_port);
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_FALSE(*r);
+  EXPECT_FALSE(ListeningHere(closed_port));
 }
 
 TEST_F(TcpListenersTest, ConnectionsLeftOnAPortAfterItsListenerClosedAreNotAListener) {
@@ -99,9 +97,7 @@ TEST_F(TcpListenersTest, ConnectionsLeftOnAPortAfterItsListenerClosedAreNotAList
   UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   ASSERT_TRUE(accepted.valid());
   listener = UniqueFd();  // the accepted connection keeps using |port|, established
-  auto r = TcpPortListening(*here_, port);
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_FALSE(*r);
+  EXPECT_FALSE(ListeningHere(port));
 }
 
 TEST_F(TcpListenersTest, AnswersForTheGivenNamespaceOnly) {
