@@ -1,5 +1,5 @@
-// Typed Kubernetes core kinds: v1 Namespace, Pod, Service, ServiceAccount and
-// apps/v1 Deployment.
+// Typed Kubernetes core kinds: v1 Namespace, Pod, Service, ServiceAccount,
+// ConfigMap and apps/v1 Deployment.
 //
 // Value types; thread-compatible. The parser applies Kubernetes defaults, so
 // every field below holds its effective value. Fields Kubernetes defines but
@@ -130,6 +130,22 @@ struct ServiceAccount {
   std::optional<bool> automount_service_account_token;
   nlohmann::json extra;  // secrets, imagePullSecrets (object)
   friend bool operator==(const ServiceAccount&, const ServiceAccount&) = default;
+};
+
+// v1 ConfigMap. Keys of data and binaryData are checked as Kubernetes does
+// ([-._a-zA-Z0-9]+, at most 253 characters, not "." or "..", no key in both);
+// binaryData values are base64 text, kept as written. The total size is at
+// most 1 MiB. Ambit reads one ConfigMap itself: istio-system/istio (data.mesh,
+// Istio's MeshConfig; see mesh_config.h and docs/mesh-config.md).
+struct ConfigMap {
+  static constexpr std::string_view kKind = "ConfigMap";
+  static constexpr std::string_view kApiVersion = "v1";
+  static constexpr bool kNamespaced = true;
+  ObjectMeta metadata;
+  std::map<std::string, std::string> data;
+  std::map<std::string, std::string> binary_data;  // base64 text as written
+  std::optional<bool> immutable;
+  friend bool operator==(const ConfigMap&, const ConfigMap&) = default;
 };
 
 struct DeploymentSpec {

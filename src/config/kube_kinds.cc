@@ -6,6 +6,7 @@
 
 #include "config/field_path.h"
 #include "config/kinds.h"
+#include "config/mesh_config.h"
 #include "config/names.h"
 
 namespace ambit::config::internal {
@@ -362,6 +363,65 @@ Resource DecodeServiceAccount(const json& o, const std::string&, const std::stri
   return sa;
 }
 
+// ConfigMap keys (k8s.io/apimachinery IsConfigMapKey).
+std::string CheckConfigMapKey(std::string_view key) {
+  if (key.empty() || key.size() > 253) return "expected a key of 1-253 characters, got " + QuoteForMessage(key);
+  if (key == "." || key == "..") return "expected a key other than '.' and '..'";
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return "expected a key of [-._a-zA-Z0-9], got " + QuoteForMessage(key);
+  }
+  return "";
+}
+
+std::string CheckBase64(std::string_view v) {
+  auto fail = [&] { return "expected base64 text (RFC 4648, padded), got " + QuoteForMessage(v); };
+  if (v.size() % 4 != 0) return fail();
+  size_t pad = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    char c = v[i];
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '+' || c == '/';
+    if (c == '=') {
+      ++pad;
+      if (i + 2 < v.size() || pad > 2) return fail();
+    } else if (!alpha || pad > 0) {
+      return fail();
+    }
+  }
+  return "";
+}
+
+inline constexpr size_t kMaxConfigMapBytes = 1024 * 1024;
+
+Resource DecodeConfigMap(const json& o, const std::string&, const std::string& base,
+                         std::vector<Finding>* findings) {
+  ConfigMap cm;
+  cm.metadata = DecodeMeta(Member(o, "metadata"), true);
+  cm.data = GetLabels(o, "data");
+  cm.binary_data = GetLabels(o, "binaryData");
+  if (Member(o, "immutable").is_boolean()) cm.immutable = Member(o, "immutable").get<bool>();
+  size_t total = 0;
+  for (const auto& [k, v] : cm.data) total += k.size() + v.size();
+  for (const auto& [k, v] : cm.binary_data) {
+    total += k.size() + v.size() / 4 * 3;
+    if (cm.data.contains(k)) {
+      findings->push_back({JoinKey(JoinKey(base, "binaryData"), k), "duplicate key (also in data)"});
+    }
+  }
+  if (total > kMaxConfigMapBytes) {
+    findings->push_back({base, "expected at most 1048576 bytes of data in a ConfigMap, got " +
+                                   std::to_string(total)});
+  }
+  if (IsMeshConfigMap(cm)) {
+    for (auto& p : ParseMeshConfigMap(cm).errors) {
+      findings->push_back({base.empty() ? p.path : base + "." + p.path, std::move(p.message)});
+    }
+  }
+  return cm;
+}
+
 Resource DecodeDeployment(const json& o, const std::string&, const std::string& base,
                           std::vector<Finding>* findings) {
   Deployment d;
@@ -409,6 +469,14 @@ void AddKubeKinds(std::vector<KindInfo>* kinds) {
                                           Opt("secrets", List(AnyObject())),
                                           Opt("imagePullSecrets", List(AnyObject()))}),
                             DecodeServiceAccount});
+  kinds->push_back(KindInfo{
+      "ConfigMap", {"v1"}, true,
+      ObjectSchema(true, Subdomain(),
+                   {Opt("data", Map(Str(), CheckConfigMapKey, "a map of keys to strings")),
+                    Opt("binaryData", Map(Str("base64 text", CheckBase64), CheckConfigMapKey,
+                                          "a map of keys to base64 text")),
+                    Opt("immutable", Bool())}),
+      DecodeConfigMap});
   auto deployment_spec =
       Obj({Opt("replicas", Int(0, INT32_MAX)), Req("selector", LabelSelectorSchema()),
            Req("template", PodTemplateSchema()),

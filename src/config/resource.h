@@ -16,7 +16,7 @@
 
 namespace ambit::config {
 
-using Resource = std::variant<Namespace, Pod, Service, ServiceAccount, Deployment,
+using Resource = std::variant<Namespace, Pod, Service, ServiceAccount, ConfigMap, Deployment,
                               AuthorizationPolicy, PeerAuthentication, RequestAuthentication,
                               VirtualService, DestinationRule, ServiceEntry, Gateway, HttpRoute,
                               GrpcRoute>;

@@ -173,6 +173,10 @@ json ToJson(const Resource& resource) {
           if (r.automount_service_account_token) {
             out["automountServiceAccountToken"] = *r.automount_service_account_token;
           }
+        } else if constexpr (std::is_same_v<T, ConfigMap>) {
+          if (!r.data.empty()) out["data"] = r.data;
+          if (!r.binary_data.empty()) out["binaryData"] = r.binary_data;
+          if (r.immutable) out["immutable"] = *r.immutable;
         } else if constexpr (std::is_same_v<T, Deployment>) {
           json spec = json::object();
           Merge(&spec, r.spec.extra);

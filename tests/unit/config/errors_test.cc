@@ -90,7 +90,7 @@ spec:
 
 TEST(ErrorsTest, UnknownKindAndUnknownApiVersion) {
   EXPECT_EQ(Errors(R"(apiVersion: v1
-kind: ConfigMap
+kind: Secret
 metadata: {name: cm}
 ---
 apiVersion: apps/v1beta1
@@ -103,9 +103,9 @@ metadata: {name: vs, namespace: x}
 spec: {}
 )"),
             (Lines{
-                "t.yaml:2:7: error: document 1 (ConfigMap default/cm): kind: unknown kind "
-                "'ConfigMap' (apiVersion v1); supported kinds: Namespace, Pod, Service, "
-                "ServiceAccount, Deployment, AuthorizationPolicy, PeerAuthentication, "
+                "t.yaml:2:7: error: document 1 (Secret default/cm): kind: unknown kind "
+                "'Secret' (apiVersion v1); supported kinds: Namespace, Pod, Service, "
+                "ServiceAccount, ConfigMap, Deployment, AuthorizationPolicy, PeerAuthentication, "
                 "RequestAuthentication, VirtualService, DestinationRule, ServiceEntry, Gateway, "
                 "HTTPRoute, GRPCRoute",
                 "t.yaml:5:13: error: document 2 (Deployment default/d): apiVersion: expected "
