@@ -1,6 +1,8 @@
-// LabelEnrollmentPolicy: an EnrollmentPolicy that looks the pod up (through a
-// callback the integrator provides over the cluster store) and applies
-// DecideEnrollment to its labels. Unknown pods are not enrolled.
+// LookupEnrollmentPolicy: an EnrollmentPolicy that asks a callback, which the
+// integrator provides over its store, for a decision about the pod. The rules
+// themselves live with the control plane (ambitd: src/model/enrollment.h), so
+// the node agent and the xDS model apply one copy of them. Unknown pods are
+// not enrolled.
 //
 // Thread-safety: as thread-safe as the lookup callback (NodeAgent calls it
 // under its own mutex, from its CNI thread or the caller of Reevaluate).
@@ -10,23 +12,23 @@
 #include <optional>
 #include <string>
 
-#include "inpod/enrollment.h"
 #include "inpod/node_agent.h"
 
 namespace ambit::inpod {
 
-// What the store knows about a pod.
-struct PodFacts {
-  EnrollmentInput labels;       // pod labels/annotations, namespace labels, hostNetwork
+// What the store decided about a pod.
+struct PodDecision {
+  bool enroll = false;
+  std::string reason;           // why (for the debug log), e.g. "not ambient"
   std::string service_account;  // "" = default
 };
 
-class LabelEnrollmentPolicy : public EnrollmentPolicy {
+class LookupEnrollmentPolicy : public EnrollmentPolicy {
  public:
-  // Returns the pod's facts, or nullopt if the store does not know the pod.
-  using Lookup = std::function<std::optional<PodFacts>(const PodEvent& pod)>;
+  // Returns the decision, or nullopt if the store does not know the pod.
+  using Lookup = std::function<std::optional<PodDecision>(const PodEvent& pod)>;
 
-  explicit LabelEnrollmentPolicy(Lookup lookup) : lookup_(std::move(lookup)) {}
+  explicit LookupEnrollmentPolicy(Lookup lookup) : lookup_(std::move(lookup)) {}
 
   bool ShouldEnroll(const PodEvent& pod) override;
   WorkloadInfo Describe(const PodEvent& pod) override;

@@ -27,7 +27,8 @@ namespace ambit::inpod {
 
 class ZdsServer;
 
-// Backed by the cluster store: pod and namespace labels -> DecideEnrollment.
+// Whether pods join the mesh. ambitd backs it with its store and the one copy
+// of the enrollment rules (src/model/enrollment.h) via LookupEnrollmentPolicy.
 class EnrollmentPolicy {
  public:
   virtual ~EnrollmentPolicy() = default;

@@ -12,6 +12,7 @@
 
 #include "config/gateway.h"
 #include "config/kube.h"
+#include "config/meta.h"
 
 namespace ambit::model {
 
@@ -20,6 +21,16 @@ struct MeshSettings {
   std::string trust_domain = "cluster.local";
   std::string network;                       // "" = the default network
   std::string domain_suffix = "cluster.local";  // hostname = <svc>.<ns>.svc.<suffix>
+  // From MeshConfig (config/mesh_config.h, docs/mesh-config.md):
+  std::string root_namespace = "istio-system";  // meshConfig.rootNamespace
+  // meshConfig.discoverySelectors: only namespaces they select (OR; empty =
+  // all) are published and enrolled.
+  std::vector<config::LabelSelector> discovery_selectors;
+  // The control plane's revision: namespaces and pods labelled istio.io/rev
+  // for another revision are not managed.
+  std::string revision = "default";
+  // Ambit extension (data.ambit.waypointFailClosed of the mesh ConfigMap).
+  bool waypoint_fail_closed = false;
 };
 
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed, kUnknown };
@@ -46,8 +57,9 @@ struct ServiceInput {
 
 struct AmbientInput {
   MeshSettings mesh;
-  // Namespaces the mesh watches (their labels drive enrollment). Pods and
-  // services of namespaces not listed here are left out.
+  // Namespaces that exist (their labels drive enrollment). Pods and services
+  // of namespaces not listed here, or not managed under mesh.discovery_selectors
+  // and mesh.revision (enrollment.h), are left out.
   std::vector<const config::Namespace*> namespaces;
   std::vector<PodInput> pods;
   std::vector<ServiceInput> services;

@@ -133,6 +133,8 @@ AddressSet BuildAddresses(const AmbientInput& input) {
   AddressSet out;
   std::map<std::string, const config::Labels*> namespace_labels;
   for (const config::Namespace* ns : input.namespaces) {
+    // Unmanaged namespaces (discoverySelectors, istio.io/rev) publish nothing.
+    if (!IsManagedNamespace(mesh, ns->metadata.labels)) continue;
     namespace_labels[ns->metadata.name] = &ns->metadata.labels;
   }
 
@@ -201,7 +203,9 @@ AddressSet BuildAddresses(const AmbientInput& input) {
     w->set_namespace_(ns);
     w->add_addresses(*ip);
     w->set_network(mesh.network);
-    w->set_tunnel_protocol(IsAmbientEnrolled(*ns_labels->second, pod) ? wl::HBONE : wl::NONE);
+    w->set_tunnel_protocol(DecideEnrollment(mesh, *ns_labels->second, pod) == Enrollment::kEnroll
+                               ? wl::HBONE
+                               : wl::NONE);
     w->set_trust_domain(mesh.trust_domain);
     w->set_service_account(pod.spec.service_account_name.empty() ? "default"
                                                                  : pod.spec.service_account_name);

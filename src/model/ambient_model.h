@@ -1,5 +1,7 @@
 // The ambient model: config + runtime status -> istio.workload.Address
 // resources, keyed by xDS resource name (reference/ztunnel.md §5):
+//  - nothing for namespaces the control plane does not manage
+//    (meshConfig.discoverySelectors, istio.io/rev; enrollment.h);
 //  - one Workload per pod that has an IP and is not finished (Succeeded/
 //    Failed), named "<cluster_id>//Pod/<namespace>/<name>"; tunnel_protocol
 //    HBONE when enrolled (enrollment.h), NONE otherwise; its services map lists

@@ -174,6 +174,22 @@ TEST_F(AmbientModelTest, DeploymentPodsNameTheirDeployment) {
   EXPECT_EQ(W(set, "web-1").workload_name(), "web");
 }
 
+TEST_F(AmbientModelTest, NamespacesOutsideDiscoverySelectorsPublishNothing) {
+  AmbientInput in = Input();
+  ASSERT_EQ(BuildAddresses(in).resources.size(), 4u);  // 3 workloads + 1 service
+  config::LabelSelector team;
+  team.match_labels = {{"team", "shop"}};
+  in.mesh.discovery_selectors = {team};
+  EXPECT_TRUE(BuildAddresses(in).resources.empty());
+  shop_.metadata.labels["team"] = "shop";
+  EXPECT_EQ(BuildAddresses(in).resources.size(), 4u);
+  // A namespace of another revision is not managed either.
+  shop_.metadata.labels["istio.io/rev"] = "canary";
+  EXPECT_TRUE(BuildAddresses(in).resources.empty());
+  in.mesh.revision = "canary";
+  EXPECT_EQ(W(BuildAddresses(in), "web-1").tunnel_protocol(), wl::HBONE);
+}
+
 TEST_F(AmbientModelTest, HeadlessServicesHaveNoVipAndUnwatchedNamespacesAreSkipped) {
   AmbientInput in = Input();
   in.services[0].vip = "None";
