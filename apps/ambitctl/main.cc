@@ -49,15 +49,36 @@ int main(int argc, char** argv) {
                  "Appended to every ztunnel's command line, for a new cluster (repeatable; "
                  "write --ztunnel-arg=--workers=1)")
       ->allow_extra_args(false);
+  up->add_option("--mesh-config", up_options.mesh_config,
+                 "Istio MeshConfig YAML (or ConfigMap manifests) applied as the mesh ConfigMap "
+                 "istio-system/istio once ambitd answers (docs/mesh-config.md)");
+  up->add_option("--revision", up_options.revision,
+                 "Control-plane revision of a new cluster (default: default); istio.io/rev labels "
+                 "naming another revision are not managed");
   auto* down =
       cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
 
   // get
-  auto* get = app.add_subcommand("get", "List nodes, pods or services");
+  auto* get = app.add_subcommand("get", "List nodes or stored objects of a kind");
   ambit::ctl::GetOptions get_options;
-  get->add_option("what", get_options.what, "nodes | pods | services")->required();
+  get->add_option("what", get_options.what,
+                  "nodes, or a kind as kubectl names it: pods (po), services (svc), namespaces (ns), "
+                  "configmaps (cm), deployments (deploy), serviceaccounts (sa), "
+                  "authorizationpolicies (ap), peerauthentications (pa), requestauthentications (ra), "
+                  "virtualservices (vs), destinationrules (dr), serviceentries (se), gateways (gtw), "
+                  "httproutes, grpcroutes")
+      ->required();
   get->add_option("-n,--namespace", get_options.ns, "Only this namespace");
-  get->add_option("-o,--output", get_options.output, "Output format: json");
+  get->add_flag("-A,--all-namespaces", get_options.all_namespaces, "Every namespace (the default)");
+  get->add_option("-o,--output", get_options.output, "Output format: json or yaml");
+
+  // analyze
+  auto* analyze = app.add_subcommand(
+      "analyze", "Report configuration that does not do what it seems to (istioctl analyze's codes)");
+  std::string analyze_ns;
+  bool analyze_all = false;
+  analyze->add_option("-n,--namespace", analyze_ns, "Only findings about this namespace's objects");
+  analyze->add_flag("-A,--all-namespaces", analyze_all, "Every namespace (the default)");
 
   // apply / delete
   ambit::ctl::ManifestOptions apply_options;
@@ -90,7 +111,7 @@ int main(int argc, char** argv) {
   logs->add_flag("-f,--follow", logs_follow, "Keep printing new output");
 
   // --cluster is accepted after the subcommand as well.
-  for (auto* sub : {up, down, get, apply, del, exec, logs}) {
+  for (auto* sub : {up, down, get, analyze, apply, del, exec, logs}) {
     sub->add_option("--cluster", cluster_name, "Cluster name");
   }
 
@@ -115,6 +136,16 @@ int main(int argc, char** argv) {
     if (!out.ok()) return Fail(out.error());
     std::fputs(out->c_str(), stdout);
     return 0;
+  }
+  if (analyze->parsed()) {
+    if (analyze_all && !analyze_ns.empty()) {
+      return Fail(ambit::Error(ambit::ErrorCode::kInvalidArgument, "-A and -n exclude each other"));
+    }
+    bool failed = false;
+    auto out = ambit::ctl::Analyze(cluster_name, analyze_ns, &failed);
+    if (!out.ok()) return Fail(out.error());
+    std::fputs(out->c_str(), stdout);
+    return failed ? 79 : 0;  // istioctl analyze's exit code when it finds errors
   }
   if (apply->parsed() || del->parsed()) {
     auto& opts = apply->parsed() ? apply_options : delete_options;

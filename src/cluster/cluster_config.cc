@@ -17,8 +17,16 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
             {"mesh",
              {{"enabled", c.mesh.enabled},
               {"redirect", c.mesh.redirect},
-              {"ztunnelArgs", c.mesh.ztunnel_args}}}};
+              {"ztunnelArgs", c.mesh.ztunnel_args},
+              {"revision", c.mesh.revision}}}};
   return j.dump(2) + "\n";
+}
+
+std::string ValidateRevision(const std::string& revision) {
+  // A label value that also makes the ConfigMap name istio-<revision>: DNS-1123 label.
+  bool ok = !revision.empty() && revision.size() <= 56 && revision.front() != '-' && revision.back() != '-';
+  for (char c : revision) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  return ok ? "" : "expected 1-56 characters of [a-z0-9-], not starting or ending with '-', got '" + revision + "'";
 }
 
 Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::string& where) {
@@ -43,6 +51,10 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
       if (mesh.contains("redirect")) c.mesh.redirect = mesh["redirect"].get<std::string>();
       if (mesh.contains("ztunnelArgs")) {
         c.mesh.ztunnel_args = mesh["ztunnelArgs"].get<std::vector<std::string>>();
+      }
+      if (mesh.contains("revision")) c.mesh.revision = mesh["revision"].get<std::string>();
+      if (std::string bad = ValidateRevision(c.mesh.revision); !bad.empty()) {
+        return Error(ErrorCode::kInvalidArgument, where + ": mesh.revision: " + bad);
       }
       if (c.mesh.redirect != "nftables" && c.mesh.redirect != "iptables") {
         return Error(ErrorCode::kInvalidArgument,

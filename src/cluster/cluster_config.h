@@ -20,6 +20,11 @@ struct MeshSettings {
   // Appended to every ztunnel's command line, in order (`cluster up
   // --ztunnel-arg`; "ztunnelArgs" in cluster.json), e.g. "--workers=1".
   std::vector<std::string> ztunnel_args;
+  // The control-plane revision ambitd serves ("revision" in cluster.json;
+  // `cluster up --revision`): it reads the mesh ConfigMap istio-system/istio
+  // ("default") or istio-system/istio-<revision>, and leaves namespaces and
+  // pods labelled istio.io/rev for another revision alone.
+  std::string revision = "default";
 };
 
 struct ClusterConfig {
@@ -30,6 +35,8 @@ struct ClusterConfig {
 };
 
 std::string ClusterConfigToJson(const ClusterConfig& config);
+// "" when |revision| can name a control-plane revision, else what is wrong.
+std::string ValidateRevision(const std::string& revision);
 Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::string& where);
 Result<ClusterConfig> LoadClusterConfig(const ClusterLayout& layout);
 Status SaveClusterConfig(const ClusterLayout& layout, const ClusterConfig& config);

@@ -5,6 +5,8 @@
 
 #include "ambit/v1/cluster.grpc.pb.h"
 #include "cluster/topology.h"
+#include "config/analysis.h"
+#include "config/serialize.h"
 #include "control/controller.h"
 #include "control/reconciler.h"
 #include "control/store.h"
@@ -55,12 +57,14 @@ void FillResponse(const Outcome& outcome, uint64_t generation, ambit::v1::Manife
 class ClusterServiceImpl final : public ambit::v1::ClusterService::Service {
  public:
   ClusterServiceImpl(cluster::ClusterLayout layout, cluster::ClusterConfig config, Store* store,
-                     Reconciler* reconciler, Controller* controller)
+                     Reconciler* reconciler, Controller* controller,
+                     config::AnalysisContext analysis)
       : layout_(std::move(layout)),
         config_(std::move(config)),
         store_(store),
         reconciler_(reconciler),
-        controller_(controller) {}
+        controller_(controller),
+        analysis_(std::move(analysis)) {}
 
   grpc::Status GetInfo(grpc::ServerContext*, const ambit::v1::GetInfoRequest*,
                        ambit::v1::ClusterInfo* out) override {
@@ -153,6 +157,35 @@ class ClusterServiceImpl final : public ambit::v1::ClusterService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListResources(grpc::ServerContext*, const ambit::v1::ListResourcesRequest* req,
+                             ambit::v1::ResourceList* out) override {
+    auto snap = store_->Snapshot();
+    for (const auto& [key, r] : snap->resources) {
+      if (!req->kind().empty() && key.kind != req->kind()) continue;
+      if (!req->namespace_().empty() && key.ns != req->namespace_()) continue;
+      out->add_objects(config::ToJsonString(r, -1));
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Analyze(grpc::ServerContext*, const ambit::v1::AnalyzeRequest* req,
+                       ambit::v1::AnalyzeResponse* out) override {
+    auto snap = store_->Snapshot();
+    for (const auto& m : config::Analyze(snap->resources, analysis_)) {
+      if (!req->namespace_().empty() && m.resource.ns != req->namespace_()) continue;
+      auto* msg = out->add_messages();
+      msg->set_level(m.level);
+      msg->set_code(m.code);
+      msg->set_name(m.name);
+      msg->set_kind(m.resource.kind);
+      msg->set_namespace_(m.resource.ns);
+      msg->set_resource_name(m.resource.name);
+      msg->set_message(m.message);
+      msg->set_text(m.ToString());
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status Apply(grpc::ServerContext*, const ambit::v1::ManifestRequest* req,
                      ambit::v1::ManifestResponse* out) override {
     auto outcome = controller_->Apply(ToManifests(*req));
@@ -175,6 +208,7 @@ class ClusterServiceImpl final : public ambit::v1::ClusterService::Service {
   Store* store_;
   Reconciler* reconciler_;
   Controller* controller_;
+  const config::AnalysisContext analysis_;
 };
 
 }  // namespace
@@ -182,8 +216,9 @@ class ClusterServiceImpl final : public ambit::v1::ClusterService::Service {
 std::unique_ptr<grpc::Service> MakeClusterService(const cluster::ClusterLayout& layout,
                                                   const cluster::ClusterConfig& config,
                                                   Store* store, Reconciler* reconciler,
-                                                  Controller* controller) {
-  return std::make_unique<ClusterServiceImpl>(layout, config, store, reconciler, controller);
+                                                  Controller* controller,
+                                                  const config::AnalysisContext& analysis) {
+  return std::make_unique<ClusterServiceImpl>(layout, config, store, reconciler, controller, analysis);
 }
 
 }  // namespace ambit::control

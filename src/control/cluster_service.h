@@ -6,6 +6,7 @@
 
 #include "cluster/cluster_config.h"
 #include "cluster/layout.h"
+#include "config/analysis.h"
 
 namespace grpc {
 class Service;
@@ -21,6 +22,7 @@ class Store;
 std::unique_ptr<grpc::Service> MakeClusterService(const cluster::ClusterLayout& layout,
                                                   const cluster::ClusterConfig& config,
                                                   Store* store, Reconciler* reconciler,
-                                                  Controller* controller);
+                                                  Controller* controller,
+                                                  const config::AnalysisContext& analysis);
 
 }  // namespace ambit::control

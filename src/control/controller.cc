@@ -1,12 +1,59 @@
 #include "control/controller.h"
 
+#include <set>
+
+#include "config/mesh_config.h"
 #include "config/parse.h"
+#include "config/support.h"
 #include "core/log.h"
 
 namespace ambit::control {
 
-Controller::Controller(Store* store, Reconciler* reconciler, PlanContext context)
-    : store_(store), reconciler_(reconciler), context_(std::move(context)) {}
+Controller::Controller(Store* store, Reconciler* reconciler, PlanContext context,
+                       config::AnalysisContext analysis)
+    : store_(store), reconciler_(reconciler), context_(std::move(context)), analysis_(std::move(analysis)) {}
+
+namespace {
+
+// One warning per unenforced kind/field the input uses.
+void AddSupportWarnings(const Manifests& input, std::vector<std::string>* warnings) {
+  for (size_t i = 0; i < input.resources.size(); ++i) {
+    const config::Resource& r = input.resources[i];
+    for (auto& w : config::CheckSupport(r)) {
+      config::Diagnostic d;
+      d.severity = config::Severity::kWarning;
+      d.file = input.origins[i].file;
+      d.line = input.origins[i].line;
+      d.document = input.origins[i].document;
+      d.kind = std::string(config::KindOf(r));
+      d.ns = config::MetaOf(r).ns;
+      d.name = config::MetaOf(r).name;
+      d.path = std::move(w.path);
+      d.message = std::move(w.message);
+      warnings->push_back(d.ToString());
+    }
+  }
+}
+
+// The analyzers' findings about what this apply touched.
+void AddAnalysis(const Manifests& input, const StoreState& next, const config::AnalysisContext& ctx,
+                 std::vector<std::string>* warnings) {
+  std::set<config::ResourceKey> applied;
+  bool mesh_config = false;
+  for (const config::Resource& r : input.resources) {
+    applied.insert(config::KeyOf(r));
+    const auto* cm = std::get_if<config::ConfigMap>(&r);
+    mesh_config = mesh_config || (cm && cm->metadata.ns == config::kIstioSystemNamespace &&
+                                  cm->metadata.name == config::MeshConfigMapName(ctx.revision));
+  }
+  for (const auto& m : config::Analyze(next.resources, ctx)) {
+    if (applied.contains(m.resource) || (mesh_config && m.code.rfind("AMB", 0) == 0)) {
+      warnings->push_back(m.ToString());
+    }
+  }
+}
+
+}  // namespace
 
 Result<Manifests> Controller::Parse(const std::vector<ManifestText>& manifests,
                                     std::vector<std::string>* warnings) const {
@@ -39,6 +86,8 @@ Result<Outcome> Controller::Apply(const std::vector<ManifestText>& manifests) {
   auto current = store_->Snapshot();
   AMBIT_ASSIGN_OR_RETURN(outcome.plan, PlanApply(*current, input, context_));
   AMBIT_RETURN_IF_ERROR(store_->Commit(outcome.plan.next));
+  AddSupportWarnings(input, &outcome.warnings);
+  AddAnalysis(input, outcome.plan.next, analysis_, &outcome.warnings);
   reconciler_->Kick();
   return outcome;
 }

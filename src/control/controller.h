@@ -1,12 +1,18 @@
 // Apply and delete requests: parse manifests (config), plan against the current
 // store (planner), commit, and wake the reconciler. Requests are serialized, so
 // concurrent applies never lose each other's updates. Thread-safe.
+//
+// An apply's warnings say what is not done: parse warnings, one per
+// unenforced kind or field the input uses (config/support.h), and the
+// analyzers' findings (config/analysis.h) about the applied objects (all
+// AMB000x namespace-scope findings when the mesh ConfigMap is applied).
 #pragma once
 
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "config/analysis.h"
 #include "control/planner.h"
 #include "control/reconciler.h"
 #include "control/store.h"
@@ -25,7 +31,8 @@ struct Outcome {
 
 class Controller {
  public:
-  Controller(Store* store, Reconciler* reconciler, PlanContext context);
+  Controller(Store* store, Reconciler* reconciler, PlanContext context,
+             config::AnalysisContext analysis = {});
 
   Result<Outcome> Apply(const std::vector<ManifestText>& manifests);
   Result<Outcome> Delete(const std::vector<ManifestText>& manifests, bool ignore_not_found);
@@ -37,6 +44,7 @@ class Controller {
   Store* store_;
   Reconciler* reconciler_;
   PlanContext context_;
+  config::AnalysisContext analysis_;
   std::mutex mu_;
 };
 

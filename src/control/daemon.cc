@@ -17,6 +17,7 @@
 #include "control/cluster_service.h"
 #include "control/controller.h"
 #include "control/mesh_agents.h"
+#include "control/mesh_scope.h"
 #include "control/pod_node_authorizer.h"
 #include "control/pod_runtime.h"
 #include "control/reconciler.h"
@@ -71,13 +72,28 @@ Status Daemon::Run() {
   AMBIT_RETURN_IF_ERROR(cluster::EnsureTopology(layout_, config.node_count));
 
   AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(layout_.StoreFile()));
+  // The CA: material in <state>/ca, one bearer credential per node in
+  // <state>/nodes/<node>/credential, pods' identities checked against the store.
+  AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<ca::ClusterCa> cluster_ca,
+                         ca::ClusterCa::Open(layout_.StateDir() + "/ca", layout_.name(), {}));
+  for (const auto& node : cluster::DescribeNodes(layout_, config.node_count)) {
+    std::error_code ec;
+    std::filesystem::create_directories(layout_.NodeDir(node.name), ec);
+    if (ec)
+      return Error(ErrorCode::kIo, "creating " + layout_.NodeDir(node.name) + ": " + ec.message());
+    AMBIT_RETURN_IF_ERROR(
+        cluster_ca->WriteNodeCredential(node.name, layout_.NodeDir(node.name) + "/credential"));
+  }
+  // Mesh settings (revision, CA trust domain, the mesh ConfigMap): shared by
+  // the model and the node agents.
+  MeshScope mesh_scope(config.mesh.revision, cluster_ca->authority().options().trust_domain);
   PodRuntime runtime(layout_, config, self_exe_);
   // The mesh (node agents, ZDS, ztunnels): declared before the reconciler,
   // whose observer feeds it, so it outlives the reconciler thread.
   std::unique_ptr<MeshAgents> mesh;
   if (config.mesh.enabled) {
-    AMBIT_ASSIGN_OR_RETURN(mesh, MeshAgents::Start(layout_, config, store.get(), self_exe_,
-                                                   runtime.LoadRealized()));
+    AMBIT_ASSIGN_OR_RETURN(mesh, MeshAgents::Start(layout_, config, store.get(), &mesh_scope,
+                                                   self_exe_, runtime.LoadRealized()));
   }
   Reconciler reconciler(store.get(), &runtime);
   PlanContext plan_context;
@@ -97,20 +113,8 @@ Status Daemon::Run() {
                                     "--xds-address", "unix:" + layout_.SocketPath(),
                                     "--node-credential-dir", layout_.StateDir() + "/nodes"};
   };
-  Controller controller(store.get(), &reconciler, plan_context);
+  Controller controller(store.get(), &reconciler, plan_context, mesh_scope.AnalysisContext());
 
-  // The CA: material in <state>/ca, one bearer credential per node in
-  // <state>/nodes/<node>/credential, pods' identities checked against the store.
-  AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<ca::ClusterCa> cluster_ca,
-                         ca::ClusterCa::Open(layout_.StateDir() + "/ca", layout_.name(), {}));
-  for (const auto& node : cluster::DescribeNodes(layout_, config.node_count)) {
-    std::error_code ec;
-    std::filesystem::create_directories(layout_.NodeDir(node.name), ec);
-    if (ec)
-      return Error(ErrorCode::kIo, "creating " + layout_.NodeDir(node.name) + ": " + ec.message());
-    AMBIT_RETURN_IF_ERROR(
-        cluster_ca->WriteNodeCredential(node.name, layout_.NodeDir(node.name) + "/credential"));
-  }
   PodNodeAuthorizer authorizer(store.get());
   std::unique_ptr<grpc::Service> ca_service = cluster_ca->MakeService(authorizer);
 
@@ -122,7 +126,7 @@ Status Daemon::Run() {
         return cred.node;
       });
   xds::DeltaAdsServer ads(xds_resources, xds_auth);
-  XdsPublisher publisher(&xds_resources);
+  XdsPublisher publisher(&xds_resources, &mesh_scope);
   reconciler.SetObserver([&publisher, &mesh](const StoreState& state, const RuntimeView& view) {
     publisher.Publish(state, view);
     if (mesh) mesh->Observe(std::make_shared<const RuntimeView>(view));
@@ -130,7 +134,8 @@ Status Daemon::Run() {
 
   reconciler.Start();
 
-  auto cluster_service = MakeClusterService(layout_, config, store.get(), &reconciler, &controller);
+  auto cluster_service = MakeClusterService(layout_, config, store.get(), &reconciler, &controller,
+                                            mesh_scope.AnalysisContext());
   const std::string socket = layout_.SocketPath();
   ::unlink(socket.c_str());
   grpc::ServerBuilder builder;

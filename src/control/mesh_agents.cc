@@ -24,7 +24,9 @@
 #include "control/store.h"
 #include "core/log.h"
 #include "core/netns.h"
-#include "inpod/label_policy.h"
+#include "model/enrollment.h"
+#include "control/mesh_scope.h"
+#include "inpod/lookup_policy.h"
 #include "inpod/node_agent.h"
 #include "inpod/zds_server.h"
 #include "redirect/rule_set.h"
@@ -47,26 +49,25 @@ std::string ZdsSocketPrivate(const cluster::ClusterLayout& layout, const std::st
   return layout.NodeDir(node) + "/ztunnel.sock.starting";
 }
 
-// The store's facts about a pod (labels, namespace labels, service account).
-std::optional<inpod::PodFacts> LookupPod(const Store* store, const inpod::PodEvent& pod) {
+// The store's decision about a pod: the enrollment rules of the ambient
+// model (model/enrollment.h) over its labels, its namespace's and the mesh
+// settings (discoverySelectors, revision).
+std::optional<inpod::PodDecision> LookupPod(const Store* store, MeshScope* scope,
+                                            const inpod::PodEvent& pod) {
   auto snap = store->Snapshot();
   auto it = snap->resources.find(config::ResourceKey{"Pod", pod.ns, pod.name});
   if (it == snap->resources.end()) return std::nullopt;
   const auto* p = std::get_if<config::Pod>(&it->second);
   if (!p) return std::nullopt;
-  inpod::PodFacts facts;
-  facts.labels.pod_labels = inpod::Labels(p->metadata.labels.begin(), p->metadata.labels.end());
-  facts.labels.pod_annotations =
-      inpod::Labels(p->metadata.annotations.begin(), p->metadata.annotations.end());
+  static const config::Labels kNoLabels;
+  const config::Labels* ns_labels = &kNoLabels;
   if (auto ns = snap->resources.find(config::ResourceKey{"Namespace", "", pod.ns});
       ns != snap->resources.end()) {
-    if (const auto* n = std::get_if<config::Namespace>(&ns->second)) {
-      facts.labels.namespace_labels =
-          inpod::Labels(n->metadata.labels.begin(), n->metadata.labels.end());
-    }
+    ns_labels = &config::MetaOf(ns->second).labels;
   }
-  facts.service_account = p->spec.service_account_name;
-  return facts;
+  const model::Enrollment decision = model::DecideEnrollment(*scope->For(*snap), *ns_labels, *p);
+  return inpod::PodDecision{decision == model::Enrollment::kEnroll,
+                            std::string(model::ToString(decision)), p->spec.service_account_name};
 }
 
 // The PodEvent ambit-cni sends for this pod (no K8S_POD_UID: keyed ns/name).
@@ -109,7 +110,7 @@ std::vector<std::string> ZtunnelArgv(const cluster::ClusterLayout& layout,
 struct NodeMesh {
   cluster::NodeInfo info;
   std::unique_ptr<inpod::ZdsServer> zds;
-  std::unique_ptr<inpod::LabelEnrollmentPolicy> policy;
+  std::unique_ptr<inpod::LookupEnrollmentPolicy> policy;
   std::unique_ptr<inpod::NodeAgent> agent;
 };
 
@@ -243,7 +244,8 @@ MeshAgents::MeshAgents(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<MeshAgents>> MeshAgents::Start(cluster::ClusterLayout layout,
                                                       const cluster::ClusterConfig& config,
-                                                      const Store* store, std::string self_exe,
+                                                      const Store* store, MeshScope* scope,
+                                                      std::string self_exe,
                                                       const std::vector<RealizedPod>& realized) {
   auto impl = std::make_unique<Impl>(layout, config);
   impl->store = store;
@@ -260,8 +262,8 @@ Result<std::unique_ptr<MeshAgents>> MeshAgents::Start(cluster::ClusterLayout lay
     std::filesystem::create_directories(layout.NodeDir(info.name), ec);
     if (ec) return Error(ErrorCode::kIo, "creating " + layout.NodeDir(info.name) + ": " + ec.message());
     AMBIT_ASSIGN_OR_RETURN(node.zds, inpod::ZdsServer::Start({ZdsSocketPrivate(layout, info.name)}));
-    node.policy = std::make_unique<inpod::LabelEnrollmentPolicy>(
-        [store](const inpod::PodEvent& pod) { return LookupPod(store, pod); });
+    node.policy = std::make_unique<inpod::LookupEnrollmentPolicy>(
+        [store, scope](const inpod::PodEvent& pod) { return LookupPod(store, scope, pod); });
     agent_options.cni_socket_path = CniSocket(layout, info.name);
     auto agent = inpod::NodeAgent::Start(agent_options, *node.policy, *node.zds);
     if (!agent.ok()) return std::move(agent).error().WithContext("node agent of " + info.name);

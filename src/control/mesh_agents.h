@@ -2,10 +2,11 @@
 // "Enrollment in the local cluster"). Per node:
 //   - a ZdsServer on <state>/nodes/<node>/ztunnel.sock (ztunnel's ZDS peer),
 //   - a NodeAgent on <state>/nodes/<node>/cni.sock (ambit-cni's peer), deciding
-//     with a LabelEnrollmentPolicy over the store,
+//     with the ambient model's enrollment rules (model/enrollment.h) over the
+//     store and the mesh settings (MeshScope: discoverySelectors, revision),
 //   - one ztunnel in the node's network namespace under a container supervisor
 //     (`ambitd supervise`), so it survives ambitd and is restarted if it dies.
-// Label changes: every reconciler pass hands its view to a worker thread that
+// Label and mesh config changes: every reconciler pass hands its view to a worker thread that
 // calls NodeAgent::Reevaluate for each running pod, so pods join or leave the
 // mesh within about a second of `ambitctl apply`, without a restart.
 //
@@ -30,6 +31,7 @@
 
 namespace ambit::control {
 
+class MeshScope;
 class Store;
 struct RealizedPod;
 struct RuntimeView;
@@ -51,11 +53,12 @@ class MeshAgents {
  public:
   // Starts the per-node ZDS servers and node agents (ZDS under a private
   // socket name until Open()) and re-evaluates |realized| (pods found on disk).
-  // |store| must outlive the object. ztunnel and ambit-cni are looked up next
-  // to |self_exe|.
+  // |store| and |scope| must outlive the object. ztunnel and ambit-cni are
+  // looked up next to |self_exe|.
   static Result<std::unique_ptr<MeshAgents>> Start(cluster::ClusterLayout layout,
                                                    const cluster::ClusterConfig& config,
-                                                   const Store* store, std::string self_exe,
+                                                   const Store* store, MeshScope* scope,
+                                                   std::string self_exe,
                                                    const std::vector<RealizedPod>& realized);
   // Stops the worker; leaves rules, ZDS state in ztunnel and ztunnels running.
   ~MeshAgents();

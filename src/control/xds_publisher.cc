@@ -1,5 +1,6 @@
 #include "control/xds_publisher.h"
 
+#include "control/mesh_scope.h"
 #include "core/log.h"
 #include "model/ambient_model.h"
 #include "xds/resource_store.h"
@@ -32,6 +33,7 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
     return ns;
   }();
   model::AmbientInput input;
+  if (scope_) input.mesh = *scope_->For(state);
   bool has_default = false;
   for (const auto& [key, r] : state.resources) {
     if (const auto* ns = std::get_if<config::Namespace>(&r)) {

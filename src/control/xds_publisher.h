@@ -16,15 +16,20 @@ class ResourceStore;
 
 namespace ambit::control {
 
+class MeshScope;
+
 class XdsPublisher {
  public:
-  // |resources| must outlive this object.
-  explicit XdsPublisher(xds::ResourceStore* resources) : resources_(resources) {}
+  // |resources| and |scope| must outlive this object. |scope| supplies the
+  // mesh settings (discoverySelectors, revision, ...); null = defaults.
+  explicit XdsPublisher(xds::ResourceStore* resources, MeshScope* scope = nullptr)
+      : resources_(resources), scope_(scope) {}
 
   void Publish(const StoreState& state, const RuntimeView& view);
 
  private:
   xds::ResourceStore* resources_;
+  MeshScope* scope_;
   std::string last_digest_;
 };
 

@@ -72,7 +72,9 @@ Result<ambit::v1::ManifestRequest> ReadManifests(const std::vector<std::string>&
 
 std::string Describe(const ambit::v1::ManifestResponse& resp) {
   std::string out;
-  for (const auto& w : resp.warnings()) out += "warning: " + w + "\n";
+  // Warnings arrive as complete lines ("<file>:<line>: warning: ..." or
+  // istioctl's "Warning [IST0127] (...) ...").
+  for (const auto& w : resp.warnings()) out += w + "\n";
   for (const auto& c : resp.changes()) {
     std::string kind = c.kind();
     std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);

@@ -120,4 +120,20 @@ Result<ambit::v1::ManifestResponse> ClusterClient::Delete(const ambit::v1::Manif
       &ambit::v1::ClusterService::Stub::Delete, req, 120);
 }
 
+Result<ambit::v1::ResourceList> ClusterClient::ListResources(const std::string& kind,
+                                                            const std::string& ns) {
+  ambit::v1::ListResourcesRequest req;
+  req.set_kind(kind);
+  req.set_namespace_(ns);
+  return impl_->Call<ambit::v1::ListResourcesRequest, ambit::v1::ResourceList>(
+      &ambit::v1::ClusterService::Stub::ListResources, req);
+}
+
+Result<ambit::v1::AnalyzeResponse> ClusterClient::Analyze(const std::string& ns) {
+  ambit::v1::AnalyzeRequest req;
+  req.set_namespace_(ns);
+  return impl_->Call<ambit::v1::AnalyzeRequest, ambit::v1::AnalyzeResponse>(
+      &ambit::v1::ClusterService::Stub::Analyze, req);
+}
+
 }  // namespace ambit::ctl

@@ -15,6 +15,8 @@ class PodList;
 class ServiceList;
 class ManifestRequest;
 class ManifestResponse;
+class ResourceList;
+class AnalyzeResponse;
 }  // namespace ambit::v1
 
 namespace ambit::ctl {
@@ -33,6 +35,9 @@ class ClusterClient {
   Result<ambit::v1::ServiceList> ListServices(const std::string& ns);
   Result<ambit::v1::ManifestResponse> Apply(const ambit::v1::ManifestRequest& request);
   Result<ambit::v1::ManifestResponse> Delete(const ambit::v1::ManifestRequest& request);
+  // Stored objects as JSON text; |kind| "" = every kind, |ns| "" = every namespace.
+  Result<ambit::v1::ResourceList> ListResources(const std::string& kind, const std::string& ns);
+  Result<ambit::v1::AnalyzeResponse> Analyze(const std::string& ns);
 
   class Impl;
 

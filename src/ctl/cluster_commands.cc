@@ -3,10 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ambit/v1/cluster.pb.h"
@@ -15,6 +18,9 @@
 #include "cluster/process.h"
 #include "cluster/subprocess.h"
 #include "cluster/teardown.h"
+#include "config/kube.h"
+#include "config/mesh_config.h"
+#include "config/parse.h"
 #include "ctl/client.h"
 
 namespace ambit::ctl {
@@ -35,6 +41,35 @@ std::string Tail(const std::string& path, size_t lines) {
     ++count;
   }
   return s.substr(pos);
+}
+
+// Applies |manifest| (and Namespace istio-system when the store has none).
+Status ApplyMeshConfig(const cluster::ClusterLayout& layout, const std::string& file,
+                       const std::string& manifest) {
+  AMBIT_ASSIGN_OR_RETURN(auto client, ClusterClient::Connect(layout));
+  AMBIT_ASSIGN_OR_RETURN(auto namespaces, client->ListResources("Namespace", ""));
+  bool have_ns = false;
+  for (const auto& text : namespaces.objects()) {
+    auto o = nlohmann::json::parse(text, nullptr, false);
+    have_ns = have_ns || (o.is_object() && o["metadata"].value("name", "") == config::kIstioSystemNamespace);
+  }
+  ambit::v1::ManifestRequest req;
+  if (!have_ns) {
+    auto* ns = req.add_manifests();
+    ns->set_source("--mesh-config (namespace)");
+    ns->set_content(nlohmann::json{{"apiVersion", "v1"},
+                                   {"kind", "Namespace"},
+                                   {"metadata", {{"name", config::kIstioSystemNamespace}}}}
+                        .dump());
+  }
+  auto* m = req.add_manifests();
+  m->set_source(file);
+  m->set_content(manifest);
+  auto resp = client->Apply(req);
+  if (!resp.ok()) return std::move(resp).error().WithContext("--mesh-config " + file);
+  for (const auto& w : resp->warnings()) std::cout << w << "\n";
+  std::cout << std::flush;
+  return Ok();
 }
 
 Status StartAndWait(const cluster::ClusterLayout& layout, const std::string& ambitd) {
@@ -87,7 +122,29 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
     return Error(ErrorCode::kInvalidArgument,
                  "--redirect: expected nftables or iptables, got '" + options.redirect + "'");
   }
+  if (!options.revision.empty()) {
+    if (std::string bad = cluster::ValidateRevision(options.revision); !bad.empty()) {
+      return Error(ErrorCode::kInvalidArgument, "--revision: " + bad);
+    }
+  }
   cluster::ClusterLayout layout(name);
+  {
+    auto existing = cluster::LoadClusterConfig(layout);
+    if (existing.ok() && !options.revision.empty() && options.revision != existing->mesh.revision) {
+      return Error(ErrorCode::kAlreadyExists,
+                   "cluster '" + name + "' exists with revision '" + existing->mesh.revision +
+                       "'; remove it first with `ambitctl cluster down`");
+    }
+  }
+  std::string mesh_manifest;
+  if (!options.mesh_config.empty()) {
+    AMBIT_ASSIGN_OR_RETURN(std::string text, cluster::ReadFile(options.mesh_config));
+    auto existing = cluster::LoadClusterConfig(layout);
+    std::string revision = !options.revision.empty() ? options.revision
+                           : existing.ok()           ? existing->mesh.revision
+                                                     : std::string(config::kDefaultRevision);
+    AMBIT_ASSIGN_OR_RETURN(mesh_manifest, MeshConfigManifest(options.mesh_config, text, revision));
+  }
   bool created = false;
   cluster::CniSettings cni;
   if (!options.cni_bin_dirs.empty()) {
@@ -147,6 +204,7 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
     config.mesh.enabled = !options.no_mesh;
     config.mesh.redirect = options.redirect;
     config.mesh.ztunnel_args = options.ztunnel_args;
+    if (!options.revision.empty()) config.mesh.revision = options.revision;
     AMBIT_RETURN_IF_ERROR(cluster::SaveClusterConfig(layout, config));
     created = true;
   }
@@ -156,7 +214,10 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
     auto client = ClusterClient::Connect(layout, 3000);
     if (client.ok()) {
       auto info = (*client)->GetInfo();
-      if (info.ok() && info->ready()) return Ok();
+      if (info.ok() && info->ready()) {
+        if (mesh_manifest.empty()) return Ok();
+        return ApplyMeshConfig(layout, options.mesh_config, mesh_manifest);
+      }
     }
     return Error(ErrorCode::kUnavailable,
                  "ambitd of cluster '" + name + "' (pid " + std::to_string(daemon->pid) +
@@ -166,7 +227,31 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
   if (!started.ok() && created) {
     (void)cluster::TeardownCluster(layout);
   }
-  return started;
+  if (!started.ok() || mesh_manifest.empty()) return started;
+  return ApplyMeshConfig(layout, options.mesh_config, mesh_manifest);
+}
+
+Result<std::string> MeshConfigManifest(const std::string& file, const std::string& text,
+                                       const std::string& revision) {
+  config::ParseResult manifests = config::ParseManifests(text, file);
+  if (manifests.ok() && !manifests.resources.empty() &&
+      std::all_of(manifests.resources.begin(), manifests.resources.end(),
+                  [](const config::Resource& r) { return std::holds_alternative<config::ConfigMap>(r); })) {
+    return text;
+  }
+  config::MeshConfigResult mesh = config::ParseMeshConfig(text);
+  if (!mesh.ok()) {
+    std::string message = file + ": not valid Istio MeshConfig (nor ConfigMap manifests):";
+    for (const auto& e : mesh.errors) message += "\n  " + (e.path.empty() ? "" : e.path + ": ") + e.message;
+    return Error(ErrorCode::kInvalidArgument, message);
+  }
+  nlohmann::json cm = {{"apiVersion", "v1"},
+                       {"kind", "ConfigMap"},
+                       {"metadata",
+                        {{"name", config::MeshConfigMapName(revision)},
+                         {"namespace", config::kIstioSystemNamespace}}},
+                       {"data", {{config::kMeshConfigKey, text}}}};
+  return cm.dump(2) + "\n";
 }
 
 Status ClusterDown(const std::string& name) {

@@ -18,14 +18,26 @@ struct UpOptions {
   std::string redirect = "nftables";      // mesh redirect backend: nftables | iptables
   bool no_mesh = false;                   // no node agents, ambit-cni or ztunnels
   std::vector<std::string> ztunnel_args;  // appended to every ztunnel's argv (new cluster)
+  std::string revision;                   // control-plane revision (new cluster); "" = default
+  // A file applied once ambitd answers: Istio MeshConfig YAML (becomes the
+  // mesh ConfigMap istio-system/istio, data.mesh) or ConfigMap manifests.
+  std::string mesh_config;
 };
+
+// The manifests `--mesh-config FILE` applies, from the file's |text|: the
+// file itself when it holds ConfigMaps, else MeshConfig YAML wrapped in the
+// mesh ConfigMap of |revision|. Bad input is an error naming FILE and the
+// field. Pure.
+Result<std::string> MeshConfigManifest(const std::string& file, const std::string& text,
+                                       const std::string& revision);
 
 // Creates the cluster (state dir, cluster.json) if it does not exist, starts its
 // ambitd if it is not running, and waits until it answers. Idempotent; fails if
 // the cluster exists with a different node count, CNI settings or ztunnel
 // arguments (each when given).
 // |ambitd| is the binary to run. On failure a cluster this call created is
-// removed again.
+// removed again. With options.mesh_config the file is checked before anything
+// is made and applied once ambitd answers (its warnings are printed).
 Status ClusterUp(const std::string& cluster, const UpOptions& options, const std::string& ambitd);
 
 // Removes everything of the cluster, whether or not its ambitd runs.

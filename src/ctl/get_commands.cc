@@ -1,5 +1,6 @@
 #include "ctl/get_commands.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "ambit/v1/cluster.pb.h"
@@ -111,27 +112,180 @@ Result<std::string> GetServices(ClusterClient& client, const std::string& ns, bo
   return FormatTable({"NAMESPACE", "NAME", "CLUSTER-IP", "PORTS", "ENDPOINTS"}, rows);
 }
 
+// The member at |path| of |o|, or null.
+const json& At(const json& o, std::initializer_list<std::string_view> path) {
+  static const json kNull;
+  const json* cur = &o;
+  for (std::string_view key : path) {
+    if (!cur->is_object()) return kNull;
+    auto it = cur->find(key);
+    if (it == cur->end()) return kNull;
+    cur = &*it;
+  }
+  return *cur;
+}
+
+std::string Text(const json& v, const std::string& def = "") {
+  if (v.is_string()) return v.get<std::string>();
+  return v.is_null() ? def : v.dump();
+}
+
+// "a,b,c" of a list, |empty| when there is none.
+std::string Join(const json& list, const std::string& empty) {
+  if (!list.is_array() || list.empty()) return empty;
+  std::string out;
+  for (const auto& v : list) out += (out.empty() ? "" : ",") + Text(v);
+  return out;
+}
+
+// "k=v,..." of a map, "<none>" when empty.
+std::string Pairs(const json& map) {
+  if (!map.is_object() || map.empty()) return "<none>";
+  std::string out;
+  for (const auto& [k, v] : map.items()) out += (out.empty() ? "" : ",") + k + "=" + Text(v);
+  return out;
+}
+
+// Columns after NAMESPACE and NAME, after the CRDs' printer columns where
+// Istio and the Gateway API define them.
+struct Columns {
+  std::vector<std::string> header;
+  std::vector<std::string> (*row)(const json&);
+};
+
+Columns ColumnsOf(std::string_view kind) {
+  using Row = std::vector<std::string>;
+  if (kind == "Namespace") return {{"LABELS"}, [](const json& o) -> Row { return {Pairs(At(o, {"metadata", "labels"}))}; }};
+  if (kind == "ConfigMap") {
+    return {{"DATA"}, [](const json& o) -> Row {
+              size_t n = At(o, {"data"}).size() + At(o, {"binaryData"}).size();
+              return {std::to_string(n)};
+            }};
+  }
+  if (kind == "Deployment") {
+    return {{"REPLICAS", "SELECTOR"}, [](const json& o) -> Row {
+              return {Text(At(o, {"spec", "replicas"}), "1"), Pairs(At(o, {"spec", "selector", "matchLabels"}))};
+            }};
+  }
+  if (kind == "AuthorizationPolicy") {
+    return {{"ACTION"}, [](const json& o) -> Row { return {Text(At(o, {"spec", "action"}), "ALLOW")}; }};
+  }
+  if (kind == "PeerAuthentication") {
+    return {{"MODE"}, [](const json& o) -> Row { return {Text(At(o, {"spec", "mtls", "mode"}), "UNSET")}; }};
+  }
+  if (kind == "VirtualService") {
+    return {{"GATEWAYS", "HOSTS"}, [](const json& o) -> Row {
+              return {Join(At(o, {"spec", "gateways"}), "<none>"), Join(At(o, {"spec", "hosts"}), "<none>")};
+            }};
+  }
+  if (kind == "DestinationRule") {
+    return {{"HOST"}, [](const json& o) -> Row { return {Text(At(o, {"spec", "host"}))}; }};
+  }
+  if (kind == "ServiceEntry") {
+    return {{"HOSTS", "LOCATION", "RESOLUTION"}, [](const json& o) -> Row {
+              return {Join(At(o, {"spec", "hosts"}), "<none>"), Text(At(o, {"spec", "location"}), "MESH_EXTERNAL"),
+                      Text(At(o, {"spec", "resolution"}), "NONE")};
+            }};
+  }
+  if (kind == "Gateway") {
+    return {{"CLASS", "LISTENERS"}, [](const json& o) -> Row {
+              std::string listeners;
+              const json& list = At(o, {"spec", "listeners"});
+              for (size_t i = 0; list.is_array() && i < list.size(); ++i) {
+                listeners += (listeners.empty() ? "" : ",") + Text(At(list[i], {"name"})) + ":" +
+                             Text(At(list[i], {"port"})) + "/" + Text(At(list[i], {"protocol"}));
+              }
+              return {Text(At(o, {"spec", "gatewayClassName"})), listeners.empty() ? "<none>" : listeners};
+            }};
+  }
+  if (kind == "HTTPRoute" || kind == "GRPCRoute") {
+    return {{"HOSTNAMES"}, [](const json& o) -> Row { return {Join(At(o, {"spec", "hostnames"}), "*")}; }};
+  }
+  return {{}, [](const json&) -> Row { return {}; }};
+}
+
+std::string AsOutput(const json& value, const std::string& output) {
+  return output == "yaml" ? ToYaml(value) : value.dump(2) + "\n";
+}
+
 }  // namespace
 
+Result<std::string> FormatObjects(const config::KindName& kind, const std::vector<json>& objects,
+                                  const std::string& output) {
+  if (output == "json" || output == "yaml") {
+    json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array()}};
+    for (const auto& o : objects) list["items"].push_back(o);
+    return AsOutput(list, output);
+  }
+  if (!output.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "-o: unknown output format '" + output + "' (expected json or yaml)");
+  }
+  const bool cluster_scoped = kind.kind == "Namespace";
+  Columns columns = ColumnsOf(kind.kind);
+  std::vector<std::string> header;
+  if (!cluster_scoped) header.push_back("NAMESPACE");
+  header.push_back("NAME");
+  header.insert(header.end(), columns.header.begin(), columns.header.end());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& o : objects) {
+    std::vector<std::string> row;
+    if (!cluster_scoped) row.push_back(Text(At(o, {"metadata", "namespace"})));
+    row.push_back(Text(At(o, {"metadata", "name"})));
+    for (auto& cell : columns.row(o)) row.push_back(std::move(cell));
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) return std::string("No resources found.\n");
+  return FormatTable(header, rows);
+}
+
 Result<std::string> Get(const GetOptions& options) {
-  const bool as_json = options.output == "json";
-  if (!options.output.empty() && !as_json) {
+  if (!options.output.empty() && options.output != "json" && options.output != "yaml") {
     return Error(ErrorCode::kInvalidArgument,
-                 "-o: unknown output format '" + options.output + "' (expected json)");
+                 "-o: unknown output format '" + options.output + "' (expected json or yaml)");
+  }
+  if (options.all_namespaces && !options.ns.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "-A and -n exclude each other");
   }
   std::string what = options.what;
-  if (what == "node" || what == "no") what = "nodes";
-  if (what == "pod" || what == "po") what = "pods";
-  if (what == "service" || what == "svc") what = "services";
-  if (what != "nodes" && what != "pods" && what != "services") {
+  std::transform(what.begin(), what.end(), what.begin(), [](unsigned char c) { return std::tolower(c); });
+  const bool nodes = what == "nodes" || what == "node" || what == "no";
+  const config::KindName* kind = nodes ? nullptr : config::FindKindName(what);
+  if (!nodes && !kind) {
+    std::string known = "nodes";
+    for (const auto& k : config::KindNames()) known += ", " + std::string(k.plural);
     return Error(ErrorCode::kInvalidArgument,
-                 "unknown resource type '" + options.what + "' (expected nodes, pods or services)");
+                 "unknown resource type '" + options.what + "' (expected one of: " + known + ")");
   }
   AMBIT_ASSIGN_OR_RETURN(auto client,
                          ClusterClient::Connect(cluster::ClusterLayout(options.cluster)));
-  if (what == "pods") return GetPods(*client, options.ns, as_json);
-  if (what == "services") return GetServices(*client, options.ns, as_json);
-  return GetNodes(*client, as_json);
+  const bool structured = !options.output.empty();
+  auto render = [&](Result<std::string> json_text) -> Result<std::string> {
+    if (!json_text.ok() || options.output != "yaml") return json_text;
+    return ToYaml(json::parse(*json_text));
+  };
+  if (nodes) return render(GetNodes(*client, structured));
+  if (kind->kind == "Pod") return render(GetPods(*client, options.ns, structured));
+  if (kind->kind == "Service") return render(GetServices(*client, options.ns, structured));
+  AMBIT_ASSIGN_OR_RETURN(auto list, client->ListResources(std::string(kind->kind), options.ns));
+  std::vector<json> objects;
+  for (const auto& text : list.objects()) objects.push_back(json::parse(text));
+  return FormatObjects(*kind, objects, options.output);
+}
+
+Result<std::string> Analyze(const std::string& cluster, const std::string& ns, bool* failed) {
+  AMBIT_ASSIGN_OR_RETURN(auto client, ClusterClient::Connect(cluster::ClusterLayout(cluster)));
+  AMBIT_ASSIGN_OR_RETURN(auto resp, client->Analyze(ns));
+  *failed = false;
+  std::string out;
+  for (const auto& m : resp.messages()) {
+    out += m.text() + "\n";
+    *failed = *failed || m.level() == "Error";
+  }
+  if (out.empty()) {
+    out = "No validation issues found when analyzing " +
+          (ns.empty() ? std::string("all namespaces") : "namespace: " + ns) + ".\n";
+  }
+  return out;
 }
 
 }  // namespace ambit::ctl
