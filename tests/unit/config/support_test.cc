@@ -132,11 +132,12 @@ data:
     accessLogFile: /dev/stdout
     enableTracing: true
   meshNetworks: "networks: {}"
+  ambit: "waypointFailClosed: true"
 )"));
   std::vector<std::string> paths;
   for (const auto& w : warnings) paths.push_back(w.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{"data.meshNetworks", "data.mesh.accessLogFile",
-                                             "data.mesh.enableTracing"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{"data.meshNetworks", "data.ambit.waypointFailClosed",
+                                             "data.mesh.accessLogFile", "data.mesh.enableTracing"}));
 }
 
 TEST(KindNames, KubectlNames) {
