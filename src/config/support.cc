@@ -67,6 +67,9 @@ const std::vector<SupportEntry> kTable = {
      "stored; Ambit itself reads only the mesh ConfigMap istio-system/istio (docs/mesh-config.md)"},
     {"ConfigMap", "data.meshNetworks", Support::kNotEnforced,
      "stored, not enforced: Ambit runs one network (multi-network meshes are not supported)"},
+    // The mesh ConfigMap's `ambit` key (Ambit's own settings), read as fields.
+    {"ConfigMap", "data.ambit.waypointFailClosed", Support::kNotEnforced,
+     "accepted, not enforced yet: policy lowering does not read it yet", "true"},
     {"Deployment", "", Support::kEnforced, "expanded into pods (replicas, template)"},
     {"Deployment", "spec.strategy", Support::kNotEnforced, "pods are replaced all at once"},
     // Istio security. The policy work flips the whole-kind entries and keeps
@@ -212,6 +215,13 @@ std::vector<SupportWarning> CheckSupport(const Resource& resource) {
   }
   if (const auto* cm = std::get_if<ConfigMap>(&resource); cm && IsMeshConfigMap(*cm)) {
     MeshConfigResult mesh = ParseMeshConfigMap(*cm);
+    // The `ambit` key's settings, as fields the table can name.
+    const json view = {{"data", {{"ambit", {{"waypointFailClosed", mesh.config.waypoint_fail_closed}}}}}};
+    for (const SupportEntry& e : kTable) {
+      if (e.kind == "ConfigMap" && e.status != Support::kEnforced && e.field.rfind("data.ambit.", 0) == 0) {
+        Check(view, "", e, &out);
+      }
+    }
     for (const std::string& field : mesh.config.unenforced) {
       out.push_back({"data.mesh." + field,
                      "accepted, not enforced: Ambit acts on discoverySelectors, rootNamespace and "
