@@ -47,6 +47,7 @@ void AddAnalysis(const Manifests& input, const StoreState& next, const config::A
                                   cm->metadata.name == config::MeshConfigMapName(ctx.revision));
   }
   for (const auto& m : config::Analyze(next.resources, ctx)) {
+    if (m.level == "Info") continue;  // `ambitctl analyze` shows those
     if (applied.contains(m.resource) || (mesh_config && m.code.rfind("AMB", 0) == 0)) {
       warnings->push_back(m.ToString());
     }

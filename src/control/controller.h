@@ -4,8 +4,9 @@
 //
 // An apply's warnings say what is not done: parse warnings, one per
 // unenforced kind or field the input uses (config/support.h), and the
-// analyzers' findings (config/analysis.h) about the applied objects (all
-// AMB000x namespace-scope findings when the mesh ConfigMap is applied).
+// analyzers' Warning and Error findings (config/analysis.h) about the applied
+// objects (all AMB000x namespace-scope findings when the mesh ConfigMap is
+// applied); Info findings are left to `ambitctl analyze`.
 #pragma once
 
 #include <mutex>

@@ -1,5 +1,5 @@
 // The ambient model: config + runtime status -> istio.workload.Address
-// resources, keyed by xDS resource name (reference/ztunnel.md §5):
+// resources, keyed by xDS resource name (ztunnel proto/workload.proto, https://github.com/istio/ztunnel/blob/master/proto/workload.proto):
 //  - nothing for namespaces the control plane does not manage
 //    (meshConfig.discoverySelectors, istio.io/rev; enrollment.h);
 //  - one Workload per pod that has an IP and is not finished (Succeeded/
