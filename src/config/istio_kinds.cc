@@ -1,9 +1,11 @@
 // Schemas and decoders of the Istio kinds (istio.h). Field names follow
 // istio/api (security/v1beta1, networking/v1alpha3); nested messages that no
 // component uses yet are checked at their top level only (AnyObject).
+#include <optional>
 #include <string>
 
 #include "config/field_path.h"
+#include "config/ip_prefix.h"
 #include "config/kinds.h"
 #include "config/names.h"
 
@@ -78,27 +80,110 @@ T Base(const json& o, const std::string& api_version) {
 
 // ---- AuthorizationPolicy ----
 
+// The `when` keys Istio accepts (istio/istio pkg/config/security ValidateAttribute):
+// "" when |key| is one, else what is wrong with it.
+std::string CheckConditionKey(std::string_view key) {
+  for (std::string_view exact :
+       {"source.ip", "remote.ip", "source.namespace", "source.serviceAccount", "source.principal",
+        "source.trustDomain", "request.auth.principal", "request.auth.audiences",
+        "request.auth.presenter", "destination.ip", "destination.port", "connection.sni"}) {
+    if (key == exact) return "";
+  }
+  auto map_key = [&](std::string_view prefix) -> std::optional<std::string> {
+    if (!key.starts_with(prefix)) return std::nullopt;
+    const size_t open = key.find('[');
+    if (key.ends_with("]") && open != std::string_view::npos && open > 0 && open + 2 < key.size()) return "";
+    return "bad key " + QuoteForMessage(key) + ": expected the form " + std::string(prefix) + "[name]";
+  };
+  for (std::string_view prefix : {"request.headers", "request.auth.claims", "experimental.envoy.filters."}) {
+    if (auto r = map_key(prefix)) return *r;
+  }
+  if (key == "destination.namespace") return "attribute 'destination.namespace' is replaced by metadata.namespace";
+  if (key.starts_with("destination.labels")) return "attribute 'destination.labels' is replaced by the workload selector";
+  if (key == "destination.name" || key == "destination.user") {
+    return "deprecated attribute " + QuoteForMessage(key) + ": only supported in v1alpha1";
+  }
+  return "unknown attribute " + QuoteForMessage(key);
+}
+
+// Rules Istio's validation applies to a `from.source`, `to.operation` and
+// `when` (istio/istio pkg/config/validation ValidateAuthorizationPolicy).
+void SourceRules(const json& s, std::vector<std::pair<std::string, std::string>>* out) {
+  bool any = false;
+  for (const auto& [k, v] : s.items()) any = any || !(v.is_null() || (v.is_array() && v.empty()));
+  if (!any) out->push_back({"", "expected at least one non-empty field: an empty source matches nothing"});
+  bool identity = false, accounts = false;
+  for (const char* k : {"principals", "notPrincipals", "namespaces", "notNamespaces"}) {
+    identity = identity || !Member(s, k).is_null();
+  }
+  for (const char* k : {"serviceAccounts", "notServiceAccounts"}) accounts = accounts || !Member(s, k).is_null();
+  if (identity && accounts) {
+    out->push_back({"", "cannot set serviceAccounts with namespaces or principals"});
+  }
+}
+
+void OperationRules(const json& o, std::vector<std::pair<std::string, std::string>>* out) {
+  bool any = false;
+  for (const auto& [k, v] : o.items()) any = any || !(v.is_null() || (v.is_array() && v.empty()));
+  if (!any) out->push_back({"", "expected at least one non-empty field: an empty operation matches nothing"});
+}
+
+void ConditionRules(const json& c, std::vector<std::pair<std::string, std::string>>* out) {
+  if (Member(c, "values").is_null() && Member(c, "notValues").is_null()) {
+    out->push_back({"", "expected values or notValues"});
+  }
+  const std::string key = GetStr(c, "key");
+  if (std::string problem = CheckConditionKey(key); !problem.empty()) {
+    out->push_back({"key", problem});
+    return;
+  }
+  StringCheck check;
+  if (key == "source.ip" || key == "remote.ip" || key == "destination.ip") {
+    check = CheckIpOrCidr;
+  } else if (key == "destination.port") {
+    check = CheckPortString;
+  }
+  for (const char* field : {"values", "notValues"}) {
+    const json& values = Member(c, field);
+    for (size_t i = 0; values.is_array() && i < values.size(); ++i) {
+      if (!values[i].is_string()) continue;  // the schema reports it
+      const std::string v = values[i].get<std::string>();
+      std::string problem = v.empty() ? "empty value not allowed" : (check ? check(v) : "");
+      if (!problem.empty()) out->push_back({field, "item " + std::to_string(i) + ": " + problem});
+    }
+  }
+}
+
+SchemaPtr NonEmptyStrList() {
+  return List(Str("a non-empty string", [](std::string_view v) -> std::string {
+    return v.empty() ? "empty value not allowed" : "";
+  }));
+}
+
 SchemaPtr AuthorizationPolicySpec() {
-  auto source = Obj({Opt("principals", StrList()), Opt("notPrincipals", StrList()),
-                     Opt("requestPrincipals", StrList()), Opt("notRequestPrincipals", StrList()),
-                     Opt("namespaces", StrList()), Opt("notNamespaces", StrList()),
-                     Opt("serviceAccounts", StrList()), Opt("notServiceAccounts", StrList()),
-                     Opt("ipBlocks", StrList()), Opt("notIpBlocks", StrList()),
-                     Opt("remoteIpBlocks", StrList()), Opt("notRemoteIpBlocks", StrList())},
-                    "a source (object)");
-  auto operation = Obj({Opt("hosts", StrList()), Opt("notHosts", StrList()), Opt("ports", StrList()),
-                        Opt("notPorts", StrList()), Opt("methods", StrList()),
-                        Opt("notMethods", StrList()), Opt("paths", StrList()), Opt("notPaths", StrList())},
-                       "an operation (object)");
+  auto ips = List(Str("an IP address or CIDR range", CheckIpOrCidr));
+  auto ports = List(Str("a port number 0-65535", CheckPortString));
+  auto source = WithRule(
+      Obj({Opt("principals", NonEmptyStrList()), Opt("notPrincipals", NonEmptyStrList()),
+           Opt("requestPrincipals", NonEmptyStrList()), Opt("notRequestPrincipals", NonEmptyStrList()),
+           Opt("namespaces", NonEmptyStrList()), Opt("notNamespaces", NonEmptyStrList()),
+           Opt("serviceAccounts", NonEmptyStrList()), Opt("notServiceAccounts", NonEmptyStrList()),
+           Opt("ipBlocks", ips), Opt("notIpBlocks", ips),
+           Opt("remoteIpBlocks", ips), Opt("notRemoteIpBlocks", ips)},
+          "a source (object)"),
+      SourceRules);
+  auto operation = WithRule(
+      Obj({Opt("hosts", NonEmptyStrList()), Opt("notHosts", NonEmptyStrList()), Opt("ports", ports),
+           Opt("notPorts", ports), Opt("methods", NonEmptyStrList()),
+           Opt("notMethods", NonEmptyStrList()), Opt("paths", NonEmptyStrList()),
+           Opt("notPaths", NonEmptyStrList())},
+          "an operation (object)"),
+      OperationRules);
   auto condition = WithRule(Obj({Req("key", Str()), Opt("values", StrList()), Opt("notValues", StrList())},
                                 "a condition (object)"),
-                            [](const json& c, std::vector<std::pair<std::string, std::string>>* out) {
-                              if (Member(c, "values").is_null() && Member(c, "notValues").is_null()) {
-                                out->push_back({"", "expected values or notValues"});
-                              }
-                            });
-  auto rule = Obj({Opt("from", List(Obj({Opt("source", source)}, "a rule source (object)"))),
-                   Opt("to", List(Obj({Opt("operation", operation)}, "a rule operation (object)"))),
+                            ConditionRules);
+  auto rule = Obj({Opt("from", List(Obj({Req("source", source)}, "a rule source (object)"), 1)),
+                   Opt("to", List(Obj({Req("operation", operation)}, "a rule operation (object)"), 1)),
                    Opt("when", List(condition))},
                   "a rule (object)");
   auto spec = Obj({Opt("selector", WorkloadSelector()), Opt("targetRef", TargetRef()),
@@ -112,6 +197,10 @@ SchemaPtr AuthorizationPolicySpec() {
     bool provider = !Member(s, "provider").is_null();
     if (custom && !provider) out->push_back({"provider", "required field is missing (action CUSTOM needs a provider)"});
     if (!custom && provider) out->push_back({"provider", "expected no provider unless action is CUSTOM"});
+    if (GetStr(s, "action") == "DENY" && (!Member(s, "rules").is_array() || Member(s, "rules").empty())) {
+      out->push_back({"rules", "required field is missing (a DENY policy without rules never "
+                               "matches; add an empty rule {} to deny everything)"});
+    }
   });
 }
 
