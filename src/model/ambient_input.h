@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/gateway.h"
+#include "config/istio.h"
 #include "config/kube.h"
 #include "config/meta.h"
 
@@ -22,6 +23,8 @@ struct MeshSettings {
   std::string network;                       // "" = the default network
   std::string domain_suffix = "cluster.local";  // hostname = <svc>.<ns>.svc.<suffix>
   // From MeshConfig (config/mesh_config.h, docs/mesh-config.md):
+  // Istio's root namespace: policies here without a selector apply mesh-wide
+  // (authorization.h).
   std::string root_namespace = "istio-system";  // meshConfig.rootNamespace
   // meshConfig.discoverySelectors: only namespaces they select (OR; empty =
   // all) are published and enrolled.
@@ -29,8 +32,11 @@ struct MeshSettings {
   // The control plane's revision: namespaces and pods labelled istio.io/rev
   // for another revision are not managed.
   std::string revision = "default";
-  // Ambit extension (data.ambit.waypointFailClosed of the mesh ConfigMap).
-  bool waypoint_fail_closed = false;
+  // Ambit extension (data.ambit.waypointFailClosed of the mesh ConfigMap):
+  // Services and Workloads bound to a waypoint that an AuthorizationPolicy
+  // targets carry the ambit.io/waypoint-required extension, so ztunnel never
+  // bypasses a missing waypoint (authorization.h).
+  bool waypoint_fail_closed = true;
 };
 
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed, kUnknown };
@@ -65,6 +71,11 @@ struct AmbientInput {
   std::vector<ServiceInput> services;
   // Gateways (of any class; waypoints are those of class istio-waypoint).
   std::vector<const config::Gateway*> gateways;
+  // Security policies, lowered to istio.security.Authorization (authorization.h).
+  // Unlike pods and services, policies of every namespace count (the root
+  // namespace need not be a listed Namespace).
+  std::vector<const config::AuthorizationPolicy*> authorization_policies;
+  std::vector<const config::PeerAuthentication*> peer_authentications;
 };
 
 }  // namespace ambit::model

@@ -128,9 +128,31 @@ std::map<std::string, const google::protobuf::Message*> AddressSet::MessageView(
   return out;
 }
 
-AddressSet BuildAddresses(const AmbientInput& input) {
+std::map<std::string, const google::protobuf::Message*> AuthorizationSet::MessageView() const {
+  std::map<std::string, const google::protobuf::Message*> out;
+  for (const auto& [name, policy] : resources) out.emplace(name, &policy);
+  return out;
+}
+
+AddressSet BuildAddresses(const AmbientInput& input) { return BuildAmbientModel(input).addresses; }
+
+AmbientModel BuildAmbientModel(const AmbientInput& input) {
   const MeshSettings& mesh = input.mesh;
-  AddressSet out;
+  AmbientModel model;
+  AddressSet& out = model.addresses;
+  const PolicyModel policies(input);
+  auto require_waypoint = [&](const std::optional<WaypointBinding>& binding,
+                              google::protobuf::RepeatedPtrField<wl::Extension>* extensions) {
+    if (mesh.waypoint_fail_closed && binding && policies.RequiresWaypoint(*binding)) {
+      extensions->Add()->set_name(std::string(kWaypointRequiredExtension));
+    }
+  };
+  for (const config::Gateway* gw : input.gateways) {
+    if (gw->IsWaypoint()) {
+      model.audience.AddWaypoint(gw->metadata.ns, gw->metadata.name,
+                                 policies.WaypointPolicies({gw->metadata.ns, gw->metadata.name}));
+    }
+  }
   std::map<std::string, const config::Labels*> namespace_labels;
   for (const config::Namespace* ns : input.namespaces) {
     // Unmanaged namespaces (discoverySelectors, istio.io/rev) publish nothing.
@@ -175,6 +197,7 @@ AddressSet BuildAddresses(const AmbientInput& input) {
     }
     if (auto binding = waypoints.ForService(svc, *namespace_labels.at(ns))) {
       SetWaypoint(mesh, binding, s->mutable_waypoint());
+      require_waypoint(binding, s->mutable_extensions());
     }
     if (!svc.spec.selector.empty()) selecting.push_back(&svc);
     out.resources.emplace(ns + "/" + hostname, std::move(address));
@@ -218,7 +241,11 @@ AddressSet BuildAddresses(const AmbientInput& input) {
     if (IsHostNetwork(pod)) w->set_network_mode(wl::HOST_NETWORK);
     if (auto binding = waypoints.ForPod(pod, *ns_labels->second)) {
       SetWaypoint(mesh, binding, w->mutable_waypoint());
+      require_waypoint(binding, w->mutable_extensions());
     }
+    std::vector<std::string> keys = policies.WorkloadPolicies(pod);
+    for (const std::string& key : keys) w->add_authorization_policies(key);
+    if (!policies.WaypointOf(pod)) model.audience.AddNodeWorkload(w->node(), ns, keys);
     for (const config::Service* svc : selecting) {
       if (svc->metadata.ns != ns || !config::SelectorMatches(svc->spec.selector, pod.metadata.labels)) {
         continue;
@@ -236,7 +263,10 @@ AddressSet BuildAddresses(const AmbientInput& input) {
     }
     out.resources.emplace(std::move(uid), std::move(address));
   }
-  return out;
+  model.authorization.resources = policies.resources();
+  model.authorization.warnings = policies.warnings();
+  model.audience.Finish(model.authorization.resources);
+  return model;
 }
 
 }  // namespace ambit::model

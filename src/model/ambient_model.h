@@ -12,7 +12,13 @@
 //    "<namespace>/<name>.<namespace>.svc.<domain_suffix>", with its VIP and
 //    ports (target_port 0 when the targetPort is named: resolved per workload).
 //  - waypoint bindings (waypoints.h): Service.waypoint for Services, and
-//    Workload.waypoint for pods, as GatewayAddress{hostname, 15008}.
+//    Workload.waypoint for pods, as GatewayAddress{hostname, 15008}; with
+//    MeshSettings::waypoint_fail_closed, the Extension
+//    "ambit.io/waypoint-required" on those bound to a waypoint that an
+//    AuthorizationPolicy targets (authorization.h);
+//  - Workload.authorization_policies and the istio.security.Authorization
+//    resources themselves (authorization.h), plus which proxy receives which
+//    policy (policy_audience.h).
 // Only TCP ports are modelled (ztunnel proxies TCP).
 //
 // A pure function: the same input gives byte-identical resources, so the
@@ -24,8 +30,11 @@
 #include <string>
 #include <vector>
 
+#include "istio/security/authorization.pb.h"
 #include "istio/workload/workload.pb.h"
 #include "model/ambient_input.h"
+#include "model/authorization.h"
+#include "model/policy_audience.h"
 
 namespace google::protobuf {
 class Message;
@@ -43,6 +52,23 @@ struct AddressSet {
   std::map<std::string, const google::protobuf::Message*> MessageView() const;
 };
 
+struct AuthorizationSet {
+  std::map<std::string, istio::security::Authorization> resources;  // by xDS name
+  // What is not enforced as written, per policy (authorization.h).
+  std::vector<PolicyWarning> warnings;
+
+  std::map<std::string, const google::protobuf::Message*> MessageView() const;
+};
+
+// Everything one model pass publishes.
+struct AmbientModel {
+  AddressSet addresses;
+  AuthorizationSet authorization;
+  PolicyAudience audience;
+};
+
+AmbientModel BuildAmbientModel(const AmbientInput& input);
+// BuildAmbientModel(input).addresses.
 AddressSet BuildAddresses(const AmbientInput& input);
 
 // Naming helpers (also used by ambitd's debug output and by tests).
