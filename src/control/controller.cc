@@ -5,13 +5,20 @@
 #include "config/mesh_config.h"
 #include "config/parse.h"
 #include "config/support.h"
+#include "control/mesh_scope.h"
+#include "control/model_input.h"
 #include "core/log.h"
+#include "model/authorization.h"
 
 namespace ambit::control {
 
 Controller::Controller(Store* store, Reconciler* reconciler, PlanContext context,
-                       config::AnalysisContext analysis)
-    : store_(store), reconciler_(reconciler), context_(std::move(context)), analysis_(std::move(analysis)) {}
+                       config::AnalysisContext analysis, MeshScope* scope)
+    : store_(store),
+      reconciler_(reconciler),
+      context_(std::move(context)),
+      analysis_(std::move(analysis)),
+      scope_(scope) {}
 
 namespace {
 
@@ -56,6 +63,25 @@ void AddAnalysis(const Manifests& input, const StoreState& next, const config::A
 
 }  // namespace
 
+std::vector<std::string> PolicyWarningsFor(const StoreState& next,
+                                           const std::vector<config::Resource>& applied,
+                                           const model::MeshSettings& mesh) {
+  std::vector<std::string> out;
+  std::set<config::ResourceKey> keys;
+  for (const config::Resource& r : applied) {
+    if (std::holds_alternative<config::AuthorizationPolicy>(r) ||
+        std::holds_alternative<config::PeerAuthentication>(r)) {
+      keys.insert(config::KeyOf(r));
+    }
+  }
+  if (keys.empty()) return out;
+  const model::PolicyModel policies(BuildModelInput(next, nullptr, mesh));
+  for (const model::PolicyWarning& w : policies.warnings()) {
+    if (keys.contains(w.object)) out.push_back(w.ToString());
+  }
+  return out;
+}
+
 Result<Manifests> Controller::Parse(const std::vector<ManifestText>& manifests,
                                     std::vector<std::string>* warnings) const {
   Manifests out;
@@ -89,6 +115,11 @@ Result<Outcome> Controller::Apply(const std::vector<ManifestText>& manifests) {
   AMBIT_RETURN_IF_ERROR(store_->Commit(outcome.plan.next));
   AddSupportWarnings(input, &outcome.warnings);
   AddAnalysis(input, outcome.plan.next, analysis_, &outcome.warnings);
+  const model::MeshSettings mesh =
+      scope_ != nullptr ? *scope_->For(*store_->Snapshot()) : model::MeshSettings{};
+  for (std::string& w : PolicyWarningsFor(outcome.plan.next, input.resources, mesh)) {
+    outcome.warnings.push_back(std::move(w));
+  }
   reconciler_->Kick();
   return outcome;
 }

@@ -3,10 +3,13 @@
 // concurrent applies never lose each other's updates. Thread-safe.
 //
 // An apply's warnings say what is not done: parse warnings, one per
-// unenforced kind or field the input uses (config/support.h), and the
-// analyzers' Warning and Error findings (config/analysis.h) about the applied
-// objects (all AMB000x namespace-scope findings when the mesh ConfigMap is
-// applied); Info findings are left to `ambitctl analyze`.
+// unenforced kind or field the input uses (config/support.h), the analyzers'
+// Warning and Error findings (config/analysis.h) about the applied objects
+// (all AMB000x namespace-scope findings when the mesh ConfigMap is applied;
+// Info findings are left to `ambitctl analyze`), and, for each
+// AuthorizationPolicy and PeerAuthentication it applied, what the policy
+// lowering says about it against the resulting store (model/authorization.h:
+// parts not enforced, or enforced differently than written).
 #pragma once
 
 #include <mutex>
@@ -17,6 +20,7 @@
 #include "control/planner.h"
 #include "control/reconciler.h"
 #include "control/store.h"
+#include "model/ambient_input.h"
 
 namespace ambit::control {
 
@@ -30,10 +34,19 @@ struct Outcome {
   std::vector<std::string> warnings;
 };
 
+// The policy lowering's warnings (one line each, "Kind ns/name: ...") about
+// the AuthorizationPolicies and PeerAuthentications among |applied|, evaluated
+// against the store state |next| they were committed into.
+std::vector<std::string> PolicyWarningsFor(const StoreState& next,
+                                           const std::vector<config::Resource>& applied,
+                                           const model::MeshSettings& mesh);
+
+class MeshScope;
+
 class Controller {
  public:
   Controller(Store* store, Reconciler* reconciler, PlanContext context,
-             config::AnalysisContext analysis = {});
+             config::AnalysisContext analysis = {}, MeshScope* scope = nullptr);
 
   Result<Outcome> Apply(const std::vector<ManifestText>& manifests);
   Result<Outcome> Delete(const std::vector<ManifestText>& manifests, bool ignore_not_found);
@@ -46,6 +59,7 @@ class Controller {
   Reconciler* reconciler_;
   PlanContext context_;
   config::AnalysisContext analysis_;
+  MeshScope* scope_;  // may be null: default mesh settings
   std::mutex mu_;
 };
 

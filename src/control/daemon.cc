@@ -19,6 +19,7 @@
 #include "control/mesh_agents.h"
 #include "control/mesh_scope.h"
 #include "control/pod_node_authorizer.h"
+#include "control/policy_filter.h"
 #include "control/pod_runtime.h"
 #include "control/reconciler.h"
 #include "control/store.h"
@@ -113,7 +114,8 @@ Status Daemon::Run() {
                                     "--xds-address", "unix:" + layout_.SocketPath(),
                                     "--node-credential-dir", layout_.StateDir() + "/nodes"};
   };
-  Controller controller(store.get(), &reconciler, plan_context, mesh_scope.AnalysisContext());
+  Controller controller(store.get(), &reconciler, plan_context, mesh_scope.AnalysisContext(),
+                        &mesh_scope);
 
   PodNodeAuthorizer authorizer(store.get());
   std::unique_ptr<grpc::Service> ca_service = cluster_ca->MakeService(authorizer);
@@ -125,8 +127,10 @@ Status Daemon::Run() {
         AMBIT_ASSIGN_OR_RETURN(ca::NodeCredential cred, cluster_ca->verifier().Verify(token));
         return cred.node;
       });
-  xds::DeltaAdsServer ads(xds_resources, xds_auth);
-  XdsPublisher publisher(&xds_resources, &mesh_scope);
+  // Each proxy receives only the policies its workloads need.
+  PolicyAudienceFilter policy_filter;
+  xds::DeltaAdsServer ads(xds_resources, xds_auth, &policy_filter);
+  XdsPublisher publisher(&xds_resources, &mesh_scope, &policy_filter);
   reconciler.SetObserver([&publisher, &mesh](const StoreState& state, const RuntimeView& view) {
     publisher.Publish(state, view);
     if (mesh) mesh->Observe(std::make_shared<const RuntimeView>(view));

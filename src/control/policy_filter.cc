@@ -1,0 +1,24 @@
+#include "control/policy_filter.h"
+
+#include "xds/type_urls.h"
+
+namespace ambit::control {
+
+void PolicyAudienceFilter::Set(std::shared_ptr<const model::PolicyAudience> audience) {
+  if (!audience) audience = std::make_shared<const model::PolicyAudience>();
+  std::lock_guard lock(mu_);
+  audience_ = std::move(audience);
+}
+
+bool PolicyAudienceFilter::Visible(const xds::ProxyNode& node, std::string_view type_url,
+                                   const xds::VersionedResource& resource) const {
+  if (type_url != xds::kAuthorizationTypeUrl) return true;
+  std::shared_ptr<const model::PolicyAudience> audience;
+  {
+    std::lock_guard lock(mu_);
+    audience = audience_;
+  }
+  return audience->Visible(node.node_name, node.pod_namespace, node.pod_name, resource.name);
+}
+
+}  // namespace ambit::control
