@@ -44,7 +44,7 @@ struct MeshConfig {
   std::string trust_domain;  // "" = not set (the CA's trust domain applies)
   // Ambit extension (data.ambit.waypointFailClosed): traffic bound to a
   // waypoint that does not exist is denied instead of sent directly.
-  bool waypoint_fail_closed = false;
+  bool waypoint_fail_closed = true;
   // Top-level MeshConfig fields that were set but are not enforced, in their
   // lowerCamel spelling, sorted.
   std::vector<std::string> unenforced;

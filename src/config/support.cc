@@ -68,23 +68,25 @@ const std::vector<SupportEntry> kTable = {
     {"ConfigMap", "data.meshNetworks", Support::kNotEnforced,
      "stored, not enforced: Ambit runs one network (multi-network meshes are not supported)"},
     // The mesh ConfigMap's `ambit` key (Ambit's own settings), read as fields.
-    {"ConfigMap", "data.ambit.waypointFailClosed", Support::kNotEnforced,
-     "accepted, not enforced yet: policy lowering does not read it yet", "true"},
+    {"ConfigMap", "data.ambit.waypointFailClosed", Support::kEnforced,
+     "Services and Workloads bound to a waypoint that an AuthorizationPolicy targets carry "
+     "ambit.io/waypoint-required (docs/authorization-policy.md)"},
     {"Deployment", "", Support::kEnforced, "expanded into pods (replicas, template)"},
     {"Deployment", "spec.strategy", Support::kNotEnforced, "pods are replaced all at once"},
     // Istio security. The policy work flips the whole-kind entries and keeps
     // entries for the parts that stay unenforced.
-    {"AuthorizationPolicy", "", Support::kNotEnforced,
-     "stored, not enforced yet: authorization policies are not sent to ztunnel"},
+    {"AuthorizationPolicy", "", Support::kEnforced,
+     "lowered to istio.security.Authorization as istiod does for ztunnel and sent to the proxies "
+     "that need it; what cannot be enforced at L4 is warned per rule (docs/authorization-policy.md)"},
     {"AuthorizationPolicy", "spec.action", Support::kNotEnforced,
      "CUSTOM (external authorization) is not supported", "CUSTOM"},
     {"AuthorizationPolicy", "spec.action", Support::kNotEnforced, "AUDIT has no audit sink in Ambit", "AUDIT"},
-    {"AuthorizationPolicy", "spec.targetRefs", Support::kNotEnforced,
-     "policies attached to a waypoint, Service or ServiceEntry are enforced by the L7 waypoint, which is "
-     "later work"},
-    {"AuthorizationPolicy", "spec.targetRef", Support::kNotEnforced,
-     "policies attached to a waypoint, Service or ServiceEntry are enforced by the L7 waypoint, which is "
-     "later work"},
+    {"AuthorizationPolicy", "spec.targetRefs", Support::kPartial,
+     "a waypoint Gateway enforces the L4 parts of the policies attached to it; policies attached to a "
+     "Service, ServiceEntry or GatewayClass need the L7 waypoint, which is later work"},
+    {"AuthorizationPolicy", "spec.targetRef", Support::kPartial,
+     "a waypoint Gateway enforces the L4 parts of the policies attached to it; policies attached to a "
+     "Service, ServiceEntry or GatewayClass need the L7 waypoint, which is later work"},
     {"AuthorizationPolicy", "spec.rules[].to[].operation.methods", Support::kNotEnforced,
      "HTTP attributes need a waypoint (L7, later work); ztunnel enforces L4 attributes only"},
     {"AuthorizationPolicy", "spec.rules[].to[].operation.notMethods", Support::kNotEnforced,
@@ -101,8 +103,9 @@ const std::vector<SupportEntry> kTable = {
      "JWT principals need a waypoint (L7, later work); ztunnel enforces L4 attributes only"},
     {"AuthorizationPolicy", "spec.rules[].from[].source.notRequestPrincipals", Support::kNotEnforced,
      "JWT principals need a waypoint (L7, later work); ztunnel enforces L4 attributes only"},
-    {"PeerAuthentication", "", Support::kNotEnforced,
-     "stored, not enforced yet: mTLS modes are not sent to ztunnel"},
+    {"PeerAuthentication", "", Support::kEnforced,
+     "folded into istio.security.Authorization DENY policies as istiod does for ztunnel "
+     "(docs/peer-authentication.md)"},
     {"PeerAuthentication", "spec.mtls.mode", Support::kNotEnforced,
      "DISABLE has no effect in ambient mode: HBONE is always mutual TLS (as in Istio)", "DISABLE"},
     {"RequestAuthentication", "", Support::kNotEnforced,

@@ -76,7 +76,7 @@ TEST(MeshConfig, DefaultsWhenEmpty) {
   EXPECT_TRUE(r.config.discovery_selectors.empty());
   EXPECT_EQ(r.config.root_namespace, "istio-system");
   EXPECT_EQ(r.config.trust_domain, "");
-  EXPECT_FALSE(r.config.waypoint_fail_closed);
+  EXPECT_TRUE(r.config.waypoint_fail_closed);  // Ambit's default
 }
 
 TEST(MeshConfig, ReadsTheFieldsAmbitActsOnAndListsTheRest) {
@@ -176,10 +176,10 @@ TEST(MeshConfig, MeshConfigMapOfARevision) {
   cm.metadata.name = "istio-canary";
   cm.metadata.ns = "istio-system";
   cm.data["mesh"] = "rootNamespace: x\n";
-  cm.data["ambit"] = "waypointFailClosed: true\n";
+  cm.data["ambit"] = "waypointFailClosed: false\n";
   std::map<ResourceKey, Resource> store = {{KeyOf(cm), cm}};
   EXPECT_EQ(MeshConfigOf(store, "canary").root_namespace, "x");
-  EXPECT_TRUE(MeshConfigOf(store, "canary").waypoint_fail_closed);
+  EXPECT_FALSE(MeshConfigOf(store, "canary").waypoint_fail_closed);
   EXPECT_EQ(MeshConfigOf(store, "default").root_namespace, "istio-system");
 }
 
