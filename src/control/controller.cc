@@ -1,5 +1,6 @@
 #include "control/controller.h"
 
+#include <map>
 #include <set>
 
 #include "config/mesh_config.h"
@@ -63,21 +64,34 @@ void AddAnalysis(const Manifests& input, const StoreState& next, const config::A
 
 }  // namespace
 
-std::vector<std::string> PolicyWarningsFor(const StoreState& next,
-                                           const std::vector<config::Resource>& applied,
+std::vector<std::string> PolicyWarningsFor(const StoreState& next, const Manifests& input,
                                            const model::MeshSettings& mesh) {
   std::vector<std::string> out;
-  std::set<config::ResourceKey> keys;
-  for (const config::Resource& r : applied) {
+  std::map<config::ResourceKey, size_t> applied;  // policy -> its index in |input|
+  for (size_t i = 0; i < input.resources.size(); ++i) {
+    const config::Resource& r = input.resources[i];
     if (std::holds_alternative<config::AuthorizationPolicy>(r) ||
         std::holds_alternative<config::PeerAuthentication>(r)) {
-      keys.insert(config::KeyOf(r));
+      applied.emplace(config::KeyOf(r), i);
     }
   }
-  if (keys.empty()) return out;
+  if (applied.empty()) return out;
   const model::PolicyModel policies(BuildModelInput(next, nullptr, mesh));
   for (const model::PolicyWarning& w : policies.warnings()) {
-    if (keys.contains(w.object)) out.push_back(w.ToString());
+    auto it = applied.find(w.object);
+    if (it == applied.end()) continue;
+    config::Diagnostic d;
+    d.severity = config::Severity::kWarning;
+    if (it->second < input.origins.size()) {
+      d.file = input.origins[it->second].file;
+      d.line = input.origins[it->second].line;
+      d.document = input.origins[it->second].document;
+    }
+    d.kind = w.object.kind;
+    d.ns = w.object.ns;
+    d.name = w.object.name;
+    d.message = w.message;
+    out.push_back(d.ToString());
   }
   return out;
 }
@@ -117,7 +131,7 @@ Result<Outcome> Controller::Apply(const std::vector<ManifestText>& manifests) {
   AddAnalysis(input, outcome.plan.next, analysis_, &outcome.warnings);
   const model::MeshSettings mesh =
       scope_ != nullptr ? *scope_->For(*store_->Snapshot()) : model::MeshSettings{};
-  for (std::string& w : PolicyWarningsFor(outcome.plan.next, input.resources, mesh)) {
+  for (std::string& w : PolicyWarningsFor(outcome.plan.next, input, mesh)) {
     outcome.warnings.push_back(std::move(w));
   }
   reconciler_->Kick();

@@ -34,11 +34,11 @@ struct Outcome {
   std::vector<std::string> warnings;
 };
 
-// The policy lowering's warnings (one line each, "Kind ns/name: ...") about
-// the AuthorizationPolicies and PeerAuthentications among |applied|, evaluated
-// against the store state |next| they were committed into.
-std::vector<std::string> PolicyWarningsFor(const StoreState& next,
-                                           const std::vector<config::Resource>& applied,
+// The policy lowering's warnings about the AuthorizationPolicies and
+// PeerAuthentications among |input|, evaluated against the store state |next|
+// they were committed into: complete lines like the parser's,
+// "<file>:<line>: warning: document N (Kind ns/name): <message>".
+std::vector<std::string> PolicyWarningsFor(const StoreState& next, const Manifests& input,
                                            const model::MeshSettings& mesh);
 
 class MeshScope;

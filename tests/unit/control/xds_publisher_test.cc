@@ -150,13 +150,17 @@ kind: AuthorizationPolicy
 metadata: {name: audit, namespace: default}
 spec: {action: AUDIT, rules: [{}]}
 )");
-  auto applied = config::ParseManifests(kPolicyCluster, "t.yaml").resources;
-  std::vector<std::string> warnings = PolicyWarningsFor(state, applied, model::MeshSettings{});
+  auto parsed = config::ParseManifests(kPolicyCluster, "t.yaml");
+  Manifests input{parsed.resources, parsed.origins};
+  std::vector<std::string> warnings = PolicyWarningsFor(state, input, model::MeshSettings{});
   ASSERT_EQ(warnings.size(), 2u) << ::testing::PrintToString(warnings);
-  EXPECT_EQ(warnings[0].rfind("AuthorizationPolicy default/web-allow: rules[0] is left out: ztunnel "
-                              "cannot check HTTP attributes (to[0].operation.methods)", 0),
+  EXPECT_EQ(warnings[0], "t.yaml:15: warning: document 3 (AuthorizationPolicy default/web-allow): "
+                         "rules[0] is left out: ztunnel cannot check HTTP attributes "
+                         "(to[0].operation.methods), and an ALLOW rule that needs them matches "
+                         "nothing; use a waypoint for HTTP rules");
+  EXPECT_EQ(warnings[1].rfind("t.yaml:15: warning: document 3 (AuthorizationPolicy "
+                              "default/web-allow): no rule is left", 0),
             0u);
-  EXPECT_EQ(warnings[1].rfind("AuthorizationPolicy default/web-allow: no rule is left", 0), 0u);
   // Nothing about the AUDIT policy, which this apply did not touch.
 }
 
