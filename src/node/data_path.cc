@@ -151,7 +151,8 @@ void LogComplete(const char* direction, const net::SocketAddress& src, const Tcp
 }
 
 // The access-log line of a connection refused before any byte flowed, in
-// ztunnel's "connection failed" form (reference/ztunnel.md §7.2) with the
+// ztunnel's "connection failed" form (log_early_deny in
+// https://github.com/istio/ztunnel/blob/master/src/proxy/metrics.rs) with the
 // labels we know; |error| names the cause (for a denial: the policy).
 void LogFailed(const char* direction, const net::SocketAddress& src, const TcpLabels& labels,
                const net::SocketAddress& dst, const std::string& hbone_addr,

@@ -165,8 +165,16 @@ class PolicyEnforcementTest : public ::testing::Test {
   void TearDown() override {
     if (listener_) listener_->Close();
     if (workers_) {
+      // GOAWAY both ways and let the connections close before the loops
+      // stop, so no coroutine is left holding what the fixture destroys.
       for (std::size_t i = 0; i < workers_->size(); ++i) {
         workers_->Post(i, [this, i] { pools_->At(i).Shutdown(); });
+      }
+      if (server_) {
+        server_->Shutdown();
+        for (int i = 0; i < 200 && server_->connection_count() > 0; ++i) {
+          std::this_thread::sleep_for(milliseconds(10));
+        }
       }
       workers_->Stop();
     }
@@ -190,20 +198,22 @@ class PolicyEnforcementTest : public ::testing::Test {
 
   // Opens a CONNECT as |ctx| on loop 0. On success the stream is kept open
   // until it ends; |ended| then gets "reset" or "closed".
+  // The coroutine outlives this call: it captures nothing of its frame.
   Status Open(std::shared_ptr<const tls::TlsContext> ctx, std::promise<std::string>* ended) {
-    std::promise<Status> opened;
-    workers_->Post(0, [&, ctx] {
-      asio::co_spawn(workers_->loop(0), [&, ctx]() -> asio::awaitable<void> {
+    auto opened = std::make_shared<std::promise<Status>>();
+    auto result = opened->get_future();
+    workers_->Post(0, [this, ctx, opened, ended] {
+      asio::co_spawn(workers_->loop(0), [this, ctx, opened, ended]() -> asio::awaitable<void> {
         hbone::PoolKey key{ctx->local_identity(), net::IpAddress::Loopback4(),
                            listener_->local_address(), {mesh_->Id("default", "server")}};
         auto r = co_await pools_->At(0).Connect(key, hbone::DialParams{ctx, sockets_},
                                                 ConnectHeaders());
         if (!r.ok()) {
-          opened.set_value(r.error());
+          opened->set_value(r.error());
           co_return;
         }
         std::shared_ptr<h2::Stream> stream = *r;
-        opened.set_value(Ok());
+        opened->set_value(Ok());
         if (ended == nullptr) {
           stream->Reset();
           co_return;
@@ -212,7 +222,7 @@ class PolicyEnforcementTest : public ::testing::Test {
         ended->set_value(stream->reset() ? "reset" : "closed");
       }, asio::detached);
     });
-    return opened.get_future().get();
+    return result.get();
   }
 
   std::vector<std::string> AppEndings() {
