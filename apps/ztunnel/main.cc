@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-preserve-source-ip", no_source_ip,
                "Connect to apps from the pod IP instead of the client's IP (no IP_TRANSPARENT)");
+  app.add_flag("--waypoint-fail-open", config.waypoint_fail_open,
+               "Send destinations marked ambit.io/waypoint-required direct while their waypoint "
+               "has no ready endpoint (Istio's fallback) instead of resetting the connection");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", log_json, "One JSON object per log line");
   CLI11_PARSE(app, argc, argv);

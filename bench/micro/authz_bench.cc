@@ -7,6 +7,9 @@
 // Each applicable policy is realistic for ztunnel: one rule, a `from` clause
 // (principal prefix OR namespace) and a `to` clause (ports); half are
 // namespace-scoped, half selector-scoped (listed by the workload).
+// BM_DecideInbound is ztunnel's whole per-connection decision
+// (node::DecideInbound): the destination workload looked up in a state
+// snapshot by IP, then its policies evaluated (target: under 1 µs with 100).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -16,6 +19,8 @@
 
 #include "authz/policy_index.h"
 #include "istio/security/authorization.pb.h"
+#include "node/authorization.h"
+#include "state/ip_bytes.h"
 
 namespace ambit {
 namespace {
@@ -138,6 +143,44 @@ void BM_AuthzIndexRebuildOneChange(benchmark::State& st) {
   }
 }
 BENCHMARK(BM_AuthzIndexRebuildOneChange)->Arg(100)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+// ztunnel's decision for one inbound connection, as the data path makes it:
+// a snapshot with |n| policies applying to the destination workload (and
+// |total| in all), the workload found by the destination IP among 1,000.
+void BM_DecideInbound(benchmark::State& st) {
+  const int n = static_cast<int>(st.range(0));
+  World w = MakeWorld(n, static_cast<int>(st.range(1)), pb::ALLOW);
+  state::WorkloadState::Contents contents;
+  for (int i = 0; i < 1000; ++i) {
+    auto wl = std::make_shared<state::Workload>();
+    wl->uid = "c//Pod/server/w" + std::to_string(i);
+    wl->name = "w" + std::to_string(i);
+    wl->ns = "server";
+    wl->addresses = {*state::PackIp("10.4." + std::to_string(i / 250) + "." +
+                                    std::to_string(i % 250 + 1))};
+    if (i == 5) wl->authorization_policies = w.workload_keys;  // 10.4.0.6
+    contents.workloads[wl->uid] = std::move(wl);
+  }
+  contents.policies = w.policies;
+  state::WorkloadState snapshot(std::move(contents));
+  const int want = n == 0 ? -1 : LastChecked(n);
+  const identity::SpiffeId id("cluster.local", want < 0 ? "stranger" : "client-" + std::to_string(want),
+                              "app");
+  const std::string principal = id.Principal();
+  const authz::PeerView peer = authz::PeerView::Of(id, principal);
+  const node::InboundConnectionFacts facts{&peer, net::IpAddress::Parse("10.1.2.3").value(),
+                                           net::SocketAddress::Parse("10.4.0.6:8080").value()};
+  const authz::Decision d = node::DecideInbound(snapshot, "", "server", facts);
+  if (!d.allowed() || (want >= 0 && d.policy != "server/policy-" + std::to_string(want))) {
+    st.SkipWithError("unexpected decision");
+    return;
+  }
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(node::DecideInbound(snapshot, "", "server", facts));
+  }
+}
+BENCHMARK(BM_DecideInbound)->ArgNames({"policies", "total"})
+    ->Args({0, 0})->Args({100, 100})->Args({100, 10000});
 
 }  // namespace
 }  // namespace ambit

@@ -190,11 +190,23 @@ Scope ToScope(int scope) {
 }  // namespace
 
 PreparedConnection PreparedConnection::Prepare(const Connection& conn) {
+  PeerView view;
+  if (conn.peer) view = PeerView::Of(*conn.peer);
+  return Prepare(conn.peer ? &view : nullptr, conn.source_ip, conn.destination_ip,
+                 conn.destination_port);
+}
+
+PreparedConnection PreparedConnection::Prepare(const PeerView* peer, const net::IpAddress& source,
+                                               const net::IpAddress& destination,
+                                               std::uint16_t destination_port) {
   PreparedConnection out;
-  out.peer = conn.peer ? &*conn.peer : nullptr;
-  out.source = Split(conn.source_ip);
-  out.destination = Split(conn.destination_ip);
-  out.destination_port = conn.destination_port;
+  if (peer != nullptr) {
+    out.has_peer = true;
+    out.peer = *peer;
+  }
+  out.source = Split(source);
+  out.destination = Split(destination);
+  out.destination_port = destination_port;
   return out;
 }
 
@@ -218,7 +230,7 @@ bool CompiledPolicy::Match::Matches(const PreparedConnection& c) const {
   auto src_hit = [&](const IpPrefix& p) { return p.Contains(c.source); };
   if (!FieldMatches(source_ips, not_source_ips, src_hit)) return false;
   // Identity fields: without a peer nothing hits.
-  const Peer* peer = c.peer;
+  const PeerView* peer = c.has_peer ? &c.peer : nullptr;
   auto sa_hit = [peer](const ServiceAccountMatcher& m) {
     return peer != nullptr && peer->ns == m.ns && peer->service_account == m.service_account;
   };

@@ -45,19 +45,25 @@ enum class Action { kAllow, kDeny };
 enum class Scope { kGlobal, kNamespace, kWorkloadSelector };
 
 // A connection with its addresses pre-split for prefix tests. Built once per
-// evaluation by Prepare(); borrows the Connection's peer strings.
+// evaluation by Prepare(); borrows the peer's strings. Building one neither
+// allocates nor copies a string.
 struct PreparedConnection {
   struct Ip {
     bool v4 = true;
     std::uint64_t hi = 0;  // bytes 0..7 (IPv4: the 4 bytes in the top of hi)
     std::uint64_t lo = 0;  // bytes 8..15
   };
-  const Peer* peer = nullptr;
+  bool has_peer = false;  // false: no authenticated identity (plaintext)
+  PeerView peer;
   Ip source;
   Ip destination;
   std::uint16_t destination_port = 0;
 
   static PreparedConnection Prepare(const Connection& conn);
+  // |peer| null = no identity.
+  static PreparedConnection Prepare(const PeerView* peer, const net::IpAddress& source,
+                                    const net::IpAddress& destination,
+                                    std::uint16_t destination_port);
 };
 
 class CompiledPolicy {

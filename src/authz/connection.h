@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "identity/spiffe_id.h"
 #include "net/socket_address.h"
@@ -21,6 +22,21 @@ struct Peer {
   std::string service_account;  // the service account of the SPIFFE id
 
   static Peer FromIdentity(const identity::SpiffeId& id);
+};
+
+// The same three values borrowed from elsewhere (e.g. a principal computed
+// once per mTLS connection and the SpiffeId it came from), so a decision on
+// the data path copies no string. Valid while what it views lives.
+struct PeerView {
+  std::string_view principal;
+  std::string_view ns;
+  std::string_view service_account;
+
+  static PeerView Of(const Peer& peer) { return {peer.principal, peer.ns, peer.service_account}; }
+  // |principal| must be id.Principal() (kept by the caller).
+  static PeerView Of(const identity::SpiffeId& id, std::string_view principal) {
+    return {principal, id.ns(), id.service_account()};
+  }
 };
 
 struct Connection {

@@ -5,6 +5,7 @@
 // valid while that index lives.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace ambit::authz {
@@ -27,5 +28,10 @@ struct Decision {
 };
 
 std::string_view ToString(DecisionReason reason);
+
+// Why a denied connection was denied, in ztunnel's words
+// (AuthorizationRejectionError): "explicitly denied by: <namespace>/<name>"
+// or "allow policies exist, but none allowed". Empty when allowed.
+std::string DenialReason(const Decision& decision);
 
 }  // namespace ambit::authz

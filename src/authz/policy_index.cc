@@ -14,6 +14,14 @@ std::string_view ToString(DecisionReason reason) {
   return "unknown";
 }
 
+std::string DenialReason(const Decision& decision) {
+  if (decision.allowed()) return {};
+  if (decision.reason == DecisionReason::kDenyMatched) {
+    return "explicitly denied by: " + std::string(decision.policy);
+  }
+  return "allow policies exist, but none allowed";
+}
+
 PolicyIndex::PolicyIndex(const PolicyMap& policies, const PolicyIndex* previous) {
   by_key_.reserve(policies.size());
   std::vector<const CompiledPolicy*> in_key_order;
@@ -69,12 +77,28 @@ const PolicyIndex::Bucket& PolicyIndex::BucketFor(std::string_view ns) const {
   return it == by_namespace_.end() ? global_ : it->second;
 }
 
+const PolicyIndex::Bucket PolicyIndex::kEmpty{};
+
 Decision PolicyIndex::Evaluate(std::string_view workload_namespace,
                                std::span<const std::string> workload_policies,
                                const Connection& conn) const {
-  const PreparedConnection c = PreparedConnection::Prepare(conn);
-  const Bucket& bucket = BucketFor(workload_namespace);
+  return Evaluate(BucketFor(workload_namespace), workload_policies,
+                  PreparedConnection::Prepare(conn));
+}
 
+Decision PolicyIndex::Evaluate(std::string_view workload_namespace,
+                               std::span<const std::string> workload_policies,
+                               const PreparedConnection& conn) const {
+  return Evaluate(BucketFor(workload_namespace), workload_policies, conn);
+}
+
+Decision PolicyIndex::EvaluateListed(std::span<const std::string> policies,
+                                     const PreparedConnection& conn) const {
+  return Evaluate(kEmpty, policies, conn);
+}
+
+Decision PolicyIndex::Evaluate(const Bucket& bucket, std::span<const std::string> workload_policies,
+                               const PreparedConnection& c) const {
   // 1. DENY.
   for (const CompiledPolicy* p : bucket.deny) {
     if (p->Matches(c)) return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};

@@ -63,6 +63,16 @@ class PolicyIndex {
   // |workload_policies| (Workload::authorization_policies).
   Decision Evaluate(std::string_view workload_namespace,
                     std::span<const std::string> workload_policies, const Connection& conn) const;
+  // Same, for a connection prepared by the caller (no string copied: the
+  // data path's form).
+  Decision Evaluate(std::string_view workload_namespace,
+                    std::span<const std::string> workload_policies,
+                    const PreparedConnection& conn) const;
+  // The same evaluation order over |policies| alone (no global or namespace
+  // policies join in): e.g. a waypoint enforcing only the policies that
+  // target it, as its workload lists them.
+  Decision EvaluateListed(std::span<const std::string> policies,
+                          const PreparedConnection& conn) const;
 
   // The compiled policy stored under |key|, or null.
   const CompiledPolicy* Find(std::string_view key) const;
@@ -88,10 +98,13 @@ class PolicyIndex {
   };
 
   const Bucket& BucketFor(std::string_view ns) const;
+  Decision Evaluate(const Bucket& bucket, std::span<const std::string> workload_policies,
+                    const PreparedConnection& conn) const;
 
   std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> by_key_;
   std::unordered_map<std::string, Bucket, StringHash, std::equal_to<>> by_namespace_;
   Bucket global_;  // for namespaces without namespace-scoped policies
+  static const Bucket kEmpty;
   std::vector<std::pair<std::string, Error>> errors_;
 };
 

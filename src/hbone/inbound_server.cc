@@ -20,6 +20,7 @@ struct InboundServer::Connection {
   identity::SpiffeId peer_identity;
   net::SocketAddress local;
   net::SocketAddress peer;
+  std::string principal;  // peer_identity.Principal(), made once for every stream
 };
 
 InboundServer::InboundServer(TlsContextSource tls, std::shared_ptr<const net::SocketFactory> upstream_sockets,
@@ -45,6 +46,14 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
   auto peer = net::PeerAddress(socket.native_handle());
   if (!local.ok() || !peer.ok()) co_return;  // already gone
   auto context = tls_();
+  if (context == nullptr) {
+    // No certificate (yet, or any more): nothing to present.
+    stats_->Local().tls_handshake_failures.Inc();
+    AMBIT_LOG_WARN("inbound {}: refused, no server certificate", peer->ToString());
+    asio::error_code ec;
+    socket.close(ec);
+    co_return;
+  }
   tls::PeerPolicy policy;
   policy.required_trust_domain = context->local_identity().trust_domain();
   auto stream = tls::TlsStream::Create(std::move(socket), context, std::move(policy));
@@ -69,7 +78,9 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
     co_return;
   }
   stats_->Local().tls_connections_accepted.Inc();
-  auto conn = std::make_shared<Connection>(Connection{*raw->peer_identity(), *local, *peer});
+  const identity::SpiffeId& peer_identity = *raw->peer_identity();
+  auto conn = std::make_shared<Connection>(
+      Connection{peer_identity, *local, *peer, peer_identity.Principal()});
   auto on_request = [self, conn](std::shared_ptr<h2::Stream> s) {
     auto executor = s->session().executor();
     asio::co_spawn(executor, self->ServeStream(conn, std::move(s)), asio::detached);
@@ -121,7 +132,7 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   StatsShard& stats = stats_->Local();
   stats.inbound_streams.Inc();
   if (options_.stream_handler) {
-    const InboundConnectionInfo info{conn->peer_identity, conn->local, conn->peer};
+    const InboundConnectionInfo info{conn->peer_identity, conn->local, conn->peer, conn->principal};
     co_await options_.stream_handler(info, std::move(stream));
     co_return;
   }
@@ -141,31 +152,57 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
     co_return;
   }
   auto& accepted = std::get<AcceptedConnect>(decision);
-  InboundRequestInfo info{conn->peer_identity, conn->peer, accepted.target, accepted.forwarded_for};
+  const InboundRequestInfo info{conn->peer_identity, conn->peer, accepted.target,
+                                accepted.forwarded_for, conn->principal};
+  // Set by a revocation (a later decision denies the stream); |app| is the
+  // app connection once there is one. Declared before the watch, which is
+  // destroyed first.
+  struct Revocation {
+    std::string reason;
+    asio::ip::tcp::socket* app = nullptr;
+  } revocation;
+  std::unique_ptr<AuthorizationWatch> watch = authorizer_->Watch(
+      info, session.executor(), [&revocation, stream](std::string reason) {
+        if (!revocation.reason.empty()) return;
+        revocation.reason = reason.empty() ? std::string("revoked") : std::move(reason);
+        stream->Reset(h2::ErrorCodeH2::kCancel);
+        if (revocation.app != nullptr) AbortSocket(*revocation.app);
+      });
   AuthorizationResult authz = authorizer_->Authorize(info);
   if (!authz.allow) {
     reject(401, "denied by policy: " + authz.reason);
-    if (options_.observer) options_.observer->Refused(info, 401);
+    if (options_.observer) options_.observer->Refused(info, 401, authz.reason);
     co_return;
   }
   net::ConnectOptions connect_options;
   connect_options.timeout = options_.upstream_connect_timeout;
   if (options_.spoof_source_ip) connect_options.source = conn->peer.ip();
   auto upstream = co_await net::Connect(*upstream_sockets_, accepted.target, connect_options);
+  if (!revocation.reason.empty()) {
+    // Denied while the app connection was being made: nothing flowed.
+    stats.inbound_status_401.Inc();
+    if (options_.observer) options_.observer->Refused(info, 401, revocation.reason);
+    if (upstream.ok()) AbortSocket(*upstream);
+    co_return;
+  }
   if (!upstream.ok()) {
     reject(503, upstream.error().ToString());
-    if (options_.observer) options_.observer->Refused(info, 503);
+    if (options_.observer) options_.observer->Refused(info, 503, upstream.error().ToString());
     co_return;
   }
   if (stream->reset() || stream->closed()) co_return;  // the client gave up meanwhile
   Status st = session.Respond(*stream, 200, {}, /*end_stream=*/false);
   if (!st.ok()) co_return;
   stats.inbound_status_200.Inc();
+  revocation.app = &*upstream;
   if (options_.observer) options_.observer->Opened(info);
   // Inbound: the HBONE peer is downstream, the app socket is upstream.
   CopyResult result = co_await CopyBidirectional(*upstream, *stream, UpstreamCounters(stats));
+  revocation.app = nullptr;
+  watch.reset();
   if (options_.observer) {
-    options_.observer->Closed(info, result.peer_to_socket, result.socket_to_peer, result.aborted);
+    options_.observer->Closed(info, result.peer_to_socket, result.socket_to_peer,
+                              result.aborted || !revocation.reason.empty(), revocation.reason);
   }
   AMBIT_LOG_DEBUG("inbound {} -> {} done: {} bytes in, {} bytes out{}", conn->peer_identity.ToString(),
                   accepted.target.ToString(), result.peer_to_socket, result.socket_to_peer,

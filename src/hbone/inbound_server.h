@@ -2,10 +2,13 @@
 //
 // Per accepted TCP connection: TLS handshake (client certificate required,
 // same trust domain), then an HTTP/2 server session. Per CONNECT request:
-//   DecideConnect (400/503)  ->  Authorizer (401)  ->  connect to the app with
-//   the SocketFactory, optionally from the client's IP (503 on failure)  ->
-//   200  ->  bidirectional copy until both sides finish.
-// The 200 is sent only after the upstream connect succeeded.
+//   DecideConnect (400/503)  ->  Authorizer::Watch, then Authorize (401)  ->
+//   connect to the app with the SocketFactory, optionally from the client's
+//   IP (503 on failure)  ->  200  ->  bidirectional copy until both sides
+//   finish.
+// The 200 is sent only after the upstream connect succeeded. A stream the
+// Authorizer later revokes (a policy change denies it) is reset towards the
+// peer and its app connection aborted (RST).
 //
 // Threading: Serve() is called on the loop that owns the socket (the
 // Listener's AcceptHandler); the connection and its streams stay there.
@@ -13,6 +16,7 @@
 // Authorizer and the TLS-context source must be thread-safe.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 
@@ -23,6 +27,7 @@
 #include <unordered_map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "h2/session.h"
@@ -48,6 +53,9 @@ struct InboundRequestInfo {
   net::SocketAddress peer_address;      // TCP source of the HBONE connection
   net::SocketAddress target;            // the CONNECT target (local app)
   std::optional<net::SocketAddress> forwarded_for;
+  // peer_identity without "spiffe://" (an Istio principal), made once per
+  // HBONE connection; valid as long as the request.
+  std::string_view peer_principal;
 };
 
 // One served HBONE connection: who the peer proved to be, and the addresses.
@@ -55,6 +63,7 @@ struct InboundConnectionInfo {
   identity::SpiffeId peer_identity;  // from the client certificate
   net::SocketAddress local;          // local end of the TCP connection
   net::SocketAddress peer;           // TCP source of the HBONE connection
+  std::string_view peer_principal;   // as in InboundRequestInfo
 };
 
 struct AuthorizationResult {
@@ -62,12 +71,37 @@ struct AuthorizationResult {
   std::string reason;  // for logs when denied (e.g. the matching policy)
 };
 
+// An Authorizer's hold on one stream it keeps re-checking; destroying it
+// (on the stream's loop) ends the watch.
+class AuthorizationWatch {
+ public:
+  virtual ~AuthorizationWatch() = default;
+};
+
 // L4 authorization hook (AuthorizationPolicy lives elsewhere). Must be
 // thread-safe; called on the connection's loop, must not block.
 class Authorizer {
  public:
+  // Called on the stream's loop when a later decision denies a stream that
+  // was allowed, with why (the server resets the stream and aborts its app
+  // connection).
+  using Revoke = std::function<void(std::string reason)>;
+
   virtual ~Authorizer() = default;
   virtual AuthorizationResult Authorize(const InboundRequestInfo& request) const = 0;
+  // Starts watching |request| for as long as the returned handle lives:
+  // when what the decision depends on changes (e.g. policies), decide again
+  // and call |revoke| on |executor| if now denied. Called before the first
+  // Authorize so a change in between is not missed; |request| stays valid
+  // while the handle lives. Default: no watching (null).
+  virtual std::unique_ptr<AuthorizationWatch> Watch(const InboundRequestInfo& request,
+                                                    asio::any_io_executor executor,
+                                                    Revoke revoke) const {
+    (void)request;
+    (void)executor;
+    (void)revoke;
+    return nullptr;
+  }
 };
 
 class AllowAllAuthorizer final : public Authorizer {
@@ -83,18 +117,22 @@ class InboundObserver {
   // An HBONE connection passed its handshake; its HTTP/2 session is about to
   // start (e.g. to track it for draining). Default: nothing.
   virtual void SessionStarted(const std::shared_ptr<h2::Session>& session) { (void)session; }
-  // Answered 401 (denied) or 503 (app unreachable) before any byte flowed.
-  virtual void Refused(const InboundRequestInfo& request, int status) = 0;
+  // Answered 401 (denied) or 503 (app unreachable) before any byte flowed;
+  // |reason| says why (for 401, the Authorizer's reason).
+  virtual void Refused(const InboundRequestInfo& request, int status, std::string_view reason) = 0;
   // Answered 200; bytes are about to flow.
   virtual void Opened(const InboundRequestInfo& request) = 0;
-  // The stream's copy ended: |to_app| bytes went to the app, |from_app| came back.
+  // The stream's copy ended: |to_app| bytes went to the app, |from_app| came
+  // back. |revoked|: the Authorizer's reason when it revoked the stream
+  // (empty otherwise).
   virtual void Closed(const InboundRequestInfo& request, std::uint64_t to_app,
-                      std::uint64_t from_app, bool aborted) = 0;
+                      std::uint64_t from_app, bool aborted, std::string_view revoked) = 0;
 };
 
 class InboundServer : public std::enable_shared_from_this<InboundServer> {
  public:
-  // Returns the current server context (certificate rotation swaps it).
+  // Returns the current server context (certificate rotation swaps it);
+  // null while there is none (the connection is then refused).
   using TlsContextSource = std::function<std::shared_ptr<const tls::TlsContext>()>;
 
   struct Options {

@@ -19,15 +19,42 @@ RouteDecision ToWorkload(const WorkloadTarget& w, std::uint16_t port, const Rout
   return d;
 }
 
+std::string Describe(const WaypointRef& ref) {
+  if (!ref.service_key.empty()) return ref.service_key;
+  return ref.address.has_value() ? ref.address->ToString() : std::string("(unnamed)");
+}
+
+// A refusal of a destination that must go through its waypoint.
+RouteDecision WaypointUnavailable(const std::string& destination,
+                                  const std::optional<WaypointRef>& ref) {
+  RouteDecision d;
+  d.kind = RouteDecision::Kind::kReject;
+  d.waypoint_unavailable = true;
+  d.reason = ref.has_value()
+                 ? destination + " requires its waypoint " + Describe(*ref) +
+                       ", which has no ready endpoint"
+                 : destination + " requires a waypoint but none is bound";
+  return d;
+}
+
 // HBONE to one of |ref|'s pods with the original destination as :authority,
 // or nullopt to go direct (waypoints off, unresolvable, or we come from it).
+// |unavailable| is set when there is a waypoint to use but no pod to use.
 std::optional<RouteDecision> ViaWaypoint(const std::optional<WaypointRef>& ref,
                                          const net::SocketAddress& original_destination,
                                          const DestinationLookup& lookup, std::uint64_t pick,
-                                         const RouteOptions& options) {
-  if (!ref.has_value() || !options.use_waypoints) return std::nullopt;
+                                         const RouteOptions& options, bool& unavailable) {
+  unavailable = false;
+  if (!options.use_waypoints) return std::nullopt;
+  if (!ref.has_value()) {
+    unavailable = true;
+    return std::nullopt;
+  }
   std::optional<WaypointTarget> waypoint = lookup.FindWaypoint(*ref);
-  if (!waypoint.has_value() || waypoint->pods.empty()) return std::nullopt;
+  if (!waypoint.has_value() || waypoint->pods.empty()) {
+    unavailable = true;
+    return std::nullopt;
+  }
   if (options.source_ip.has_value()) {
     for (const WorkloadTarget& pod : waypoint->pods) {
       if (pod.ip == *options.source_ip) return std::nullopt;
@@ -55,10 +82,15 @@ std::optional<RouteDecision> ViaWaypoint(const std::optional<WaypointRef>& ref,
 RouteDecision DecideRoute(const net::SocketAddress& original_destination,
                           const DestinationLookup& lookup, std::uint64_t pick,
                           const RouteOptions& options) {
+  bool unavailable = false;
   if (auto service = lookup.FindService(original_destination, pick)) {
-    if (auto via = ViaWaypoint(service->waypoint, original_destination, lookup, pick, options)) {
+    if (auto via = ViaWaypoint(service->waypoint, original_destination, lookup, pick, options,
+                               unavailable)) {
       via->service_hostname = service->hostname;
       return *std::move(via);
+    }
+    if (unavailable && service->waypoint_required && !options.waypoint_fail_open) {
+      return WaypointUnavailable("service " + service->hostname, service->waypoint);
     }
     if (service->endpoints.empty()) {
       RouteDecision d;
@@ -82,8 +114,13 @@ RouteDecision DecideRoute(const net::SocketAddress& original_destination,
     return d;
   }
   if (auto workload = lookup.FindWorkload(original_destination.ip())) {
-    if (auto via = ViaWaypoint(workload->waypoint, original_destination, lookup, pick, options)) {
+    if (auto via = ViaWaypoint(workload->waypoint, original_destination, lookup, pick, options,
+                               unavailable)) {
       return *std::move(via);
+    }
+    if (unavailable && workload->waypoint_required && !options.waypoint_fail_open) {
+      return WaypointUnavailable("workload " + original_destination.ip().ToString(),
+                                 workload->waypoint);
     }
     return ToWorkload(*workload, original_destination.port(), options);
   }

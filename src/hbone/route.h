@@ -13,6 +13,10 @@
 // missing waypoint is bypassed), when the connection comes from one of the
 // waypoint's own pods (no loop), or when waypoints are off (the waypoint
 // itself routes with use_waypoints = false).
+// Fail closed: a destination marked waypoint_required (Ambit's
+// "ambit.io/waypoint-required" extension) whose waypoint has no ready pod —
+// or that names no waypoint at all — is rejected (waypoint_unavailable)
+// instead of sent direct, unless RouteOptions::waypoint_fail_open.
 // Mesh destinations get HBONE to <endpoint ip>:15008 with
 // :authority <endpoint ip>:<target port> and the expected identities
 // (the endpoint's SPIFFE id plus the service's extra SANs).
@@ -47,6 +51,7 @@ struct WorkloadTarget {
   bool hbone = false;  // enrolled in the mesh (tunnel protocol HBONE)
   // Workload.waypoint (set only for waypoints that take workload traffic).
   std::optional<WaypointRef> waypoint = std::nullopt;
+  bool waypoint_required = false;  // never reached direct when addressed by IP
 };
 
 struct ServiceEndpoint {
@@ -62,6 +67,7 @@ struct ServiceTarget {
   std::vector<ServiceEndpoint> endpoints;
   std::vector<identity::SpiffeId> extra_sans;  // Service.subject_alt_names
   std::optional<WaypointRef> waypoint = std::nullopt;  // Service.waypoint
+  bool waypoint_required = false;  // never reached direct when addressed by VIP
 };
 
 // A waypoint resolved to the pods that run it.
@@ -104,6 +110,9 @@ struct RouteDecision {
   std::string service_hostname;        // for `forwarded: host=`, when via a service
   std::string reason;                  // kReject: why
   bool via_waypoint = false;           // kHbone to the destination's waypoint
+  // kReject because the destination requires its waypoint and it has no
+  // ready pod (fail closed).
+  bool waypoint_unavailable = false;
 };
 
 struct RouteOptions {
@@ -114,6 +123,9 @@ struct RouteOptions {
   // The downstream's IP: when it is one of the destination waypoint's pods,
   // the connection goes direct (traffic from the waypoint is not looped back).
   std::optional<net::IpAddress> source_ip = std::nullopt;
+  // Send a waypoint_required destination direct when its waypoint is down
+  // (Istio's behaviour) instead of refusing it.
+  bool waypoint_fail_open = false;
 };
 
 // |pick| chooses among service endpoints (e.g. a random number): endpoint

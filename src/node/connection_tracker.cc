@@ -13,11 +13,12 @@ ConnectionTracker::Token::~Token() {
 
 std::optional<ConnectionTracker::Token> ConnectionTracker::Register(asio::any_io_executor executor,
                                                                     std::function<void()> abort,
-                                                                    std::function<void()> drain) {
+                                                                    std::function<void()> drain,
+                                                                    std::function<void()> recheck) {
   std::lock_guard lock(mu_);
   if (draining_) return std::nullopt;
   const std::uint64_t id = next_id_++;
-  live_.emplace(id, Entry{std::move(executor), std::move(abort), std::move(drain)});
+  live_.emplace(id, Entry{std::move(executor), std::move(abort), std::move(drain), std::move(recheck)});
   return Token(weak_from_this(), id);
 }
 
@@ -41,6 +42,8 @@ bool ConnectionTracker::draining() const {
 }
 
 void ConnectionTracker::AbortAll() { PostToAll(&Entry::abort); }
+
+void ConnectionTracker::RecheckAll() { PostToAll(&Entry::recheck); }
 
 void ConnectionTracker::PostToAll(std::function<void()> Entry::*pick) {
   std::vector<std::pair<std::uint64_t, asio::any_io_executor>> targets;

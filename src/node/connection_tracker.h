@@ -1,6 +1,7 @@
 // ConnectionTracker: the live connections of one pod proxy, so a pod removal
 // or a process shutdown can drain them: stop taking new ones, let open ones
-// finish for a grace period, then abort the rest.
+// finish for a grace period, then abort the rest; and so a policy change can
+// have each inbound connection decided again (RecheckAll).
 //
 // A connection registers with the executor (event loop) it lives on and an
 // abort function; AbortAll() posts each abort to its own loop, so aborts never
@@ -49,15 +50,22 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
 
   // nullopt once draining (the caller should refuse the connection).
   // |drain|, if given, is posted to |executor| when draining starts (e.g. send
-  // an HTTP/2 GOAWAY so the peer moves new streams elsewhere).
+  // an HTTP/2 GOAWAY so the peer moves new streams elsewhere). |recheck|, if
+  // given, is posted by RecheckAll (e.g. decide the connection's
+  // authorization again and close it if now denied). Any of the functions
+  // may be empty.
   std::optional<Token> Register(asio::any_io_executor executor, std::function<void()> abort,
-                                std::function<void()> drain = {});
+                                std::function<void()> drain = {},
+                                std::function<void()> recheck = {});
 
   // No new registrations from now on; posts every live connection's drain.
   void StartDraining();
   bool draining() const;
   // Posts every live connection's abort to its loop.
   void AbortAll();
+  // Posts every live connection's recheck to its loop (works while draining
+  // too: draining connections still carry traffic).
+  void RecheckAll();
   std::size_t active() const;
   std::uint64_t total() const;
 
@@ -69,6 +77,7 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
     asio::any_io_executor executor;
     std::function<void()> abort;
     std::function<void()> drain;
+    std::function<void()> recheck;
   };
   // Posts |pick|(entry) of every live entry to its loop, if still live then.
   void PostToAll(std::function<void()> Entry::*pick);

@@ -26,6 +26,7 @@
 #include "hbone/ports.h"
 #include "hbone/route.h"
 #include "hbone/stats.h"
+#include "node/authorization.h"
 #include "node/config_dump.h"
 #include "net/connect.h"
 #include "net/socket_options.h"
@@ -149,6 +150,23 @@ void LogComplete(const char* direction, const net::SocketAddress& src, const Tcp
   LogComplete(direction, src, AccessOf(labels), dst, hbone_addr, sent, received, start, aborted);
 }
 
+// The access-log line of a connection refused before any byte flowed, in
+// ztunnel's "connection failed" form (log_early_deny in
+// https://github.com/istio/ztunnel/blob/master/src/proxy/metrics.rs) with the
+// labels we know; |error| names the cause (for a denial: the policy).
+void LogFailed(const char* direction, const net::SocketAddress& src, const TcpLabels& labels,
+               const net::SocketAddress& dst, const std::string& hbone_addr,
+               std::string_view error) {
+  AMBIT_LOG_WARN(
+      "access: connection failed src.addr={} src.workload={} src.namespace={} src.identity={} "
+      "dst.addr={}{}{} dst.service={} dst.workload={} dst.namespace={} dst.identity={} "
+      "direction={} error=\"{}\"",
+      src.ToString(), labels.source_workload, labels.source_workload_namespace,
+      labels.source_principal, dst.ToString(), hbone_addr.empty() ? "" : " dst.hbone_addr=",
+      hbone_addr, labels.destination_service, labels.destination_workload,
+      labels.destination_workload_namespace, labels.destination_principal, direction, error);
+}
+
 // The far side of an outbound connection and what it reports, as kept while
 // the bytes flow. Small on purpose: it lives in a frame that lasts as long as
 // the connection; everything needed only to set the connection up stays in
@@ -214,30 +232,50 @@ class InboundTelemetry final : public hbone::InboundObserver {
     session->set_on_close([holder] { holder->reset(); });
   }
 
-  void Refused(const hbone::InboundRequestInfo& request, int status) override {
+  // 401: istio_tcp_connections_failed_total{response_flags="DENY"} and a
+  // "connection failed" line naming the policy; 503: flag CONNECT.
+  void Refused(const hbone::InboundRequestInfo& request, int status,
+               std::string_view reason) override {
     TcpLabels labels = Labels(request);
     labels.response_flags = status == 401 ? "DENY" : "CONNECT";
     metrics_.Get(labels)->Failed();
+    if (status == 401) {
+      LogFailed("inbound", request.peer_address, labels,
+                net::SocketAddress(request.target.ip(), hbone::kHbonePort),
+                request.target.ToString(), RejectionError(reason));
+    }
   }
   void Opened(const hbone::InboundRequestInfo& request) override {
     metrics_.Get(Labels(request))->Opened();
   }
+  // A revoked stream (a policy change denied it): bytes stay with the
+  // series it opened in, closed and failed count with flag DENY (as
+  // ztunnel's AuthorizationPolicyLateRejection).
   void Closed(const hbone::InboundRequestInfo& request, std::uint64_t to_app,
-              std::uint64_t from_app, bool aborted) override {
+              std::uint64_t from_app, bool aborted, std::string_view revoked) override {
     TcpLabels labels = Labels(request);
     auto series = metrics_.Get(labels);
     series->AddReceived(to_app);
     series->AddSent(from_app);
-    series->Closed();
+    std::string error = aborted ? "aborted" : "";
+    if (!revoked.empty()) {
+      labels.response_flags = "DENY";
+      auto denied = metrics_.Get(labels);
+      denied->Closed();
+      denied->Failed();
+      error = "\"" + LateRejectionError(revoked) + "\"";
+    } else {
+      series->Closed();
+    }
     AMBIT_LOG_INFO(
         "access: connection complete src.addr={} src.workload={} src.namespace={} "
         "src.identity={} dst.addr={} dst.hbone_addr={} dst.workload={} dst.namespace={} "
-        "dst.identity={} direction=inbound bytes_sent={} bytes_recv={}{}",
+        "dst.identity={} direction=inbound bytes_sent={} bytes_recv={}{}{}",
         request.peer_address.ToString(), labels.source_workload, labels.source_workload_namespace,
         labels.source_principal, net::SocketAddress(request.target.ip(), 15008).ToString(),
         request.target.ToString(), labels.destination_workload,
         labels.destination_workload_namespace, labels.destination_principal, from_app, to_app,
-        aborted ? " error=aborted" : "");
+        error.empty() ? "" : " error=", error);
   }
 
  private:
@@ -270,11 +308,9 @@ class InboundTelemetry final : public hbone::InboundObserver {
 }  // namespace
 
 struct DataPath::Impl {
-  Impl(net::WorkerPool& w, const state::StateStore& s, TcpMetrics& m,
-       std::shared_ptr<const hbone::Authorizer> a, Options o)
+  Impl(net::WorkerPool& w, const state::StateStore& s, TcpMetrics& m, Options o)
       : workers(w),
         metrics(m),
-        authorizer(a != nullptr ? std::move(a) : std::make_shared<hbone::AllowAllAuthorizer>()),
         options(std::move(o)),
         stats(w.size()),
         pools(w, PoolOptions(options), &stats),
@@ -297,7 +333,6 @@ struct DataPath::Impl {
 
   net::WorkerPool& workers;
   TcpMetrics& metrics;
-  std::shared_ptr<const hbone::Authorizer> authorizer;
   Options options;
   hbone::Stats stats;
   hbone::PoolSet pools;
@@ -309,17 +344,19 @@ struct DataPath::Impl {
   std::atomic<std::uint64_t> outbound_rejected{0};
   std::atomic<std::uint64_t> outbound_failed{0};
   std::atomic<std::int64_t> outbound_active{0};
+  std::atomic<std::uint64_t> outbound_waypoint_unavailable{0};
   std::atomic<std::uint64_t> plaintext_opened{0};
   std::atomic<std::uint64_t> plaintext_failed{0};
+  std::atomic<std::uint64_t> plaintext_denied{0};
+  std::atomic<std::uint64_t> plaintext_revoked{0};
   std::atomic<std::int64_t> plaintext_active{0};
   std::atomic<std::uint64_t> hbone_accepted{0};
   std::atomic<std::uint64_t> no_certificate{0};
 };
 
 DataPath::DataPath(net::WorkerPool& workers, const state::StateStore& state, TcpMetrics& metrics,
-                   std::shared_ptr<const hbone::Authorizer> authorizer, Options options)
-    : impl_(std::make_unique<Impl>(workers, state, metrics, std::move(authorizer),
-                                   std::move(options))) {}
+                   Options options)
+    : impl_(std::make_unique<Impl>(workers, state, metrics, std::move(options))) {}
 
 DataPath::~DataPath() = default;
 
@@ -337,7 +374,9 @@ Result<std::unique_ptr<PodTraffic>> DataPath::Attach(const Pod& pod) {
         auto s = secret();
         return s != nullptr ? s->server_context : nullptr;
       },
-      pod.sockets(), impl_->authorizer, &impl_->stats, in);
+      pod.sockets(),
+      std::make_shared<PodAuthorizer>(pod.spec().ns, impl_->lookup, pod.tracker()),
+      &impl_->stats, in);
   return std::unique_ptr<PodTraffic>(std::move(state));
 }
 
@@ -429,6 +468,7 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   hbone::RouteOptions route_options;
   route_options.hbone_port = options.hbone_port;
   route_options.source_ip = peer->ip();  // a waypoint's own traffic is not sent back to it
+  route_options.waypoint_fail_open = options.waypoint_fail_open;
   const hbone::RouteDecision route = hbone::DecideRoute(*original, *lookup, rng(), route_options);
 
   // Telemetry labels from the same snapshot the decision saw (or a newer one).
@@ -454,8 +494,25 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   switch (route.kind) {
     case hbone::RouteDecision::Kind::kReject:
       outbound_rejected.fetch_add(1, std::memory_order_relaxed);
-      AMBIT_LOG_DEBUG("outbound {} -> {} rejected: {}", peer->ToString(), original->ToString(),
-                      route.reason);
+      if (route.waypoint_unavailable) {
+        // Fail closed: counted (flag CONNECT, as ztunnel's "no healthy
+        // upstream") and logged, never sent direct.
+        outbound_waypoint_unavailable.fetch_add(1, std::memory_order_relaxed);
+        const state::Service* svc =
+            snapshot->FindServiceByVip(lookup->network(), PackedFromIp(original->ip()));
+        const state::Workload* dst =
+            svc != nullptr ? nullptr
+                           : snapshot->FindWorkloadByAddress(lookup->network(),
+                                                             PackedFromIp(original->ip()));
+        FillDestination(labels, dst, svc);
+        labels.connection_security_policy = "unknown";
+        labels.response_flags = "CONNECT";
+        metrics.Get(labels)->Failed();
+        LogFailed("outbound", *peer, labels, *original, "", route.reason);
+      } else {
+        AMBIT_LOG_DEBUG("outbound {} -> {} rejected: {}", peer->ToString(), original->ToString(),
+                        route.reason);
+      }
       hbone::AbortSocket(downstream);
       co_return std::nullopt;
     case hbone::RouteDecision::Kind::kPassthrough: {
@@ -538,9 +595,34 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   const auto start = std::chrono::steady_clock::now();
   plaintext_opened.fetch_add(1, std::memory_order_relaxed);
   ActiveGauge active(plaintext_active);
-  auto token = pod->connections().Register(downstream.get_executor(), [&downstream] {
-    hbone::AbortSocket(downstream);
-  });
+  // What a later policy decision needs, and what it leaves behind when it
+  // closes the connection. Filled before the first decision; the recheck
+  // (posted to this loop by the PolicyWatcher) only runs once this frame
+  // suspends, by then |facts| is set.
+  struct Watched {
+    std::optional<InboundConnectionFacts> facts;
+    std::optional<tcp::socket> upstream;
+    std::string revoked;  // denial reason once a policy change closed it
+  } watched;
+  // Registered before the first decision, so a policy published in between
+  // is not missed (as ztunnel's ConnectionManager::assert_rbac).
+  auto token = pod->connections().Register(
+      downstream.get_executor(),
+      [&] {
+        hbone::AbortSocket(downstream);
+        if (watched.upstream) hbone::AbortSocket(*watched.upstream);
+      },
+      {},
+      [&, this, ns = pod->spec().ns] {
+        if (!watched.facts || !watched.revoked.empty()) return;
+        std::shared_ptr<const state::WorkloadState> hold;
+        const authz::Decision d =
+            DecideInbound(lookup->Current(hold), lookup->network(), ns, *watched.facts);
+        if (d.allowed()) return;
+        watched.revoked = authz::DenialReason(d);
+        hbone::AbortSocket(downstream);
+        if (watched.upstream) hbone::AbortSocket(*watched.upstream);
+      });
   if (!token) co_return;
   auto peer = net::PeerAddress(downstream.native_handle());
   auto original = peer.ok() ? net::OriginalDestination(downstream.native_handle(), peer->family())
@@ -558,6 +640,11 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
     co_return;
   }
   std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();
+  // L4 authorization: plaintext carries no identity, so only address and
+  // port rules (and negative identity rules) can allow it.
+  watched.facts = InboundConnectionFacts{nullptr, peer->ip(), *original};
+  const authz::Decision decision =
+      DecideInbound(*snapshot, lookup->network(), pod->spec().ns, *watched.facts);
   TcpLabels labels;
   labels.reporter = "destination";
   labels.connection_security_policy = "unknown";
@@ -571,13 +658,31 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
     labels.destination_workload_namespace = pod->spec().ns;
     labels.destination_principal = pod->identity().ToString();
   }
+  if (!decision.allowed()) {
+    // Denied: reset (the client sees ECONNRESET, curl exits 56); nothing
+    // reaches the app.
+    plaintext_denied.fetch_add(1, std::memory_order_relaxed);
+    labels.response_flags = "DENY";
+    metrics.Get(labels)->Failed();
+    LogFailed("inbound", *peer, labels, *original, "",
+              RejectionError(authz::DenialReason(decision)));
+    hbone::AbortSocket(downstream);
+    co_return;
+  }
   auto series = metrics.Get(labels);
-  // L4 authorization of plaintext traffic (no peer identity) is a later
-  // issue; everything is allowed here.
   net::ConnectOptions opts;
   opts.timeout = options.connect_timeout;
   if (options.preserve_source_ip && peer->family() == original->family()) opts.source = peer->ip();
   auto upstream = co_await net::Connect(*pod->sockets(), *original, opts);
+  if (!watched.revoked.empty()) {
+    // A policy change denied it while the app connection was being made.
+    plaintext_denied.fetch_add(1, std::memory_order_relaxed);
+    labels.response_flags = "DENY";
+    metrics.Get(labels)->Failed();
+    LogFailed("inbound", *peer, labels, *original, "", RejectionError(watched.revoked));
+    if (upstream.ok()) hbone::AbortSocket(*upstream);
+    co_return;
+  }
   if (!upstream.ok()) {
     plaintext_failed.fetch_add(1, std::memory_order_relaxed);
     series->Failed();
@@ -587,17 +692,34 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
     co_return;
   }
   series->Opened();
-  auto upstream_token = pod->connections().Register(downstream.get_executor(), [&] {
-    hbone::AbortSocket(*upstream);
-  });
+  watched.upstream.emplace(std::move(*upstream));
   // Plaintext from outside the mesh: the client is downstream.
-  auto result = co_await hbone::CopyBidirectional(downstream, *upstream,
+  auto result = co_await hbone::CopyBidirectional(downstream, *watched.upstream,
                                                   hbone::DownstreamCounters(stats.Local()));
   series->AddReceived(result.socket_to_peer);
   series->AddSent(result.peer_to_socket);
-  series->Closed();
-  LogComplete("inbound", *peer, labels, *original, "", result.peer_to_socket,
-              result.socket_to_peer, start, result.aborted);
+  if (watched.revoked.empty()) {
+    series->Closed();
+    LogComplete("inbound", *peer, labels, *original, "", result.peer_to_socket,
+                result.socket_to_peer, start, result.aborted);
+    co_return;
+  }
+  // Closed by a policy change: counted and logged as ztunnel's
+  // AuthorizationPolicyLateRejection (flag DENY).
+  plaintext_revoked.fetch_add(1, std::memory_order_relaxed);
+  labels.response_flags = "DENY";
+  auto denied = metrics.Get(labels);
+  denied->Closed();
+  denied->Failed();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  const AccessFields access = AccessOf(labels);
+  AMBIT_LOG_WARN(
+      "access: connection complete src.addr={} {} dst.addr={} {} direction=inbound bytes_sent={} "
+      "bytes_recv={} duration={}ms error=\"{}\"",
+      peer->ToString(), access.src, original->ToString(), access.dst, result.peer_to_socket,
+      result.socket_to_peer, ms, LateRejectionError(watched.revoked));
 }
 
 asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
@@ -642,6 +764,7 @@ void DataPath::DumpCounters(nlohmann::json& out) const {
         {"hbone", load(impl_->outbound_hbone)},
         {"passthrough", load(impl_->outbound_passthrough)},
         {"rejected", load(impl_->outbound_rejected)},
+        {"waypointUnavailable", load(impl_->outbound_waypoint_unavailable)},
         {"failed", load(impl_->outbound_failed)},
         {"tlsConnectionsOpened", s.tls_connections_opened},
         {"tlsConnectionsActive", pooled},
@@ -660,7 +783,9 @@ void DataPath::DumpCounters(nlohmann::json& out) const {
       {"inboundPlaintext",
        {{"connectionsOpened", load(impl_->plaintext_opened)},
         {"connectionsActive", load(impl_->plaintext_active)},
-        {"failed", load(impl_->plaintext_failed)}}},
+        {"failed", load(impl_->plaintext_failed)},
+        {"denied", load(impl_->plaintext_denied)},
+        {"revoked", load(impl_->plaintext_revoked)}}},
       {"bytes",
        {{"downstreamToUpstream", s.bytes_downstream_to_upstream},
         {"upstreamToDownstream", s.bytes_upstream_to_downstream}}},

@@ -6,17 +6,26 @@
 //        HBONE through this loop's pool, presenting the pod's certificate,
 //        from the pod's IP; or plain TCP from inside the pod's namespace for
 //        destinations outside the mesh; or a reset (loops, unknown ports).
-//  15006 inbound plaintext: traffic from outside the mesh to the pod; connect
-//        to the app inside the pod's namespace from the client's IP.
-//  15008 HBONE: hbone::InboundServer with the pod's certificate; each CONNECT
-//        goes to the app inside the pod's namespace from the client's IP.
+//  15006 inbound plaintext: traffic from outside the mesh to the pod; L4
+//        authorization (no peer identity: node/authorization.h), then connect
+//        to the app inside the pod's namespace from the client's IP; denied
+//        -> reset.
+//  15008 HBONE: hbone::InboundServer with the pod's certificate and its
+//        PodAuthorizer (denied CONNECT -> 401); each allowed CONNECT goes to
+//        the app inside the pod's namespace from the client's IP.
+// Open inbound connections (plaintext and HBONE streams) are watched through
+// the pod's ConnectionTracker: a PolicyWatcher re-check closes the ones a new
+// policy denies. A destination that requires its waypoint is refused while
+// the waypoint has no ready pod (Options::waypoint_fail_open turns that off).
 //
 // A connection that arrives before the pod's certificate is fetched waits for
 // it (up to cert_wait), then is reset if there is still none.
 //
 // Telemetry: outbound and inbound-plaintext connections are recorded in
 // TcpMetrics with source/destination workload labels; HBONE counters (TLS
-// connections, streams) come from hbone::Stats.
+// connections, streams) come from hbone::Stats. Denials count in
+// istio_tcp_connections_failed_total with response_flags="DENY" and log one
+// access line naming the deciding policy.
 //
 // Threading: every connection lives on the worker loop that accepted it.
 // Reading the configuration takes no lock (per-worker StateReader); counters
@@ -37,7 +46,6 @@
 #include "state/state_store.h"
 
 namespace ambit::hbone {
-class Authorizer;
 class Stats;
 class PoolSet;
 }  // namespace ambit::hbone
@@ -66,12 +74,15 @@ class DataPath final : public PodTrafficHandler {
     // state would route mesh destinations as plaintext passthrough. Empty =
     // always ready.
     std::function<bool()> discovery_ready;
+    // Send a destination that requires its waypoint direct while the
+    // waypoint is down (Istio's fallback) instead of refusing it.
+    bool waypoint_fail_open = false;
   };
 
-  // Everything passed in must outlive the DataPath. |authorizer| null =
-  // allow all (L4 policy is a later issue).
+  // Everything passed in must outlive the DataPath. L4 authorization follows
+  // the policies in |state|.
   DataPath(net::WorkerPool& workers, const state::StateStore& state, TcpMetrics& metrics,
-           std::shared_ptr<const hbone::Authorizer> authorizer, Options options);
+           Options options);
   ~DataPath() override;
 
   Result<std::unique_ptr<PodTraffic>> Attach(const Pod& pod) override;

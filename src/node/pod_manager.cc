@@ -178,15 +178,18 @@ bool PodManager::WaitForCertificate(const std::string& uid,
   return pod->certificate().Current() != nullptr;
 }
 
-std::vector<PodStatus> PodManager::Pods() const {
+std::vector<std::shared_ptr<Pod>> PodManager::LivePods() const {
   std::vector<std::shared_ptr<Pod>> pods;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [uid, pod] : pods_) pods.push_back(pod);
-    for (const auto& w : retired_) {
-      if (auto p = w.lock()) pods.push_back(std::move(p));
-    }
+  std::lock_guard lock(mu_);
+  for (const auto& [uid, pod] : pods_) pods.push_back(pod);
+  for (const auto& w : retired_) {
+    if (auto p = w.lock()) pods.push_back(std::move(p));
   }
+  return pods;
+}
+
+std::vector<PodStatus> PodManager::Pods() const {
+  const std::vector<std::shared_ptr<Pod>> pods = LivePods();
   std::vector<PodStatus> out;
   for (const auto& pod : pods) {
     PodStatus s;

@@ -75,6 +75,9 @@ class PodManager {
   bool WaitForCertificate(const std::string& uid, std::chrono::milliseconds timeout) const;
 
   std::vector<PodStatus> Pods() const;
+  // Every pod served or still draining (a copy of the list: |fn| runs
+  // without the manager's lock held).
+  std::vector<std::shared_ptr<Pod>> LivePods() const;
   std::size_t pod_count() const;
   // Pods removed but with connections still draining.
   std::size_t draining_count() const;

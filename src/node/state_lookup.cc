@@ -84,6 +84,7 @@ std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAd
     if (id.ok()) out.extra_sans.push_back(std::move(id).value());
   }
   out.waypoint = ToWaypointRef(svc->waypoint);
+  out.waypoint_required = svc->waypoint_required;
   return out;
 }
 
@@ -122,6 +123,7 @@ std::optional<hbone::WorkloadTarget> StateLookup::FindWorkload(const net::IpAddr
   if (w == nullptr) return std::nullopt;
   hbone::WorkloadTarget out = ToTarget(*w, packed);
   out.waypoint = ToWaypointRef(w->waypoint);
+  out.waypoint_required = w->waypoint_required;
   return out;
 }
 

@@ -31,6 +31,10 @@ class StateLookup final : public hbone::DestinationLookup {
   // The current snapshot as seen by the calling worker (no lock on a worker
   // thread), kept alive by the returned pointer.
   std::shared_ptr<const state::WorkloadState> Hold() const;
+  // The same without touching a reference count: on a worker thread the
+  // snapshot stays valid until that worker's next call into this lookup;
+  // elsewhere it is held in |hold|.
+  const state::WorkloadState& Current(std::shared_ptr<const state::WorkloadState>& hold) const;
   const std::string& network() const { return network_; }
 
   // Conversions shared with telemetry; pure.
@@ -39,10 +43,6 @@ class StateLookup final : public hbone::DestinationLookup {
   static std::optional<hbone::WaypointRef> ToWaypointRef(const std::optional<state::GatewayRef>& gateway);
 
  private:
-  // The calling worker's snapshot (kept alive by the reader until its next
-  // Get on that worker) or, off the pool, a fresh one held in |hold|.
-  const state::WorkloadState& Current(std::shared_ptr<const state::WorkloadState>& hold) const;
-
   const state::StateStore& store_;
   std::string network_;
   // One reader per worker loop, each used only by its own thread.

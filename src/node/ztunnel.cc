@@ -6,13 +6,13 @@
 
 #include "caclient/ca_client.h"
 #include "core/log.h"
-#include "hbone/inbound_server.h"
 #include "inpod/zds_client.h"
 #include "net/worker_pool.h"
 #include "node/admin.h"
 #include "node/config_dump.h"
 #include "node/data_path.h"
 #include "node/pod_manager.h"
+#include "node/policy_watcher.h"
 #include "node/readiness.h"
 #include "node/secret_manager.h"
 #include "node/memory_trimmer.h"
@@ -37,6 +37,7 @@ struct Ztunnel::Impl {
   std::unique_ptr<net::WorkerPool> workers;
   std::unique_ptr<DataPath> data_path;
   std::unique_ptr<PodManager> pods;
+  std::unique_ptr<PolicyWatcher> policy_watcher;
   std::unique_ptr<ZdsHandler> zds_handler;
   std::unique_ptr<inpod::ZdsClient> zds;
   std::unique_ptr<xds::DeltaAdsClient> xds;
@@ -85,11 +86,11 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   dp.preserve_source_ip = config.preserve_source_ip;
   dp.hbone_port = config.hbone_port;
   dp.pool_max_streams = config.pool_max_streams;
+  dp.waypoint_fail_open = config.waypoint_fail_open;
   // The xDS client is created below; the data path asks it only per connection.
   auto* xds_slot = &z.xds;
   dp.discovery_ready = [xds_slot] { return *xds_slot != nullptr && (*xds_slot)->synced(); };
-  z.data_path = std::make_unique<DataPath>(*z.workers, z.store, z.metrics,
-                                           std::make_shared<hbone::AllowAllAuthorizer>(), dp);
+  z.data_path = std::make_unique<DataPath>(*z.workers, z.store, z.metrics, dp);
   PodManager::Options pod_options;
   pod_options.trust_domain = config.trust_domain;
   pod_options.drain_grace = config.drain;
@@ -106,6 +107,11 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   };
   z.pods = std::make_unique<PodManager>(*z.workers, *z.secrets, *z.data_path, z.service.context(),
                                         pod_options);
+  // Open inbound connections are decided again when policies change.
+  PodManager* pod_manager = z.pods.get();
+  z.policy_watcher = std::make_unique<PolicyWatcher>(z.store, [pod_manager] {
+    return pod_manager->LivePods();
+  });
 
   // Discovery.
   xds::DeltaAdsClientOptions xds_options;
@@ -139,6 +145,12 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   });
   z.admin->AddDumpSection("policies", [raw](nlohmann::json& out) {
     DumpPolicies(*raw->store.Snapshot(), out);
+  });
+  z.admin->AddDumpSection("policyWatcher", [raw](nlohmann::json& out) {
+    const auto snapshot = raw->store.Snapshot();
+    out = nlohmann::json{{"policyGeneration", snapshot->policy_generation()},
+                         {"policyUpdates", raw->policy_watcher->policy_updates()},
+                         {"podRechecks", raw->policy_watcher->pod_rechecks()}};
   });
   z.admin->AddDumpSection("certificates", [raw](nlohmann::json& out) {
     DumpCertificates(raw->secrets->Status(), out);
@@ -175,7 +187,8 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                          {"caAddress", c.ca_address},      {"zdsSocket", c.zds_socket},
                          {"trustDomain", c.trust_domain},  {"clusterId", c.cluster_id},
                          {"network", c.network},           {"workers", raw->workers->size()},
-                         {"poolMaxStreams", c.pool_max_streams}, {"drainMs", c.drain.count()}};
+                         {"poolMaxStreams", c.pool_max_streams}, {"drainMs", c.drain.count()},
+                         {"waypointFailOpen", c.waypoint_fail_open}};
   });
   z.admin->AddDumpSection("workers", [raw](nlohmann::json& out) { raw->data_path->DumpWorkers(out); });
 
@@ -209,6 +222,7 @@ void Ztunnel::Shutdown(std::chrono::milliseconds drain) {
   if (left > 0) AMBIT_LOG_WARN("{} connection(s) still open after the drain", left);
   z.data_path->ShutdownPools();
   z.xds->Stop();
+  z.policy_watcher->Detach();
   z.secrets->Stop();
   z.admin->Close();
   if (z.trimmer) z.trimmer->Stop();

@@ -51,6 +51,9 @@ struct ZtunnelConfig {
   std::chrono::milliseconds memory_trim_period{10000};
   bool preserve_source_ip = true;         // IP_TRANSPARENT to apps on inbound
   std::uint16_t hbone_port = 15008;       // destination HBONE port (tests)
+  // Send destinations marked "ambit.io/waypoint-required" direct while their
+  // waypoint is down (Istio's fallback) instead of refusing them.
+  bool waypoint_fail_open = false;
   // Test seam: use this CA client instead of a gRPC one to ca_address.
   std::shared_ptr<caclient::CaClient> ca_client;
 };

@@ -65,6 +65,15 @@ Result<std::optional<GatewayRef>> DecodeGateway(std::string_view resource_name,
   return std::optional<GatewayRef>(std::move(ref));
 }
 
+// True when |extensions| names kWaypointRequiredExtension (its config, if
+// any, carries nothing we read).
+bool HasWaypointRequired(const google::protobuf::RepeatedPtrField<wl::Extension>& extensions) {
+  for (const wl::Extension& e : extensions) {
+    if (e.name() == kWaypointRequiredExtension) return true;
+  }
+  return false;
+}
+
 Result<std::shared_ptr<const Workload>> DecodeWorkload(std::string_view resource_name,
                                                        const wl::Workload& in) {
   auto w = std::make_shared<Workload>();
@@ -124,6 +133,7 @@ Result<std::shared_ptr<const Workload>> DecodeWorkload(std::string_view resource
   }
   w->authorization_policies.assign(in.authorization_policies().begin(),
                                    in.authorization_policies().end());
+  w->waypoint_required = HasWaypointRequired(in.extensions());
   return std::shared_ptr<const Workload>(std::move(w));
 }
 
@@ -149,6 +159,7 @@ Result<std::shared_ptr<const Service>> DecodeService(std::string_view resource_n
   AMBIT_ASSIGN_OR_RETURN(s->ports, DecodePorts(resource_name, in.ports()));
   s->subject_alt_names.assign(in.subject_alt_names().begin(), in.subject_alt_names().end());
   AMBIT_ASSIGN_OR_RETURN(s->waypoint, DecodeGateway(resource_name, in.waypoint(), in.has_waypoint()));
+  s->waypoint_required = HasWaypointRequired(in.extensions());
   return std::shared_ptr<const Service>(std::move(s));
 }
 

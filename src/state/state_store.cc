@@ -8,14 +8,21 @@ StateStore::StateStore() : current_(std::make_shared<const WorkloadState>()) {}
 
 void StateStore::Publish(std::shared_ptr<const WorkloadState> state) {
   AMBIT_CHECK(state != nullptr, "publishing a null WorkloadState");
+  std::lock_guard observing(observers_mu_);
   std::shared_ptr<const WorkloadState> old;
   {
     std::lock_guard lock(mu_);
-    old = std::move(current_);
-    current_ = std::move(state);
+    old = current_;
+    current_ = state;
     generation_.fetch_add(1, std::memory_order_release);
   }
-  // |old| may be the last reference; release it outside the lock.
+  for (const Observer& observer : observers_) observer(old, state);
+  // |old| may be the last reference; it is released outside mu_.
+}
+
+void StateStore::AddObserver(Observer observer) {
+  std::lock_guard observing(observers_mu_);
+  observers_.push_back(std::move(observer));
 }
 
 std::shared_ptr<const WorkloadState> StateStore::Snapshot() const {

@@ -11,12 +11,17 @@
 //    lock and touches no shared reference count.
 //  - A snapshot stays alive while any reader still holds it; the last holder
 //    frees it, on whichever thread that is.
+//  - Observers (e.g. ztunnel's policy watcher) hear of each publication on
+//    the publishing thread, after readers can see it, one at a time in
+//    publication order.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "state/workload_state.h"
 
@@ -30,8 +35,17 @@ class StateStore {
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  // Makes |state| current. Thread-safe. |state| must not be null.
+  // Makes |state| current, then tells every observer. Thread-safe. |state|
+  // must not be null.
   void Publish(std::shared_ptr<const WorkloadState> state);
+
+  // Called with (the snapshot replaced, the new one) after each Publish, on
+  // the publisher's thread, never concurrently with itself; it should be
+  // quick (post slow work elsewhere). Add observers before publishing
+  // starts; they stay for the store's lifetime. Thread-safe.
+  using Observer = std::function<void(const std::shared_ptr<const WorkloadState>& previous,
+                                      const std::shared_ptr<const WorkloadState>& current)>;
+  void AddObserver(Observer observer);
 
   // The current snapshot. Thread-safe; takes the mutex (off the hot path:
   // admin, tests, or holding a snapshot across an asynchronous operation).
@@ -44,6 +58,10 @@ class StateStore {
   mutable std::mutex mu_;
   std::shared_ptr<const WorkloadState> current_;  // guarded by mu_
   std::atomic<uint64_t> generation_{0};           // written under mu_
+  // Held while observers run, so they see publications one at a time and
+  // in order (taken before mu_, never inside it).
+  std::mutex observers_mu_;
+  std::vector<Observer> observers_;  // guarded by observers_mu_
 };
 
 // Per-thread cached view of a StateStore. Not thread-safe: one per worker.

@@ -9,11 +9,18 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "identity/spiffe_id.h"
 
 namespace ambit::state {
+
+// The istio.workload.Extension name that marks a Service or Workload as
+// reachable only through its waypoint: when the bound waypoint has no ready
+// endpoint, ztunnel refuses the connection instead of sending it direct
+// (Istio's fallback). Ambit's control plane sets it; see docs/ztunnel.md.
+inline constexpr std::string_view kWaypointRequiredExtension = "ambit.io/waypoint-required";
 
 enum class TunnelProtocol {
   kNone,   // plain TCP to the workload (not enrolled in the mesh)
@@ -60,6 +67,7 @@ struct Workload {
   // "namespace/hostname" -> the ports this workload serves for that service.
   std::map<std::string, std::vector<PortMapping>> services;
   std::vector<std::string> authorization_policies;  // "namespace/name" keys
+  bool waypoint_required = false;      // extension kWaypointRequiredExtension
 
   identity::SpiffeId Identity() const {
     return identity::SpiffeId(trust_domain, ns, service_account);
@@ -81,6 +89,7 @@ struct Service {
   std::vector<PortMapping> ports;        // target_port 0 = named; resolved per workload
   std::vector<std::string> subject_alt_names;
   std::optional<GatewayRef> waypoint;
+  bool waypoint_required = false;        // extension kWaypointRequiredExtension
 
   // The xDS resource name and the key workloads use in their services map.
   std::string Key() const { return ns + "/" + hostname; }

@@ -1,10 +1,71 @@
 #include "state/workload_state.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include "istio/security/authorization.pb.h"
 
 namespace ambit::state {
+namespace {
 
-WorkloadState::WorkloadState(Contents contents) : contents_(std::move(contents)) {
+// Policy generations handed out by this process (0 is "nothing to enforce").
+std::atomic<uint64_t> g_next_policy_generation{1};
+
+// Whether |a| and |b| hold the same policy objects under the same keys.
+bool SamePolicies(const WorkloadState::Contents& a, const WorkloadState::Contents& b) {
+  if (a.policies.size() != b.policies.size()) return false;
+  auto ia = a.policies.begin();
+  for (auto ib = b.policies.begin(); ib != b.policies.end(); ++ia, ++ib) {
+    if (ia->first != ib->first || ia->second != ib->second) return false;
+  }
+  return true;
+}
+
+// Whether authorization sees |a| and |b| the same way.
+bool SamePolicyInputs(const Workload& a, const Workload& b) {
+  return &a == &b || (a.ns == b.ns && a.authorization_policies == b.authorization_policies);
+}
+
+}  // namespace
+
+void WorkloadState::TrackPolicyChanges(const WorkloadState* previous) {
+  bool any_input = !contents_.policies.empty();
+  for (const auto& [uid, workload] : contents_.workloads) {
+    if (!workload->authorization_policies.empty()) any_input = true;
+    const Workload* before = previous == nullptr ? nullptr : previous->FindWorkloadByUid(uid);
+    if (before == nullptr || !SamePolicyInputs(*before, *workload)) {
+      policy_changed_workloads_.push_back(workload->ns + "/" + workload->name);
+    }
+  }
+  policies_changed_ = previous == nullptr || !SamePolicies(previous->contents_, contents_);
+  if (previous != nullptr) {
+    previous_policy_generation_ = previous->policy_generation_;
+    for (const auto& [uid, workload] : previous->contents_.workloads) {
+      // A workload without keys that is gone changes nothing: its address
+      // falls back to its pod's namespace, the same decision.
+      if (!workload->authorization_policies.empty() && FindWorkloadByUid(uid) == nullptr) {
+        policy_changed_workloads_.push_back(workload->ns + "/" + workload->name);
+      }
+    }
+  }
+  std::sort(policy_changed_workloads_.begin(), policy_changed_workloads_.end());
+  policy_changed_workloads_.erase(
+      std::unique(policy_changed_workloads_.begin(), policy_changed_workloads_.end()),
+      policy_changed_workloads_.end());
+  const bool changed = policies_changed_ || !policy_changed_workloads_.empty();
+  if (!any_input) {
+    policy_generation_ = 0;
+  } else if (previous != nullptr && !changed) {
+    policy_generation_ = previous->policy_generation_;
+  } else {
+    policy_generation_ = g_next_policy_generation.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+WorkloadState::WorkloadState(Contents contents, const WorkloadState* previous)
+    : contents_(std::move(contents)),
+      policy_index_(contents_.policies, previous == nullptr ? nullptr : &previous->policy_index_) {
+  TrackPolicyChanges(previous);
   size_t memberships = 0;
   for (const auto& [uid, workload] : contents_.workloads) {
     if (!workload->host_network) {

@@ -10,6 +10,10 @@
 // indexes are rebuilt (O(n log n) per applied update). Among them, per
 // service port, the list of endpoints that can serve it, so that picking one
 // per connection is an index into that list (O(1) in the endpoint count).
+// Also per snapshot: the compiled L4 authorization policies
+// (authz::PolicyIndex), built from the previous snapshot's so that unchanged
+// policies are not compiled again, and a policy generation that tells
+// whether anything authorization looks at changed.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "authz/policy_index.h"
 #include "state/workload.h"
 
 namespace istio::security {
@@ -49,7 +54,10 @@ class WorkloadState {
   };
 
   WorkloadState() = default;
-  explicit WorkloadState(Contents contents);
+  // |previous|, if given, is the snapshot |contents| was derived from: its
+  // compiled policies are reused for the same (pointer-equal) resources and
+  // the policy generation carries over when nothing it covers changed.
+  explicit WorkloadState(Contents contents, const WorkloadState* previous = nullptr);
 
   WorkloadState(const WorkloadState&) = delete;
   WorkloadState& operator=(const WorkloadState&) = delete;
@@ -94,6 +102,28 @@ class WorkloadState {
   // listed by key in Workload::authorization_policies; see FindPolicy.
   std::vector<const Authorization*> NamespacePolicies(std::string_view ns) const;
   const Authorization* FindPolicy(std::string_view key) const;
+
+  // Every policy of this snapshot, compiled (L4 authorization decisions).
+  const authz::PolicyIndex& policy_index() const { return policy_index_; }
+
+  // What L4 authorization sees — the policies, and every workload's
+  // namespace and policy keys — has a generation: a snapshot built from a
+  // previous one keeps its generation when none of that changed, and takes
+  // a new process-wide unique one otherwise (0 = no policy and no workload
+  // listing one). Comparing generations tells whether open connections need
+  // a new decision (ztunnel's PolicyWatcher).
+  uint64_t policy_generation() const { return policy_generation_; }
+  // The generation of the snapshot this one was built from (0 without one).
+  uint64_t previous_policy_generation() const { return previous_policy_generation_; }
+  // Relative to that snapshot: whether any policy changed (added, removed,
+  // replaced), and "namespace/name" of the workloads that are new, gone
+  // (if they listed policies) or whose namespace or policy keys changed,
+  // sorted. Without a previous snapshot every policy and workload counts as
+  // changed.
+  bool policies_changed() const { return policies_changed_; }
+  const std::vector<std::string>& policy_changed_workloads() const {
+    return policy_changed_workloads_;
+  }
 
   size_t workload_count() const { return contents_.workloads.size(); }
   size_t service_count() const { return contents_.services.size(); }
@@ -151,7 +181,15 @@ class WorkloadState {
                                                        const PortMapping* mapping,
                                                        bool include_unhealthy);
 
+  // Sets the policy generation and change list against |previous|.
+  void TrackPolicyChanges(const WorkloadState* previous);
+
   Contents contents_;
+  authz::PolicyIndex policy_index_;
+  uint64_t policy_generation_ = 0;
+  uint64_t previous_policy_generation_ = 0;
+  bool policies_changed_ = false;
+  std::vector<std::string> policy_changed_workloads_;
   // network + '/' + packed ip -> workload / service
   std::unordered_map<std::string, const Workload*> workload_by_address_;
   std::unordered_map<std::string, const ServiceEntry*> service_by_vip_;

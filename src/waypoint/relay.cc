@@ -64,8 +64,11 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   h2::Session& session = stream->session();
   const std::string authority(stream->PeerHeader(":authority"));
   auto refuse = [&](int status, const std::string& reason) {
-    Bump(status == 400 ? refused_400_ : refused_503_);
-    (status == 400 ? shard.inbound_status_400 : shard.inbound_status_503).Inc();
+    Bump(status == 400 ? refused_400_ : status == 401 ? refused_401_ : refused_503_);
+    (status == 400   ? shard.inbound_status_400
+     : status == 401 ? shard.inbound_status_401
+                     : shard.inbound_status_503)
+        .Inc();
     AMBIT_LOG_INFO("waypoint: CONNECT {} from {} ({}) refused with {}: {}", authority,
                    conn.peer_identity.ToString(), conn.peer.ToString(), status, reason);
     (void)session.Respond(*stream, status, {}, /*end_stream=*/true);
@@ -85,11 +88,31 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   const auto start = std::chrono::steady_clock::now();
   const net::SocketAddress client = relay.request.forwarded_for.value_or(conn.peer);
   node::TcpLabels labels;
-  std::shared_ptr<node::TcpSeries> series;
   if (options_.metrics != nullptr && options_.labeler) {
     labels = options_.labeler(conn, client.ip(), relay);
-    series = options_.metrics->Get(labels);
   }
+  if (options_.authorize) {
+    const hbone::AuthorizationResult authz = options_.authorize(conn, client.ip(), relay.target);
+    if (!authz.allow) {
+      const std::string error = "connection closed due to policy rejection: " + authz.reason;
+      if (options_.metrics != nullptr && options_.labeler) {
+        node::TcpLabels denied = labels;
+        denied.response_flags = "DENY";
+        options_.metrics->Get(denied)->Failed();
+      }
+      AMBIT_LOG_WARN(
+          "access: connection failed src.addr={} src.workload={} src.namespace={} "
+          "src.identity={} dst.addr={} dst.service={} dst.workload={} dst.namespace={} "
+          "direction=waypoint error=\"{}\"",
+          client.ToString(), labels.source_workload, labels.source_workload_namespace,
+          conn.peer_identity.ToString(), relay.target.ToString(), labels.destination_service,
+          labels.destination_workload, labels.destination_workload_namespace, error);
+      refuse(401, error);
+      co_return;
+    }
+  }
+  std::shared_ptr<node::TcpSeries> series;
+  if (options_.metrics != nullptr && options_.labeler) series = options_.metrics->Get(labels);
   // Counts and logs a relayed connection once its copy has ended.
   auto finished = [&](const hbone::CopyResult& r, const char* how) {
     if (r.aborted) Bump(aborted_);
@@ -209,6 +232,7 @@ void Relay::DumpCounters(nlohmann::json& out) {
         {"streamsActive", load(active_)},
         {"status200", s.inbound_status_200},
         {"status400", s.inbound_status_400},
+        {"status401", s.inbound_status_401},
         {"status503", s.inbound_status_503}}},
       {"relayed",
        {{"hbone", load(relayed_hbone_)},
@@ -216,6 +240,7 @@ void Relay::DumpCounters(nlohmann::json& out) {
         {"aborted", load(aborted_)}}},
       {"refused",
        {{"status400", load(refused_400_)},
+        {"status401", load(refused_401_)},
         {"status503", load(refused_503_)},
         {"upstreamFailures", load(upstream_failures_)},
         {"noCertificate", load(no_certificate_)}}},

@@ -3,6 +3,10 @@
 // accepted:
 //
 //   DecideRelay (refusal: 400/503 and one log line naming why)
+//   -> L4 authorization (Options::authorize: the policies that target this
+//      waypoint; denied: 401, istio_tcp_connections_failed_total with
+//      response_flags="DENY" and one "connection failed" line naming the
+//      policy)
 //   -> HBONE: a CONNECT from this loop's pool to the endpoint's node ztunnel,
 //      presenting the waypoint's own certificate and expecting the
 //      endpoint's identity (refusal or failure upstream: 503)
@@ -64,6 +68,13 @@ class Relay {
     // |metrics| under labeler's labels, and logs one access line.
     node::TcpMetrics* metrics = nullptr;
     Labeler labeler;
+    // Decides each relayed CONNECT from the client's identity, the original
+    // client address and the target; null = allow all. Called on the
+    // stream's loop; must not block.
+    std::function<hbone::AuthorizationResult(const hbone::InboundConnectionInfo& connection,
+                                             const net::IpAddress& client_ip,
+                                             const net::SocketAddress& target)>
+        authorize;
   };
 
   // |identity|: the waypoint's own workload identity (presented upstream).
@@ -100,6 +111,7 @@ class Relay {
   std::atomic<std::uint64_t> relayed_hbone_{0};
   std::atomic<std::uint64_t> relayed_plain_{0};
   std::atomic<std::uint64_t> refused_400_{0};
+  std::atomic<std::uint64_t> refused_401_{0};
   std::atomic<std::uint64_t> refused_503_{0};
   std::atomic<std::uint64_t> upstream_failures_{0};
   std::atomic<std::uint64_t> no_certificate_{0};

@@ -18,6 +18,7 @@
 #include "net/listener.h"
 #include "net/worker_pool.h"
 #include "node/admin.h"
+#include "node/authorization.h"
 #include "node/config_dump.h"
 #include "node/readiness.h"
 #include "node/secret_manager.h"
@@ -137,6 +138,22 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   baggage.service_version = "latest";
   relay_options.baggage = hbone::FormatBaggage(baggage);
   relay_options.metrics = &w.metrics;
+  // The policies that target this waypoint, as its own workload lists them
+  // (the workload at its pod IP: --ip, else the address the client dialed).
+  std::optional<net::IpAddress> own_ip;
+  if (!w.self.addresses.empty()) own_ip = w.self.addresses.front();
+  relay_options.authorize = [lookup = w.lookup, own_ip](const hbone::InboundConnectionInfo& conn,
+                                                        const net::IpAddress& client_ip,
+                                                        const net::SocketAddress& target) {
+    const authz::PeerView peer = authz::PeerView::Of(conn.peer_identity, conn.peer_principal);
+    std::shared_ptr<const state::WorkloadState> hold;
+    const authz::Decision d =
+        node::DecideAtWaypoint(lookup->Current(hold), lookup->network(),
+                               own_ip.value_or(conn.local.ip()),
+                               node::InboundConnectionFacts{&peer, client_ip, target});
+    if (d.allowed()) return hbone::AuthorizationResult{};
+    return hbone::AuthorizationResult{false, authz::DenialReason(d)};
+  };
   relay_options.labeler = [lookup = w.lookup](const hbone::InboundConnectionInfo& conn,
                                               const net::IpAddress& client_ip,
                                               const RelayRoute& relay) {
@@ -164,6 +181,7 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
         auto s = secret_source();
         return s != nullptr ? s->server_context : nullptr;
       },
+      // The stream handler (the relay) authorizes each CONNECT itself.
       sockets, std::make_shared<hbone::AllowAllAuthorizer>(), &w.relay->stats(), inbound_options);
 
   // Discovery.

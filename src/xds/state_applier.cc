@@ -76,18 +76,28 @@ Status StateApplier::Apply(const DeltaDiscoveryResponse& response) {
     // An Address may switch between workload and service under one name.
     if (auto* w = std::get_if<std::shared_ptr<const state::Workload>>(&decoded)) {
       if (auto it = next.services.find(name); it != next.services.end()) next.services.erase(it);
-      next.workloads[name] = std::move(*w);
+      auto& slot = next.workloads[name];
+      // A resend of the same workload keeps the object the previous snapshot
+      // had, so what compares by identity (policy generation) sees no change.
+      if (slot == nullptr || !(*slot == **w)) slot = std::move(*w);
     } else {
       if (auto it = next.workloads.find(name); it != next.workloads.end()) next.workloads.erase(it);
       next.services[name] = std::get<std::shared_ptr<const state::Service>>(std::move(decoded));
     }
   }
-  for (auto& [name, policy] : policies) next.policies[name] = std::move(policy);
+  for (auto& [name, policy] : policies) {
+    auto& slot = next.policies[name];
+    // Same content as before: keep the object, so its compiled form is
+    // reused and open connections are not re-checked for nothing.
+    if (slot == nullptr || slot->SerializeAsString() != policy->SerializeAsString()) {
+      slot = std::move(policy);
+    }
+  }
   for (const auto& resource : response.resources()) {
     next_versions[resource.name()] = resource.version();
   }
 
-  current_ = std::make_shared<const state::WorkloadState>(std::move(next));
+  current_ = std::make_shared<const state::WorkloadState>(std::move(next), current_.get());
   versions_[type_url] = std::move(next_versions);
   store_.Publish(current_);
   return Ok();

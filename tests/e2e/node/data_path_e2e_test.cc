@@ -116,7 +116,7 @@ class DataPathE2e : public ::testing::Test {
     secrets_ = std::make_unique<SecretManager>(*ca_client_, so);
     secrets_->Start();
     workers_ = std::make_unique<net::WorkerPool>(2);
-    data_path_ = std::make_unique<DataPath>(*workers_, store_, metrics_, nullptr, DataPath::Options{});
+    data_path_ = std::make_unique<DataPath>(*workers_, store_, metrics_, DataPath::Options{});
     service_.Start();
     PodManager::Options pod_options;
     pod_options.drain_grace = std::chrono::milliseconds(1000);

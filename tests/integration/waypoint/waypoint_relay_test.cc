@@ -32,6 +32,7 @@
 #include "hbone/inbound_server.h"
 #include "hbone/outbound_proxy.h"
 #include "hbone/pool.h"
+#include "istio/security/authorization.pb.h"
 #include "net/connect.h"
 #include "net/listener.h"
 #include "node/tls_secret.h"
@@ -54,6 +55,7 @@ namespace wl = istio::workload;
 constexpr char kVip[] = "10.96.0.10";       // echo: bound to the waypoint
 constexpr char kOtherVip[] = "10.96.0.11";  // other: no waypoint
 constexpr char kEmptyVip[] = "10.96.0.12";  // empty: bound, no endpoints
+constexpr char kWaypointIp[] = "127.0.0.5";  // the waypoint's own pod (its Workload)
 
 net::SocketAddress Addr(const std::string& ip, std::uint16_t port) {
   return net::SocketAddress(*net::IpAddress::Parse(ip), port);
@@ -194,6 +196,7 @@ class WaypointRelayTest : public ::testing::Test {
     config.metrics_address = Addr("127.0.0.1", 0);
     config.readiness_address = Addr("127.0.0.1", 0);
     config.hbone_port = server_listener_->local_address().port();
+    config.instance_ip = kWaypointIp;
     auto waypoint = Waypoint::Start(config);
     ASSERT_TRUE(waypoint.ok()) << waypoint.error().ToString();
     waypoint_ = std::move(*waypoint);
@@ -295,6 +298,17 @@ class WaypointRelayTest : public ::testing::Test {
     put(xds::testing::WorkloadUid("default", "echo-1"), echo);
     put(xds::testing::WorkloadUid("default", "lone"),
         xds::testing::WorkloadAddress("default", "lone", "127.0.0.3"));
+    PublishWaypointWorkload({});
+  }
+
+  // The waypoint's own pod, listing |policies| (those that target it).
+  void PublishWaypointWorkload(const std::vector<std::string>& policies) {
+    wl::Address self = xds::testing::WorkloadAddress("default", "waypoint-0", kWaypointIp);
+    self.mutable_workload()->set_service_account("waypoint");
+    for (const auto& key : policies) self.mutable_workload()->add_authorization_policies(key);
+    ASSERT_TRUE(
+        store_.Set(xds::kAddressTypeUrl, xds::testing::WorkloadUid("default", "waypoint-0"), self)
+            .ok());
   }
 
   // An app connection through the outbound proxy: sends |payload|,
@@ -626,6 +640,57 @@ TEST_F(WaypointRelayTest, AClientWithTheWrongExpectationRejectsTheWaypoint) {
   Status s = p.get_future().get();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), ErrorCode::kUnauthenticated) << s.error().ToString();
+}
+
+TEST_F(WaypointRelayTest, EnforcesThePoliciesItsOwnWorkloadListsWith401) {
+  // DENY the client, targeting the waypoint (listed by its own workload).
+  istio::security::Authorization deny;
+  deny.set_namespace_("default");
+  deny.set_name("deny-client-at-waypoint");
+  deny.set_scope(istio::security::WORKLOAD_SELECTOR);
+  deny.set_action(istio::security::DENY);
+  deny.add_rules()->add_clauses()->add_matches()->add_principals()->set_exact(
+      "cluster.local/ns/default/sa/client");
+  ASSERT_TRUE(store_.Set(xds::kAuthorizationTypeUrl, "default/deny-client-at-waypoint", deny).ok());
+  // Not listed yet: the policy does not apply to the waypoint.
+  EXPECT_TRUE(ConnectVia(Addr(kVip, 80)).ok());
+  PublishWaypointWorkload({"default/deny-client-at-waypoint"});
+  Status denied = Ok();
+  for (int i = 0; i < 100 && denied.ok(); ++i) {
+    denied = ConnectVia(Addr(kVip, 80));
+    if (denied.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(denied.ok()) << "the waypoint never applied its policy";
+  EXPECT_EQ(denied.error().code(), ErrorCode::kPermissionDenied) << denied.error().ToString();
+  // Through the outbound proxy the app connection is reset (nothing relayed).
+  EXPECT_EQ(RoundTrip("hi").rfind("error: ", 0), 0u);
+  nlohmann::json c = Counters();
+  EXPECT_GE(c["refused"]["status401"].get<int>(), 2);
+  EXPECT_EQ(c["refused"]["status401"], c["downstream"]["status401"]);
+  const std::string metrics = HttpGet(waypoint_->metrics_address(), "/metrics");
+  // The failed series of the denied client, flag DENY, counts both refusals.
+  std::string denied_line;
+  for (std::size_t at = 0; (at = metrics.find("istio_tcp_connections_failed_total{reporter=\"waypoint\"",
+                                              at)) != std::string::npos;) {
+    const std::string line = metrics.substr(at, metrics.find('\n', at) - at);
+    at += line.size();
+    if (line.find("response_flags=\"DENY\"") != std::string::npos) denied_line = line;
+  }
+  ASSERT_FALSE(denied_line.empty()) << metrics;
+  EXPECT_NE(denied_line.find("source_principal=\"spiffe://cluster.local/ns/default/sa/client\""),
+            std::string::npos) << denied_line;
+  EXPECT_EQ(denied_line.substr(denied_line.rfind(' ') + 1), c["refused"]["status401"].dump())
+      << denied_line;
+  // Only the CONNECT made before the policy applied was relayed.
+  EXPECT_EQ(c["relayed"]["hbone"], 1);
+  // Unlisted again: allowed again.
+  PublishWaypointWorkload({});
+  Status allowed = denied;
+  for (int i = 0; i < 100 && !allowed.ok(); ++i) {
+    allowed = ConnectVia(Addr(kVip, 80));
+    if (!allowed.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(allowed.ok()) << allowed.error().ToString();
 }
 
 }  // namespace

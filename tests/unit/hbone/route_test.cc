@@ -215,5 +215,55 @@ TEST_F(WaypointRouteTest, WaypointPortZeroFallsBackToTheConfiguredHbonePort) {
             "10.0.3.1:40000");
 }
 
+// Fail closed: destinations marked waypoint_required are refused rather
+// than sent direct when their waypoint has no ready pod.
+TEST_F(WaypointRouteTest, RequiredWaypointWithoutReadyPodsIsRefusedNotBypassed) {
+  for (const char* vip : {"10.96.0.60:80", "10.96.0.70:80"}) {  // idle; unknown waypoint
+    lookup.services[Addr(vip)].waypoint_required = true;
+    RouteDecision d = DecideRoute(Addr(vip), lookup, 0);
+    EXPECT_EQ(d.kind, RouteDecision::Kind::kReject) << vip;
+    EXPECT_TRUE(d.waypoint_unavailable) << vip;
+    EXPECT_NE(d.reason.find("requires its waypoint"), std::string::npos) << d.reason;
+    // With fail-open, Istio's fallback: direct to the endpoint.
+    RouteOptions open;
+    open.waypoint_fail_open = true;
+    RouteDecision direct = DecideRoute(Addr(vip), lookup, 0, open);
+    EXPECT_EQ(direct.kind, RouteDecision::Kind::kHbone) << vip;
+    EXPECT_FALSE(direct.via_waypoint);
+    EXPECT_FALSE(direct.waypoint_unavailable);
+  }
+  // A required waypoint that is up is used as usual.
+  lookup.services[Addr("10.96.0.50:80")].waypoint_required = true;
+  EXPECT_TRUE(DecideRoute(Addr("10.96.0.50:80"), lookup, 0).via_waypoint);
+}
+
+TEST_F(WaypointRouteTest, RequiredWaypointAppliesToPodIpsAndToDestinationsWithoutOne) {
+  WorkloadTarget pod = pod_with_waypoint;
+  pod.ip = Ip("10.0.1.10");
+  pod.waypoint = WaypointRef{kIdleKey, std::nullopt, 15008};
+  pod.waypoint_required = true;
+  lookup.workloads.emplace(pod.ip, pod);
+  RouteDecision d = DecideRoute(Addr("10.0.1.10:5432"), lookup, 0);
+  EXPECT_EQ(d.kind, RouteDecision::Kind::kReject);
+  EXPECT_TRUE(d.waypoint_unavailable);
+  // Marked but naming no waypoint: refused as well (never reached direct).
+  lookup.services[Addr("10.96.0.20:80")].waypoint_required = true;
+  RouteDecision none = DecideRoute(Addr("10.96.0.20:80"), lookup, 0);
+  EXPECT_EQ(none.kind, RouteDecision::Kind::kReject);
+  EXPECT_NE(none.reason.find("none is bound"), std::string::npos) << none.reason;
+}
+
+TEST_F(WaypointRouteTest, RequiredWaypointStillLetsTheWaypointItselfThrough) {
+  lookup.services[Addr("10.96.0.50:80")].waypoint_required = true;
+  RouteOptions from_waypoint;
+  from_waypoint.source_ip = wp_a.ip;
+  RouteDecision d = DecideRoute(Addr("10.96.0.50:80"), lookup, 0, from_waypoint);
+  EXPECT_EQ(d.kind, RouteDecision::Kind::kHbone);
+  EXPECT_FALSE(d.via_waypoint);
+  RouteOptions relay;
+  relay.use_waypoints = false;  // the waypoint's own relay
+  EXPECT_EQ(DecideRoute(Addr("10.96.0.50:80"), lookup, 0, relay).kind, RouteDecision::Kind::kHbone);
+}
+
 }  // namespace
 }  // namespace ambit::hbone

@@ -105,3 +105,34 @@ TEST(DecodeAuthorization, ChecksKeyAndPrefixes) {
 
 }  // namespace
 }  // namespace ambit::state
+
+namespace ambit::state {
+namespace {
+
+TEST(DecodeAddress, WaypointRequiredExtensionMarksWorkloadsAndServices) {
+  wl::Address workload = SampleWorkload();
+  auto plain = DecodeAddress("Kubernetes//Pod/shop/cart-1", workload);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(std::get<std::shared_ptr<const Workload>>(*plain)->waypoint_required);
+  workload.mutable_workload()->add_extensions()->set_name("some.other/extension");
+  workload.mutable_workload()->add_extensions()->set_name(std::string(kWaypointRequiredExtension));
+  auto marked = DecodeAddress("Kubernetes//Pod/shop/cart-1", workload);
+  ASSERT_TRUE(marked.ok());
+  EXPECT_TRUE(std::get<std::shared_ptr<const Workload>>(*marked)->waypoint_required);
+
+  wl::Address service;
+  wl::Service* s = service.mutable_service();
+  s->set_name("cart");
+  s->set_namespace_("shop");
+  s->set_hostname("cart.shop.svc.cluster.local");
+  auto unmarked = DecodeAddress("shop/cart.shop.svc.cluster.local", service);
+  ASSERT_TRUE(unmarked.ok());
+  EXPECT_FALSE(std::get<std::shared_ptr<const Service>>(*unmarked)->waypoint_required);
+  s->add_extensions()->set_name("ambit.io/waypoint-required");
+  auto required = DecodeAddress("shop/cart.shop.svc.cluster.local", service);
+  ASSERT_TRUE(required.ok());
+  EXPECT_TRUE(std::get<std::shared_ptr<const Service>>(*required)->waypoint_required);
+}
+
+}  // namespace
+}  // namespace ambit::state

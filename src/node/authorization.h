@@ -1,0 +1,89 @@
+// L4 authorization where traffic arrives (Istio's AuthorizationPolicy as
+// ztunnel enforces it: assert_rbac, https://github.com/istio/ztunnel/blob/master/src/state.rs):
+//
+//   connection = {peer identity (from the verified client certificate; none
+//                 for plaintext), source IP, destination IP, destination port}
+//   ztunnel:  the destination workload is the one owning the destination IP;
+//             its namespace's, the global and its own listed policies apply
+//             (authz::PolicyIndex::Evaluate). A destination address the state
+//             does not know is decided with the global policies and those of
+//             the pod's namespace.
+//   waypoint: only the policies its own workload (its pod IP) lists apply,
+//             i.e. those that target the waypoint
+//             (authz::PolicyIndex::EvaluateListed).
+//
+// Decisions read the snapshot's PolicyIndex, built once per snapshot; on a
+// worker loop they take no lock and allocate nothing.
+//
+// PodAuthorizer is the hbone::Authorizer of one pod's HBONE server: it
+// decides each CONNECT and watches allowed streams through the pod's
+// ConnectionTracker, so a policy change (PolicyWatcher) decides them again on
+// their own loop and revokes the ones now denied.
+//
+// Thread-safety: the free functions are pure; PodAuthorizer is immutable and
+// safe from every worker loop.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "authz/decision.h"
+#include "authz/connection.h"
+#include "hbone/inbound_server.h"
+#include "net/socket_address.h"
+#include "node/connection_tracker.h"
+#include "state/workload_state.h"
+
+namespace ambit::node {
+
+class StateLookup;
+
+// What a decision about one inbound connection looks at.
+struct InboundConnectionFacts {
+  const authz::PeerView* peer = nullptr;  // null: no identity (plaintext)
+  net::IpAddress source;
+  net::SocketAddress destination;         // the address the client asked for
+};
+
+// ztunnel's decision for |facts| (see the file comment). |fallback_namespace|:
+// the namespace of the pod the connection arrived at.
+authz::Decision DecideInbound(const state::WorkloadState& state, std::string_view network,
+                              std::string_view fallback_namespace,
+                              const InboundConnectionFacts& facts);
+
+// A waypoint's decision: the policies listed by its own workload, the one
+// owning |self| (none when the state does not know it: allowed).
+authz::Decision DecideAtWaypoint(const state::WorkloadState& state, std::string_view network,
+                                 const net::IpAddress& self, const InboundConnectionFacts& facts);
+
+// Ztunnel's access-log error texts (https://github.com/istio/ztunnel/blob/master/src/proxy.rs
+// Error): a refused connection and one closed by a later policy change, each
+// followed by authz::DenialReason ("explicitly denied by: ns/name" or "allow
+// policies exist, but none allowed").
+std::string RejectionError(std::string_view denial_reason);
+std::string LateRejectionError(std::string_view denial_reason);
+
+class PodAuthorizer final : public hbone::Authorizer {
+ public:
+  // |pod_namespace|: the fallback namespace (see DecideInbound). |tracker|:
+  // the pod's connections, where allowed streams are watched.
+  PodAuthorizer(std::string pod_namespace, std::shared_ptr<const StateLookup> lookup,
+                std::shared_ptr<ConnectionTracker> tracker);
+
+  // The CONNECT target is the destination; the TCP source of the HBONE
+  // connection is the source (the client pod, or a waypoint).
+  hbone::AuthorizationResult Authorize(const hbone::InboundRequestInfo& request) const override;
+  std::unique_ptr<hbone::AuthorizationWatch> Watch(const hbone::InboundRequestInfo& request,
+                                                   asio::any_io_executor executor,
+                                                   Revoke revoke) const override;
+
+ private:
+  authz::Decision Decide(const hbone::InboundRequestInfo& request) const;
+
+  std::string pod_namespace_;
+  std::shared_ptr<const StateLookup> lookup_;
+  std::shared_ptr<ConnectionTracker> tracker_;
+};
+
+}  // namespace ambit::node
