@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "core/duration.h"
 #include "core/log.h"
 #include "node/ztunnel.h"
 
@@ -61,9 +62,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-preserve-source-ip", no_source_ip,
                "Connect to apps from the pod IP instead of the client's IP (no IP_TRANSPARENT)");
+  std::string secret_ttl = "24h";
+  app.add_option("--secret-ttl", secret_ttl,
+                 "Workload certificate lifetime to request from the CA (ztunnel's SECRET_TTL), "
+                 "e.g. 20s, 1h, 24h (10s-2160h); renewed at half-life")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", log_json, "One JSON object per log line");
   CLI11_PARSE(app, argc, argv);
+  if (auto ttl = ambit::ParseWorkloadCertTtl(secret_ttl, "--secret-ttl"); ttl.ok()) {
+    config.secret_ttl = *ttl;
+  } else {
+    std::fprintf(stderr, "ztunnel: %s\n", ttl.error().ToString().c_str());
+    return 2;
+  }
 
   if (auto st = ambit::InitLogging("ztunnel", log_level, log_json); !st.ok()) {
     std::fprintf(stderr, "ztunnel: %s\n", st.error().ToString().c_str());

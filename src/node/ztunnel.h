@@ -51,6 +51,9 @@ struct ZtunnelConfig {
   std::chrono::milliseconds memory_trim_period{10000};
   bool preserve_source_ip = true;         // IP_TRANSPARENT to apps on inbound
   std::uint16_t hbone_port = 15008;       // destination HBONE port (tests)
+  // Lifetime requested for workload certificates (ztunnel's SECRET_TTL);
+  // renewed at half-life.
+  std::chrono::seconds secret_ttl{24 * 3600};
   // Test seam: use this CA client instead of a gRPC one to ca_address.
   std::shared_ptr<caclient::CaClient> ca_client;
 };
