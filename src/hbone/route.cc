@@ -55,7 +55,7 @@ std::optional<RouteDecision> ViaWaypoint(const std::optional<WaypointRef>& ref,
 RouteDecision DecideRoute(const net::SocketAddress& original_destination,
                           const DestinationLookup& lookup, std::uint64_t pick,
                           const RouteOptions& options) {
-  if (auto service = lookup.FindService(original_destination, pick)) {
+  if (auto service = lookup.FindServiceFor(original_destination, pick, options.source_ip)) {
     if (auto via = ViaWaypoint(service->waypoint, original_destination, lookup, pick, options)) {
       via->service_hostname = service->hostname;
       return *std::move(via);
