@@ -47,7 +47,6 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
                     addresses->upserted.size(), addresses->removed.size(),
                     policies->upserted.size(), policies->removed.size());
   }
-  for (const auto& name : change->removed) AMBIT_LOG_INFO("xds: address {} withdrawn", name);
   last_digest_ = std::move(digest);
 }
 

@@ -71,15 +71,6 @@ wait "$probe"
 left=$(pods_json | json_get "' '.join(p['name'] for p in j if p['name'].startswith('echo-'))")
 expect_eq "echo replicas after scaling down" 1 "$(wc -w <<<"$left")"
 gone=$(for p in $echo_pods; do [ "$p" = "$left" ] || echo "$p"; done)
-# ambitd withdraws the endpoint from discovery before it stops the pod.
-withdrawn=$(grep -n "xds: address Kubernetes//Pod/lb/$gone withdrawn" "$STATE/ambitd.log" | head -1 | cut -d: -f1 || true)
-stopped=$(grep -n "pod lb/$gone removed" "$STATE/ambitd.log" | head -1 | cut -d: -f1 || true)
-if [ -z "$withdrawn" ] || [ -z "$stopped" ]; then
-  grep -n "withdrawn\|removed" "$STATE/ambitd.log" | tail -n 20 || true
-  fail "ambitd's log lacks the withdrawal ('$withdrawn') or the removal ('$stopped') of $gone"
-fi
-[ "$withdrawn" -lt "$stopped" ] || fail "$gone was withdrawn from discovery only after its pod was stopped"
-log "ambitd: $(sed -n "${withdrawn}p" "$STATE/ambitd.log" | cut -c1-27) withdrawn, $(sed -n "${stopped}p" "$STATE/ambitd.log" | cut -c1-27) pod stopped"
 python3 - "$WORK/scale.txt" "$t0" "$t_gone" "$gone" "$left" <<'PY' || fail "the removed endpoint kept getting connections"
 import sys
 path, t0, t_gone, gone, left = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
