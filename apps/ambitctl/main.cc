@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
                  "In-pod redirect backend of the mesh for a new cluster: nftables (default) or iptables");
   up->add_flag("--no-mesh", up_options.no_mesh,
                "New cluster without the mesh data plane (no node agents, ambit-cni, ztunnels)");
+  up->add_option("--workload-cert-ttl", up_options.workload_cert_ttl,
+                 "Workload certificate lifetime, e.g. 20s, 1h, 24h (default 24h; 10s-2160h); "
+                 "certificates are renewed at half-life. Kept in the cluster's settings");
   up->add_option("--ztunnel-arg", up_options.ztunnel_args,
                  "Appended to every ztunnel's command line, for a new cluster (repeatable; "
                  "write --ztunnel-arg=--workers=1)")

@@ -14,6 +14,7 @@
 #include "cluster/layout.h"
 #include "cluster/supervisor.h"
 #include "control/daemon.h"
+#include "core/duration.h"
 #include "core/log.h"
 
 namespace {
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--cluster", cluster_name, "Cluster name (state in /var/lib/ambit/NAME)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  std::string cert_ttl;
+  app.add_option("--workload-cert-ttl", cert_ttl,
+                 "Workload certificate lifetime for this run, e.g. 20s, 1h, 24h (10s-2160h; "
+                 "default: the cluster's setting, 24h unless `cluster up --workload-cert-ttl`)");
   CLI11_PARSE(app, argc, argv);
 
   if (auto s = ambit::InitLogging("ambitd", log_level); !s.ok()) {
@@ -49,6 +54,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   ambit::control::Daemon daemon(ambit::cluster::ClusterLayout(cluster_name), SelfExe());
+  if (!cert_ttl.empty()) {
+    auto ttl = ambit::ParseWorkloadCertTtl(cert_ttl, "--workload-cert-ttl");
+    if (!ttl.ok()) {
+      std::fprintf(stderr, "ambitd: %s\n", ttl.error().ToString().c_str());
+      return 2;
+    }
+    daemon.SetWorkloadCertTtl(*ttl);
+  }
   // Other services (CA, xDS) are registered here with daemon.AddService(...).
   if (auto s = daemon.Run(); !s.ok()) {
     std::fprintf(stderr, "ambitd: %s\n", s.error().ToString().c_str());

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "core/duration.h"
 #include "core/log.h"
 #include "waypoint/waypoint.h"
 
@@ -77,9 +78,20 @@ int main(int argc, char** argv) {
   app.add_option("--readiness-port", readiness_port, "/healthz/ready port")->capture_default_str();
   app.add_option("--drain-seconds", drain_seconds, "Grace for open connections on shutdown")
       ->capture_default_str();
+  std::string secret_ttl = "24h";
+  app.add_option("--secret-ttl", secret_ttl,
+                 "Workload certificate lifetime to request from the CA (ztunnel's SECRET_TTL), "
+                 "e.g. 20s, 1h, 24h (10s-2160h); renewed at half-life")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", log_json, "One JSON object per log line");
   CLI11_PARSE(app, argc, argv);
+  if (auto ttl = ambit::ParseWorkloadCertTtl(secret_ttl, "--secret-ttl"); ttl.ok()) {
+    config.secret_ttl = *ttl;
+  } else {
+    std::fprintf(stderr, "waypoint: %s\n", ttl.error().ToString().c_str());
+    return 2;
+  }
 
   if (auto st = ambit::InitLogging("waypoint", log_level, log_json); !st.ok()) {
     std::fprintf(stderr, "waypoint: %s\n", st.error().ToString().c_str());

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "core/duration.h"
 #include "core/log.h"
 #include "node/ztunnel.h"
 
@@ -64,9 +65,20 @@ int main(int argc, char** argv) {
   app.add_flag("--waypoint-fail-open", config.waypoint_fail_open,
                "Send destinations marked ambit.io/waypoint-required direct while their waypoint "
                "has no ready endpoint (Istio's fallback) instead of resetting the connection");
+  std::string secret_ttl = "24h";
+  app.add_option("--secret-ttl", secret_ttl,
+                 "Workload certificate lifetime to request from the CA (ztunnel's SECRET_TTL), "
+                 "e.g. 20s, 1h, 24h (10s-2160h); renewed at half-life")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", log_json, "One JSON object per log line");
   CLI11_PARSE(app, argc, argv);
+  if (auto ttl = ambit::ParseWorkloadCertTtl(secret_ttl, "--secret-ttl"); ttl.ok()) {
+    config.secret_ttl = *ttl;
+  } else {
+    std::fprintf(stderr, "ztunnel: %s\n", ttl.error().ToString().c_str());
+    return 2;
+  }
 
   if (auto st = ambit::InitLogging("ztunnel", log_level, log_json); !st.ok()) {
     std::fprintf(stderr, "ztunnel: %s\n", st.error().ToString().c_str());

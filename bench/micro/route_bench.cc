@@ -6,6 +6,10 @@
 //   - a service VIP:80 (pick an endpoint, map 80 -> 8080),
 //   - a workload IP directly,
 //   - an IP nobody owns (passthrough).
+// And the service VIP with the Service's load balancing on and off in the same
+// run (PreferClose: each node its own zone, as in the local cluster; the
+// client is pod 0 on node-0): the pick stays an index into a precomputed
+// per-client-locality list, so neither grows with the endpoint count.
 #include <benchmark/benchmark.h>
 
 #include <future>
@@ -30,7 +34,8 @@ std::string VipText(int s) { return Dotted(10, 96, s); }
 std::string ServiceKey(int s) { return "ns-" + std::to_string(s % 50) + "/svc-" + std::to_string(s) + ".svc.cluster.local"; }
 
 // |pods| workloads in 50 namespaces; pod i serves service i / endpoints.
-std::shared_ptr<const state::WorkloadState> MakeState(int pods, int endpoints) {
+std::shared_ptr<const state::WorkloadState> MakeState(int pods, int endpoints,
+                                                      bool prefer_close = false) {
   state::WorkloadState::Contents c;
   for (int i = 0; i < pods; ++i) {
     auto w = std::make_shared<state::Workload>();
@@ -43,6 +48,7 @@ std::shared_ptr<const state::WorkloadState> MakeState(int pods, int endpoints) {
     w->trust_domain = "cluster.local";
     w->service_account = "sa-" + std::to_string(s);
     w->node = "node-" + std::to_string(i % 20);
+    w->locality.zone = w->node;
     w->services[ServiceKey(s)] = {state::PortMapping{80, 8080}};
     c.workloads[w->uid] = std::move(w);
   }
@@ -53,6 +59,11 @@ std::shared_ptr<const state::WorkloadState> MakeState(int pods, int endpoints) {
     svc->hostname = "svc-" + std::to_string(s) + ".svc.cluster.local";
     svc->vips = {state::ServiceVip{"", state::PackIp(VipText(s)).value()}};
     svc->ports = {state::PortMapping{80, 8080}};
+    if (prefer_close) {  // istiod's PreferClose
+      svc->load_balancing = state::LoadBalancing{
+          {state::LbScope::kNetwork, state::LbScope::kRegion, state::LbScope::kZone},
+          state::LbMode::kFailover, false};
+    }
     c.services[svc->Key()] = std::move(svc);
   }
   return std::make_shared<const state::WorkloadState>(std::move(c));
@@ -61,20 +72,21 @@ std::shared_ptr<const state::WorkloadState> MakeState(int pods, int endpoints) {
 // Runs the timing loop on worker loop 0, where StateLookup reads through that
 // worker's StateReader (the production steady state).
 void RunOnWorker(benchmark::State& st, int pods, int endpoints, const net::SocketAddress& dst,
-                 hbone::RouteDecision::Kind want) {
+                 hbone::RouteDecision::Kind want, bool prefer_close = false,
+                 const hbone::RouteOptions& options = {}) {
   state::StateStore store;
-  store.Publish(MakeState(pods, endpoints));
+  store.Publish(MakeState(pods, endpoints, prefer_close));
   node::StateLookup lookup(store, 1);
   net::WorkerPool workers(1);
   workers.Start();
   std::promise<void> done;
   workers.Post(0, [&] {
-    const hbone::RouteDecision first = hbone::DecideRoute(dst, lookup, 0);
+    const hbone::RouteDecision first = hbone::DecideRoute(dst, lookup, 0, options);
     if (first.kind != want) {
       st.SkipWithError("unexpected route decision");
     } else {
       std::uint64_t pick = 0;
-      for (auto _ : st) benchmark::DoNotOptimize(hbone::DecideRoute(dst, lookup, ++pick));
+      for (auto _ : st) benchmark::DoNotOptimize(hbone::DecideRoute(dst, lookup, ++pick, options));
     }
     done.set_value();
   });
@@ -94,6 +106,20 @@ void BM_RouteServiceVip(benchmark::State& st) {
 BENCHMARK(BM_RouteServiceVip)->ArgNames({"pods", "endpoints"})
     ->Args({1000, 1})->Args({1000, 10})->Args({1000, 100})
     ->Args({10000, 1})->Args({10000, 10})->Args({10000, 100})->UseRealTime();
+
+// A client on node-0 (pod 0) to a service of |endpoints| pods spread over 20
+// nodes; range(2) = 1: the Service prefers close endpoints (PreferClose).
+void BM_RouteServiceVipFromPod(benchmark::State& st) {
+  const int pods = static_cast<int>(st.range(0));
+  const int endpoints = static_cast<int>(st.range(1));
+  const bool prefer_close = st.range(2) != 0;
+  hbone::RouteOptions options;
+  options.source_ip = net::IpAddress::Parse(PodIp(0)).value();
+  RunOnWorker(st, pods, endpoints, Addr(VipText(pods / endpoints / 2), 80),
+              hbone::RouteDecision::Kind::kHbone, prefer_close, options);
+}
+BENCHMARK(BM_RouteServiceVipFromPod)->ArgNames({"pods", "endpoints", "prefer_close"})
+    ->ArgsProduct({{5000}, {10, 100, 1000}, {0, 1}})->UseRealTime();
 
 void BM_RouteWorkloadIp(benchmark::State& st) {
   const int pods = static_cast<int>(st.range(0));

@@ -18,7 +18,8 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
              {{"enabled", c.mesh.enabled},
               {"redirect", c.mesh.redirect},
               {"ztunnelArgs", c.mesh.ztunnel_args},
-              {"revision", c.mesh.revision}}}};
+              {"revision", c.mesh.revision}}},
+            {"ca", {{"workloadCertTtl", FormatDurationSeconds(c.ca.workload_cert_ttl)}}}};
   return j.dump(2) + "\n";
 }
 
@@ -59,6 +60,14 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
       if (c.mesh.redirect != "nftables" && c.mesh.redirect != "iptables") {
         return Error(ErrorCode::kInvalidArgument,
                      where + ": mesh.redirect: expected nftables or iptables, got '" + c.mesh.redirect + "'");
+      }
+    }
+    if (j.contains("ca")) {
+      const auto& ca = j["ca"];
+      if (ca.contains("workloadCertTtl")) {
+        AMBIT_ASSIGN_OR_RETURN(c.ca.workload_cert_ttl,
+                               ParseWorkloadCertTtl(ca["workloadCertTtl"].get<std::string>(),
+                                                    where + ": ca.workloadCertTtl"));
       }
     }
     AMBIT_RETURN_IF_ERROR(ValidateClusterName(c.name));

@@ -2,11 +2,13 @@
 // `ambitctl cluster up` and read by ambitd. Value type; thread-compatible.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "cluster/cni.h"
 #include "cluster/layout.h"
+#include "core/duration.h"
 #include "core/result.h"
 
 namespace ambit::cluster {
@@ -27,11 +29,20 @@ struct MeshSettings {
   std::string revision = "default";
 };
 
+// The cluster's CA ("ca" in cluster.json; absent = these defaults).
+struct CaSettings {
+  // Lifetime of workload certificates (`cluster up --workload-cert-ttl`;
+  // "workloadCertTtl" in cluster.json, e.g. "20s"): the CA's default and what
+  // the cluster's ztunnels and waypoints request; renewed at half-life.
+  std::chrono::seconds workload_cert_ttl = kDefaultWorkloadCertTtl;
+};
+
 struct ClusterConfig {
   std::string name;
   int node_count = 1;
   CniSettings cni;
   MeshSettings mesh;
+  CaSettings ca;
 };
 
 std::string ClusterConfigToJson(const ClusterConfig& config);

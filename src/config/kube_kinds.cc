@@ -168,7 +168,9 @@ SchemaPtr ServiceSpecSchema() {
               Opt("publishNotReadyAddresses", Bool()),
               Opt("healthCheckNodePort", PortSchema()),
               Opt("allocateLoadBalancerNodePorts", Bool()),
-              Opt("trafficDistribution", Str())},
+              // Kubernetes' values (PreferSameZone and PreferSameNode since 1.33);
+              // the ambient model turns them into Service.load_balancing.
+              Opt("trafficDistribution", Enum({"PreferClose", "PreferSameZone", "PreferSameNode"}))},
              "a service spec (object)");
 }
 

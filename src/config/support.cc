@@ -54,7 +54,12 @@ const std::vector<SupportEntry> kTable = {
     {"Service", "", Support::kEnforced, "ClusterIP, selector endpoints and ports are acted on"},
     {"Service", "spec.sessionAffinity", Support::kNotEnforced, "connections are balanced without affinity", "!None"},
     {"Service", "spec.externalIPs", Support::kNotEnforced, kLocalRuntime},
-    {"Service", "spec.internalTrafficPolicy", Support::kNotEnforced, kLocalRuntime, "!Cluster"},
+    {"Service", "spec.internalTrafficPolicy", Support::kPartial,
+     "mesh clients use node-local endpoints only (ztunnel); pods outside the mesh ignore it",
+     "!Cluster"},
+    {"Service", "spec.trafficDistribution", Support::kPartial,
+     "mesh clients prefer close endpoints (ztunnel; each local node is its own zone, "
+     "docs/traffic-distribution.md); pods outside the mesh ignore it"},
     {"Service", "spec.externalTrafficPolicy", Support::kNotEnforced, kLocalRuntime},
     {"Service", "spec.type", Support::kPartial,
      "the local cluster serves the ClusterIP only (no node ports or load balancer)", "NodePort"},

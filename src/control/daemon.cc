@@ -24,6 +24,7 @@
 #include "control/reconciler.h"
 #include "control/store.h"
 #include "control/xds_publisher.h"
+#include "core/duration.h"
 #include "core/log.h"
 #include "xds/delta_ads_server.h"
 #include "xds/resource_store.h"
@@ -60,6 +61,7 @@ Status Daemon::Run() {
   ::signal(SIGPIPE, SIG_IGN);
 
   AMBIT_ASSIGN_OR_RETURN(cluster::ClusterConfig config, cluster::LoadClusterConfig(layout_));
+  if (cert_ttl_override_) config.ca.workload_cert_ttl = *cert_ttl_override_;
   if (auto other = cluster::ReadPidFile(layout_.PidFile());
       other && other->pid != ::getpid() && cluster::IsAlive(*other)) {
     return Error(ErrorCode::kAlreadyExists, "ambitd for cluster '" + layout_.name() +
@@ -75,8 +77,12 @@ Status Daemon::Run() {
   AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(layout_.StoreFile()));
   // The CA: material in <state>/ca, one bearer credential per node in
   // <state>/nodes/<node>/credential, pods' identities checked against the store.
+  const std::string cert_ttl = FormatDurationSeconds(config.ca.workload_cert_ttl);
+  ca::CaOptions ca_options;
+  ca_options.default_workload_ttl = config.ca.workload_cert_ttl;
+  AMBIT_LOG_INFO("cluster {}: workload certificates live {}", config.name, cert_ttl);
   AMBIT_ASSIGN_OR_RETURN(std::unique_ptr<ca::ClusterCa> cluster_ca,
-                         ca::ClusterCa::Open(layout_.StateDir() + "/ca", layout_.name(), {}));
+                         ca::ClusterCa::Open(layout_.StateDir() + "/ca", layout_.name(), ca_options));
   for (const auto& node : cluster::DescribeNodes(layout_, config.node_count)) {
     std::error_code ec;
     std::filesystem::create_directories(layout_.NodeDir(node.name), ec);
@@ -107,12 +113,13 @@ Status Daemon::Run() {
   // pod's NODE_NAME picks the node credential the CA and xDS accept.
   const std::string waypoint_binary =
       std::filesystem::path(self_exe_).parent_path().string() + "/waypoint";
-  plan_context.waypoint_command = [this, waypoint_binary](const config::Gateway& gw) {
+  plan_context.waypoint_command = [this, waypoint_binary, cert_ttl](const config::Gateway& gw) {
     return std::vector<std::string>{waypoint_binary,
                                     "--name", gw.metadata.name,
                                     "--namespace", gw.metadata.ns,
                                     "--xds-address", "unix:" + layout_.SocketPath(),
-                                    "--node-credential-dir", layout_.StateDir() + "/nodes"};
+                                    "--node-credential-dir", layout_.StateDir() + "/nodes",
+                                    "--secret-ttl", cert_ttl};
   };
   Controller controller(store.get(), &reconciler, plan_context, mesh_scope.AnalysisContext(),
                         &mesh_scope);

@@ -6,7 +6,9 @@
 // adopts them.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,11 @@ class Daemon {
   // Not owned; must outlive Run().
   void AddService(grpc::Service* service);
 
+  // Overrides the cluster's workload certificate lifetime (cluster.json
+  // "ca.workloadCertTtl") for this run: the CA's default, and what the
+  // ztunnels and waypoints this run starts request. Not persisted.
+  void SetWorkloadCertTtl(std::chrono::seconds ttl) { cert_ttl_override_ = ttl; }
+
   // Blocks until a termination signal. Must be called from the main thread
   // before any other thread was started (it blocks the signals process-wide).
   Status Run();
@@ -39,6 +46,7 @@ class Daemon {
   cluster::ClusterLayout layout_;
   std::string self_exe_;
   std::vector<grpc::Service*> extra_services_;
+  std::optional<std::chrono::seconds> cert_ttl_override_;
 };
 
 }  // namespace ambit::control

@@ -22,6 +22,7 @@
 #include "control/pod_runtime.h"
 #include "control/reconciler.h"
 #include "control/store.h"
+#include "core/duration.h"
 #include "core/log.h"
 #include "core/netns.h"
 #include "model/enrollment.h"
@@ -102,7 +103,8 @@ std::vector<std::string> ZtunnelArgv(const cluster::ClusterLayout& layout,
                                    "--xds-address", "unix:" + layout.SocketPath(),
                                    "--credential-file", layout.NodeDir(node.name) + "/credential",
                                    "--zds-socket", ZdsSocket(layout, node.name),
-                                   "--ip", node.ip};
+                                   "--ip", node.ip,
+                                   "--secret-ttl", FormatDurationSeconds(config.ca.workload_cert_ttl)};
   argv.insert(argv.end(), config.mesh.ztunnel_args.begin(), config.mesh.ztunnel_args.end());
   return argv;
 }

@@ -43,7 +43,8 @@ void AddMeshCniPlugin(const cluster::ClusterLayout& layout, const std::string& n
                       const std::string& self_exe, cluster::CniSettings* settings);
 
 // The command line of node |node|'s ztunnel: the binary next to |self_exe|,
-// the cluster's endpoints and files for the node, then the cluster's
+// the cluster's endpoints and files for the node, --secret-ttl (the cluster's
+// workload certificate TTL), then the cluster's
 // mesh.ztunnel_args in order (later flags win where ztunnel allows repeats).
 std::vector<std::string> ZtunnelArgv(const cluster::ClusterLayout& layout,
                                      const cluster::ClusterConfig& config,

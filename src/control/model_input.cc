@@ -40,6 +40,12 @@ model::AmbientInput BuildModelInput(const StoreState& state, const RuntimeView* 
     model::PodInput in;
     in.pod = pod;
     in.runtime.node = pod->spec.node_name;
+    // Each node of the local cluster is its own zone (no region): a
+    // Service's PreferClose keeps traffic on the client's node while an
+    // endpoint there is healthy.
+    if (!pod->spec.node_name.empty()) {
+      input.node_localities[pod->spec.node_name].zone = pod->spec.node_name;
+    }
     if (view != nullptr) {
       auto it = view->pods.find({"Pod", pod->metadata.ns, pod->metadata.name});
       if (it != view->pods.end() && it->second.uid == pod->metadata.uid) {

@@ -96,7 +96,27 @@ void Reconciler::Pass() {
   std::map<ResourceKey, const config::Pod*> desired;
   for (const auto* p : snap->Pods()) desired.emplace(KeyOfPod(p->metadata.ns, p->metadata.name), p);
 
-  // 1. Remove what is no longer wanted.
+  // 1. Remove what is no longer wanted. Observers hear of it first (the
+  // last view without those pods), so endpoints leave discovery before their
+  // containers are stopped rather than after (stopping can take seconds).
+  if (observer_) {
+    std::shared_ptr<const RuntimeView> last = View();
+    bool removing = false;
+    for (const auto& [key, real] : realized_) {
+      auto want = desired.find(key);
+      removing = removing || want == desired.end() || want->second->metadata.uid != real.uid;
+    }
+    if (removing && last != nullptr) {
+      RuntimeView withdrawn = *last;
+      for (auto it = withdrawn.pods.begin(); it != withdrawn.pods.end();) {
+        auto want = desired.find(it->first);
+        it = want == desired.end() || want->second->metadata.uid != it->second.uid
+                 ? withdrawn.pods.erase(it)
+                 : std::next(it);
+      }
+      observer_(*snap, withdrawn);
+    }
+  }
   for (auto it = realized_.begin(); it != realized_.end();) {
     auto want = desired.find(it->first);
     if (want != desired.end() && want->second->metadata.uid == it->second.uid) {

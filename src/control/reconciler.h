@@ -1,6 +1,8 @@
 // The reconciler: makes the machine match the store. One thread; each pass
 // (after every store change, and once a second to notice process changes)
 //   1. removes pods that are no longer wanted (or were replaced: new UID),
+//      after giving the observer the last view without them (so discovery
+//      drops their endpoints before their containers are stopped),
 //   2. creates wanted pods that do not exist (retrying failures with backoff),
 //   3. restarts lost container supervisors,
 //   4. computes pod phases and readiness, and each Service's ready endpoints,

@@ -127,6 +127,11 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
       return Error(ErrorCode::kInvalidArgument, "--revision: " + bad);
     }
   }
+  std::optional<std::chrono::seconds> cert_ttl;
+  if (!options.workload_cert_ttl.empty()) {
+    AMBIT_ASSIGN_OR_RETURN(cert_ttl,
+                           ParseWorkloadCertTtl(options.workload_cert_ttl, "--workload-cert-ttl"));
+  }
   cluster::ClusterLayout layout(name);
   {
     auto existing = cluster::LoadClusterConfig(layout);
@@ -178,6 +183,13 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
                  "cluster '" + name + "' exists with other ztunnel arguments (see " +
                      layout.ClusterFile() + "); remove it first with `ambitctl cluster down`");
   }
+  if (existing.ok() && cert_ttl && *cert_ttl != existing->ca.workload_cert_ttl) {
+    return Error(ErrorCode::kAlreadyExists,
+                 "cluster '" + name + "' exists with workload certificate TTL " +
+                     FormatDurationSeconds(existing->ca.workload_cert_ttl) + ", not " +
+                     FormatDurationSeconds(*cert_ttl) + " (see " + layout.ClusterFile() +
+                     "); remove it first with `ambitctl cluster down`");
+  }
   if (existing.ok()) {
     if (nodes && *nodes != existing->node_count) {
       return Error(ErrorCode::kAlreadyExists,
@@ -205,6 +217,7 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
     config.mesh.redirect = options.redirect;
     config.mesh.ztunnel_args = options.ztunnel_args;
     if (!options.revision.empty()) config.mesh.revision = options.revision;
+    if (cert_ttl) config.ca.workload_cert_ttl = *cert_ttl;
     AMBIT_RETURN_IF_ERROR(cluster::SaveClusterConfig(layout, config));
     created = true;
   }

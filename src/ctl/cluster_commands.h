@@ -22,6 +22,11 @@ struct UpOptions {
   // A file applied once ambitd answers: Istio MeshConfig YAML (becomes the
   // mesh ConfigMap istio-system/istio, data.mesh) or ConfigMap manifests.
   std::string mesh_config;
+  // Workload certificate lifetime as given ("20s", "24h"; empty = not given:
+  // 24 h for a new cluster, unchanged for an existing one). Persisted in
+  // cluster.json ("ca.workloadCertTtl"); an existing cluster with another
+  // value is refused like the other settings.
+  std::string workload_cert_ttl;
 };
 
 // The manifests `--mesh-config FILE` applies, from the file's |text|: the
@@ -33,8 +38,8 @@ Result<std::string> MeshConfigManifest(const std::string& file, const std::strin
 
 // Creates the cluster (state dir, cluster.json) if it does not exist, starts its
 // ambitd if it is not running, and waits until it answers. Idempotent; fails if
-// the cluster exists with a different node count, CNI settings or ztunnel
-// arguments (each when given).
+// the cluster exists with a different node count, CNI settings, ztunnel
+// arguments or workload certificate TTL (each when given).
 // |ambitd| is the binary to run. On failure a cluster this call created is
 // removed again. With options.mesh_config the file is checked before anything
 // is made and applied once ambitd answers (its warnings are printed).

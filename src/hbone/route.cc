@@ -83,7 +83,7 @@ RouteDecision DecideRoute(const net::SocketAddress& original_destination,
                           const DestinationLookup& lookup, std::uint64_t pick,
                           const RouteOptions& options) {
   bool unavailable = false;
-  if (auto service = lookup.FindService(original_destination, pick)) {
+  if (auto service = lookup.FindServiceFor(original_destination, pick, options.source_ip)) {
     if (auto via = ViaWaypoint(service->waypoint, original_destination, lookup, pick, options,
                                unavailable)) {
       via->service_hostname = service->hostname;

@@ -88,6 +88,15 @@ class DestinationLookup {
   // |pick| selects, so the cost per connection does not grow with them.
   virtual std::optional<ServiceTarget> FindService(const net::SocketAddress& vip,
                                                    std::uint64_t pick) const = 0;
+  // Same, for a client at |source| (the downstream's IP), so that a service's
+  // load balancing can prefer endpoints close to it (Service.load_balancing).
+  // Default: the client is ignored.
+  virtual std::optional<ServiceTarget> FindServiceFor(
+      const net::SocketAddress& vip, std::uint64_t pick,
+      const std::optional<net::IpAddress>& source) const {
+    (void)source;
+    return FindService(vip, pick);
+  }
   // The workload that owns |ip|.
   virtual std::optional<WorkloadTarget> FindWorkload(const net::IpAddress& ip) const = 0;
   // The pods behind |ref|. Default: unknown (no waypoints).

@@ -7,6 +7,7 @@
 // for the duration of the BuildAddresses call.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,15 @@ struct PodRuntime {
   bool ready = false;  // all containers ready; with kRunning the workload is HEALTHY
 };
 
+// A node's topology (Kubernetes' topology.kubernetes.io/region and zone and
+// Istio's topology.istio.io/subzone node labels): the Workload.locality of its
+// pods, what PreferClose (same zone) ranks endpoints by.
+struct NodeLocality {
+  std::string region;
+  std::string zone;
+  std::string subzone;
+};
+
 struct PodInput {
   const config::Pod* pod = nullptr;
   PodRuntime runtime;
@@ -76,6 +86,9 @@ struct AmbientInput {
   // namespace need not be a listed Namespace).
   std::vector<const config::AuthorizationPolicy*> authorization_policies;
   std::vector<const config::PeerAuthentication*> peer_authentications;
+  // Node name -> its locality; a node not listed has none. The local cluster
+  // makes each node its own zone.
+  std::map<std::string, NodeLocality> node_localities;
 };
 
 }  // namespace ambit::model

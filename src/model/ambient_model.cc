@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 
 #include <array>
+#include <cctype>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "model/enrollment.h"
 #include "model/waypoints.h"
@@ -104,6 +107,71 @@ std::optional<uint32_t> ResolveTargetPort(const config::ServicePort& sp, const c
   return std::nullopt;
 }
 
+// Service.load_balancing as istiod sets it
+// (https://github.com/istio/istio/blob/master/pilot/pkg/serviceregistry/ambient/services.go):
+// internalTrafficPolicy Local first (same node only), else the traffic
+// distribution: spec.trafficDistribution, else the Service's, else the
+// namespace's networking.istio.io/traffic-distribution annotation (PreferClose
+// and PreferSameZone: same zone first; PreferSameNode: same node first; each
+// failing over to the next best). publishNotReadyAddresses admits unready
+// endpoints. Unknown annotation values fall back to no preference, with a warning.
+void SetLoadBalancing(const config::Service& svc, const config::Labels* ns_annotations,
+                      wl::Service* out, std::vector<std::string>* warnings) {
+  const nlohmann::json& extra = svc.spec.extra;
+  auto field = [&](const char* key) -> std::string {
+    auto it = extra.is_object() ? extra.find(key) : extra.end();
+    return it != extra.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto lower = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  enum class Distribution { kAny, kSameZone, kSameNode };
+  auto from_value = [&](const std::string& value, const std::string& where) {
+    const std::string v = lower(value);
+    if (v == "preferclose" || v == "prefersamezone") return Distribution::kSameZone;
+    if (v == "prefersamenode") return Distribution::kSameNode;
+    warnings->push_back("Service " + svc.metadata.ns + "/" + svc.metadata.name + ": " + where +
+                        " '" + value +
+                        "' is not PreferClose, PreferSameZone or PreferSameNode; no preference");
+    return Distribution::kAny;
+  };
+  static constexpr const char* kAnnotation = "networking.istio.io/traffic-distribution";
+  Distribution distribution = Distribution::kAny;
+  if (std::string spec = field("trafficDistribution"); !spec.empty()) {
+    distribution = from_value(spec, "spec.trafficDistribution");
+  } else if (const std::string* a = Label(svc.metadata.annotations, kAnnotation)) {
+    distribution = from_value(*a, std::string("annotation ") + kAnnotation);
+  } else if (ns_annotations != nullptr) {
+    if (const std::string* n = Label(*ns_annotations, kAnnotation)) {
+      distribution = from_value(*n, std::string("namespace annotation ") + kAnnotation);
+    }
+  }
+  wl::LoadBalancing lb;
+  bool set = false;
+  if (field("internalTrafficPolicy") == "Local") {
+    lb.add_routing_preference(wl::LoadBalancing::NODE);
+    lb.set_mode(wl::LoadBalancing::STRICT);
+    set = true;
+  } else if (distribution != Distribution::kAny) {
+    for (auto scope : {wl::LoadBalancing::NETWORK, wl::LoadBalancing::REGION, wl::LoadBalancing::ZONE}) {
+      lb.add_routing_preference(scope);
+    }
+    if (distribution == Distribution::kSameNode) {
+      lb.add_routing_preference(wl::LoadBalancing::SUBZONE);
+      lb.add_routing_preference(wl::LoadBalancing::NODE);
+    }
+    lb.set_mode(wl::LoadBalancing::FAILOVER);
+    set = true;
+  }
+  if (auto it = extra.is_object() ? extra.find("publishNotReadyAddresses") : extra.end();
+      it != extra.end() && it->is_boolean() && it->get<bool>()) {
+    lb.set_health_policy(wl::LoadBalancing::ALLOW_ALL);
+    set = true;
+  }
+  if (set) *out->mutable_load_balancing() = std::move(lb);
+}
+
 void SetWaypoint(const MeshSettings& mesh, const std::optional<WaypointBinding>& binding,
                  wl::GatewayAddress* out) {
   out->mutable_hostname()->set_namespace_(binding->ns);
@@ -154,10 +222,12 @@ AmbientModel BuildAmbientModel(const AmbientInput& input) {
     }
   }
   std::map<std::string, const config::Labels*> namespace_labels;
+  std::map<std::string, const config::Labels*> namespace_annotations;
   for (const config::Namespace* ns : input.namespaces) {
     // Unmanaged namespaces (discoverySelectors, istio.io/rev) publish nothing.
     if (!IsManagedNamespace(mesh, ns->metadata.labels)) continue;
     namespace_labels[ns->metadata.name] = &ns->metadata.labels;
+    namespace_annotations[ns->metadata.name] = &ns->metadata.annotations;
   }
 
   const WaypointIndex waypoints(input.gateways);
@@ -195,6 +265,7 @@ AmbientModel BuildAmbientModel(const AmbientInput& input) {
                              : 0);
       p->set_app_protocol(AppProtocolOf(sp));
     }
+    SetLoadBalancing(svc, namespace_annotations.at(ns), s, &out.warnings);
     if (auto binding = waypoints.ForService(svc, *namespace_labels.at(ns))) {
       SetWaypoint(mesh, binding, s->mutable_waypoint());
       require_waypoint(binding, s->mutable_extensions());
@@ -233,6 +304,12 @@ AmbientModel BuildAmbientModel(const AmbientInput& input) {
     w->set_service_account(pod.spec.service_account_name.empty() ? "default"
                                                                  : pod.spec.service_account_name);
     w->set_node(in.runtime.node.empty() ? pod.spec.node_name : in.runtime.node);
+    if (auto node = input.node_localities.find(w->node()); node != input.node_localities.end()) {
+      wl::Locality* locality = w->mutable_locality();
+      locality->set_region(node->second.region);
+      locality->set_zone(node->second.zone);
+      locality->set_subzone(node->second.subzone);
+    }
     SetWorkloadKind(pod, w);
     SetCanonicalLabels(pod.metadata.labels, w);
     w->set_status(in.runtime.phase == PodPhase::kRunning && in.runtime.ready ? wl::HEALTHY

@@ -19,6 +19,10 @@
 //  - Workload.authorization_policies and the istio.security.Authorization
 //    resources themselves (authorization.h), plus which proxy receives which
 //    policy (policy_audience.h).
+//  - Service.load_balancing from internalTrafficPolicy, trafficDistribution
+//    (or Istio's networking.istio.io/traffic-distribution annotation) and
+//    publishNotReadyAddresses, as istiod sets it; Workload.locality from the
+//    pod's node (AmbientInput::node_localities).
 // Only TCP ports are modelled (ztunnel proxies TCP).
 //
 // A pure function: the same input gives byte-identical resources, so the

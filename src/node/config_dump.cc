@@ -49,6 +49,16 @@ json Ports(const std::vector<state::PortMapping>& ports) {
   return out;
 }
 
+json LoadBalancingJson(const state::LoadBalancing& lb) {
+  static constexpr const char* kScopes[] = {"REGION", "ZONE", "SUBZONE", "NODE", "CLUSTER", "NETWORK"};
+  static constexpr const char* kModes[] = {"UNSPECIFIED_MODE", "STRICT", "FAILOVER", "PASSTHROUGH"};
+  json scopes = json::array();
+  for (state::LbScope scope : lb.routing_preference) scopes.push_back(kScopes[static_cast<int>(scope)]);
+  return json{{"mode", kModes[static_cast<int>(lb.mode)]},
+              {"routingPreference", std::move(scopes)},
+              {"healthPolicy", lb.allow_unhealthy ? "ALLOW_ALL" : "ONLY_HEALTHY"}};
+}
+
 json CertJson(const std::string& pem) {
   json out;
   out["pem"] = pem;
@@ -90,6 +100,11 @@ void DumpWorkloads(const state::WorkloadState& state, json& out) {
     j["serviceAccount"] = w->service_account;
     j["identity"] = w->Identity().ToString();
     j["node"] = w->node;
+    if (w->locality != state::Locality{}) {
+      j["locality"] = {{"region", w->locality.region},
+                       {"zone", w->locality.zone},
+                       {"subzone", w->locality.subzone}};
+    }
     j["canonicalName"] = w->canonical_name;
     j["canonicalRevision"] = w->canonical_revision;
     j["workloadName"] = w->workload_name;
@@ -119,6 +134,7 @@ void DumpServices(const state::WorkloadState& state, json& out) {
     j["ports"] = Ports(s->ports);
     j["subjectAltNames"] = s->subject_alt_names;
     if (s->waypoint) j["waypoint"] = Gateway(*s->waypoint);
+    if (s->load_balancing) j["loadBalancing"] = LoadBalancingJson(*s->load_balancing);
     json endpoints = json::object();
     for (const auto& port : s->ports) {
       for (const auto& ep : state.Endpoints(*s, port.service_port, /*include_unhealthy=*/true)) {

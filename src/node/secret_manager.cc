@@ -201,6 +201,18 @@ std::optional<SystemTime> SecretManager::RunDue() {
   return next;
 }
 
+SystemTime SecretManager::RefreshTime(const caclient::WorkloadCertificate& cert, SystemTime now,
+                                      std::chrono::milliseconds floor) {
+  // The CA backdates not_before for clock skew (a minute here, two in Istio),
+  // which would put the half-life of a short-lived certificate (tens of
+  // seconds) at or before the moment it arrived; half of what remains keeps
+  // renewal at half-life as seen from here. Never sooner than |floor|, even
+  // for a certificate already past it (no hot loop on a bad CA clock).
+  const SystemTime half_remaining =
+      now + std::chrono::duration_cast<SystemTime::duration>((cert.not_after - now) / 2);
+  return std::max({cert.refresh_at, half_remaining, now + floor});
+}
+
 void SecretManager::Dispatch(Task task) {
   if (options_.run_task) {
     options_.run_task(std::move(task));
@@ -232,9 +244,7 @@ void SecretManager::Fetch(std::shared_ptr<CertEntry> entry) {
     if (result.ok()) {
       std::shared_ptr<const Secret> secret = std::move(result).value();
       const auto& cert = secret->certificate;
-      // Never refresh sooner than the initial backoff, even for a certificate
-      // whose half-life has already passed (no hot loop on a bad CA clock).
-      entry->next_fetch = std::max(cert.refresh_at, now + options_.initial_backoff);
+      entry->next_fetch = RefreshTime(cert, now, options_.initial_backoff);
       entry->backoff = std::chrono::milliseconds(0);
       entry->last_error.clear();
       ++entry->fetches_ok;

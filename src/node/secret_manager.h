@@ -1,9 +1,10 @@
 // SecretManager: one workload certificate per local identity, shared by every
 // pod of that identity, fetched through a CaClient and kept fresh.
 //
-// Policy (reference/ztunnel.md §4):
+// Policy (as ztunnel's, https://github.com/istio/ztunnel/blob/master/src/identity/manager.rs):
 //  - A certificate is fetched when the first lease for an identity is taken
-//    and refreshed at its half-life (WorkloadCertificate::refresh_at).
+//    and refreshed at its half-life (RefreshTime: WorkloadCertificate::refresh_at,
+//    or half the lifetime left on arrival when the CA backdated not_before).
 //  - At most one fetch per identity is in flight (single-flight); at most
 //    Options::max_concurrent_fetches fetches run at once overall.
 //  - A failed fetch is retried after a per-identity backoff: initial_backoff,
@@ -157,6 +158,11 @@ class SecretManager {
   // instant something is due (nullopt: nothing scheduled). The scheduler
   // thread calls it; tests call it directly.
   std::optional<SystemTime> RunDue();
+
+  // When a certificate that arrived at |now| is renewed: the later of its
+  // refresh_at, now + (not_after - now) / 2, and now + |floor|.
+  static SystemTime RefreshTime(const caclient::WorkloadCertificate& cert, SystemTime now,
+                                std::chrono::milliseconds floor);
 
   // Every identity currently leased, ordered by identity.
   std::vector<CertStatus> Status() const;

@@ -66,6 +66,12 @@ hbone::WorkloadTarget StateLookup::ToTarget(const state::Workload& w, std::strin
 
 std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAddress& vip,
                                                             std::uint64_t pick) const {
+  return FindServiceFor(vip, pick, std::nullopt);
+}
+
+std::optional<hbone::ServiceTarget> StateLookup::FindServiceFor(
+    const net::SocketAddress& vip, std::uint64_t pick,
+    const std::optional<net::IpAddress>& source) const {
   std::shared_ptr<const state::WorkloadState> hold;
   const state::WorkloadState& st = Current(hold);
   const std::string packed = PackedFromIp(vip.ip());
@@ -76,7 +82,12 @@ std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAd
   // Only the endpoint |pick| selects (an index into the snapshot's list for
   // this service port, no vector per connection): the same choice
   // DecideRoute makes from a full list.
-  if (auto ep = st.PickServiceEndpoint(*svc, vip.port(), pick)) {
+  // The client's workload matters only to a service with load balancing.
+  const state::Workload* client = nullptr;
+  if (source.has_value() && svc->load_balancing.has_value()) {
+    client = st.FindWorkloadByAddress(network_, PackedFromIp(*source));
+  }
+  if (auto ep = st.PickServiceEndpoint(*svc, vip.port(), pick, client)) {
     out.endpoints.push_back(hbone::ServiceEndpoint{ToTarget(*ep->workload, ep->address), ep->target_port});
   }
   for (const auto& san : svc->subject_alt_names) {

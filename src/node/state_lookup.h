@@ -23,6 +23,11 @@ class StateLookup final : public hbone::DestinationLookup {
 
   std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip,
                                                  std::uint64_t pick) const override;
+  // With |source|: the endpoint is chosen by the service's load balancing for
+  // the workload at |source| (state::WorkloadState::PickServiceEndpoint).
+  std::optional<hbone::ServiceTarget> FindServiceFor(
+      const net::SocketAddress& vip, std::uint64_t pick,
+      const std::optional<net::IpAddress>& source) const override;
   std::optional<hbone::WorkloadTarget> FindWorkload(const net::IpAddress& ip) const override;
   // By hostname: the healthy endpoints of the waypoint Service on its HBONE
   // port; by address: the workload at that address if healthy.

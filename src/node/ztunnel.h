@@ -54,6 +54,9 @@ struct ZtunnelConfig {
   // Send destinations marked "ambit.io/waypoint-required" direct while their
   // waypoint is down (Istio's fallback) instead of refusing them.
   bool waypoint_fail_open = false;
+  // Lifetime requested for workload certificates (ztunnel's SECRET_TTL);
+  // renewed at half-life.
+  std::chrono::seconds secret_ttl{24 * 3600};
   // Test seam: use this CA client instead of a gRPC one to ca_address.
   std::shared_ptr<caclient::CaClient> ca_client;
 };

@@ -111,6 +111,7 @@ Result<std::shared_ptr<const Workload>> DecodeWorkload(std::string_view resource
       in.trust_domain().empty() ? std::string(identity::kDefaultTrustDomain) : in.trust_domain();
   w->service_account = in.service_account().empty() ? "default" : in.service_account();
   w->node = in.node();
+  w->locality = Locality{in.locality().region(), in.locality().zone(), in.locality().subzone()};
   w->canonical_name = in.canonical_name();
   w->canonical_revision = in.canonical_revision();
   switch (in.workload_type()) {
@@ -137,6 +138,41 @@ Result<std::shared_ptr<const Workload>> DecodeWorkload(std::string_view resource
   return std::shared_ptr<const Workload>(std::move(w));
 }
 
+Result<LoadBalancing> DecodeLoadBalancing(std::string_view resource_name, const wl::LoadBalancing& in) {
+  LoadBalancing lb;
+  for (int i = 0; i < in.routing_preference_size(); ++i) {
+    switch (in.routing_preference(i)) {
+      case wl::LoadBalancing::REGION: lb.routing_preference.push_back(LbScope::kRegion); break;
+      case wl::LoadBalancing::ZONE: lb.routing_preference.push_back(LbScope::kZone); break;
+      case wl::LoadBalancing::SUBZONE: lb.routing_preference.push_back(LbScope::kSubzone); break;
+      case wl::LoadBalancing::NODE: lb.routing_preference.push_back(LbScope::kNode); break;
+      case wl::LoadBalancing::CLUSTER: lb.routing_preference.push_back(LbScope::kCluster); break;
+      case wl::LoadBalancing::NETWORK: lb.routing_preference.push_back(LbScope::kNetwork); break;
+      default:
+        return Invalid(resource_name, "load_balancing.routing_preference[" + std::to_string(i) +
+                                          "] is " + std::to_string(in.routing_preference(i)) +
+                                          ", not a known scope");
+    }
+  }
+  switch (in.mode()) {
+    case wl::LoadBalancing::UNSPECIFIED_MODE: lb.mode = LbMode::kStandard; break;
+    case wl::LoadBalancing::STRICT: lb.mode = LbMode::kStrict; break;
+    case wl::LoadBalancing::FAILOVER: lb.mode = LbMode::kFailover; break;
+    case wl::LoadBalancing::PASSTHROUGH: lb.mode = LbMode::kPassthrough; break;
+    default:
+      return Invalid(resource_name,
+                     "load_balancing.mode " + std::to_string(in.mode()) + " is not a known mode");
+  }
+  switch (in.health_policy()) {
+    case wl::LoadBalancing::ONLY_HEALTHY: lb.allow_unhealthy = false; break;
+    case wl::LoadBalancing::ALLOW_ALL: lb.allow_unhealthy = true; break;
+    default:
+      return Invalid(resource_name, "load_balancing.health_policy " +
+                                        std::to_string(in.health_policy()) + " is not known");
+  }
+  return lb;
+}
+
 Result<std::shared_ptr<const Service>> DecodeService(std::string_view resource_name,
                                                      const wl::Service& in) {
   auto s = std::make_shared<Service>();
@@ -160,6 +196,9 @@ Result<std::shared_ptr<const Service>> DecodeService(std::string_view resource_n
   s->subject_alt_names.assign(in.subject_alt_names().begin(), in.subject_alt_names().end());
   AMBIT_ASSIGN_OR_RETURN(s->waypoint, DecodeGateway(resource_name, in.waypoint(), in.has_waypoint()));
   s->waypoint_required = HasWaypointRequired(in.extensions());
+  if (in.has_load_balancing()) {
+    AMBIT_ASSIGN_OR_RETURN(s->load_balancing, DecodeLoadBalancing(resource_name, in.load_balancing()));
+  }
   return std::shared_ptr<const Service>(std::move(s));
 }
 

@@ -46,6 +46,31 @@ struct GatewayRef {
   friend bool operator==(const GatewayRef&, const GatewayRef&) = default;
 };
 
+// Where a workload runs (istio.workload.Locality; from the node's
+// topology.kubernetes.io/region, zone and topology.istio.io/subzone labels).
+struct Locality {
+  std::string region;
+  std::string zone;
+  std::string subzone;
+  friend bool operator==(const Locality&, const Locality&) = default;
+};
+
+// istio.workload.LoadBalancing: how a client's ztunnel chooses among a
+// service's endpoints (https://github.com/istio/ztunnel/blob/master/src/state.rs,
+// load_balance). kStandard: uniformly among the healthy ones. kFailover: only
+// those matching the client on the longest prefix of routing_preference
+// (falling back to the next best when none match more). kStrict: only those
+// matching every scope, else none. kPassthrough (istiod's ServiceEntry with
+// resolution NONE) is picked like kStandard here.
+enum class LbScope : std::uint8_t { kRegion, kZone, kSubzone, kNode, kCluster, kNetwork };
+enum class LbMode : std::uint8_t { kStandard, kStrict, kFailover, kPassthrough };
+struct LoadBalancing {
+  std::vector<LbScope> routing_preference;
+  LbMode mode = LbMode::kStandard;
+  bool allow_unhealthy = false;  // health_policy ALLOW_ALL
+  friend bool operator==(const LoadBalancing&, const LoadBalancing&) = default;
+};
+
 struct Workload {
   std::string uid;                     // the xDS resource name
   std::string name;
@@ -56,6 +81,7 @@ struct Workload {
   std::string trust_domain;            // defaulted to cluster.local when the wire elides it
   std::string service_account;         // defaulted to "default" when the wire elides it
   std::string node;
+  Locality locality;
   std::string canonical_name;
   std::string canonical_revision;
   WorkloadType workload_type = WorkloadType::kDeployment;
@@ -90,6 +116,7 @@ struct Service {
   std::vector<std::string> subject_alt_names;
   std::optional<GatewayRef> waypoint;
   bool waypoint_required = false;        // extension kWaypointRequiredExtension
+  std::optional<LoadBalancing> load_balancing;  // absent: kStandard, healthy only
 
   // The xDS resource name and the key workloads use in their services map.
   std::string Key() const { return ns + "/" + hostname; }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <tuple>
 
 #include "istio/security/authorization.pb.h"
 
@@ -82,6 +84,27 @@ WorkloadState::WorkloadState(Contents contents, const WorkloadState* previous)
       ++memberships;
     }
   }
+  // Locality profiles: what a client's rank of an endpoint depends on.
+  const bool any_ranked = [&] {
+    for (const auto& [key, service] : contents_.services) {
+      const auto& lb = service->load_balancing;
+      if (lb && (lb->mode == LbMode::kFailover || lb->mode == LbMode::kStrict)) return true;
+    }
+    return false;
+  }();
+  if (any_ranked) {
+    using ProfileKey = std::tuple<std::string_view, std::string_view, std::string_view,
+                                  std::string_view, std::string_view, std::string_view>;
+    std::map<ProfileKey, uint32_t> seen;
+    profile_of_.reserve(contents_.workloads.size());
+    for (const auto& [uid, w] : contents_.workloads) {
+      ProfileKey key{w->network, w->locality.region, w->locality.zone,
+                     w->locality.subzone, w->node, w->cluster_id};
+      auto [it, fresh] = seen.emplace(key, static_cast<uint32_t>(profiles_.size()));
+      if (fresh) profiles_.push_back(w.get());
+      profile_of_.emplace(w.get(), it->second);
+    }
+  }
   service_entries_.reserve(contents_.services.size());
   eligible_.reserve(memberships);  // exact for one port per service, all eligible
   for (const auto& [key, service] : contents_.services) {
@@ -97,14 +120,17 @@ WorkloadState::WorkloadState(Contents contents, const WorkloadState* previous)
       PortEndpoints port;
       port.service_port = mapping.service_port;
       port.first = static_cast<uint32_t>(eligible_.size());
+      const auto& lb = service->load_balancing;
+      const bool allow_unhealthy = lb && lb->allow_unhealthy;
       if (entry.index != nullptr) {
         for (const Member& m : entry.index->members) {
-          if (!m.workload->healthy || m.workload->addresses.empty()) continue;
+          if ((!m.workload->healthy && !allow_unhealthy) || m.workload->addresses.empty()) continue;
           const uint16_t target = TargetPort(*m.ports, mapping);
           if (target != 0) eligible_.push_back(Eligible{m.workload, target});
         }
       }
       port.count = static_cast<uint32_t>(eligible_.size() - port.first);
+      if (lb && (lb->mode == LbMode::kFailover || lb->mode == LbMode::kStrict)) RankPort(port, *lb);
       port_endpoints_.push_back(port);
       ++entry.port_count;
     }
@@ -115,6 +141,66 @@ WorkloadState::WorkloadState(Contents contents, const WorkloadState* previous)
   }
   eligible_.shrink_to_fit();
   port_endpoints_.shrink_to_fit();
+  ranked_.shrink_to_fit();
+  ranked_eligible_.shrink_to_fit();
+}
+
+int WorkloadState::Rank(const LoadBalancing& lb, const Workload& client, const Workload& endpoint) {
+  // As ztunnel: count the scopes matched in order, stopping at the first
+  // miss; with NETWORK first, a same-network endpoint ranks above every
+  // other (+ the number of other scopes) and another network's endpoint is
+  // ranked on the remaining scopes.
+  const bool network_first = !lb.routing_preference.empty() &&
+                             lb.routing_preference.front() == LbScope::kNetwork;
+  int rank = 0;
+  int adjust = 0;
+  for (LbScope scope : lb.routing_preference) {
+    bool match = false;
+    switch (scope) {
+      case LbScope::kRegion: match = client.locality.region == endpoint.locality.region; break;
+      case LbScope::kZone: match = client.locality.zone == endpoint.locality.zone; break;
+      case LbScope::kSubzone: match = client.locality.subzone == endpoint.locality.subzone; break;
+      case LbScope::kNode: match = client.node == endpoint.node; break;
+      case LbScope::kCluster: match = client.cluster_id == endpoint.cluster_id; break;
+      case LbScope::kNetwork:
+        match = client.network == endpoint.network;
+        if (network_first) {
+          if (!match) continue;
+          adjust = static_cast<int>(lb.routing_preference.size()) - 1;
+        }
+        break;
+    }
+    if (!match) break;
+    ++rank;
+  }
+  if (lb.mode == LbMode::kStrict && rank != static_cast<int>(lb.routing_preference.size())) {
+    return -1;
+  }
+  return rank + adjust;
+}
+
+void WorkloadState::RankPort(PortEndpoints& port, const LoadBalancing& lb) {
+  port.ranked = true;
+  port.ranked_first = static_cast<uint32_t>(ranked_.size());
+  std::vector<int> ranks(port.count);
+  for (const Workload* client : profiles_) {
+    int best = -1;
+    for (uint32_t i = 0; i < port.count; ++i) {
+      ranks[i] = Rank(lb, *client, *eligible_[port.first + i].workload);
+      best = std::max(best, ranks[i]);
+    }
+    uint32_t chosen = 0;
+    for (int r : ranks) chosen += r == best && best >= 0 ? 1 : 0;
+    if (chosen == port.count) {
+      ranked_.push_back(Range{port.first, port.count, false});  // all of them: share the list
+      continue;
+    }
+    Range range{static_cast<uint32_t>(ranked_eligible_.size()), chosen, true};
+    for (uint32_t i = 0; i < port.count; ++i) {
+      if (best >= 0 && ranks[i] == best) ranked_eligible_.push_back(eligible_[port.first + i]);
+    }
+    ranked_.push_back(range);
+  }
 }
 
 std::string WorkloadState::AddressKey(std::string_view network, std::string_view packed_ip) {
@@ -216,26 +302,41 @@ std::vector<ServiceEndpoint> WorkloadState::Endpoints(const Service& service,
 
 std::optional<ServiceEndpoint> WorkloadState::Pick(const ServiceEntry& entry,
                                                    uint16_t service_port,
-                                                   uint64_t random) const {
+                                                   uint64_t random,
+                                                   const Workload* source) const {
   const PortEndpoints* port = FindPort(entry, service_port);
   if (port == nullptr || port->count == 0) return std::nullopt;
+  if (port->ranked) {
+    auto profile = source == nullptr ? profile_of_.end() : profile_of_.find(source);
+    if (profile == profile_of_.end()) {
+      // A client this snapshot does not know: no locality to prefer.
+      if (entry.service->load_balancing->mode == LbMode::kStrict) return std::nullopt;
+    } else {
+      const Range& range = ranked_[port->ranked_first + profile->second];
+      if (range.count == 0) return std::nullopt;
+      const auto& list = range.own ? ranked_eligible_ : eligible_;
+      return ToEndpoint(list[range.first + random % range.count]);
+    }
+  }
   return ToEndpoint(eligible_[port->first + random % port->count]);
 }
 
 std::optional<ServiceEndpoint> WorkloadState::PickServiceEndpoint(std::string_view network,
                                                                   std::string_view packed_vip,
                                                                   uint16_t service_port,
-                                                                  uint64_t random) const {
+                                                                  uint64_t random,
+                                                                  const Workload* source) const {
   auto it = service_by_vip_.find(AddressKey(network, packed_vip));
   if (it == service_by_vip_.end()) return std::nullopt;
-  return Pick(*it->second, service_port, random);
+  return Pick(*it->second, service_port, random, source);
 }
 
 std::optional<ServiceEndpoint> WorkloadState::PickServiceEndpoint(const Service& service,
                                                                   uint16_t service_port,
-                                                                  uint64_t random) const {
+                                                                  uint64_t random,
+                                                                  const Workload* source) const {
   auto it = service_entries_.find(&service);
-  if (it != service_entries_.end()) return Pick(it->second, service_port, random);
+  if (it != service_entries_.end()) return Pick(it->second, service_port, random, source);
   std::vector<ServiceEndpoint> endpoints = Endpoints(service, service_port);
   if (endpoints.empty()) return std::nullopt;
   return endpoints[random % endpoints.size()];

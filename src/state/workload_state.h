@@ -87,15 +87,28 @@ class WorkloadState {
   // ports, or it has no healthy endpoint. Hot path: one VIP lookup plus a
   // scan of the service's ports, no allocation for an IPv4 VIP; independent
   // of the number of endpoints.
+  //
+  // A service with load_balancing (kFailover, kStrict) chooses instead among
+  // the endpoints that rank best for |source| (the client workload; ztunnel's
+  // load_balance ranking: the length of the prefix of routing_preference on
+  // which endpoint and client agree, network first counting above the rest);
+  // kStrict takes only full matches (else nullopt). Those sets are decided
+  // per snapshot for every distinct client locality, so this stays one hash
+  // lookup (the client's locality) plus an index. An unknown |source| (null,
+  // or not of this snapshot) gets every endpoint under kFailover and none
+  // under kStrict. ALLOW_ALL also admits unhealthy endpoints.
   std::optional<ServiceEndpoint> PickServiceEndpoint(std::string_view network,
                                                      std::string_view packed_vip,
                                                      uint16_t service_port,
-                                                     uint64_t random) const;
+                                                     uint64_t random,
+                                                     const Workload* source = nullptr) const;
   // Same, for a |service| already found (e.g. by FindServiceByVip). A Service
-  // from another snapshot is looked up by key (slow: allocates).
+  // from another snapshot is looked up by key (slow: allocates) and picked
+  // without load_balancing.
   std::optional<ServiceEndpoint> PickServiceEndpoint(const Service& service,
                                                      uint16_t service_port,
-                                                     uint64_t random) const;
+                                                     uint64_t random,
+                                                     const Workload* source = nullptr) const;
 
   // Policies that apply to workloads in |ns|: namespace-scoped ones of |ns| and
   // global ones (stored under the empty namespace). Selector-scoped policies are
@@ -153,6 +166,17 @@ class WorkloadState {
     uint16_t service_port = 0;
     uint32_t first = 0;
     uint32_t count = 0;
+    // With load_balancing (kFailover/kStrict): ranked_[ranked_first + p] is
+    // the range of eligible_ (or ranked_eligible_, see Range) a client of
+    // locality profile p chooses from.
+    bool ranked = false;
+    uint32_t ranked_first = 0;
+  };
+  // A range of eligible endpoints: eligible_ when !own, else ranked_eligible_.
+  struct Range {
+    uint32_t first = 0;
+    uint32_t count = 0;
+    bool own = false;
   };
   // A service of this snapshot with its precomputed endpoints per port:
   // port_endpoints_[first_port, first_port + port_count), one per distinct
@@ -174,7 +198,12 @@ class WorkloadState {
     return ServiceEndpoint{e.workload, e.workload->addresses.front(), e.target_port};
   }
   std::optional<ServiceEndpoint> Pick(const ServiceEntry& entry, uint16_t service_port,
-                                      uint64_t random) const;
+                                      uint64_t random, const Workload* source) const;
+  // ztunnel's rank of |endpoint| for a client at |client| under |lb|; -1 when
+  // kStrict excludes it.
+  static int Rank(const LoadBalancing& lb, const Workload& client, const Workload& endpoint);
+  // Fills ranked_ for |port| (its eligible_ range already set) and |lb|.
+  void RankPort(PortEndpoints& port, const LoadBalancing& lb);
   // The members of |index| that can serve |mapping| (healthy ones only unless
   // |include_unhealthy|), by walking them. Empty if either is null.
   static std::vector<ServiceEndpoint> CollectEndpoints(const ServiceIndex* index,
@@ -202,6 +231,15 @@ class WorkloadState {
   // allocation each rather than two per service).
   std::vector<PortEndpoints> port_endpoints_;
   std::vector<Eligible> eligible_;
+  // Locality profiles: one representative workload per distinct (network,
+  // region, zone, subzone, node, cluster) among this snapshot's workloads, and
+  // each workload's profile index.
+  std::vector<const Workload*> profiles_;
+  std::unordered_map<const Workload*, uint32_t> profile_of_;
+  // Per ranked port, one Range per profile; the endpoint sets that are not
+  // a whole port range, back to back.
+  std::vector<Range> ranked_;
+  std::vector<Eligible> ranked_eligible_;
 };
 
 }  // namespace ambit::state

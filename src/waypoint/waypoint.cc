@@ -114,6 +114,7 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
     caclient::GrpcCaClientOptions ca_options;
     ca_options.token = token;
     ca_options.cluster_id = config.cluster_id;
+    ca_options.requested_ttl = config.secret_ttl;
     AMBIT_ASSIGN_OR_RETURN(auto ca_channel, caclient::MakeCaChannel(config.ca_address));
     w.ca = std::shared_ptr<caclient::CaClient>(caclient::MakeGrpcCaClient(ca_channel, ca_options));
   }

@@ -55,6 +55,9 @@ struct WaypointConfig {
   net::SocketAddress readiness_address{net::IpAddress(), 15021};
   std::chrono::milliseconds connect_timeout{10'000};
   std::uint16_t hbone_port = 15008;  // HBONE port dialed on endpoints (tests)
+  // Lifetime requested for workload certificates (ztunnel's SECRET_TTL);
+  // renewed at half-life.
+  std::chrono::seconds secret_ttl{24 * 3600};
   // Test seam: use this CA client instead of a gRPC one to ca_address.
   std::shared_ptr<caclient::CaClient> ca_client;
 };

@@ -46,6 +46,11 @@ void ApplyAndCheck(ambit::state::StateStore& store, ambit::xds::StateApplier& ap
     for (const auto& vip : s->vips) {
       for (const auto& port : s->ports) {
         (void)state->PickServiceEndpoint(vip.network, vip.address, port.service_port, 7);
+        // And for every client (a Service's load_balancing ranks by it).
+        for (const auto& [uid, w] : state->contents().workloads) {
+          auto ep = state->PickServiceEndpoint(vip.network, vip.address, port.service_port, 7, w.get());
+          if (ep) Check(ep->workload != nullptr && !ep->address.empty());
+        }
       }
     }
   }

@@ -580,5 +580,30 @@ TEST(ErrorsTest, NamespaceIsClusterScoped) {
                    "namespace: this kind is cluster-scoped"}));
 }
 
+TEST(ErrorsTest, ServiceTrafficDistributionTakesKubernetesValues) {
+  const char* good = R"(apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  trafficDistribution: PreferClose
+  ports: [{port: 80}]
+)";
+  ParseResult r = ParseManifests(good, "t.yaml");
+  EXPECT_TRUE(r.diagnostics.empty());
+  ASSERT_EQ(r.resources.size(), 1u);
+  const auto& svc = std::get<Service>(r.resources[0]);
+  EXPECT_EQ(svc.spec.extra.value("trafficDistribution", ""), "PreferClose");
+  const std::vector<std::string> errors = Errors(R"(apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  trafficDistribution: Nearby
+  ports: [{port: 80}]
+)");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("spec.trafficDistribution"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("PreferSameNode"), std::string::npos) << errors[0];
+}
+
 }  // namespace
 }  // namespace ambit::config

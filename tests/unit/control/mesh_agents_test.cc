@@ -85,7 +85,33 @@ TEST(MeshSettings, ZtunnelArgsRoundTripAndGoLastOnEveryZtunnelsCommandLine) {
   plain.mesh.ztunnel_args.clear();
   const auto argv = ZtunnelArgv(layout, plain, nodes[0], "/opt/ambit/bin/ambitd");
   EXPECT_EQ(argv.size(), ZtunnelArgv(layout, *back, nodes[0], "/x/ambitd").size() - 3);
-  EXPECT_EQ(argv.back(), nodes[0].ip);
+  EXPECT_EQ(argv.back(), "24h");  // --secret-ttl: the cluster's workload certificate TTL
+  EXPECT_EQ(*(argv.end() - 2), "--secret-ttl");
+}
+
+TEST(ZtunnelArgv, RequestsTheClustersWorkloadCertTtl) {
+  cluster::ClusterConfig config;
+  config.name = "meshunit";
+  config.node_count = 1;
+  config.ca.workload_cert_ttl = std::chrono::seconds(20);
+  auto back = cluster::ClusterConfigFromJson(cluster::ClusterConfigToJson(config), "t");
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->ca.workload_cert_ttl, std::chrono::seconds(20));
+  cluster::ClusterLayout layout("meshunit");
+  const auto argv = ZtunnelArgv(layout, *back, cluster::DescribeNodes(layout, 1)[0], "/x/ambitd");
+  auto flag = std::find(argv.begin(), argv.end(), "--secret-ttl");
+  ASSERT_NE(flag, argv.end());
+  EXPECT_EQ(*(flag + 1), "20s");
+
+  // An older cluster.json without "ca": Istio's 24h. A bad value names the field.
+  auto old = cluster::ClusterConfigFromJson(R"({"name":"meshunit","nodes":1})", "t");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->ca.workload_cert_ttl, std::chrono::hours(24));
+  auto bad = cluster::ClusterConfigFromJson(
+      R"({"name":"meshunit","nodes":1,"ca":{"workloadCertTtl":"5s"}})", "cluster.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().ToString().find("cluster.json: ca.workloadCertTtl"), std::string::npos)
+      << bad.error().ToString();
 }
 
 }  // namespace

@@ -199,5 +199,70 @@ TEST_F(AmbientModelTest, HeadlessServicesHaveNoVipAndUnwatchedNamespacesAreSkipp
   EXPECT_TRUE(BuildAddresses(in).resources.empty());
 }
 
+TEST_F(AmbientModelTest, TrafficDistributionSetsIstiodsLoadBalancing) {
+  auto lb_of = [&](const AmbientInput& in) {
+    AddressSet set = BuildAddresses(in);
+    return set.resources.at("shop/web.shop.svc.cluster.local").service();
+  };
+  // None: no load_balancing at all.
+  EXPECT_FALSE(lb_of(Input()).has_load_balancing());
+
+  const auto zone = std::vector<int>{wl::LoadBalancing::NETWORK, wl::LoadBalancing::REGION,
+                                     wl::LoadBalancing::ZONE};
+  auto scopes = [](const wl::Service& s) {
+    return std::vector<int>(s.load_balancing().routing_preference().begin(),
+                            s.load_balancing().routing_preference().end());
+  };
+  web_.spec.extra = {{"trafficDistribution", "PreferClose"}};
+  wl::Service s = lb_of(Input());
+  EXPECT_EQ(scopes(s), zone);
+  EXPECT_EQ(s.load_balancing().mode(), wl::LoadBalancing::FAILOVER);
+  EXPECT_EQ(s.load_balancing().health_policy(), wl::LoadBalancing::ONLY_HEALTHY);
+
+  web_.spec.extra = {{"trafficDistribution", "PreferSameNode"}};
+  auto node = zone;
+  node.push_back(wl::LoadBalancing::SUBZONE);
+  node.push_back(wl::LoadBalancing::NODE);
+  EXPECT_EQ(scopes(lb_of(Input())), node);
+
+  // Istio's annotation, on the Service, then on the namespace; the spec field wins.
+  web_.spec.extra = nlohmann::json::object();
+  web_.metadata.annotations = {{"networking.istio.io/traffic-distribution", "PreferClose"}};
+  EXPECT_EQ(scopes(lb_of(Input())), zone);
+  web_.metadata.annotations.clear();
+  shop_.metadata.annotations = {{"networking.istio.io/traffic-distribution", "PreferSameNode"}};
+  EXPECT_EQ(scopes(lb_of(Input())), node);
+  web_.spec.extra = {{"trafficDistribution", "PreferClose"}};
+  EXPECT_EQ(scopes(lb_of(Input())), zone);
+
+  // An unknown annotation value: no preference, and a warning naming the Service.
+  web_.spec.extra = nlohmann::json::object();
+  shop_.metadata.annotations.clear();
+  web_.metadata.annotations = {{"networking.istio.io/traffic-distribution", "Nearby"}};
+  AddressSet set = BuildAddresses(Input());
+  EXPECT_FALSE(set.resources.at("shop/web.shop.svc.cluster.local").service().has_load_balancing());
+  ASSERT_EQ(set.warnings.size(), 1u);
+  EXPECT_NE(set.warnings[0].find("shop/web"), std::string::npos);
+
+  // internalTrafficPolicy Local: same node only; publishNotReadyAddresses: ALLOW_ALL.
+  web_.metadata.annotations.clear();
+  web_.spec.extra = {{"internalTrafficPolicy", "Local"}, {"publishNotReadyAddresses", true}};
+  s = lb_of(Input());
+  EXPECT_EQ(scopes(s), std::vector<int>{wl::LoadBalancing::NODE});
+  EXPECT_EQ(s.load_balancing().mode(), wl::LoadBalancing::STRICT);
+  EXPECT_EQ(s.load_balancing().health_policy(), wl::LoadBalancing::ALLOW_ALL);
+}
+
+TEST_F(AmbientModelTest, WorkloadLocalityComesFromTheNode) {
+  AmbientInput in = Input();
+  in.pods[1].runtime.node = "node2";
+  in.node_localities["node1"] = NodeLocality{"eu", "eu-1a", "rack-7"};
+  AddressSet set = BuildAddresses(in);
+  EXPECT_EQ(W(set, "web-1").locality().region(), "eu");
+  EXPECT_EQ(W(set, "web-1").locality().zone(), "eu-1a");
+  EXPECT_EQ(W(set, "web-1").locality().subzone(), "rack-7");
+  EXPECT_FALSE(W(set, "web-2").has_locality());  // node2: no locality known
+}
+
 }  // namespace
 }  // namespace ambit::model

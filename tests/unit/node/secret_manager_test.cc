@@ -144,6 +144,29 @@ TEST_F(SecretManagerTest, RenewsAtHalfLifeWithoutTouchingHeldSecrets) {
   EXPECT_EQ(mgr.Status()[0].next_fetch, kStart + 12h + 12h);
 }
 
+TEST(SecretManagerRefreshTime, HalfOfWhatIsLeftWhenTheCaBackdatedNotBefore) {
+  caclient::WorkloadCertificate cert{SpiffeId("cluster.local", "ns", "sa"), "", "", {}, {}, {}, {}, {}};
+  // A 20 s certificate backdated by the CA's one-minute skew allowance: its
+  // half-life (not_before + 40 s) passed before it arrived.
+  cert.not_before = kStart - 60s;
+  cert.not_after = kStart + 20s;
+  cert.refresh_at = cert.not_before + (cert.not_after - cert.not_before) / 2;
+  EXPECT_EQ(SecretManager::RefreshTime(cert, kStart, 500ms), kStart + 10s);
+  // A 24 h certificate: the usual half-life, give or take the backdating.
+  cert.not_after = kStart + 24h;
+  cert.refresh_at = cert.not_before + (cert.not_after - cert.not_before) / 2;
+  EXPECT_EQ(SecretManager::RefreshTime(cert, kStart, 500ms), kStart + 12h);
+  // Not backdated: exactly refresh_at.
+  cert.not_before = kStart;
+  cert.refresh_at = kStart + 12h;
+  EXPECT_EQ(SecretManager::RefreshTime(cert, kStart, 500ms), kStart + 12h);
+  // Already expired (bad CA clock): the floor, no hot loop.
+  cert.not_before = kStart - 2h;
+  cert.not_after = kStart - 1h;
+  cert.refresh_at = kStart - 90min;
+  EXPECT_EQ(SecretManager::RefreshTime(cert, kStart, 500ms), kStart + 500ms);
+}
+
 TEST_F(SecretManagerTest, BacksOffExponentiallyToTheCapAndKeepsTheValidCert) {
   SecretManager mgr(ca_, Opts());
   CertLease lease = mgr.Acquire(a_);

@@ -91,6 +91,43 @@ TEST(DecodeAddress, RejectsMalformedResourcesNamingTheField) {
   }
 }
 
+TEST(DecodeAddress, LoadBalancingAndLocality) {
+  wl::Address w = SampleWorkload();
+  w.mutable_workload()->mutable_locality()->set_region("eu");
+  w.mutable_workload()->mutable_locality()->set_zone("eu-1a");
+  auto decoded = DecodeAddress("Kubernetes//Pod/shop/cart-1", w);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().ToString();
+  const auto& workload = std::get<std::shared_ptr<const Workload>>(*decoded);
+  EXPECT_EQ(workload->locality, (Locality{"eu", "eu-1a", ""}));
+
+  wl::Address a;
+  wl::Service* s = a.mutable_service();
+  s->set_name("cart");
+  s->set_namespace_("shop");
+  s->set_hostname("cart.shop.svc.cluster.local");
+  auto plain = DecodeAddress("shop/cart.shop.svc.cluster.local", a);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(std::get<std::shared_ptr<const Service>>(*plain)->load_balancing.has_value());
+
+  wl::LoadBalancing* lb = s->mutable_load_balancing();
+  lb->add_routing_preference(wl::LoadBalancing::NETWORK);
+  lb->add_routing_preference(wl::LoadBalancing::REGION);
+  lb->add_routing_preference(wl::LoadBalancing::ZONE);
+  lb->set_mode(wl::LoadBalancing::FAILOVER);
+  auto ok = DecodeAddress("shop/cart.shop.svc.cluster.local", a);
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  const auto& got = std::get<std::shared_ptr<const Service>>(*ok)->load_balancing;
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, (LoadBalancing{{LbScope::kNetwork, LbScope::kRegion, LbScope::kZone},
+                                 LbMode::kFailover, false}));
+
+  lb->add_routing_preference(static_cast<wl::LoadBalancing::Scope>(0));  // UNSPECIFIED_SCOPE
+  auto bad = DecodeAddress("shop/cart.shop.svc.cluster.local", a);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().ToString().find("load_balancing.routing_preference[3]"), std::string::npos)
+      << bad.error().ToString();
+}
+
 TEST(DecodeAuthorization, ChecksKeyAndPrefixes) {
   istio::security::Authorization p;
   p.set_name("deny-all");
