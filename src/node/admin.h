@@ -1,5 +1,5 @@
 // Admin: ztunnel's three side servers, all on the ServiceLoop thread
-// (reference/ztunnel.md §2, §7.3):
+// (https://istio.io/latest/docs/ambient/usage/troubleshoot-ztunnel/):
 //   admin     (127.0.0.1:15000): /config_dump (JSON), /quitquitquit (POST), /
 //   metrics   (:15020): /metrics and /stats/prometheus (Prometheus text)
 //   readiness (:15021): /healthz/ready, 200 once Readiness has no blockers,

@@ -1,5 +1,6 @@
-// Sections of /config_dump built from ztunnel's state (reference/ztunnel.md
-// §7.3): workloads, services and policies from a WorkloadState snapshot,
+// Sections of /config_dump built from ztunnel's state
+// (https://istio.io/latest/docs/ambient/usage/troubleshoot-ztunnel/): workloads,
+// services and policies from a WorkloadState snapshot,
 // certificates from the SecretManager.
 //
 // Pure functions of their inputs; thread-safe.

@@ -128,7 +128,7 @@ AccessFields AccessOf(const TcpLabels& l) {
 }
 
 // One access-log line per finished connection, in ztunnel's key=value form
-// (reference/ztunnel.md §7.2).
+// (https://istio.io/latest/docs/ambient/usage/troubleshoot-ztunnel/).
 void LogComplete(const char* direction, const net::SocketAddress& src, const AccessFields& fields,
                  const net::SocketAddress& dst, const std::string& hbone_addr,
                  std::uint64_t sent, std::uint64_t received,

@@ -1,5 +1,5 @@
 // DataPath: what ztunnel does with each connection accepted on a pod's
-// listeners (reference/ztunnel.md §1–3; DESIGN.md §3):
+// listeners (docs/life-of-a-connection.md):
 //
 //  15001 outbound: original destination (SO_ORIGINAL_DST) -> route decision
 //        from the current WorkloadState snapshot (hbone::DecideRoute) ->

@@ -1,7 +1,7 @@
 // Pod: one enrolled pod as ztunnel serves it — its identity, its network
 // namespace (and the socket factory that makes marked sockets there), the
 // certificate lease for its identity, its three listeners and its live
-// connections (reference/ztunnel.md §2, §3.3).
+// connections (https://istio.io/latest/docs/ambient/architecture/traffic-redirection/).
 //
 // Threading: immutable after Start except for the listeners and the tracker,
 // which are thread-safe; shared by the accept handlers on every worker.

@@ -1,5 +1,6 @@
-// TcpMetrics: Istio's standard L4 metrics (reference/ztunnel.md §7.1), rendered
-// in the Prometheus text format.
+// TcpMetrics: Istio's standard L4 metrics
+// (https://istio.io/latest/docs/reference/config/metrics/), rendered in the
+// Prometheus text format.
 //
 //   istio_tcp_connections_opened_total   counter
 //   istio_tcp_connections_closed_total   counter
