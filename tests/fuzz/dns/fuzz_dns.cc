@@ -1,6 +1,6 @@
 // Fuzzes the DNS codec with untrusted messages as the proxy sees them: a query
-// from a pod (parse, decide against a small snapshot, build the reply for UDP
-// and TCP limits) and an upstream response (match, adapt, full parse).
+// from a pod (parse, build a reply with records for UDP and TCP limits) and an
+// upstream response (match, adapt, full parse).
 // Invariants checked: a built reply parses back, echoes the id and question,
 // respects the UDP limit; names read back encode to the same lookup form.
 #include <cstdint>
@@ -9,33 +9,10 @@
 #include <span>
 
 #include "dns/message.h"
-#include "dns/resolver.h"
-#include "state/ip_bytes.h"
 
 namespace {
 
 using namespace ambit;
-
-const dns::NameTable& Names() {
-  static const auto* state = [] {
-    state::WorkloadState::Contents c;
-    auto svc = std::make_shared<state::Service>();
-    svc->name = "web";
-    svc->ns = "ns";
-    svc->hostname = "web.ns.svc.cluster.local";
-    svc->vips = {{"", state::PackIp("10.96.0.11").value()}, {"", state::PackIp("fd00::11").value()}};
-    c.services[svc->Key()] = svc;
-    auto wild = std::make_shared<state::Service>();
-    wild->name = "wild";
-    wild->ns = "ns";
-    wild->hostname = "*.example.com";
-    wild->vips = {{"", state::PackIp("240.240.0.1").value()}};
-    c.services[wild->Key()] = wild;
-    return new state::WorkloadState(std::move(c));
-  }();
-  static const auto* table = new dns::NameTable(*state);
-  return *table;
-}
 
 void Check(bool ok) {
   if (!ok) std::abort();
@@ -55,9 +32,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto back = dns::ReadName(bytes, &at);
     Check(back.ok() && *back == query->question.name && at == bytes.size());
 
-    const dns::Decision d = dns::Resolve(query->question, dns::Client{"ns", ""}, Names(), dns::ResolverSettings{});
-    dns::Reply reply = d.reply;
-    if (d.kind == dns::Decision::Kind::kForward) reply.rcode = dns::kRcodeServFail;
+    // A reply as the proxy makes them: a CNAME to a name derived from the
+    // question and as many address records as the input's length suggests.
+    dns::Reply reply;
+    reply.authoritative = true;
+    const std::string target = query->question.name.empty() ? "a.b" : "x." + query->question.name.substr(0, 200);
+    if (dns::EncodeName(target).ok()) {
+      reply.answers.push_back({query->question.name, dns::kTypeCname, 30, target});
+      for (std::size_t i = 0; i < size % 64; ++i) {
+        reply.answers.push_back({target, dns::kTypeA, 30, std::string{10, 0, 0, static_cast<char>(i)}});
+      }
+    }
     for (const std::size_t limit : {dns::UdpLimit(*query), dns::kMaxMessage}) {
       auto built = dns::BuildReply(*query, reply, limit);
       Check(built.ok());
