@@ -99,7 +99,7 @@ WorkloadState::WorkloadState(Contents contents, const WorkloadState* previous)
       port.first = static_cast<uint32_t>(eligible_.size());
       if (entry.index != nullptr) {
         for (const Member& m : entry.index->members) {
-          if (!m.workload->healthy || m.workload->addresses.empty()) continue;
+          if (!m.workload->healthy || !HasDestination(*m.workload)) continue;
           const uint16_t target = TargetPort(*m.ports, mapping);
           if (target != 0) eligible_.push_back(Eligible{m.workload, target});
         }
@@ -182,10 +182,10 @@ std::vector<ServiceEndpoint> WorkloadState::CollectEndpoints(const ServiceIndex*
   if (index == nullptr || mapping == nullptr) return out;
   for (const Member& m : index->members) {
     const Workload* w = m.workload;
-    if ((!w->healthy && !include_unhealthy) || w->addresses.empty()) continue;
+    if ((!w->healthy && !include_unhealthy) || !HasDestination(*w)) continue;
     const uint16_t target = TargetPort(*m.ports, *mapping);
     if (target == 0) continue;
-    out.push_back(ServiceEndpoint{w, w->addresses.front(), target});
+    out.push_back(ServiceEndpoint{w, FirstAddress(*w), target});
   }
   return out;
 }
