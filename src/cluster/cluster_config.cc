@@ -1,5 +1,7 @@
 #include "cluster/cluster_config.h"
 
+#include <arpa/inet.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cluster/process.h"
@@ -18,7 +20,9 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
              {{"enabled", c.mesh.enabled},
               {"redirect", c.mesh.redirect},
               {"ztunnelArgs", c.mesh.ztunnel_args},
-              {"revision", c.mesh.revision}}}};
+              {"revision", c.mesh.revision},
+              {"dnsCapture", c.mesh.dns_capture}}},
+            {"clusterDNS", c.cluster_dns}};
   return j.dump(2) + "\n";
 }
 
@@ -56,9 +60,20 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
       if (std::string bad = ValidateRevision(c.mesh.revision); !bad.empty()) {
         return Error(ErrorCode::kInvalidArgument, where + ": mesh.revision: " + bad);
       }
+      if (mesh.contains("dnsCapture")) c.mesh.dns_capture = mesh["dnsCapture"].get<bool>();
       if (c.mesh.redirect != "nftables" && c.mesh.redirect != "iptables") {
         return Error(ErrorCode::kInvalidArgument,
                      where + ": mesh.redirect: expected nftables or iptables, got '" + c.mesh.redirect + "'");
+      }
+    }
+    if (j.contains("clusterDNS")) {
+      c.cluster_dns = j["clusterDNS"].get<std::string>();
+      in6_addr a6{};
+      in_addr a4{};
+      if (::inet_pton(AF_INET, c.cluster_dns.c_str(), &a4) != 1 &&
+          ::inet_pton(AF_INET6, c.cluster_dns.c_str(), &a6) != 1) {
+        return Error(ErrorCode::kInvalidArgument,
+                     where + ": clusterDNS: expected an IP address, got '" + c.cluster_dns + "'");
       }
     }
     AMBIT_RETURN_IF_ERROR(ValidateClusterName(c.name));

@@ -25,6 +25,10 @@ struct MeshSettings {
   // ("default") or istio-system/istio-<revision>, and leaves namespaces and
   // pods labelled istio.io/rev for another revision alone.
   std::string revision = "default";
+  // Capture enrolled pods' DNS (UDP/TCP 53) to ztunnel's proxy on 15053
+  // ("dnsCapture"; Istio's AMBIENT_DNS_CAPTURE, on by default). A pod's
+  // ambient.istio.io/dns-capture annotation overrides it.
+  bool dns_capture = true;
 };
 
 struct ClusterConfig {
@@ -32,6 +36,10 @@ struct ClusterConfig {
   int node_count = 1;
   CniSettings cni;
   MeshSettings mesh;
+  // The nameserver every pod's resolv.conf names and ztunnel forwards to
+  // ("clusterDNS", kubelet's --cluster-dns). Nothing answers there unless a
+  // DNS Service is given this ClusterIP; it is never auto-allocated.
+  std::string cluster_dns = "10.96.0.2";
 };
 
 std::string ClusterConfigToJson(const ClusterConfig& config);
