@@ -7,6 +7,7 @@
 // for the duration of the BuildAddresses call.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,13 @@ struct ServiceInput {
   std::string vip;
 };
 
+struct ServiceEntryInput {
+  const config::ServiceEntry* entry = nullptr;
+  // host -> the addresses allocated for it (service_entries.h), when the
+  // entry gets auto-allocated addresses.
+  std::map<std::string, std::vector<std::string>> auto_addresses;
+};
+
 struct AmbientInput {
   MeshSettings mesh;
   // Namespaces that exist (their labels drive enrollment). Pods and services
@@ -76,6 +84,7 @@ struct AmbientInput {
   // namespace need not be a listed Namespace).
   std::vector<const config::AuthorizationPolicy*> authorization_policies;
   std::vector<const config::PeerAuthentication*> peer_authentications;
+  std::vector<ServiceEntryInput> service_entries;
 };
 
 }  // namespace ambit::model

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "model/enrollment.h"
+#include "model/service_entries.h"
 #include "model/waypoints.h"
 
 namespace ambit::model {
@@ -203,6 +204,12 @@ AmbientModel BuildAmbientModel(const AmbientInput& input) {
     out.resources.emplace(ns + "/" + hostname, std::move(address));
   }
 
+  for (const ServiceEntryInput& se : input.service_entries) {
+    if (!namespace_labels.contains(se.entry->metadata.ns)) continue;
+    AddServiceEntryServices(mesh, se, &out.resources, &out.warnings);
+    AddServiceEntryWorkloads(mesh, se, &out.resources, &out.warnings);
+  }
+
   for (const PodInput& in : input.pods) {
     const config::Pod& pod = *in.pod;
     const std::string& ns = pod.metadata.ns;
@@ -261,6 +268,7 @@ AmbientModel BuildAmbientModel(const AmbientInput& input) {
         p->set_target_port(*target);
       }
     }
+    for (const ServiceEntryInput& se : input.service_entries) AddServiceEntryMembership(se, pod, w);
     out.resources.emplace(std::move(uid), std::move(address));
   }
   model.authorization.resources = policies.resources();
