@@ -11,7 +11,11 @@
 source "$(dirname "$0")/../mesh/lib.sh" "$1"
 DNSDATA="$(cd "$(dirname "$0")/testdata" && pwd)"
 
-ctl cluster up --nodes 2 >/dev/null
+# dns_iptables_test.sh runs the same with the iptables redirection backend.
+ctl cluster up --nodes 2 --redirect "${AMBIT_DNS_TEST_REDIRECT:-nftables}" >/dev/null
+grep -q "\"redirect\": \"${AMBIT_DNS_TEST_REDIRECT:-nftables}\"" "$STATE/cluster.json" || fail "cluster.json lacks the backend"
+grep -q '"dnsCapture": true' "$STATE/cluster.json" || fail "DNS capture is not on by default"
+
 sed -e "s/@MARK@/$MARK/g" -e "s|@TESTDATA@|$DNSDATA|g" "$DNSDATA/dns.yaml" > "$WORK/dns.yaml"
 # The cluster DNS's records: ext.test, big.test (40 addresses, more than 512
 # bytes) and, below, the outside nginx by name.
