@@ -102,10 +102,10 @@ std::vector<std::string> ZtunnelArgv(const cluster::ClusterLayout& layout,
                                    "--xds-address", "unix:" + layout.SocketPath(),
                                    "--credential-file", layout.NodeDir(node.name) + "/credential",
                                    "--zds-socket", ZdsSocket(layout, node.name),
-                                   "--ip", node.ip,
                                    // Pods of the local cluster are IPv4 only: no AAAA
                                    // answers for the IPv6 VIPs of ServiceEntries.
-                                   "--no-ipv6"};
+                                   "--no-ipv6",
+                                   "--ip", node.ip};
   argv.insert(argv.end(), config.mesh.ztunnel_args.begin(), config.mesh.ztunnel_args.end());
   return argv;
 }
