@@ -513,29 +513,10 @@ Resource DecodeServiceEntry(const json& o, const std::string& v, const std::stri
   if (!Member(r.spec, "workloadSelector").is_null() && !Member(r.spec, "endpoints").is_null()) {
     findings->push_back({JoinKey(base, "spec"), "expected at most one of workloadSelector, endpoints, got both"});
   }
-  // Stored but not acted on by the ambient data plane: said so on apply.
+  // (What is stored but not acted on is in the support table, support.cc.)
   const std::string spec_path = JoinKey(base, "spec");
-  const bool export_all = r.export_to.empty() || (r.export_to.size() == 1 && r.export_to[0] == "*");
-  if (!export_all) {
-    findings->push_back({JoinKey(spec_path, "exportTo"),
-                         "stored but not enforced: ztunnel's DNS and routing see the entry from every namespace",
-                         Severity::kWarning});
-  }
-  if (r.location == "MESH_INTERNAL") {
-    findings->push_back({JoinKey(spec_path, "location"),
-                         "MESH_INTERNAL is stored but not acted on: endpoints get HBONE only when they are "
-                         "enrolled pods selected by workloadSelector",
-                         Severity::kWarning});
-  }
   const json& endpoints = Member(r.spec, "endpoints");
   for (size_t i = 0; endpoints.is_array() && i < endpoints.size(); ++i) {
-    for (const char* field : {"locality", "weight"}) {
-      if (endpoints[i].is_object() && endpoints[i].contains(field)) {
-        findings->push_back({JoinKey(JoinIndex(JoinKey(spec_path, "endpoints"), i), field),
-                             "stored but not acted on: endpoints are picked uniformly at random",
-                             Severity::kWarning});
-      }
-    }
     if (endpoints[i].is_object() && r.resolution == "STATIC" && endpoints[i].contains("address")) {
       const std::string address = GetStr(endpoints[i], "address");
       in6_addr a6{};

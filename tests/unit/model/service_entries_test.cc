@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/parse.h"
+#include "config/support.h"
 #include "model/ambient_model.h"
 
 namespace ambit::model {
@@ -194,8 +195,7 @@ spec: {containers: [{name: c, image: x, command: [sleep]}]}
 }
 
 TEST(ServiceEntryConfig, FieldsNotActedOnAreReported) {
-  std::vector<std::string> warnings;
-  Parse(R"(
+  auto parsed = Parse(R"(
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: w, namespace: shop}
@@ -206,13 +206,15 @@ spec:
   ports: [{number: 80, name: http}]
   resolution: STATIC
   endpoints: [{address: 10.0.0.1, locality: us/east, weight: 3}]
-)", &warnings);
+)");
   std::string all;
-  for (const auto& w : warnings) all += w + "\n";
+  for (const auto& w : config::CheckSupport(parsed.at(0))) all += w.path + ": " + w.message + "\n";
   EXPECT_NE(all.find("exportTo"), std::string::npos) << all;
   EXPECT_NE(all.find("location"), std::string::npos) << all;
   EXPECT_NE(all.find("locality"), std::string::npos) << all;
   EXPECT_NE(all.find("weight"), std::string::npos) << all;
+  // An entry using none of them: the kind itself is enforced, nothing to say.
+  EXPECT_TRUE(config::CheckSupport(Parse(kStatic).at(0)).empty());
 }
 
 TEST(ServiceEntryConfig, StaticEndpointsMustBeIps) {
