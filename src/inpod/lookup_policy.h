@@ -23,7 +23,7 @@ struct PodDecision {
   std::string service_account;  // "" = default
   // The pod's own DNS capture setting (annotation ambient.istio.io/dns-capture),
   // when it has one; it overrides the node agent's default.
-  std::optional<bool> dns_capture;
+  std::optional<bool> dns_capture = std::nullopt;
 };
 
 class LookupEnrollmentPolicy : public EnrollmentPolicy {
