@@ -7,11 +7,7 @@
 
 #include "caclient/ca_client.h"
 #include "core/log.h"
-<<<<<<< HEAD
-=======
 #include "dns/proxy.h"
-#include "hbone/inbound_server.h"
->>>>>>> 9f4be01 (ztunnel: DNS proxy per enrolled pod (UDP/TCP 127.0.0.1:15053 in the pod netns, a pod side service), --dns-upstream/--resolv-conf/--cluster-domain/--no-dns-proxy/--no-ipv6, dns counters in config_dump; Workload.hostname (field 21) kept and resolved by the data path when a connection picks such an endpoint)
 #include "inpod/zds_client.h"
 #include "net/worker_pool.h"
 #include "node/admin.h"
@@ -153,9 +149,6 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   // The xDS client is created below; the data path asks it only per connection.
   auto* xds_slot = &z.xds;
   dp.discovery_ready = [xds_slot] { return *xds_slot != nullptr && (*xds_slot)->synced(); };
-<<<<<<< HEAD
-  z.data_path = std::make_unique<DataPath>(*z.workers, z.store, z.metrics, dp);
-=======
   {
     dns::DnsService* dns_service = z.dns.get();
     const std::string network = config.network;
@@ -166,9 +159,7 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                                   dns::Client{pod.spec().ns, network}, std::move(hostname), v6);
     };
   }
-  z.data_path = std::make_unique<DataPath>(*z.workers, z.store, z.metrics,
-                                           std::make_shared<hbone::AllowAllAuthorizer>(), dp);
->>>>>>> 9f4be01 (ztunnel: DNS proxy per enrolled pod (UDP/TCP 127.0.0.1:15053 in the pod netns, a pod side service), --dns-upstream/--resolv-conf/--cluster-domain/--no-dns-proxy/--no-ipv6, dns counters in config_dump; Workload.hostname (field 21) kept and resolved by the data path when a connection picks such an endpoint)
+  z.data_path = std::make_unique<DataPath>(*z.workers, z.store, z.metrics, dp);
   PodManager::Options pod_options;
   pod_options.trust_domain = config.trust_domain;
   pod_options.drain_grace = config.drain;
@@ -280,9 +271,7 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                          {"trustDomain", c.trust_domain},  {"clusterId", c.cluster_id},
                          {"network", c.network},           {"workers", raw->workers->size()},
                          {"poolMaxStreams", c.pool_max_streams}, {"drainMs", c.drain.count()},
-<<<<<<< HEAD
-                         {"waypointFailOpen", c.waypoint_fail_open}};
-=======
+                         {"waypointFailOpen", c.waypoint_fail_open},
                          {"dnsProxy", c.dns_proxy},        {"clusterDomain", c.cluster_domain}};
   });
   z.admin->AddDumpSection("dns", [raw](nlohmann::json& out) {
@@ -302,7 +291,6 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                          {"truncated", c.truncated},
                          {"malformed", c.malformed},
                          {"refused", c.refused}};
->>>>>>> 9f4be01 (ztunnel: DNS proxy per enrolled pod (UDP/TCP 127.0.0.1:15053 in the pod netns, a pod side service), --dns-upstream/--resolv-conf/--cluster-domain/--no-dns-proxy/--no-ipv6, dns counters in config_dump; Workload.hostname (field 21) kept and resolved by the data path when a connection picks such an endpoint)
   });
   z.admin->AddDumpSection("workers", [raw](nlohmann::json& out) { raw->data_path->DumpWorkers(out); });
 

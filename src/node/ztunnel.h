@@ -52,11 +52,9 @@ struct ZtunnelConfig {
   std::chrono::milliseconds memory_trim_period{10000};
   bool preserve_source_ip = true;         // IP_TRANSPARENT to apps on inbound
   std::uint16_t hbone_port = 15008;       // destination HBONE port (tests)
-<<<<<<< HEAD
   // Send destinations marked "ambit.io/waypoint-required" direct while their
   // waypoint is down (Istio's fallback) instead of refusing them.
   bool waypoint_fail_open = false;
-=======
   // DNS proxy (docs/dns.md): per pod on 127.0.0.1/::1 |dns_port| in the pod's
   // namespace. Upstreams as "ip" or "ip:port"/"[v6]:port"; empty = the
   // nameservers of |resolv_conf| (ztunnel's own, as in Istio).
@@ -68,7 +66,6 @@ struct ZtunnelConfig {
   // The node's pods have IPv6 (Istio's IPV6_ENABLED): AAAA questions are
   // answered from IPv6 VIPs; false makes them NODATA.
   bool ipv6 = true;
->>>>>>> 9f4be01 (ztunnel: DNS proxy per enrolled pod (UDP/TCP 127.0.0.1:15053 in the pod netns, a pod side service), --dns-upstream/--resolv-conf/--cluster-domain/--no-dns-proxy/--no-ipv6, dns counters in config_dump; Workload.hostname (field 21) kept and resolved by the data path when a connection picks such an endpoint)
   // Test seam: use this CA client instead of a gRPC one to ca_address.
   std::shared_ptr<caclient::CaClient> ca_client;
 };
