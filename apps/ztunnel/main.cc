@@ -72,6 +72,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", log_json, "One JSON object per log line");
+  bool no_dns_proxy = false;
+  bool no_ipv6 = false;
+  app.add_flag("--no-ipv6", no_ipv6, "IPv4-only node: the DNS proxy answers AAAA with no records");
+  app.add_flag("--no-dns-proxy", no_dns_proxy, "Do not open the per-pod DNS proxy (port 15053)");
+  app.add_option("--dns-upstream", config.dns_upstreams,
+                 "Resolver for forwarded queries, IP or IP:port, repeatable (default: the "
+                 "nameservers of --resolv-conf)");
+  app.add_option("--resolv-conf", config.resolv_conf, "Where the default upstreams come from")
+      ->capture_default_str();
+  app.add_option("--cluster-domain", config.cluster_domain, "Kubernetes DNS domain")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (auto ttl = ambit::ParseWorkloadCertTtl(secret_ttl, "--secret-ttl"); ttl.ok()) {
     config.secret_ttl = *ttl;
@@ -99,6 +109,8 @@ int main(int argc, char** argv) {
   config.drain = std::chrono::seconds(std::max(0, drain_seconds));
   config.memory_trim_period = std::chrono::seconds(std::max(0, memory_trim_seconds));
   config.preserve_source_ip = !no_source_ip;
+  config.dns_proxy = !no_dns_proxy;
+  config.ipv6 = !no_ipv6;
 
   // Signals are taken synchronously by this thread only: block them before
   // any other thread exists so every thread inherits the mask.

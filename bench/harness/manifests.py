@@ -1,6 +1,6 @@
 """The benchmark's pods: per namespace a server pod on node2 (iperf3 and nginx, the
 same backends for every path) and a client pod on node1 (the load generators run
-in its network namespace)."""
+in its network namespace); in the main cluster also the cluster DNS (dnsmasq)."""
 
 NGINX_CONF = r"""daemon off;
 error_log stderr warn;
@@ -75,4 +75,59 @@ spec:
   - name: client
     image: tools
     command: ["sleep", "infinity"]
+"""
+
+
+# The cluster DNS of the DNS workloads: dnsmasq answering two names from its own
+# table (no upstream, no cache), behind the cluster's clusterDNS address.
+CLUSTER_DNS = "10.96.0.2"
+DNS_FORWARDED_NAME = "ext.bench.test"
+
+
+def dns_yaml(mesh_ns):
+    local = f"server.{mesh_ns}.svc.cluster.local"
+    return f"""---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: bench-dns
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dns
+  namespace: bench-dns
+  labels: {{app: dns}}
+spec:
+  nodeName: node2
+  containers:
+  - name: dnsmasq
+    image: dnsmasq
+    command: ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--user=root",
+              "--cache-size=0", "--pid-file=/tmp/dnsmasq.pid", "--port=53",
+              "--host-record={DNS_FORWARDED_NAME},10.1.2.3", "--host-record={local},10.96.0.99"]
+    ports:
+    - containerPort: 53
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: bench-dns
+spec:
+  clusterIP: {CLUSTER_DNS}
+  selector: {{app: dns}}
+  ports:
+  - {{name: dns, port: 53, targetPort: 53, protocol: UDP}}
+  - {{name: dns-tcp, port: 53, targetPort: 53, protocol: TCP}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: server
+  namespace: {mesh_ns}
+spec:
+  selector: {{app: server}}
+  ports:
+  - {{name: http, port: 8080, targetPort: 8080}}
 """

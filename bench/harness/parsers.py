@@ -1,4 +1,4 @@
-"""Parsers for the load generators' output: iperf3 -J, wrk --latency, hey.
+"""Parsers for the load generators' output: iperf3 -J, wrk --latency, hey, dnsperf.
 
 Each returns a flat dict of numbers (and a list of error strings under "errors");
 a parse failure raises ValueError naming what was missing.
@@ -95,4 +95,29 @@ def parse_hey(text):
     for pct, secs in re.findall(r"^\s+(\d+)% in ([0-9.]+) secs", text, re.M):
         if pct != "0":
             out[f"p{pct}_us"] = float(secs) * 1e6
+    return out
+
+
+def parse_dnsperf(text):
+    """dnsperf: queries/s, average and max latency in µs, queries lost, response codes."""
+    out = {"errors": []}
+    m = re.search(r"Queries per second:\s+([0-9.]+)", text)
+    if not m:
+        raise ValueError(f"dnsperf output without Queries per second: {text[-300:]!r}")
+    out["qps"] = float(m.group(1))
+    m = re.search(r"Average Latency \(s\):\s+([0-9.]+) \(min ([0-9.]+), max ([0-9.]+)\)", text)
+    if not m:
+        raise ValueError("dnsperf output without Average Latency")
+    out["avg_latency_us"] = float(m.group(1)) * 1e6
+    out["max_latency_us"] = float(m.group(3)) * 1e6
+    m = re.search(r"Queries completed:\s+(\d+)", text)
+    out["completed"] = int(m.group(1)) if m else 0
+    m = re.search(r"Queries lost:\s+(\d+)", text)
+    out["lost"] = int(m.group(1)) if m else 0
+    m = re.search(r"Response codes:\s+(.*)", text)
+    codes = m.group(1) if m else ""
+    if "NOERROR" not in codes:
+        out["errors"].append(f"answers were not NOERROR: {codes.strip()}")
+    if out["completed"] and out["lost"] > out["completed"] * 0.01:
+        out["errors"].append(f"{out['lost']} queries lost")
     return out

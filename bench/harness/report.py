@@ -51,6 +51,14 @@ COLUMNS = {
                ("baseline_rss_mb_mean", "baseline RSS MB (mean)", "{:.1f}", False)],
     "streams8": [("gbps", "Gbit/s", "{:.2f}", True), ("proxy_cores", "proxy cores (pair)", "{:.2f}", False),
                  ("max_worker_share", "largest worker share", "{:.2f}", False)],
+    "dns_forward": [("qps", "queries/s", "{:.0f}", True), ("avg_latency_us", "avg latency µs", "{:.0f}", True),
+                    ("max_latency_us", "max latency µs", "{:.0f}", False),
+                    ("proxy_cores", "ztunnel cores (pair)", "{:.2f}", False),
+                    ("proxy_cpu_us_per_query", "ztunnel CPU µs per query", "{:.1f}", False)],
+    "dns_local": [("qps", "queries/s", "{:.0f}", True), ("avg_latency_us", "avg latency µs", "{:.0f}", True),
+                  ("max_latency_us", "max latency µs", "{:.0f}", False),
+                  ("proxy_cores", "ztunnel cores (pair)", "{:.2f}", False),
+                  ("proxy_cpu_us_per_query", "ztunnel CPU µs per query", "{:.1f}", False)],
 }
 
 METRIC_NAMES = {m: title for cols in COLUMNS.values() for m, title, _, _ in cols}

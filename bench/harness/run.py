@@ -9,6 +9,10 @@ Paths (client pod on node1, server pod with iperf3 + nginx on node2):
                  also new connections and CPU per request, to show what spreading costs)
   ambit-full     a third cluster with --pool-max-streams=1 (a TLS handshake per connection)
   haproxy[-full|-plain], stunnel[-full]   the sidecar model: one proxy in each pod's netns
+DNS workloads (dnsperf from the client pod to the cluster DNS, dnsmasq at 10.96.0.2):
+  raw            queries go to dnsmasq directly (the pod's own resolver, no capture)
+  ambit          captured by ztunnel's DNS proxy: dns_forward forwards a name ztunnel does not
+                 know to the same dnsmasq, dns_local is a Service name ztunnel answers itself
 
 Every round runs every workload over its paths, path after path (workload-major, so
 the paths of one workload are measured close together). Results: one JSON with every
@@ -54,6 +58,8 @@ WORKLOAD_PATHS = {
     "cpu": ["ambit", "ambit-w1", "haproxy", "stunnel", "haproxy-plain"],
     "memory": ["ambit", "haproxy", "stunnel", "haproxy-plain"],
     "streams8": ["raw", "ambit", "ambit-w1"],
+    "dns_forward": ["raw", "ambit"],
+    "dns_local": ["raw", "ambit"],
 }
 WORKLOADS = list(WORKLOAD_PATHS)
 
@@ -123,6 +129,7 @@ class Bench:
             yaml = manifests.namespace_yaml(MESH_NS, ambient=True) + manifests.pods_yaml(MESH_NS)
             if with_raw:
                 yaml += "---\n" + manifests.namespace_yaml(RAW_NS, ambient=False) + manifests.pods_yaml(RAW_NS)
+                yaml += manifests.dns_yaml(MESH_NS)
             c.apply(yaml, "pods")
         main = self.clusters["main"]
 
@@ -307,6 +314,22 @@ class Bench:
             metrics["cores_per_krps_hop"] = metrics["cores_per_krps_pair"] / 2
         return metrics, errors, {}
 
+    def w_dns(self, path, name):
+        """dnsperf for a fixed time from the client pod to the cluster DNS: through ztunnel's proxy
+        (captured) for Ambit, directly to dnsmasq for raw. The same query, the same upstream."""
+        t = self.args.dns_seconds
+        query_file = os.path.join(self.work, f"dns-{name.replace('.', '_')}.txt")
+        with open(query_file, "w") as f:
+            f.write(f"{name} A\n")
+        out, win = self.measured(path, ["dnsperf", "-s", manifests.CLUSTER_DNS, "-d", query_file, "-l", str(t),
+                                        "-c", "4", "-q", "32", "-t", "2"], t)
+        m = parsers.parse_dnsperf(out)
+        errors = m.pop("errors")
+        metrics = {**m, **self.cpu_metrics(win)}
+        if path.kind == "ambit" and m["qps"] > 0:
+            metrics["proxy_cpu_us_per_query"] = win.cores() / m["qps"] * 1e6
+        return metrics, errors, {}
+
     def w_streams8(self, path, _r):
         host, port = path.iperf
         t = self.args.streams_seconds
@@ -428,6 +451,8 @@ class Bench:
             "cpu": self.w_cpu,
             "memory": self.w_memory,
             "streams8": self.w_streams8,
+            "dns_forward": lambda p, r: self.w_dns(p, manifests.DNS_FORWARDED_NAME),
+            "dns_local": lambda p, r: self.w_dns(p, f"server.{MESH_NS}.svc.cluster.local"),
         }
         only = set(self.args.workloads.split(",")) if self.args.workloads else set(WORKLOADS)
         for r in range(1, self.args.rounds + 1):
@@ -483,6 +508,8 @@ def summary_line(workload, m):
         "cpu": [("rps", "{:.0f} rps"), ("cores_per_krps_hop", "{:.3f} cores/krps/hop")],
         "memory": [("kb_per_conn", "{:.1f} KB/conn"), ("baseline_rss_mb_max", "baseline {:.1f} MB")],
         "streams8": [("gbps", "{:.2f} Gbit/s"), ("max_worker_share", "max worker share {:.2f}")],
+        "dns_forward": [("qps", "{:.0f} q/s"), ("avg_latency_us", "avg {:.0f} µs"), ("proxy_cores", "proxy {:.2f} cores")],
+        "dns_local": [("qps", "{:.0f} q/s"), ("avg_latency_us", "avg {:.0f} µs"), ("proxy_cores", "proxy {:.2f} cores")],
     }[workload]
     return ", ".join(fmt.format(m[k]) for k, fmt in keys if k in m)
 
@@ -544,6 +571,7 @@ def parse_args(argv):
     p.add_argument("--newconn-seconds", type=int, default=5)
     p.add_argument("--cpu-seconds", type=int, default=6)
     p.add_argument("--streams-seconds", type=int, default=6)
+    p.add_argument("--dns-seconds", type=int, default=5, help="dnsperf duration per DNS run")
     p.add_argument("--idle-conns", type=int, default=1000)
     p.add_argument("--idle-settle", type=float, default=1.0, help="seconds between the last connect and RSS")
     p.add_argument("--workloads", default="", help="comma-separated subset of " + ",".join(WORKLOADS))
@@ -562,7 +590,7 @@ def parse_args(argv):
     if args.smoke:
         args.rounds = 1
         args.throughput_seconds = args.latency_seconds = args.newconn_seconds = 1
-        args.cpu_seconds = args.streams_seconds = 1
+        args.cpu_seconds = args.streams_seconds = args.dns_seconds = 1
         args.idle_conns = 100
         args.idle_settle = 0.3
     return args

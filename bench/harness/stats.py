@@ -27,6 +27,8 @@ WORKLOAD_TITLES = {
     "cpu": "Proxy CPU per 1000 requests/s at a fixed rate (hey -c4 -q250, keep-alive)",
     "memory": "Memory: RSS per idle proxied connection and baseline RSS",
     "streams8": "8 parallel streams (iperf3 -P 8), 1 vs 2 ztunnel workers",
+    "dns_forward": "DNS queries forwarded by ztunnel's proxy vs sent to the cluster DNS directly (dnsperf -c4 -q32)",
+    "dns_local": "DNS: a Service name answered by ztunnel vs the same name from dnsmasq's table (dnsperf -c4 -q32)",
 }
 
 # (workload, metric, ours, reference, better) — every ratio is median(ours) ÷ median(reference).
@@ -58,6 +60,10 @@ RATIO_SPECS = [
     ("cpu", "cores_per_krps_hop", "ambit-w1", "haproxy", "lower"),
     ("cpu", "cores_per_krps_hop", "ambit", "ambit-w1", "lower"),
     ("memory", "kb_per_conn", "ambit", "haproxy", "lower"),
+    ("dns_forward", "qps", "ambit", "raw", "higher"),
+    ("dns_forward", "avg_latency_us", "ambit", "raw", "lower"),
+    ("dns_local", "qps", "ambit", "raw", "higher"),
+    ("dns_local", "avg_latency_us", "ambit", "raw", "lower"),
     ("memory", "kb_per_conn", "ambit", "stunnel", "lower"),
     ("memory", "baseline_rss_mb_max", "ambit", "haproxy", "lower"),
     ("memory", "baseline_rss_mb_max", "ambit", "stunnel", "lower"),

@@ -1,5 +1,7 @@
 #include "cluster/cluster_config.h"
 
+#include <arpa/inet.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cluster/process.h"
@@ -18,8 +20,10 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
              {{"enabled", c.mesh.enabled},
               {"redirect", c.mesh.redirect},
               {"ztunnelArgs", c.mesh.ztunnel_args},
-              {"revision", c.mesh.revision}}},
-            {"ca", {{"workloadCertTtl", FormatDurationSeconds(c.ca.workload_cert_ttl)}}}};
+              {"revision", c.mesh.revision},
+              {"dnsCapture", c.mesh.dns_capture}}},
+            {"ca", {{"workloadCertTtl", FormatDurationSeconds(c.ca.workload_cert_ttl)}}},
+            {"clusterDNS", c.cluster_dns}};
   return j.dump(2) + "\n";
 }
 
@@ -57,6 +61,7 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
       if (std::string bad = ValidateRevision(c.mesh.revision); !bad.empty()) {
         return Error(ErrorCode::kInvalidArgument, where + ": mesh.revision: " + bad);
       }
+      if (mesh.contains("dnsCapture")) c.mesh.dns_capture = mesh["dnsCapture"].get<bool>();
       if (c.mesh.redirect != "nftables" && c.mesh.redirect != "iptables") {
         return Error(ErrorCode::kInvalidArgument,
                      where + ": mesh.redirect: expected nftables or iptables, got '" + c.mesh.redirect + "'");
@@ -68,6 +73,16 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
         AMBIT_ASSIGN_OR_RETURN(c.ca.workload_cert_ttl,
                                ParseWorkloadCertTtl(ca["workloadCertTtl"].get<std::string>(),
                                                     where + ": ca.workloadCertTtl"));
+      }
+    }
+    if (j.contains("clusterDNS")) {
+      c.cluster_dns = j["clusterDNS"].get<std::string>();
+      in6_addr a6{};
+      in_addr a4{};
+      if (::inet_pton(AF_INET, c.cluster_dns.c_str(), &a4) != 1 &&
+          ::inet_pton(AF_INET6, c.cluster_dns.c_str(), &a6) != 1) {
+        return Error(ErrorCode::kInvalidArgument,
+                     where + ": clusterDNS: expected an IP address, got '" + c.cluster_dns + "'");
       }
     }
     AMBIT_RETURN_IF_ERROR(ValidateClusterName(c.name));

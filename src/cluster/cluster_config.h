@@ -27,6 +27,10 @@ struct MeshSettings {
   // ("default") or istio-system/istio-<revision>, and leaves namespaces and
   // pods labelled istio.io/rev for another revision alone.
   std::string revision = "default";
+  // Capture enrolled pods' DNS (UDP/TCP 53) to ztunnel's proxy on 15053
+  // ("dnsCapture"; Istio's AMBIENT_DNS_CAPTURE, on by default). A pod's
+  // ambient.istio.io/dns-capture annotation overrides it.
+  bool dns_capture = true;
 };
 
 // The cluster's CA ("ca" in cluster.json; absent = these defaults).
@@ -43,6 +47,10 @@ struct ClusterConfig {
   CniSettings cni;
   MeshSettings mesh;
   CaSettings ca;
+  // The nameserver every pod's resolv.conf names and ztunnel forwards to
+  // ("clusterDNS", kubelet's --cluster-dns). Nothing answers there unless a
+  // DNS Service is given this ClusterIP; it is never auto-allocated.
+  std::string cluster_dns = "10.96.0.2";
 };
 
 std::string ClusterConfigToJson(const ClusterConfig& config);

@@ -20,8 +20,8 @@ struct ServiceAddress {
 std::string BuildHostsFile(const std::string& pod_name, const std::string& pod_namespace,
                            const std::string& pod_ip, std::vector<ServiceAddress> services);
 
-// |nameserver| is where unknown names go (nothing answers there in the local
-// cluster today; the node proxy's DNS proxy on 15053 may later).
+// |nameserver| is the cluster DNS (ClusterConfig::cluster_dns). An enrolled
+// pod's queries to it are captured by ztunnel's DNS proxy (docs/dns.md).
 std::string BuildResolvConf(const std::string& pod_namespace, const std::string& nameserver);
 
 }  // namespace ambit::cluster

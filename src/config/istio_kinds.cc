@@ -1,6 +1,8 @@
 // Schemas and decoders of the Istio kinds (istio.h). Field names follow
 // istio/api (security/v1beta1, networking/v1alpha3); nested messages that no
 // component uses yet are checked at their top level only (AnyObject).
+#include <arpa/inet.h>
+
 #include <optional>
 #include <string>
 
@@ -510,6 +512,20 @@ Resource DecodeServiceEntry(const json& o, const std::string& v, const std::stri
   }
   if (!Member(r.spec, "workloadSelector").is_null() && !Member(r.spec, "endpoints").is_null()) {
     findings->push_back({JoinKey(base, "spec"), "expected at most one of workloadSelector, endpoints, got both"});
+  }
+  // (What is stored but not acted on is in the support table, support.cc.)
+  const std::string spec_path = JoinKey(base, "spec");
+  const json& endpoints = Member(r.spec, "endpoints");
+  for (size_t i = 0; endpoints.is_array() && i < endpoints.size(); ++i) {
+    if (endpoints[i].is_object() && r.resolution == "STATIC" && endpoints[i].contains("address")) {
+      const std::string address = GetStr(endpoints[i], "address");
+      in6_addr a6{};
+      in_addr a4{};
+      if (::inet_pton(AF_INET, address.c_str(), &a4) != 1 && ::inet_pton(AF_INET6, address.c_str(), &a6) != 1) {
+        findings->push_back({JoinKey(JoinIndex(JoinKey(spec_path, "endpoints"), i), "address"),
+                             "expected an IP address with resolution STATIC, got " + QuoteForMessage(address)});
+      }
+    }
   }
   return r;
 }

@@ -118,8 +118,18 @@ const std::vector<SupportEntry> kTable = {
     // Istio traffic management.
     {"VirtualService", "", Support::kNotEnforced, kNeedsL7},
     {"DestinationRule", "", Support::kNotEnforced, kNeedsL7},
-    {"ServiceEntry", "", Support::kNotEnforced,
-     "stored, not enforced yet: ServiceEntry hosts are not published to ztunnel"},
+    {"ServiceEntry", "", Support::kEnforced,
+     "hosts are published to ztunnel with their addresses or auto-allocated VIPs, answered by its "
+     "DNS proxy and routed to the endpoints or selected pods (docs/dns.md)"},
+    {"ServiceEntry", "spec.exportTo", Support::kNotEnforced,
+     "stored, not enforced: ztunnel's DNS and routing see the entry from every namespace"},
+    {"ServiceEntry", "spec.location", Support::kNotEnforced,
+     "MESH_INTERNAL is not acted on: endpoints get HBONE only when they are enrolled pods selected "
+     "by workloadSelector", "MESH_INTERNAL"},
+    {"ServiceEntry", "spec.endpoints[].locality", Support::kNotEnforced,
+     "stored, not acted on: endpoints are picked uniformly at random"},
+    {"ServiceEntry", "spec.endpoints[].weight", Support::kNotEnforced,
+     "stored, not acted on: endpoints are picked uniformly at random"},
     // Gateway API.
     {"Gateway", "", Support::kEnforced,
      "class istio-waypoint: a waypoint Deployment and Service are made (L4 relay)"},

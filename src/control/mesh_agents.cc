@@ -67,8 +67,8 @@ std::optional<inpod::PodDecision> LookupPod(const Store* store, MeshScope* scope
     ns_labels = &config::MetaOf(ns->second).labels;
   }
   const model::Enrollment decision = model::DecideEnrollment(*scope->For(*snap), *ns_labels, *p);
-  return inpod::PodDecision{decision == model::Enrollment::kEnroll,
-                            std::string(model::ToString(decision)), p->spec.service_account_name};
+  return inpod::PodDecision{decision == model::Enrollment::kEnroll, std::string(model::ToString(decision)),
+                            p->spec.service_account_name, model::DnsCaptureAnnotation(p->metadata.annotations)};
 }
 
 // The PodEvent ambit-cni sends for this pod (no K8S_POD_UID: keyed ns/name).
@@ -103,6 +103,9 @@ std::vector<std::string> ZtunnelArgv(const cluster::ClusterLayout& layout,
                                    "--xds-address", "unix:" + layout.SocketPath(),
                                    "--credential-file", layout.NodeDir(node.name) + "/credential",
                                    "--zds-socket", ZdsSocket(layout, node.name),
+                                   // Pods of the local cluster are IPv4 only: no AAAA
+                                   // answers for the IPv6 VIPs of ServiceEntries.
+                                   "--no-ipv6",
                                    "--ip", node.ip,
                                    "--secret-ttl", FormatDurationSeconds(config.ca.workload_cert_ttl)};
   argv.insert(argv.end(), config.mesh.ztunnel_args.begin(), config.mesh.ztunnel_args.end());
@@ -201,7 +204,10 @@ struct MeshAgents::Impl {
     std::filesystem::create_directories(dir, ec);
     if (ec) return Error(ErrorCode::kIo, "creating " + dir + ": " + ec.message());
     AMBIT_RETURN_IF_ERROR(cluster::WriteFileAtomic(dir + "/hosts", "127.0.0.1 localhost\n"));
-    AMBIT_RETURN_IF_ERROR(cluster::WriteFileAtomic(dir + "/resolv.conf", "nameserver 127.0.0.1\n"));
+    // ztunnel forwards what it does not answer to its own nameservers, as in
+    // Istio: the cluster DNS, which pods' resolv.conf names too.
+    AMBIT_RETURN_IF_ERROR(
+        cluster::WriteFileAtomic(dir + "/resolv.conf", "nameserver " + config.cluster_dns + "\n"));
     if (status && status->pid > 0) {
       // A ztunnel left behind by a dead supervisor would hold the ports.
       ::kill(status->pid, SIGKILL);
@@ -255,8 +261,9 @@ Result<std::unique_ptr<MeshAgents>> MeshAgents::Start(cluster::ClusterLayout lay
   inpod::NodeAgentOptions agent_options;
   agent_options.redirect.backend =
       config.mesh.redirect == "iptables" ? redirect::Backend::kIptables : redirect::Backend::kNftables;
-  // ztunnel has no DNS proxy (15053); the local cluster resolves from hosts files.
-  agent_options.redirect.dns_capture = false;
+  // Pods' DNS goes to ztunnel's proxy on 15053 unless the cluster turned it
+  // off or the pod's ambient.istio.io/dns-capture annotation says otherwise.
+  agent_options.redirect.dns_capture = config.mesh.dns_capture;
   for (const auto& info : cluster::DescribeNodes(layout, config.node_count)) {
     NodeMesh node;
     node.info = info;

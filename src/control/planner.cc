@@ -9,6 +9,7 @@
 #include "cluster/layout.h"
 #include "config/serialize.h"
 #include "control/waypoint_objects.h"
+#include "model/service_entries.h"
 
 namespace ambit::control {
 namespace {
@@ -340,6 +341,7 @@ class Planner {
       Expand(std::get<config::Deployment>(
           plan_.next.resources.at({"Deployment", gw.metadata.ns, gw.metadata.name})));
     }
+    AllocateServiceEntryAddresses();
     return std::move(plan_);
   }
 
@@ -372,6 +374,13 @@ class Planner {
       if (!used.count(kServiceBase | host)) return FormatIpv4(kServiceBase | host);
     }
     return Error(ErrorCode::kUnavailable, std::string("no free ClusterIP left in ") + kServiceCidr);
+  }
+
+  // ServiceEntry VIPs (model/service_entries.h): kept for hosts that keep
+  // them, new ones for new hosts, freed for the rest.
+  void AllocateServiceEntryAddresses() {
+    plan_.next.service_entry_addresses =
+        model::AllocateServiceEntryAddresses(plan_.next.ServiceEntries(), current_.service_entry_addresses);
   }
 
   void Expand(const config::Deployment& d) {
@@ -466,6 +475,7 @@ class Planner {
       }
       erase(key);
     }
+    AllocateServiceEntryAddresses();
     return std::move(plan_);
   }
 

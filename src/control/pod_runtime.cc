@@ -148,7 +148,7 @@ Result<RealizedPod> PodRuntime::Create(const config::Pod& spec) {
     AMBIT_RETURN_IF_ERROR(cluster::WriteFileInPlace(
         HostsFile(pod), cluster::BuildHostsFile(pod.name, pod.ns, pod.ip, {})));
     AMBIT_RETURN_IF_ERROR(
-        cluster::WriteFileInPlace(ResolvFile(pod), cluster::BuildResolvConf(pod.ns, "127.0.0.1")));
+        cluster::WriteFileInPlace(ResolvFile(pod), cluster::BuildResolvConf(pod.ns, config_.cluster_dns)));
     for (const auto& c : spec.spec.containers) {
       cluster::ContainerSpec cs;
       cs.cluster = layout_.name();

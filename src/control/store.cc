@@ -28,6 +28,14 @@ std::vector<const config::Service*> StoreState::Services() const {
   return out;
 }
 
+std::vector<const config::ServiceEntry*> StoreState::ServiceEntries() const {
+  std::vector<const config::ServiceEntry*> out;
+  for (const auto& [key, r] : resources) {
+    if (const auto* s = std::get_if<config::ServiceEntry>(&r)) out.push_back(s);
+  }
+  return out;
+}
+
 bool StoreState::HasNamespace(const std::string& ns) const {
   return ns == "default" || resources.count(config::ResourceKey{"Namespace", "", ns}) > 0;
 }
@@ -62,6 +70,7 @@ std::string Store::Serialize(const StoreState& state) {
   json resources = json::array();
   for (const auto& [key, r] : state.resources) resources.push_back(config::ToJson(r));
   json doc = {{"version", 1}, {"generation", state.generation}, {"resources", resources}};
+  if (!state.service_entry_addresses.empty()) doc["serviceEntryAddresses"] = state.service_entry_addresses;
   return doc.dump(1) + "\n";
 }
 
@@ -73,6 +82,13 @@ Result<StoreState> Store::Deserialize(const std::string& text, const std::string
   }
   StoreState state;
   state.generation = doc.value("generation", 0ULL);
+  if (doc.contains("serviceEntryAddresses")) {
+    try {
+      doc["serviceEntryAddresses"].get_to(state.service_entry_addresses);
+    } catch (const json::exception& e) {
+      return Error(ErrorCode::kInvalidArgument, where + ": serviceEntryAddresses: " + e.what());
+    }
+  }
   int index = 0;
   for (const auto& obj : doc["resources"]) {
     ++index;

@@ -1,6 +1,6 @@
 // The desired state of a local cluster: every applied resource plus what ambitd
 // decided for them (pods generated from Deployments, node assignments, pod UIDs,
-// service ClusterIPs), persisted as one JSON file written atomically, so a
+// service ClusterIPs, ServiceEntry VIPs), persisted as one JSON file written atomically, so a
 // restarted ambitd loses nothing and a failed write leaves the old state.
 //
 // StoreState is an immutable snapshot once published; Store is thread-safe.
@@ -21,9 +21,13 @@ struct StoreState {
   std::map<config::ResourceKey, config::Resource> resources;
   // Bumped on every commit; lets watchers skip unchanged snapshots.
   uint64_t generation = 0;
+  // Auto-allocated ServiceEntry addresses: "<ns>/<name>" -> host -> IPs
+  // (model::ServiceEntryAddresses; "serviceEntryAddresses" in the file).
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> service_entry_addresses;
 
   std::vector<const config::Pod*> Pods() const;
   std::vector<const config::Service*> Services() const;
+  std::vector<const config::ServiceEntry*> ServiceEntries() const;
   bool HasNamespace(const std::string& ns) const;
 };
 

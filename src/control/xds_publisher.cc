@@ -27,6 +27,13 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
     for (const auto& w : policy_warnings) AMBIT_LOG_WARN("policy: {}", w);
     last_policy_warnings_ = std::move(policy_warnings);
   }
+  for (const auto* se : state.ServiceEntries()) {
+    model::ServiceEntryInput in;
+    in.entry = se;
+    auto it = state.service_entry_addresses.find(se->metadata.ns + "/" + se->metadata.name);
+    if (it != state.service_entry_addresses.end()) in.auto_addresses = it->second;
+    input.service_entries.push_back(std::move(in));
+  }
 
   if (filter_ != nullptr) {
     filter_->Set(std::make_shared<const model::PolicyAudience>(std::move(model.audience)));

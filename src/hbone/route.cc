@@ -7,6 +7,7 @@ namespace {
 
 RouteDecision ToWorkload(const WorkloadTarget& w, std::uint16_t port, const RouteOptions& options) {
   RouteDecision d;
+  d.resolve_hostname = w.hostname;
   if (!w.hbone) {
     d.kind = RouteDecision::Kind::kPassthrough;
     d.next_hop = net::SocketAddress(w.ip, port);

@@ -52,6 +52,8 @@ struct WorkloadTarget {
   // Workload.waypoint (set only for waypoints that take workload traffic).
   std::optional<WaypointRef> waypoint = std::nullopt;
   bool waypoint_required = false;  // never reached direct when addressed by IP
+  // Set for a workload known only by DNS name (|ip| is then unspecified).
+  std::string hostname = std::string();
 };
 
 struct ServiceEndpoint {
@@ -122,6 +124,9 @@ struct RouteDecision {
   // kReject because the destination requires its waypoint and it has no
   // ready pod (fail closed).
   bool waypoint_unavailable = false;
+  // Non-empty: the endpoint is known only by this DNS name; the caller
+  // resolves it and puts the IP into next_hop (and connect_target for HBONE).
+  std::string resolve_hostname;
 };
 
 struct RouteOptions {

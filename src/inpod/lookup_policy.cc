@@ -21,4 +21,12 @@ WorkloadInfo LookupEnrollmentPolicy::Describe(const PodEvent& pod) {
   return {pod.name, pod.ns, sa};
 }
 
+redirect::RedirectOptions LookupEnrollmentPolicy::Redirection(const PodEvent& pod,
+                                                              const redirect::RedirectOptions& node_defaults) {
+  redirect::RedirectOptions out = node_defaults;
+  auto decision = lookup_(pod);
+  if (decision && decision->dns_capture) out.dns_capture = *decision->dns_capture;
+  return out;
+}
+
 }  // namespace ambit::inpod

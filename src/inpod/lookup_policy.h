@@ -21,6 +21,9 @@ struct PodDecision {
   bool enroll = false;
   std::string reason;           // why (for the debug log), e.g. "not ambient"
   std::string service_account;  // "" = default
+  // The pod's own DNS capture setting (annotation ambient.istio.io/dns-capture),
+  // when it has one; it overrides the node agent's default.
+  std::optional<bool> dns_capture = std::nullopt;
 };
 
 class LookupEnrollmentPolicy : public EnrollmentPolicy {
@@ -32,6 +35,9 @@ class LookupEnrollmentPolicy : public EnrollmentPolicy {
 
   bool ShouldEnroll(const PodEvent& pod) override;
   WorkloadInfo Describe(const PodEvent& pod) override;
+  // The node defaults with the pod's dns_capture, when the decision has one.
+  redirect::RedirectOptions Redirection(const PodEvent& pod,
+                                        const redirect::RedirectOptions& node_defaults) override;
 
  private:
   Lookup lookup_;

@@ -41,7 +41,20 @@ struct NodeAgent::Impl {
   Status EnrollLocked(const PodEvent& pod) {
     const std::string key = PodKey(pod);
     if (pod.netns.empty()) return Error(ErrorCode::kInvalidArgument, "enrolling " + key + ": no netns path");
+    const redirect::RedirectOptions wanted = policy.Redirection(pod, options.redirect);
     if (auto existing = pods.find(key); existing != pods.end()) {
+      if (existing->second.pod.netns == pod.netns && existing->second.rules.options() != wanted) {
+        // Same sandbox, other options (e.g. the DNS capture annotation changed):
+        // replace the rules, ztunnel keeps the pod.
+        Status removed = existing->second.rules.Remove();
+        if (!removed.ok()) return std::move(removed).error().WithContext("re-enrolling pod " + key);
+        auto rules = redirect::RuleSet::Install(existing->second.rules.netns().path(), wanted);
+        if (!rules.ok()) return std::move(rules).error().WithContext("re-enrolling pod " + key);
+        existing->second.rules = std::move(*rules);
+        AMBIT_LOG_INFO("node agent: pod {} redirection now with DNS capture {}", key,
+                       wanted.dns_capture ? "on" : "off");
+        return Ok();
+      }
       if (existing->second.pod.netns == pod.netns) {
         // Repeated ADD for the same sandbox: make sure the rules are intact.
         auto outcome = existing->second.rules.Reconcile();
@@ -65,7 +78,7 @@ struct NodeAgent::Impl {
       }
       AMBIT_LOG_WARN("node agent: {} (pod {} goes out with ztunnel's next snapshot)", told.error().ToString(), key);
     }
-    auto rules = redirect::RuleSet::Install(std::move(*for_zds), options.redirect);
+    auto rules = redirect::RuleSet::Install(std::move(*for_zds), wanted);
     if (!rules.ok()) {
       (void)zds.DelPod(key);
       return std::move(rules).error().WithContext("enrolling pod " + key);
@@ -205,6 +218,15 @@ Result<CniResult> NodeAgent::Reevaluate(const PodEvent& pod) {
   if (!should && !key.empty()) {
     AMBIT_RETURN_IF_ERROR(impl_->ReleaseLocked(key));
     return CniResult::kRemoved;
+  }
+  if (should && !key.empty()) {
+    // Still enrolled: apply per-pod redirection changes (annotations).
+    auto& entry = impl_->pods.at(key);
+    if (entry.pod.netns == pod.netns &&
+        entry.rules.options() != impl_->policy.Redirection(pod, impl_->options.redirect)) {
+      AMBIT_RETURN_IF_ERROR(impl_->EnrollLocked(pod));
+      return CniResult::kEnrolled;
+    }
   }
   return CniResult::kNotEnrolled;
 }

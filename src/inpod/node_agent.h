@@ -37,6 +37,13 @@ class EnrollmentPolicy {
   // What ztunnel is told about the pod. Default: name and namespace, no
   // service account (ztunnel learns identities from xDS).
   virtual WorkloadInfo Describe(const PodEvent& pod) { return {pod.name, pod.ns, ""}; }
+  // The redirection to install for |pod| (per-pod overrides such as the
+  // ambient.istio.io/dns-capture annotation). Default: |node_defaults|.
+  virtual redirect::RedirectOptions Redirection(const PodEvent& pod,
+                                                const redirect::RedirectOptions& node_defaults) {
+    (void)pod;
+    return node_defaults;
+  }
 };
 
 struct NodeAgentOptions {

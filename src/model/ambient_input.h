@@ -71,6 +71,13 @@ struct ServiceInput {
   std::string vip;
 };
 
+struct ServiceEntryInput {
+  const config::ServiceEntry* entry = nullptr;
+  // host -> the addresses allocated for it (service_entries.h), when the
+  // entry gets auto-allocated addresses.
+  std::map<std::string, std::vector<std::string>> auto_addresses;
+};
+
 struct AmbientInput {
   MeshSettings mesh;
   // Namespaces that exist (their labels drive enrollment). Pods and services
@@ -89,6 +96,7 @@ struct AmbientInput {
   // Node name -> its locality; a node not listed has none. The local cluster
   // makes each node its own zone.
   std::map<std::string, NodeLocality> node_localities;
+  std::vector<ServiceEntryInput> service_entries;
 };
 
 }  // namespace ambit::model

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/enrollment.h"
+#include "model/service_entries.h"
 #include "model/waypoints.h"
 
 namespace ambit::model {
@@ -274,6 +275,12 @@ AmbientModel BuildAmbientModel(const AmbientInput& input) {
     out.resources.emplace(ns + "/" + hostname, std::move(address));
   }
 
+  for (const ServiceEntryInput& se : input.service_entries) {
+    if (!namespace_labels.contains(se.entry->metadata.ns)) continue;
+    AddServiceEntryServices(mesh, se, &out.resources, &out.warnings);
+    AddServiceEntryWorkloads(mesh, se, &out.resources, &out.warnings);
+  }
+
   for (const PodInput& in : input.pods) {
     const config::Pod& pod = *in.pod;
     const std::string& ns = pod.metadata.ns;
@@ -338,6 +345,7 @@ AmbientModel BuildAmbientModel(const AmbientInput& input) {
         p->set_target_port(*target);
       }
     }
+    for (const ServiceEntryInput& se : input.service_entries) AddServiceEntryMembership(se, pod, w);
     out.resources.emplace(std::move(uid), std::move(address));
   }
   model.authorization.resources = policies.resources();

@@ -75,4 +75,13 @@ bool IsHostNetwork(const config::Pod& pod) {
   return it != extra.end() && it->is_boolean() && it->get<bool>();
 }
 
+std::optional<bool> DnsCaptureAnnotation(const config::Labels& pod_annotations) {
+  auto it = pod_annotations.find(std::string(kDnsCaptureAnnotation));
+  if (it == pod_annotations.end()) return std::nullopt;
+  const std::string& v = it->second;
+  if (v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True") return true;
+  if (v == "0" || v == "f" || v == "F" || v == "FALSE" || v == "false" || v == "False") return false;
+  return std::nullopt;
+}
+
 }  // namespace ambit::model

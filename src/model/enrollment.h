@@ -17,6 +17,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "config/kube.h"
@@ -57,5 +58,12 @@ Enrollment DecideEnrollment(const MeshSettings& mesh, const config::Labels& name
 bool IsManagedNamespace(const MeshSettings& mesh, const config::Labels& namespace_labels);
 
 bool IsHostNetwork(const config::Pod& pod);
+
+// The pod's own DNS capture setting: annotation ambient.istio.io/dns-capture
+// (https://istio.io/latest/docs/reference/config/annotations/#AmbientDnsCapture)
+// when it holds a boolean as Go's strconv.ParseBool reads it (1/t/T/TRUE/true/
+// True, 0/f/F/FALSE/false/False); nullopt otherwise (the node default applies).
+inline constexpr std::string_view kDnsCaptureAnnotation = "ambient.istio.io/dns-capture";
+std::optional<bool> DnsCaptureAnnotation(const config::Labels& pod_annotations);
 
 }  // namespace ambit::model

@@ -15,7 +15,15 @@ Result<UniqueFd> RawTcpSocket(int family) {
   return UniqueFd(fd);
 }
 
+Result<UniqueFd> RawUdpSocket(int family) {
+  int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoError("socket(SOCK_DGRAM)", errno);
+  return UniqueFd(fd);
+}
+
 }  // namespace
+
+Result<UniqueFd> SocketFactory::NewUdpSocket(int family) const { return RawUdpSocket(family); }
 
 Result<UniqueFd> SocketFactory::NewListener(const SocketAddress& addr,
                                             const ListenOptions& options) const {
@@ -40,6 +48,12 @@ Result<UniqueFd> DefaultSocketFactory::NewTcpSocket(int family) const {
   return fd;
 }
 
+Result<UniqueFd> DefaultSocketFactory::NewUdpSocket(int family) const {
+  AMBIT_ASSIGN_OR_RETURN(UniqueFd fd, RawUdpSocket(family));
+  if (mark_) AMBIT_RETURN_IF_ERROR(SetMark(fd.get(), *mark_));
+  return fd;
+}
+
 NetnsSocketFactory::NetnsSocketFactory(std::shared_ptr<const Netns> netns, std::uint32_t mark)
     : netns_(std::move(netns)), mark_(mark) {}
 
@@ -52,6 +66,17 @@ Result<UniqueFd> NetnsSocketFactory::NewTcpSocket(int family) const {
     AMBIT_ASSIGN_OR_RETURN(NetnsGuard guard, NetnsGuard::Enter(*netns_));
     fd = RawTcpSocket(family);
   }  // back in the thread's own namespace before anything else runs
+  if (!fd.ok()) return std::move(fd).error().WithContext("in namespace " + netns_->path());
+  AMBIT_RETURN_IF_ERROR(SetMark(fd->get(), mark_));
+  return fd;
+}
+
+Result<UniqueFd> NetnsSocketFactory::NewUdpSocket(int family) const {
+  Result<UniqueFd> fd = Error(ErrorCode::kInternal, "unset");
+  {
+    AMBIT_ASSIGN_OR_RETURN(NetnsGuard guard, NetnsGuard::Enter(*netns_));
+    fd = RawUdpSocket(family);
+  }
   if (!fd.ok()) return std::move(fd).error().WithContext("in namespace " + netns_->path());
   AMBIT_RETURN_IF_ERROR(SetMark(fd->get(), mark_));
   return fd;

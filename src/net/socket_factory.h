@@ -40,6 +40,11 @@ class SocketFactory {
   // A non-blocking TCP socket bound to |addr| and listening.
   virtual Result<UniqueFd> NewListener(const SocketAddress& addr,
                                        const ListenOptions& options) const;
+
+  // A new non-blocking, close-on-exec UDP socket of |family|, not yet bound
+  // or connected, with the factory's options (mark) applied. The default
+  // makes it in the calling thread's namespace, unmarked.
+  virtual Result<UniqueFd> NewUdpSocket(int family) const;
 };
 
 // Sockets in the calling thread's namespace, optionally marked.
@@ -48,6 +53,7 @@ class DefaultSocketFactory : public SocketFactory {
   DefaultSocketFactory() = default;
   explicit DefaultSocketFactory(std::optional<std::uint32_t> mark) : mark_(mark) {}
   Result<UniqueFd> NewTcpSocket(int family) const override;
+  Result<UniqueFd> NewUdpSocket(int family) const override;
 
  private:
   std::optional<std::uint32_t> mark_;
@@ -63,6 +69,7 @@ class NetnsSocketFactory : public SocketFactory {
   Result<UniqueFd> NewTcpSocket(int family) const override;
   Result<UniqueFd> NewListener(const SocketAddress& addr,
                                const ListenOptions& options) const override;
+  Result<UniqueFd> NewUdpSocket(int family) const override;
 
   const Netns& netns() const { return *netns_; }
 

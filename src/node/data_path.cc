@@ -469,7 +469,28 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   route_options.hbone_port = options.hbone_port;
   route_options.source_ip = peer->ip();  // a waypoint's own traffic is not sent back to it
   route_options.waypoint_fail_open = options.waypoint_fail_open;
-  const hbone::RouteDecision route = hbone::DecideRoute(*original, *lookup, rng(), route_options);
+  hbone::RouteDecision route = hbone::DecideRoute(*original, *lookup, rng(), route_options);
+  if (!route.resolve_hostname.empty() && route.kind != hbone::RouteDecision::Kind::kReject) {
+    // An endpoint known only by name: resolve it now (ztunnel's on-demand DNS).
+    Result<net::IpAddress> ip = Error(ErrorCode::kUnavailable, "no hostname resolver");
+    if (options.resolve_hostname) {
+      // Called apart from the co_await: GCC 12 mishandles temporaries (the
+      // std::string argument) inside a co_await expression.
+      auto resolving = options.resolve_hostname(*pod, route.resolve_hostname, original->ip().is_v6());
+      ip = co_await std::move(resolving);
+    }
+    if (!ip.ok()) {
+      outbound_failed.fetch_add(1, std::memory_order_relaxed);
+      AMBIT_LOG_WARN("outbound {} -> {}: resolving endpoint {}: {}", peer->ToString(), original->ToString(),
+                     route.resolve_hostname, ip.error().ToString());
+      hbone::AbortSocket(downstream);
+      co_return std::nullopt;
+    }
+    route.next_hop = net::SocketAddress(*ip, route.next_hop.port());
+    if (route.kind == hbone::RouteDecision::Kind::kHbone) {
+      route.connect_target = net::SocketAddress(*ip, route.connect_target.port());
+    }
+  }
 
   // Telemetry labels from the same snapshot the decision saw (or a newer one).
   std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();

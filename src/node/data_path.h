@@ -32,6 +32,7 @@
 // are per-worker shards or relaxed atomics.
 #pragma once
 
+#include <asio/awaitable.hpp>
 #include <nlohmann/json_fwd.hpp>
 
 #include <chrono>
@@ -77,6 +78,12 @@ class DataPath final : public PodTrafficHandler {
     // Send a destination that requires its waypoint direct while the
     // waypoint is down (Istio's fallback) instead of refusing it.
     bool waypoint_fail_open = false;
+    // Resolves the DNS name of an endpoint known only by hostname (a
+    // ServiceEntry endpoint with resolution DNS) from inside the source pod's
+    // namespace, preferring |v6| addresses; runs on the connection's loop.
+    // Unset: such endpoints fail.
+    std::function<asio::awaitable<Result<net::IpAddress>>(const Pod& pod, std::string hostname, bool v6)>
+        resolve_hostname;
   };
 
   // Everything passed in must outlive the DataPath. L4 authorization follows

@@ -68,9 +68,19 @@ std::vector<net::SocketAddress> Pod::listen_addresses() const {
   return out;
 }
 
+std::vector<std::string> Pod::side_service_descriptions() const {
+  std::vector<std::string> out;
+  for (const auto& s : side_services_) {
+    auto d = s->Describe();
+    out.insert(out.end(), d.begin(), d.end());
+  }
+  return out;
+}
+
 void Pod::StopAccepting() {
   tracker_->StartDraining();
   for (auto& l : listeners_) l->Close();
+  for (auto& s : side_services_) s->Stop();
 }
 
 }  // namespace ambit::node

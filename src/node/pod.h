@@ -43,6 +43,16 @@ struct PodPorts {
 
 class Pod;
 
+// Something a pod runs beside its three listeners (its DNS proxy): started
+// after them, stopped when the pod stops accepting. Thread-safe Stop.
+class PodSideService {
+ public:
+  virtual ~PodSideService() = default;
+  virtual void Stop() = 0;
+  // What it listens on, for the pods dump (e.g. "dns udp 127.0.0.1:15053").
+  virtual std::vector<std::string> Describe() const = 0;
+};
+
 // Per-pod state a PodTrafficHandler attaches to a pod (e.g. its proxies).
 class PodTraffic {
  public:
@@ -84,6 +94,12 @@ class Pod : public std::enable_shared_from_this<Pod> {
   const std::shared_ptr<ConnectionTracker>& tracker() const { return tracker_; }
   const ConnectionTracker& connections() const { return *tracker_; }
   std::vector<net::SocketAddress> listen_addresses() const;
+  // Side services' descriptions (PodSideService::Describe), in order.
+  std::vector<std::string> side_service_descriptions() const;
+  // Adds a side service; only before the PodManager publishes the pod.
+  void AddSideService(std::unique_ptr<PodSideService> service) {
+    side_services_.push_back(std::move(service));
+  }
 
   // Closes the listeners and refuses new connections; open ones continue
   // until AbortConnections(). Idempotent.
@@ -102,6 +118,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   CertLease lease_;
   std::shared_ptr<ConnectionTracker> tracker_ = ConnectionTracker::Create();
   std::vector<std::shared_ptr<net::Listener>> listeners_;
+  std::vector<std::unique_ptr<PodSideService>> side_services_;
 };
 
 }  // namespace ambit::node

@@ -65,6 +65,14 @@ Status PodManager::AddPod(const PodSpec& spec_in, UniqueFd netns_fd) {
   auto pod = Pod::Start(spec, id, std::move(netns), options_.mark, std::move(lease), options_.ports,
                         workers_, handler_);
   if (!pod.ok()) return std::move(pod).error();
+  if (options_.side_service) {
+    auto side = options_.side_service(**pod);
+    if (!side.ok()) {
+      (*pod)->StopAccepting();
+      return std::move(side).error().WithContext("pod " + spec.ns + "/" + spec.name);
+    }
+    (*pod)->AddSideService(std::move(*side));
+  }
   {
     std::lock_guard lock(mu_);
     pods_[spec.uid] = *pod;
@@ -196,6 +204,7 @@ std::vector<PodStatus> PodManager::Pods() const {
     s.spec = pod->spec();
     s.identity = pod->identity().ToString();
     for (const auto& a : pod->listen_addresses()) s.listeners.push_back(a.ToString());
+    for (auto& d : pod->side_service_descriptions()) s.listeners.push_back(std::move(d));
     s.active_connections = pod->connections().active();
     s.total_connections = pod->connections().total();
     s.certificate_ready = pod->certificate().Current() != nullptr;

@@ -52,6 +52,9 @@ class PodManager {
     // Finds the service account of a pod the node agent sent without one
     // (e.g. from xDS by namespace/name); "" = unknown, "default" is used.
     std::function<std::string(const PodSpec&)> resolve_service_account;
+    // Starts a pod's side service (the DNS proxy) once its listeners are
+    // open; a failure fails AddPod. Unset: none.
+    std::function<Result<std::unique_ptr<PodSideService>>(const Pod&)> side_service;
   };
 
   // |control| runs the drain timers (the ServiceLoop's context). Everything

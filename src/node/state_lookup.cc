@@ -60,8 +60,10 @@ std::shared_ptr<const state::WorkloadState> StateLookup::Hold() const {
 }
 
 hbone::WorkloadTarget StateLookup::ToTarget(const state::Workload& w, std::string_view packed_ip) {
-  return hbone::WorkloadTarget{IpFromPacked(packed_ip), w.Identity(),
-                               w.tunnel_protocol == state::TunnelProtocol::kHbone};
+  hbone::WorkloadTarget t{IpFromPacked(packed_ip), w.Identity(),
+                          w.tunnel_protocol == state::TunnelProtocol::kHbone};
+  if (packed_ip.empty()) t.hostname = w.hostname;
+  return t;
 }
 
 std::optional<hbone::ServiceTarget> StateLookup::FindService(const net::SocketAddress& vip,

@@ -2,10 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <thread>
 
 #include "caclient/ca_client.h"
 #include "core/log.h"
+#include "dns/proxy.h"
 #include "inpod/zds_client.h"
 #include "net/worker_pool.h"
 #include "node/admin.h"
@@ -24,6 +26,55 @@
 #include "xds/delta_ads_client.h"
 
 namespace ambit::node {
+namespace {
+
+// A pod's DNS proxy as the pod's side service.
+class PodDns final : public PodSideService {
+ public:
+  explicit PodDns(std::shared_ptr<dns::PodDnsProxy> proxy) : proxy_(std::move(proxy)) {}
+  void Stop() override { proxy_->Stop(); }
+  std::vector<std::string> Describe() const override {
+    std::vector<std::string> out;
+    for (const auto& a : proxy_->addresses()) {
+      out.push_back("dns udp " + a.ToString());
+      out.push_back("dns tcp " + a.ToString());
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<dns::PodDnsProxy> proxy_;
+};
+
+Result<std::vector<net::SocketAddress>> DnsUpstreams(const ZtunnelConfig& config) {
+  std::vector<net::SocketAddress> out;
+  for (const auto& text : config.dns_upstreams) {
+    auto with_port = net::SocketAddress::Parse(text);
+    if (with_port.ok()) {
+      out.push_back(*with_port);
+      continue;
+    }
+    auto ip = net::IpAddress::Parse(text);
+    if (!ip.ok()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "--dns-upstream: expected an IP or IP:port, got '" + text + "'");
+    }
+    out.emplace_back(*ip, 53);
+  }
+  if (!out.empty() || config.resolv_conf.empty()) return out;
+  std::FILE* f = std::fopen(config.resolv_conf.c_str(), "re");
+  if (f == nullptr) {
+    AMBIT_LOG_WARN("dns: cannot read {}: forwarded queries will fail", config.resolv_conf);
+    return out;
+  }
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  return dns::ParseResolvConfNameservers(text);
+}
+
+}  // namespace
 
 // Members in construction order; destroyed in reverse (after Shutdown).
 struct Ztunnel::Impl {
@@ -35,6 +86,7 @@ struct Ztunnel::Impl {
   std::shared_ptr<caclient::CaClient> ca;
   std::unique_ptr<SecretManager> secrets;
   std::unique_ptr<net::WorkerPool> workers;
+  std::unique_ptr<dns::DnsService> dns;
   std::unique_ptr<DataPath> data_path;
   std::unique_ptr<PodManager> pods;
   std::unique_ptr<PolicyWatcher> policy_watcher;
@@ -81,6 +133,13 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
 
   // Data plane.
   z.workers = std::make_unique<net::WorkerPool>(config.workers);
+  // DNS: the per-pod proxies (when on) and the resolution of endpoints known
+  // only by hostname share one service.
+  dns::ProxyConfig dns_config;
+  AMBIT_ASSIGN_OR_RETURN(dns_config.upstreams, DnsUpstreams(config));
+  dns_config.resolver.domain = config.cluster_domain;
+  dns_config.resolver.ipv6 = config.ipv6;
+  z.dns = std::make_unique<dns::DnsService>(z.store, dns_config, z.workers->size());
   DataPath::Options dp;
   dp.network = config.network;
   dp.cluster_id = config.cluster_id;
@@ -91,6 +150,16 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   // The xDS client is created below; the data path asks it only per connection.
   auto* xds_slot = &z.xds;
   dp.discovery_ready = [xds_slot] { return *xds_slot != nullptr && (*xds_slot)->synced(); };
+  {
+    dns::DnsService* dns_service = z.dns.get();
+    const std::string network = config.network;
+    dp.resolve_hostname = [dns_service, network](const Pod& pod, std::string hostname,
+                                                 bool v6) -> asio::awaitable<Result<net::IpAddress>> {
+      const int loop = net::WorkerPool::CurrentIndex();
+      return dns::ResolveHostname(*dns_service, loop < 0 ? 0 : static_cast<std::size_t>(loop), pod.sockets(),
+                                  dns::Client{pod.spec().ns, network}, std::move(hostname), v6);
+    };
+  }
   z.data_path = std::make_unique<DataPath>(*z.workers, z.store, z.metrics, dp);
   PodManager::Options pod_options;
   pod_options.trust_domain = config.trust_domain;
@@ -106,6 +175,20 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
     }
     return "";
   };
+  if (config.dns_proxy) {
+    dns::DnsService* dns_service = z.dns.get();
+    net::WorkerPool* workers = z.workers.get();
+    const std::string network = config.network;
+    const std::uint16_t dns_port = config.dns_port;
+    pod_options.side_service = [dns_service, workers, network,
+                                dns_port](const Pod& pod) -> Result<std::unique_ptr<PodSideService>> {
+      const std::size_t loop = workers->NextIndex();
+      AMBIT_ASSIGN_OR_RETURN(auto proxy, dns::PodDnsProxy::Start(*dns_service, workers->loop(loop), loop,
+                                                                 pod.sockets(),
+                                                                 dns::Client{pod.spec().ns, network}, dns_port));
+      return std::unique_ptr<PodSideService>(std::make_unique<PodDns>(std::move(proxy)));
+    };
+  }
   z.pods = std::make_unique<PodManager>(*z.workers, *z.secrets, *z.data_path, z.service.context(),
                                         pod_options);
   // Open inbound connections are decided again when policies change.
@@ -189,7 +272,26 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                          {"trustDomain", c.trust_domain},  {"clusterId", c.cluster_id},
                          {"network", c.network},           {"workers", raw->workers->size()},
                          {"poolMaxStreams", c.pool_max_streams}, {"drainMs", c.drain.count()},
-                         {"waypointFailOpen", c.waypoint_fail_open}};
+                         {"waypointFailOpen", c.waypoint_fail_open},
+                         {"dnsProxy", c.dns_proxy},        {"clusterDomain", c.cluster_domain}};
+  });
+  z.admin->AddDumpSection("dns", [raw](nlohmann::json& out) {
+    const auto c = raw->dns->counters();
+    nlohmann::json upstreams = nlohmann::json::array();
+    for (const auto& u : raw->dns->config().upstreams) upstreams.push_back(u.ToString());
+    out = nlohmann::json{{"enabled", raw->config.dns_proxy},
+                         {"port", raw->config.dns_port},
+                         {"domain", raw->dns->config().resolver.domain},
+                         {"upstreams", upstreams},
+                         {"queries", c.queries},
+                         {"tcpQueries", c.tcp_queries},
+                         {"answered", c.answered},
+                         {"forwarded", c.forwarded},
+                         {"upstreamFailures", c.upstream_failures},
+                         {"upstreamTcpRetries", c.upstream_tcp_retries},
+                         {"truncated", c.truncated},
+                         {"malformed", c.malformed},
+                         {"refused", c.refused}};
   });
   z.admin->AddDumpSection("workers", [raw](nlohmann::json& out) { raw->data_path->DumpWorkers(out); });
 

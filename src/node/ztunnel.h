@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "net/socket_address.h"
@@ -57,6 +58,17 @@ struct ZtunnelConfig {
   // Lifetime requested for workload certificates (ztunnel's SECRET_TTL);
   // renewed at half-life.
   std::chrono::seconds secret_ttl{24 * 3600};
+  // DNS proxy (docs/dns.md): per pod on 127.0.0.1/::1 |dns_port| in the pod's
+  // namespace. Upstreams as "ip" or "ip:port"/"[v6]:port"; empty = the
+  // nameservers of |resolv_conf| (ztunnel's own, as in Istio).
+  bool dns_proxy = true;
+  std::uint16_t dns_port = 15053;
+  std::vector<std::string> dns_upstreams;
+  std::string resolv_conf = "/etc/resolv.conf";
+  std::string cluster_domain = "cluster.local";
+  // The node's pods have IPv6 (Istio's IPV6_ENABLED): AAAA questions are
+  // answered from IPv6 VIPs; false makes them NODATA.
+  bool ipv6 = true;
   // Test seam: use this CA client instead of a gRPC one to ca_address.
   std::shared_ptr<caclient::CaClient> ca_client;
 };

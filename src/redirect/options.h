@@ -28,6 +28,7 @@ struct RedirectOptions {
   // Also capture IPv6 (ip6 rules, ip6tables, `ip -6` policy routes). The pod
   // must have IPv6 enabled on lo.
   bool ipv6 = false;
+  friend bool operator==(const RedirectOptions&, const RedirectOptions&) = default;
 };
 
 }  // namespace ambit::redirect

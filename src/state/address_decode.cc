@@ -95,6 +95,7 @@ Result<std::shared_ptr<const Workload>> DecodeWorkload(std::string_view resource
   if (w->addresses.empty() && in.hostname().empty()) {
     return Invalid(resource_name, "workload has neither addresses nor hostname");
   }
+  w->hostname = in.hostname();
   w->network = in.network();
   switch (in.tunnel_protocol()) {
     case wl::NONE:

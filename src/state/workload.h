@@ -75,7 +75,10 @@ struct Workload {
   std::string uid;                     // the xDS resource name
   std::string name;
   std::string ns;
-  std::vector<std::string> addresses;  // packed IPs (4 or 16 bytes each), at least one
+  std::vector<std::string> addresses;  // packed IPs (4 or 16 bytes each); empty only with hostname
+  // DNS name to resolve when connecting, for workloads known only by name
+  // (e.g. a ServiceEntry endpoint with resolution DNS).
+  std::string hostname;
   std::string network;                 // "" = default network
   TunnelProtocol tunnel_protocol = TunnelProtocol::kNone;
   std::string trust_domain;            // defaulted to cluster.local when the wire elides it

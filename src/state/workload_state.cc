@@ -124,7 +124,7 @@ WorkloadState::WorkloadState(Contents contents, const WorkloadState* previous)
       const bool allow_unhealthy = lb && lb->allow_unhealthy;
       if (entry.index != nullptr) {
         for (const Member& m : entry.index->members) {
-          if ((!m.workload->healthy && !allow_unhealthy) || m.workload->addresses.empty()) continue;
+          if ((!m.workload->healthy && !allow_unhealthy) || !HasDestination(*m.workload)) continue;
           const uint16_t target = TargetPort(*m.ports, mapping);
           if (target != 0) eligible_.push_back(Eligible{m.workload, target});
         }
@@ -268,10 +268,10 @@ std::vector<ServiceEndpoint> WorkloadState::CollectEndpoints(const ServiceIndex*
   if (index == nullptr || mapping == nullptr) return out;
   for (const Member& m : index->members) {
     const Workload* w = m.workload;
-    if ((!w->healthy && !include_unhealthy) || w->addresses.empty()) continue;
+    if ((!w->healthy && !include_unhealthy) || !HasDestination(*w)) continue;
     const uint16_t target = TargetPort(*m.ports, *mapping);
     if (target == 0) continue;
-    out.push_back(ServiceEndpoint{w, w->addresses.front(), target});
+    out.push_back(ServiceEndpoint{w, FirstAddress(*w), target});
   }
   return out;
 }

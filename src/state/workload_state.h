@@ -36,11 +36,18 @@ namespace ambit::state {
 
 using Authorization = istio::security::Authorization;
 
+// An address or a hostname to connect to.
+inline bool HasDestination(const Workload& w) { return !w.addresses.empty() || !w.hostname.empty(); }
+// The workload's first address; empty for a hostname-only workload.
+inline std::string_view FirstAddress(const Workload& w) {
+  return w.addresses.empty() ? std::string_view() : std::string_view(w.addresses.front());
+}
+
 // A chosen (or candidate) backend for a service port.
 // Borrows from the snapshot it came from (like every lookup result).
 struct ServiceEndpoint {
   const Workload* workload = nullptr;
-  std::string_view address;  // packed IP: the workload's first address
+  std::string_view address;  // packed IP: the workload's first address ("" = use workload->hostname)
   uint16_t target_port = 0;  // port to connect to on the workload
 };
 
@@ -195,7 +202,7 @@ class WorkloadState {
   static const PortMapping* FindMapping(const Service& service, uint16_t service_port);
   const PortEndpoints* FindPort(const ServiceEntry& entry, uint16_t service_port) const;
   static ServiceEndpoint ToEndpoint(const Eligible& e) {
-    return ServiceEndpoint{e.workload, e.workload->addresses.front(), e.target_port};
+    return ServiceEndpoint{e.workload, FirstAddress(*e.workload), e.target_port};
   }
   std::optional<ServiceEndpoint> Pick(const ServiceEntry& entry, uint16_t service_port,
                                       uint64_t random, const Workload* source) const;

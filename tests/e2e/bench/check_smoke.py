@@ -45,6 +45,11 @@ def main():
     s = sample("newconn", "ambit")
     if s and s["metrics"].get("tls_handshakes_per_conn", 1) > 0.5:
         problems.append(f"Ambit new connections did not ride a warm HBONE pool: {s['metrics']}")
+    for w in ("dns_forward", "dns_local"):
+        for path in ("raw", "ambit"):
+            s = sample(w, path)
+            if s and not s["metrics"].get("qps", 0) > 0:
+                problems.append(f"{w} over {path}: no answered queries ({s['metrics']})")
     s = sample("streams8", "ambit")
     if s and not s["metrics"].get("gbps", 0) > 0:
         problems.append(f"8 streams over ambit: {s['metrics']}")

@@ -91,6 +91,39 @@ def sample(r, workload, path, **metrics):
     return {"round": r, "workload": workload, "path": path, "metrics": metrics, "errors": []}
 
 
+DNSPERF = """DNS Performance Testing Tool
+Statistics:
+
+  Queries sent:         12000
+  Queries completed:    12000 (100.00%)
+  Queries lost:         0 (0.00%)
+
+  Response codes:       NOERROR 12000 (100.00%)
+  Average packet size:  request 32, response 48
+  Run time (s):         5.000123
+  Queries per second:   2399.94
+
+  Average Latency (s):  0.000377 (min 0.000092, max 0.004040)
+  Latency StdDev (s):   0.000187
+"""
+
+
+class DnsperfParserTest(unittest.TestCase):
+    def test_dnsperf(self):
+        m = parsers.parse_dnsperf(DNSPERF)
+        self.assertAlmostEqual(m["qps"], 2399.94)
+        self.assertAlmostEqual(m["avg_latency_us"], 377.0)
+        self.assertAlmostEqual(m["max_latency_us"], 4040.0)
+        self.assertEqual(m["completed"], 12000)
+        self.assertEqual(m["errors"], [])
+
+    def test_dnsperf_failures_are_errors(self):
+        bad = DNSPERF.replace("NOERROR 12000", "SERVFAIL 12000").replace("Queries lost:         0", "Queries lost:         900")
+        self.assertEqual(len(parsers.parse_dnsperf(bad)["errors"]), 2)
+        with self.assertRaises(ValueError):
+            parsers.parse_dnsperf("nothing")
+
+
 class StatsTest(unittest.TestCase):
     def samples(self):
         out = []

@@ -204,3 +204,37 @@ TEST(Planner, DeleteMissingIsAnErrorUnlessIgnored) {
 
 }  // namespace
 }  // namespace ambit::control
+
+namespace ambit::control {
+namespace {
+
+const char kServiceEntry[] = R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext}
+spec: {hosts: [a.example, b.example], ports: [{number: 80, name: http}], resolution: DNS}
+)";
+
+TEST(Planner, ServiceEntryVipsPersistAcrossAppliesAndStoreReloads) {
+  auto first = PlanApply(StoreState{}, Parse(kServiceEntry), Context());
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  const auto vips = first->next.service_entry_addresses;
+  ASSERT_EQ(vips.at("default/ext").at("a.example"), (std::vector<std::string>{"240.240.0.1", "2001:2::1"}));
+  // Through the store file and back (what a restarted ambitd reads).
+  auto reloaded = Store::Deserialize(Store::Serialize(first->next), "store.json");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().ToString();
+  EXPECT_EQ(reloaded->service_entry_addresses, vips);
+  // Re-applying, or applying something else, keeps them.
+  auto again = PlanApply(*reloaded, Parse(kServiceEntry), Context());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->next.service_entry_addresses, vips);
+  auto other = PlanApply(again->next, Parse(kPod), Context());
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->next.service_entry_addresses, vips);
+  // Deleting the entry frees them.
+  auto deleted = PlanDelete(other->next, Parse(kServiceEntry), false);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(deleted->next.service_entry_addresses.empty());
+}
+
+}  // namespace
+}  // namespace ambit::control

@@ -267,3 +267,29 @@ TEST_F(WaypointRouteTest, RequiredWaypointStillLetsTheWaypointItselfThrough) {
 
 }  // namespace
 }  // namespace ambit::hbone
+
+namespace ambit::hbone {
+namespace {
+
+TEST(RouteHostname, AnEndpointKnownOnlyByNameIsResolvedByTheCaller) {
+  FakeLookup lookup;
+  WorkloadTarget by_name{net::IpAddress(), identity::SpiffeId("cluster.local", "shop", "default"), false};
+  by_name.hostname = "backend.example.net";
+  lookup.services.emplace(*net::SocketAddress::Parse("240.240.0.1:443"),
+                          ServiceTarget{"ext.example", {{by_name, 8443}}, {}});
+  RouteDecision d = DecideRoute(*net::SocketAddress::Parse("240.240.0.1:443"), lookup, 0);
+  EXPECT_EQ(d.kind, RouteDecision::Kind::kPassthrough);
+  EXPECT_EQ(d.resolve_hostname, "backend.example.net");
+  EXPECT_EQ(d.next_hop.port(), 8443);
+  EXPECT_EQ(d.service_hostname, "ext.example");
+  // Endpoints with an address need no resolution.
+  lookup.services.clear();
+  WorkloadTarget by_ip{*net::IpAddress::Parse("10.0.0.9"), identity::SpiffeId("cluster.local", "shop", "default"),
+                       false};
+  lookup.services.emplace(*net::SocketAddress::Parse("240.240.0.1:443"),
+                          ServiceTarget{"ext.example", {{by_ip, 8443}}, {}});
+  EXPECT_TRUE(DecideRoute(*net::SocketAddress::Parse("240.240.0.1:443"), lookup, 0).resolve_hostname.empty());
+}
+
+}  // namespace
+}  // namespace ambit::hbone

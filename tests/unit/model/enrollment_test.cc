@@ -125,3 +125,20 @@ TEST(Enrollment, RevisionLabels) {
 
 }  // namespace
 }  // namespace ambit::model
+
+namespace ambit::model {
+namespace {
+
+TEST(DnsCaptureAnnotation, ABooleanOverridesTheNodeDefault) {
+  EXPECT_EQ(DnsCaptureAnnotation({}), std::nullopt);
+  EXPECT_EQ(DnsCaptureAnnotation({{"ambient.istio.io/dns-capture", "false"}}), false);
+  EXPECT_EQ(DnsCaptureAnnotation({{"ambient.istio.io/dns-capture", "0"}}), false);
+  EXPECT_EQ(DnsCaptureAnnotation({{"ambient.istio.io/dns-capture", "true"}}), true);
+  EXPECT_EQ(DnsCaptureAnnotation({{"ambient.istio.io/dns-capture", "True"}}), true);
+  // Not a boolean to Go's ParseBool: no override.
+  EXPECT_EQ(DnsCaptureAnnotation({{"ambient.istio.io/dns-capture", "no"}}), std::nullopt);
+  EXPECT_EQ(DnsCaptureAnnotation({{"ambient.istio.io/dns-capture", "yes"}}), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ambit::model

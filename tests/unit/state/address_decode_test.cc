@@ -128,6 +128,17 @@ TEST(DecodeAddress, LoadBalancingAndLocality) {
       << bad.error().ToString();
 }
 
+TEST(DecodeAddress, KeepsTheHostnameOfAWorkloadWithoutAddresses) {
+  wl::Address a = SampleWorkload();
+  a.mutable_workload()->clear_addresses();
+  a.mutable_workload()->set_hostname("backend.example.net");
+  auto r = DecodeAddress("Kubernetes//Pod/shop/cart-1", a);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  const auto& w = std::get<std::shared_ptr<const Workload>>(*r);
+  EXPECT_EQ(w->hostname, "backend.example.net");
+  EXPECT_TRUE(w->addresses.empty());
+}
+
 TEST(DecodeAuthorization, ChecksKeyAndPrefixes) {
   istio::security::Authorization p;
   p.set_name("deny-all");

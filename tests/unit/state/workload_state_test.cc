@@ -140,3 +140,32 @@ TEST(IpBytes, RoundTripsV4AndV6AndRejectsGarbage) {
 
 }  // namespace
 }  // namespace ambit::state
+
+namespace ambit::state {
+namespace {
+
+TEST(WorkloadState, HostnameOnlyWorkloadsAreServiceEndpoints) {
+  WorkloadState::Contents c;
+  auto svc = std::make_shared<Service>();
+  svc->name = "ext";
+  svc->ns = "shop";
+  svc->hostname = "ext.example";
+  svc->vips = {ServiceVip{"", PackIp("240.240.0.1").value()}};
+  svc->ports = {{443, 443}};
+  c.services[svc->Key()] = svc;
+  auto w = std::make_shared<Workload>();
+  w->uid = "Kubernetes/networking.istio.io/ServiceEntry/shop/ext/backend.example.net";
+  w->hostname = "backend.example.net";
+  w->services[svc->Key()] = {{443, 8443}};
+  c.workloads[w->uid] = w;
+  WorkloadState state(std::move(c));
+  auto ep = state.PickServiceEndpoint("", PackIp("240.240.0.1").value(), 443, 7);
+  ASSERT_TRUE(ep.has_value());
+  EXPECT_TRUE(ep->address.empty());
+  EXPECT_EQ(ep->workload->hostname, "backend.example.net");
+  EXPECT_EQ(ep->target_port, 8443);
+  EXPECT_EQ(state.Endpoints(*svc, 443).size(), 1u);
+}
+
+}  // namespace
+}  // namespace ambit::state
