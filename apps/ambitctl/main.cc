@@ -12,6 +12,7 @@
 #include "ctl/cluster_commands.h"
 #include "ctl/get_commands.h"
 #include "ctl/pod_commands.h"
+#include "ctl/proxy_config.h"
 
 namespace {
 
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
                  "naming another revision are not managed");
   auto* down =
       cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
+
 
   // get
   auto* get = app.add_subcommand("get", "List nodes or stored objects of a kind");
@@ -110,8 +112,17 @@ int main(int argc, char** argv) {
   logs->add_option("-c,--container", logs_container, "Container (default: the first)");
   logs->add_flag("-f,--follow", logs_follow, "Keep printing new output");
 
+  // proxy-config
+  auto* proxy = app.add_subcommand("proxy-config", "Show what each node's ztunnel knows (like istioctl ztunnel-config)");
+  ambit::ctl::ProxyConfigOptions proxy_options;
+  proxy->add_option("what", proxy_options.what,
+                    "workloads | services | policies | certificates | connections")
+      ->required();
+  proxy->add_option("--node", proxy_options.node, "Only this node's ztunnel (default: every node)");
+  proxy->add_option("-o,--output", proxy_options.output, "Output format: json (the raw /config_dump section)");
+
   // --cluster is accepted after the subcommand as well.
-  for (auto* sub : {up, down, get, analyze, apply, del, exec, logs}) {
+  for (auto* sub : {up, down, get, analyze, apply, del, exec, logs, proxy}) {
     sub->add_option("--cluster", cluster_name, "Cluster name");
   }
 
@@ -146,6 +157,14 @@ int main(int argc, char** argv) {
     if (!out.ok()) return Fail(out.error());
     std::fputs(out->c_str(), stdout);
     return failed ? 79 : 0;  // istioctl analyze's exit code when it finds errors
+  }
+  if (proxy->parsed()) {
+    proxy_options.cluster = cluster_name;
+    auto out = ambit::ctl::ProxyConfig(proxy_options);
+    if (!out.ok()) return Fail(out.error());
+    std::fputs(out->text.c_str(), stdout);
+    for (const auto& e : out->errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+    return out->errors.empty() ? 0 : 1;
   }
   if (apply->parsed() || del->parsed()) {
     auto& opts = apply->parsed() ? apply_options : delete_options;

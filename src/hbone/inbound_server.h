@@ -82,7 +82,11 @@ class InboundObserver {
   virtual ~InboundObserver() = default;
   // An HBONE connection passed its handshake; its HTTP/2 session is about to
   // start (e.g. to track it for draining). Default: nothing.
-  virtual void SessionStarted(const std::shared_ptr<h2::Session>& session) { (void)session; }
+  virtual void SessionStarted(const std::shared_ptr<h2::Session>& session,
+                              const InboundConnectionInfo& connection) {
+    (void)session;
+    (void)connection;
+  }
   // Answered 401 (denied) or 503 (app unreachable) before any byte flowed.
   virtual void Refused(const InboundRequestInfo& request, int status) = 0;
   // Answered 200; bytes are about to flow.

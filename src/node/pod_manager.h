@@ -75,6 +75,13 @@ class PodManager {
   bool WaitForCertificate(const std::string& uid, std::chrono::milliseconds timeout) const;
 
   std::vector<PodStatus> Pods() const;
+  // Open connections of every pod (draining ones included) that described
+  // themselves within |timeout| (ConnectionTracker::Describe), with their pod.
+  struct PodConnections {
+    PodSpec spec;
+    std::vector<ConnectionRow> rows;
+  };
+  std::vector<PodConnections> Connections(std::chrono::milliseconds timeout) const;
   std::size_t pod_count() const;
   // Pods removed but with connections still draining.
   std::size_t draining_count() const;
