@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "cluster/cluster_config.h"
 #include "cluster/layout.h"
 #include "ctl/apply_commands.h"
 #include "ctl/cluster_commands.h"
@@ -56,9 +57,11 @@ int main(int argc, char** argv) {
   up->add_option("--revision", up_options.revision,
                  "Control-plane revision of a new cluster (default: default); istio.io/rev labels "
                  "naming another revision are not managed");
+  up->add_flag("--prometheus", up_options.prometheus,
+               "Run a Prometheus scraping every ztunnel and waypoint, at a printed 127.0.0.1 port");
   auto* down =
       cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
-
+  auto* status = cluster->add_subcommand("status", "Show the cluster's parts and addresses (Prometheus URL)");
 
   // get
   auto* get = app.add_subcommand("get", "List nodes or stored objects of a kind");
@@ -122,7 +125,7 @@ int main(int argc, char** argv) {
   proxy->add_option("-o,--output", proxy_options.output, "Output format: json (the raw /config_dump section)");
 
   // --cluster is accepted after the subcommand as well.
-  for (auto* sub : {up, down, get, analyze, apply, del, exec, logs, proxy}) {
+  for (auto* sub : {up, down, status, get, analyze, apply, del, exec, logs, proxy}) {
     sub->add_option("--cluster", cluster_name, "Cluster name");
   }
 
@@ -133,6 +136,16 @@ int main(int argc, char** argv) {
     auto s = ambit::ctl::ClusterUp(cluster_name, up_options, ambit::ctl::FindAmbitd());
     if (!s.ok()) return Fail(s.error());
     std::printf("cluster %s is up\n", cluster_name.c_str());
+    auto config = ambit::cluster::LoadClusterConfig(ambit::cluster::ClusterLayout(cluster_name));
+    if (config.ok() && config->prometheus.enabled) {
+      std::printf("prometheus: http://127.0.0.1:%d/\n", config->prometheus.port);
+    }
+    return 0;
+  }
+  if (status->parsed()) {
+    auto out = ambit::ctl::ClusterStatus(cluster_name);
+    if (!out.ok()) return Fail(out.error());
+    std::fputs(out->c_str(), stdout);
     return 0;
   }
   if (down->parsed()) {

@@ -19,6 +19,7 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
               {"redirect", c.mesh.redirect},
               {"ztunnelArgs", c.mesh.ztunnel_args},
               {"revision", c.mesh.revision}}}};
+  if (c.prometheus.enabled) j["prometheus"] = {{"enabled", true}, {"port", c.prometheus.port}};
   return j.dump(2) + "\n";
 }
 
@@ -59,6 +60,15 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
       if (c.mesh.redirect != "nftables" && c.mesh.redirect != "iptables") {
         return Error(ErrorCode::kInvalidArgument,
                      where + ": mesh.redirect: expected nftables or iptables, got '" + c.mesh.redirect + "'");
+      }
+    }
+    if (j.contains("prometheus")) {
+      const auto& prom = j["prometheus"];
+      c.prometheus.enabled = prom.value("enabled", false);
+      c.prometheus.port = prom.value("port", 0);
+      if (c.prometheus.enabled && (c.prometheus.port < 1 || c.prometheus.port > 65535)) {
+        return Error(ErrorCode::kInvalidArgument,
+                     where + ": prometheus.port: expected 1-65535, got " + std::to_string(c.prometheus.port));
       }
     }
     AMBIT_RETURN_IF_ERROR(ValidateClusterName(c.name));

@@ -27,11 +27,21 @@ struct MeshSettings {
   std::string revision = "default";
 };
 
+// A Prometheus scraping every ztunnel and waypoint ("prometheus" in
+// cluster.json; absent = off): runs in node1's namespace under a supervisor,
+// reachable from the machine at 127.0.0.1:<port> through ambitd
+// (docs/observability.md).
+struct PrometheusSettings {
+  bool enabled = false;
+  int port = 0;  // 127.0.0.1 port on the machine, chosen free by `cluster up --prometheus`
+};
+
 struct ClusterConfig {
   std::string name;
   int node_count = 1;
   CniSettings cni;
   MeshSettings mesh;
+  PrometheusSettings prometheus;
 };
 
 std::string ClusterConfigToJson(const ClusterConfig& config);

@@ -22,6 +22,9 @@ struct UpOptions {
   // A file applied once ambitd answers: Istio MeshConfig YAML (becomes the
   // mesh ConfigMap istio-system/istio, data.mesh) or ConfigMap manifests.
   std::string mesh_config;
+  // Run a Prometheus in the cluster (docs/observability.md). For an existing
+  // cluster without one: turned on, and its ambitd restarted to start it.
+  bool prometheus = false;
 };
 
 // The manifests `--mesh-config FILE` applies, from the file's |text|: the
@@ -39,6 +42,10 @@ Result<std::string> MeshConfigManifest(const std::string& file, const std::strin
 // removed again. With options.mesh_config the file is checked before anything
 // is made and applied once ambitd answers (its warnings are printed).
 Status ClusterUp(const std::string& cluster, const UpOptions& options, const std::string& ambitd);
+
+// `cluster status`: what the cluster is made of and where to reach it
+// (ambitd, nodes, mesh, Prometheus URL). Works while ambitd is down.
+Result<std::string> ClusterStatus(const std::string& cluster);
 
 // Removes everything of the cluster, whether or not its ambitd runs.
 Status ClusterDown(const std::string& cluster);
