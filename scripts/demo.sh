@@ -15,9 +15,9 @@ ctl() { "$CTL" --cluster "$CLUSTER" "$@"; }
 
 echo "==> cluster up ($CLUSTER)"
 if [ -e "/var/lib/ambit/$CLUSTER/cluster.json" ]; then
-  ctl cluster up   # keep the existing cluster, whatever its size
+  ctl cluster up --prometheus   # keep the existing cluster, whatever its size
 else
-  ctl cluster up --nodes 2
+  ctl cluster up --nodes 2 --prometheus
 fi
 ctl get nodes
 
@@ -82,6 +82,11 @@ ip netns exec "ambit-$CLUSTER-$SLEEP_NODE" curl -s http://127.0.0.1:15000/config
 
 A="$BUILD/bin/ambitctl"
 [ "$CLUSTER" = ambit ] || A="$A --cluster $CLUSTER"
+PROM_URL=$(ctl cluster status | sed -n 's/^prometheus: *\(http[^ ]*\).*/\1/p')
+for attempt in $(seq 1 50); do  # until Prometheus answers through the forwarder
+  curl -sf --max-time 2 -o /dev/null "${PROM_URL}-/ready" && break
+  sleep 0.2
+done
 cat <<MSG
 
 The sample app answers. Things to try:
@@ -100,6 +105,10 @@ The bookinfo namespace is in the mesh (label istio.io/dataplane-mode=ambient). S
   ip netns exec ambit-$CLUSTER-$SLEEP_NODE curl -s 127.0.0.1:15000/config_dump   # ztunnel: pods, certificates, counters
   ip netns exec ambit-$CLUSTER-$SLEEP_NODE curl -s 127.0.0.1:15020/metrics       # istio_tcp_* metrics
   tail /var/lib/ambit/$CLUSTER/nodes/$SLEEP_NODE/ztunnel.log                      # access log lines
+What each ztunnel knows, as istioctl ztunnel-config shows it (docs/observability.md):
+  $A proxy-config workloads     # also: services, policies, certificates, connections; --node N; -o json
+Prometheus scrapes every ztunnel and waypoint every 5 s: ${PROM_URL}
+  curl -sG ${PROM_URL}api/v1/query --data-urlencode 'query=sum by (source_workload,destination_workload) (istio_tcp_connections_opened_total{reporter="destination"})'
 Leave the mesh (same pods keep running, traffic in clear again):
   echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bookinfo"}}' | $A apply -f -
 

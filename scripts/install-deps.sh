@@ -23,5 +23,5 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# nginx from Debian starts a system service on install; the mesh runs its own copies.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+# nginx and prometheus from Debian start system services on install; the cluster runs its own copies.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx prometheus >/dev/null 2>&1 || true; fi

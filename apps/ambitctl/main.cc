@@ -7,11 +7,13 @@
 #include <optional>
 #include <string>
 
+#include "cluster/cluster_config.h"
 #include "cluster/layout.h"
 #include "ctl/apply_commands.h"
 #include "ctl/cluster_commands.h"
 #include "ctl/get_commands.h"
 #include "ctl/pod_commands.h"
+#include "ctl/proxy_config.h"
 
 namespace {
 
@@ -58,8 +60,11 @@ int main(int argc, char** argv) {
   up->add_option("--revision", up_options.revision,
                  "Control-plane revision of a new cluster (default: default); istio.io/rev labels "
                  "naming another revision are not managed");
+  up->add_flag("--prometheus", up_options.prometheus,
+               "Run a Prometheus scraping every ztunnel and waypoint, at a printed 127.0.0.1 port");
   auto* down =
       cluster->add_subcommand("down", "Remove every namespace, process and file of the cluster");
+  auto* status = cluster->add_subcommand("status", "Show the cluster's parts and addresses (Prometheus URL)");
 
   // get
   auto* get = app.add_subcommand("get", "List nodes or stored objects of a kind");
@@ -113,8 +118,17 @@ int main(int argc, char** argv) {
   logs->add_option("-c,--container", logs_container, "Container (default: the first)");
   logs->add_flag("-f,--follow", logs_follow, "Keep printing new output");
 
+  // proxy-config
+  auto* proxy = app.add_subcommand("proxy-config", "Show what each node's ztunnel knows (like istioctl ztunnel-config)");
+  ambit::ctl::ProxyConfigOptions proxy_options;
+  proxy->add_option("what", proxy_options.what,
+                    "workloads | services | policies | certificates | connections")
+      ->required();
+  proxy->add_option("--node", proxy_options.node, "Only this node's ztunnel (default: every node)");
+  proxy->add_option("-o,--output", proxy_options.output, "Output format: json (the raw /config_dump section)");
+
   // --cluster is accepted after the subcommand as well.
-  for (auto* sub : {up, down, get, analyze, apply, del, exec, logs}) {
+  for (auto* sub : {up, down, status, get, analyze, apply, del, exec, logs, proxy}) {
     sub->add_option("--cluster", cluster_name, "Cluster name");
   }
 
@@ -125,6 +139,16 @@ int main(int argc, char** argv) {
     auto s = ambit::ctl::ClusterUp(cluster_name, up_options, ambit::ctl::FindAmbitd());
     if (!s.ok()) return Fail(s.error());
     std::printf("cluster %s is up\n", cluster_name.c_str());
+    auto config = ambit::cluster::LoadClusterConfig(ambit::cluster::ClusterLayout(cluster_name));
+    if (config.ok() && config->prometheus.enabled) {
+      std::printf("prometheus: http://127.0.0.1:%d/\n", config->prometheus.port);
+    }
+    return 0;
+  }
+  if (status->parsed()) {
+    auto out = ambit::ctl::ClusterStatus(cluster_name);
+    if (!out.ok()) return Fail(out.error());
+    std::fputs(out->c_str(), stdout);
     return 0;
   }
   if (down->parsed()) {
@@ -149,6 +173,14 @@ int main(int argc, char** argv) {
     if (!out.ok()) return Fail(out.error());
     std::fputs(out->c_str(), stdout);
     return failed ? 79 : 0;  // istioctl analyze's exit code when it finds errors
+  }
+  if (proxy->parsed()) {
+    proxy_options.cluster = cluster_name;
+    auto out = ambit::ctl::ProxyConfig(proxy_options);
+    if (!out.ok()) return Fail(out.error());
+    std::fputs(out->text.c_str(), stdout);
+    for (const auto& e : out->errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+    return out->errors.empty() ? 0 : 1;
   }
   if (apply->parsed() || del->parsed()) {
     auto& opts = apply->parsed() ? apply_options : delete_options;

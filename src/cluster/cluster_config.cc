@@ -24,6 +24,7 @@ std::string ClusterConfigToJson(const ClusterConfig& c) {
               {"dnsCapture", c.mesh.dns_capture}}},
             {"ca", {{"workloadCertTtl", FormatDurationSeconds(c.ca.workload_cert_ttl)}}},
             {"clusterDNS", c.cluster_dns}};
+  if (c.prometheus.enabled) j["prometheus"] = {{"enabled", true}, {"port", c.prometheus.port}};
   return j.dump(2) + "\n";
 }
 
@@ -83,6 +84,15 @@ Result<ClusterConfig> ClusterConfigFromJson(const std::string& text, const std::
           ::inet_pton(AF_INET6, c.cluster_dns.c_str(), &a6) != 1) {
         return Error(ErrorCode::kInvalidArgument,
                      where + ": clusterDNS: expected an IP address, got '" + c.cluster_dns + "'");
+      }
+    }
+    if (j.contains("prometheus")) {
+      const auto& prom = j["prometheus"];
+      c.prometheus.enabled = prom.value("enabled", false);
+      c.prometheus.port = prom.value("port", 0);
+      if (c.prometheus.enabled && (c.prometheus.port < 1 || c.prometheus.port > 65535)) {
+        return Error(ErrorCode::kInvalidArgument,
+                     where + ": prometheus.port: expected 1-65535, got " + std::to_string(c.prometheus.port));
       }
     }
     AMBIT_RETURN_IF_ERROR(ValidateClusterName(c.name));

@@ -41,6 +41,15 @@ struct CaSettings {
   std::chrono::seconds workload_cert_ttl = kDefaultWorkloadCertTtl;
 };
 
+// A Prometheus scraping every ztunnel and waypoint ("prometheus" in
+// cluster.json; absent = off): runs in node1's namespace under a supervisor,
+// reachable from the machine at 127.0.0.1:<port> through ambitd
+// (docs/observability.md).
+struct PrometheusSettings {
+  bool enabled = false;
+  int port = 0;  // 127.0.0.1 port on the machine, chosen free by `cluster up --prometheus`
+};
+
 struct ClusterConfig {
   std::string name;
   int node_count = 1;
@@ -51,6 +60,7 @@ struct ClusterConfig {
   // ("clusterDNS", kubelet's --cluster-dns). Nothing answers there unless a
   // DNS Service is given this ClusterIP; it is never auto-allocated.
   std::string cluster_dns = "10.96.0.2";
+  PrometheusSettings prometheus;
 };
 
 std::string ClusterConfigToJson(const ClusterConfig& config);

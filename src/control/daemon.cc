@@ -18,6 +18,7 @@
 #include "control/controller.h"
 #include "control/mesh_agents.h"
 #include "control/mesh_scope.h"
+#include "control/prometheus.h"
 #include "control/pod_node_authorizer.h"
 #include "control/policy_filter.h"
 #include "control/pod_runtime.h"
@@ -102,6 +103,11 @@ Status Daemon::Run() {
     AMBIT_ASSIGN_OR_RETURN(mesh, MeshAgents::Start(layout_, config, store.get(), &mesh_scope,
                                                    self_exe_, runtime.LoadRealized()));
   }
+  // Prometheus (cluster up --prometheus): also fed by the reconciler's observer.
+  std::unique_ptr<PrometheusAgent> prometheus;
+  if (config.prometheus.enabled) {
+    AMBIT_ASSIGN_OR_RETURN(prometheus, PrometheusAgent::Start(layout_, config, self_exe_));
+  }
   Reconciler reconciler(store.get(), &runtime);
   PlanContext plan_context;
   plan_context.node_count = config.node_count;
@@ -138,9 +144,10 @@ Status Daemon::Run() {
   PolicyAudienceFilter policy_filter;
   xds::DeltaAdsServer ads(xds_resources, xds_auth, &policy_filter);
   XdsPublisher publisher(&xds_resources, &mesh_scope, &policy_filter);
-  reconciler.SetObserver([&publisher, &mesh](const StoreState& state, const RuntimeView& view) {
+  reconciler.SetObserver([&publisher, &mesh, &prometheus](const StoreState& state, const RuntimeView& view) {
     publisher.Publish(state, view);
     if (mesh) mesh->Observe(std::make_shared<const RuntimeView>(view));
+    if (prometheus) prometheus->Observe(state, view);
   });
 
   reconciler.Start();
@@ -171,6 +178,7 @@ Status Daemon::Run() {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   reconciler.Stop();
   mesh.reset();  // pods keep their mesh rules; ztunnels keep running
+  prometheus.reset();  // Prometheus keeps running; its forwarder stops with ambitd
   ::unlink(socket.c_str());
   ::unlink(layout_.PidFile().c_str());
   return Ok();

@@ -1,5 +1,8 @@
 #include "ctl/cluster_commands.h"
 
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +24,7 @@
 #include "config/kube.h"
 #include "config/mesh_config.h"
 #include "config/parse.h"
+#include "core/unique_fd.h"
 #include "ctl/client.h"
 
 namespace ambit::ctl {
@@ -95,6 +99,38 @@ Status StartAndWait(const cluster::ClusterLayout& layout, const std::string& amb
   }
   return Error(ErrorCode::kTimeout,
                "ambitd did not become ready within 60s; see " + layout.DaemonLog());
+}
+
+// A port of 127.0.0.1 free right now (the kernel's pick), for a new
+// Prometheus forwarder; ambitd binds it moments later.
+Result<int> PickFreeLoopbackPort() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return ErrnoError("socket", errno);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return ErrnoError("picking a free port on 127.0.0.1", errno);
+  }
+  return static_cast<int>(ntohs(addr.sin_port));
+}
+
+// Stops a running ambitd (SIGTERM; pods, ztunnels and Prometheus keep running).
+Status StopAmbitd(const cluster::ClusterLayout& layout) {
+  auto daemon = cluster::ReadPidFile(layout.PidFile());
+  if (!daemon || !cluster::IsAlive(*daemon)) return Ok();
+  ::kill(daemon->pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (cluster::IsAlive(*daemon)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error(ErrorCode::kTimeout, "ambitd (pid " + std::to_string(daemon->pid) +
+                                            ") did not stop within 15 s; see " + layout.DaemonLog());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -190,6 +226,11 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
                      FormatDurationSeconds(*cert_ttl) + " (see " + layout.ClusterFile() +
                      "); remove it first with `ambitctl cluster down`");
   }
+  if (options.prometheus && !cluster::FindExecutable("prometheus")) {
+    return Error(ErrorCode::kNotFound,
+                 "--prometheus: the prometheus binary is not on PATH; install the Debian package "
+                 "prometheus (scripts/install-deps.sh)");
+  }
   if (existing.ok()) {
     if (nodes && *nodes != existing->node_count) {
       return Error(ErrorCode::kAlreadyExists,
@@ -218,10 +259,25 @@ Status ClusterUp(const std::string& name, const UpOptions& options, const std::s
     config.mesh.ztunnel_args = options.ztunnel_args;
     if (!options.revision.empty()) config.mesh.revision = options.revision;
     if (cert_ttl) config.ca.workload_cert_ttl = *cert_ttl;
+    if (options.prometheus) {
+      config.prometheus.enabled = true;
+      AMBIT_ASSIGN_OR_RETURN(config.prometheus.port, PickFreeLoopbackPort());
+    }
     AMBIT_RETURN_IF_ERROR(cluster::SaveClusterConfig(layout, config));
     created = true;
   }
 
+  // --prometheus for an existing cluster without one: recorded, and ambitd
+  // restarted (it reads cluster.json when it starts; pods keep running).
+  bool restart = false;
+  if (existing.ok() && options.prometheus && !existing->prometheus.enabled) {
+    cluster::ClusterConfig updated = *existing;
+    updated.prometheus.enabled = true;
+    AMBIT_ASSIGN_OR_RETURN(updated.prometheus.port, PickFreeLoopbackPort());
+    AMBIT_RETURN_IF_ERROR(cluster::SaveClusterConfig(layout, updated));
+    restart = true;
+  }
+  if (restart) AMBIT_RETURN_IF_ERROR(StopAmbitd(layout));
   auto daemon = cluster::ReadPidFile(layout.PidFile());
   if (daemon && cluster::IsAlive(*daemon)) {
     auto client = ClusterClient::Connect(layout, 3000);
@@ -265,6 +321,27 @@ Result<std::string> MeshConfigManifest(const std::string& file, const std::strin
                          {"namespace", config::kIstioSystemNamespace}}},
                        {"data", {{config::kMeshConfigKey, text}}}};
   return cm.dump(2) + "\n";
+}
+
+Result<std::string> ClusterStatus(const std::string& name) {
+  AMBIT_RETURN_IF_ERROR(cluster::ValidateClusterName(name));
+  cluster::ClusterLayout layout(name);
+  AMBIT_ASSIGN_OR_RETURN(cluster::ClusterConfig config, cluster::LoadClusterConfig(layout));
+  auto daemon = cluster::ReadPidFile(layout.PidFile());
+  const bool running = daemon && cluster::IsAlive(*daemon);
+  std::string out;
+  out += "cluster:    " + name + "\n";
+  out += "state:      " + layout.StateDir() + "\n";
+  out += "ambitd:     " + (running ? "running (pid " + std::to_string(daemon->pid) + ")" : std::string("not running")) + "\n";
+  out += "nodes:      " + std::to_string(config.node_count) + "\n";
+  out += "mesh:       " + (config.mesh.enabled ? "on (redirect " + config.mesh.redirect + ")" : std::string("off")) + "\n";
+  if (config.prometheus.enabled) {
+    out += "prometheus: http://127.0.0.1:" + std::to_string(config.prometheus.port) + "/" +
+           (running ? "" : " (reachable while ambitd runs)") + "\n";
+  } else {
+    out += "prometheus: off (cluster up --prometheus turns it on)\n";
+  }
+  return out;
 }
 
 Status ClusterDown(const std::string& name) {

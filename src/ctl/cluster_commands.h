@@ -27,6 +27,9 @@ struct UpOptions {
   // cluster.json ("ca.workloadCertTtl"); an existing cluster with another
   // value is refused like the other settings.
   std::string workload_cert_ttl;
+  // Run a Prometheus in the cluster (docs/observability.md). For an existing
+  // cluster without one: turned on, and its ambitd restarted to start it.
+  bool prometheus = false;
 };
 
 // The manifests `--mesh-config FILE` applies, from the file's |text|: the
@@ -44,6 +47,10 @@ Result<std::string> MeshConfigManifest(const std::string& file, const std::strin
 // removed again. With options.mesh_config the file is checked before anything
 // is made and applied once ambitd answers (its warnings are printed).
 Status ClusterUp(const std::string& cluster, const UpOptions& options, const std::string& ambitd);
+
+// `cluster status`: what the cluster is made of and where to reach it
+// (ambitd, nodes, mesh, Prometheus URL). Works while ambitd is down.
+Result<std::string> ClusterStatus(const std::string& cluster);
 
 // Removes everything of the cluster, whether or not its ambitd runs.
 Status ClusterDown(const std::string& cluster);

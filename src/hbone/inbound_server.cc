@@ -102,7 +102,10 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
     self->sessions_.erase(key);
   });
   (*session)->AddOnClose([hold = std::make_shared<net::LoadHold>(std::move(load))]() mutable { hold.reset(); });
-  if (options_.observer) options_.observer->SessionStarted(*session);
+  if (options_.observer) {
+    options_.observer->SessionStarted(
+        *session, InboundConnectionInfo{conn->peer_identity, conn->local, conn->peer, conn->principal});
+  }
   (*session)->Start();
 }
 

@@ -116,7 +116,11 @@ class InboundObserver {
   virtual ~InboundObserver() = default;
   // An HBONE connection passed its handshake; its HTTP/2 session is about to
   // start (e.g. to track it for draining). Default: nothing.
-  virtual void SessionStarted(const std::shared_ptr<h2::Session>& session) { (void)session; }
+  virtual void SessionStarted(const std::shared_ptr<h2::Session>& session,
+                              const InboundConnectionInfo& connection) {
+    (void)session;
+    (void)connection;
+  }
   // Answered 401 (denied) or 503 (app unreachable) before any byte flowed;
   // |reason| says why (for 401, the Authorizer's reason).
   virtual void Refused(const InboundRequestInfo& request, int status, std::string_view reason) = 0;

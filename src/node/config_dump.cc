@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 
 #include "istio/security/authorization.pb.h"
@@ -191,6 +192,27 @@ void DumpCertificates(const std::vector<CertStatus>& certs, json& out) {
     j["certChain"] = std::move(chain);
     j["rootCerts"] = std::move(roots);
     out.push_back(std::move(j));
+  }
+}
+
+void DumpConnections(const std::vector<PodManager::PodConnections>& pods, json& out) {
+  out = json::array();
+  for (const auto& pod : pods) {
+    std::vector<const ConnectionRow*> rows;
+    for (const auto& r : pod.rows) rows.push_back(&r);
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const ConnectionRow* a, const ConnectionRow* b) { return a->age > b->age; });
+    for (const ConnectionRow* r : rows) {
+      json j{{"pod", pod.spec.ns + "/" + pod.spec.name},
+             {"direction", r->direction},
+             {"source", r->source},
+             {"destination", r->destination},
+             {"identity", r->identity},
+             {"ageSeconds", static_cast<double>(r->age.count()) / 1000.0}};
+      if (r->bytes_from_app) j["bytesFromApp"] = *r->bytes_from_app;
+      if (r->bytes_to_app) j["bytesToApp"] = *r->bytes_to_app;
+      out.push_back(std::move(j));
+    }
   }
 }
 

@@ -35,4 +35,9 @@ void DumpWorkers(const hbone::Stats& stats, nlohmann::json& out);
 // An array of {uid, name, namespace, serviceAccount, identity, listeners, ...}.
 void DumpPods(const std::vector<PodStatus>& pods, nlohmann::json& out);
 
+// An array of {pod, direction, source, destination, identity, ageSeconds,
+// bytesFromApp, bytesToApp} (the byte counts only where the connection has an
+// app socket), ordered by pod, then age (oldest first).
+void DumpConnections(const std::vector<PodManager::PodConnections>& pods, nlohmann::json& out);
+
 }  // namespace ambit::node

@@ -8,13 +8,21 @@
 // race the connection's code. The abort runs only if the connection is still
 // registered when the posted handler executes.
 //
+// A connection may also register a ConnectionView, so the admin's
+// "connections" section can show it: the view is read only when asked, by a
+// handler posted to the connection's own loop, so it costs the data path two
+// pointer stores per connection and nothing per byte.
+//
 // Thread-safety: all methods are thread-safe. Register/unregister take a
 // per-pod mutex once per connection (never per byte).
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <string>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -23,6 +31,31 @@
 #include <unordered_map>
 
 namespace ambit::node {
+
+// One open connection as /config_dump "connections" shows it.
+struct ConnectionRow {
+  std::string direction;    // outbound | inbound | inbound-hbone
+  std::string source;       // ip:port
+  std::string destination;  // ip:port (outbound HBONE: the CONNECT target)
+  std::string identity;     // the peer's SPIFFE identity (proven or expected); "" if none
+  std::chrono::milliseconds age{0};
+  // Payload bytes between ztunnel and the app's socket, from the kernel's
+  // TCP_INFO; nullopt when the connection has no app socket (HBONE sessions).
+  std::optional<std::uint64_t> bytes_from_app;
+  std::optional<std::uint64_t> bytes_to_app;
+};
+
+// How a connection describes itself: |describe|(|context|, row) is called on
+// the connection's loop while it is registered. |context| lives in the
+// connection's frame and outlives its token.
+struct ConnectionView {
+  void (*describe)(const void* context, ConnectionRow& row) = nullptr;
+  const void* context = nullptr;
+};
+
+// Bytes the kernel counted on a TCP socket: {received from the peer, sent and
+// acknowledged}. nullopt if TCP_INFO is unavailable (closed socket).
+std::optional<std::pair<std::uint64_t, std::uint64_t>> TcpBytes(int fd);
 
 class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker> {
  public:
@@ -53,10 +86,15 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
   // an HTTP/2 GOAWAY so the peer moves new streams elsewhere). |recheck|, if
   // given, is posted by RecheckAll (e.g. decide the connection's
   // authorization again and close it if now denied). Any of the functions
-  // may be empty.
+  // may be empty. |view|, if given, must stay valid while the token lives.
   std::optional<Token> Register(asio::any_io_executor executor, std::function<void()> abort,
                                 std::function<void()> drain = {},
-                                std::function<void()> recheck = {});
+                                std::function<void()> recheck = {}, ConnectionView view = {});
+
+  // Rows of every live connection that registered a view, each read on its
+  // own loop. Blocks the caller (never a loop thread that runs connections)
+  // until all answered or |timeout| passed; late answers are dropped.
+  std::vector<ConnectionRow> Describe(std::chrono::milliseconds timeout) const;
 
   // No new registrations from now on; posts every live connection's drain.
   void StartDraining();
@@ -78,6 +116,7 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
     std::function<void()> abort;
     std::function<void()> drain;
     std::function<void()> recheck;
+    ConnectionView view;
   };
   // Posts |pick|(entry) of every live entry to its loop, if still live then.
   void PostToAll(std::function<void()> Entry::*pick);

@@ -190,6 +190,62 @@ bool IsIllegalPort(std::uint16_t port) {
   return false;
 }
 
+// Fills a connection row's age and app-socket byte counts.
+void DescribeApp(std::chrono::steady_clock::time_point start, const tcp::socket& app,
+                 ConnectionRow& row) {
+  row.age = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  if (auto bytes = TcpBytes(const_cast<tcp::socket&>(app).native_handle())) {
+    row.bytes_from_app = bytes->first;
+    row.bytes_to_app = bytes->second;
+  }
+}
+
+// What an outbound connection shows in the admin's "connections" (read on
+// its loop, only when asked). Destination: the original destination for
+// passthrough, the CONNECT target for HBONE; identity: what the HBONE peer
+// must prove.
+struct OutboundView {
+  std::chrono::steady_clock::time_point start;
+  const tcp::socket* app;
+  const std::optional<OutboundLeg>* leg;
+  static void Describe(const void* context, ConnectionRow& row) {
+    const auto& v = *static_cast<const OutboundView*>(context);
+    row.direction = "outbound";
+    DescribeApp(v.start, *v.app, row);
+    if (auto peer = net::PeerAddress(const_cast<tcp::socket*>(v.app)->native_handle()); peer.ok()) {
+      row.source = peer->ToString();
+    }
+    if (*v.leg) {
+      const OutboundLeg& leg = **v.leg;
+      row.destination = leg.hbone ? leg.hbone_addr : leg.next_hop.ToString();
+      // The expected identity is in the access-log fields already formatted.
+      const std::string& dst = leg.access.dst;
+      if (auto at = dst.find("dst.identity="); at != std::string::npos) {
+        const auto from = at + std::string_view("dst.identity=").size();
+        row.identity = dst.substr(from, dst.find(' ', from) - from);
+      }
+    }
+  }
+};
+
+// An inbound plaintext connection (from outside the mesh): no identity.
+struct PlaintextView {
+  std::chrono::steady_clock::time_point start;
+  const tcp::socket* app;
+  static void Describe(const void* context, ConnectionRow& row) {
+    const auto& v = *static_cast<const PlaintextView*>(context);
+    row.direction = "inbound";
+    DescribeApp(v.start, *v.app, row);
+    auto* socket = const_cast<tcp::socket*>(v.app);
+    if (auto peer = net::PeerAddress(socket->native_handle()); peer.ok()) {
+      row.source = peer->ToString();
+      if (auto dst = net::OriginalDestination(socket->native_handle(), peer->family()); dst.ok()) {
+        row.destination = dst->ToString();
+      }
+    }
+  }
+};
+
 // Keeps a gauge up for the lifetime of a connection.
 class ActiveGauge {
  public:
@@ -200,6 +256,22 @@ class ActiveGauge {
 
  private:
   std::atomic<std::int64_t>& g_;
+};
+
+// An inbound HBONE tunnel (TLS session from a peer ztunnel or waypoint).
+struct SessionView {
+  std::chrono::steady_clock::time_point start;
+  std::string identity;
+  std::string source;
+  std::string destination;
+  static void Describe(const void* context, ConnectionRow& row) {
+    const auto& v = *static_cast<const SessionView*>(context);
+    row.direction = "inbound-hbone";
+    row.source = v.source;
+    row.destination = v.destination;
+    row.identity = v.identity;
+    row.age = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - v.start);
+  }
 };
 
 // Destination-side telemetry of a pod's HBONE server: istio_tcp_* with
@@ -213,8 +285,14 @@ class InboundTelemetry final : public hbone::InboundObserver {
 
   // Tracks the connection with the pod, so removing the pod (or shutting
   // down) ends it after the drain period; untracked when it closes.
-  void SessionStarted(const std::shared_ptr<h2::Session>& session) override {
+  void SessionStarted(const std::shared_ptr<h2::Session>& session,
+                      const hbone::InboundConnectionInfo& connection) override {
     std::weak_ptr<h2::Session> weak = session;
+    // The tunnel as the admin's "connections" shows it (its app streams are
+    // inside; the bytes are the session's, not counted per tunnel here).
+    auto holder = std::make_shared<Tracked>();
+    holder->view = {std::chrono::steady_clock::now(), connection.peer_identity.ToString(),
+                    connection.peer.ToString(), connection.local.ToString()};
     auto token = tracker_->Register(
         session->executor(),
         [weak] {
@@ -223,13 +301,14 @@ class InboundTelemetry final : public hbone::InboundObserver {
         [weak] {
           // GOAWAY: open streams finish, the peer's pool dials anew for new ones.
           if (auto s = weak.lock()) s->Shutdown();
-        });
+        },
+        {}, ConnectionView{&SessionView::Describe, &holder->view});
     if (!token) {
       session->Terminate("pod is draining");
       return;
     }
-    auto holder = std::make_shared<std::optional<ConnectionTracker::Token>>(std::move(token));
-    session->set_on_close([holder] { holder->reset(); });
+    holder->token.emplace(std::move(*token));
+    session->set_on_close([holder] { holder->token.reset(); });
   }
 
   // 401: istio_tcp_connections_failed_total{response_flags="DENY"} and a
@@ -279,6 +358,11 @@ class InboundTelemetry final : public hbone::InboundObserver {
   }
 
  private:
+  struct Tracked {
+    SessionView view;
+    std::optional<ConnectionTracker::Token> token;
+  };
+
   TcpLabels Labels(const hbone::InboundRequestInfo& request) const {
     std::shared_ptr<const state::WorkloadState> snapshot = lookup_->Hold();
     TcpLabels labels;
@@ -408,11 +492,13 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
   const auto start = std::chrono::steady_clock::now();
   outbound_opened.fetch_add(1, std::memory_order_relaxed);
   ActiveGauge active(outbound_active);
-  auto token = pod->connections().Register(downstream.get_executor(), [&downstream] {
-    hbone::AbortSocket(downstream);
-  });
+  std::optional<OutboundLeg> leg;
+  const OutboundView view{start, &downstream, &leg};
+  auto token = pod->connections().Register(
+      downstream.get_executor(), [&downstream] { hbone::AbortSocket(downstream); }, {}, {},
+      ConnectionView{&OutboundView::Describe, &view});
   if (!token) co_return;  // pod is draining
-  std::optional<OutboundLeg> leg = co_await OpenOutbound(pod, downstream);
+  leg = co_await OpenOutbound(pod, downstream);
   if (!leg) co_return;
   hbone::StatsShard& shard = stats.Local();
   hbone::CopyResult result;
@@ -627,6 +713,7 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   } watched;
   // Registered before the first decision, so a policy published in between
   // is not missed (as ztunnel's ConnectionManager::assert_rbac).
+  const PlaintextView view{start, &downstream};
   auto token = pod->connections().Register(
       downstream.get_executor(),
       [&] {
@@ -643,7 +730,8 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
         watched.revoked = authz::DenialReason(d);
         hbone::AbortSocket(downstream);
         if (watched.upstream) hbone::AbortSocket(*watched.upstream);
-      });
+      },
+      ConnectionView{&PlaintextView::Describe, &view});
   if (!token) co_return;
   auto peer = net::PeerAddress(downstream.native_handle());
   auto original = peer.ok() ? net::OriginalDestination(downstream.native_handle(), peer->family())

@@ -214,6 +214,24 @@ std::vector<PodStatus> PodManager::Pods() const {
   return out;
 }
 
+std::vector<PodManager::PodConnections> PodManager::Connections(std::chrono::milliseconds timeout) const {
+  std::vector<std::shared_ptr<Pod>> pods;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [uid, pod] : pods_) pods.push_back(pod);
+    for (const auto& w : retired_) {
+      if (auto p = w.lock()) pods.push_back(std::move(p));
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<PodConnections> out;
+  for (const auto& pod : pods) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    out.push_back({pod->spec(), pod->connections().Describe(std::max(left, std::chrono::milliseconds(0)))});
+  }
+  return out;
+}
+
 std::size_t PodManager::pod_count() const {
   std::lock_guard lock(mu_);
   return pods_.size();

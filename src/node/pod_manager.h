@@ -81,6 +81,13 @@ class PodManager {
   // Every pod served or still draining (a copy of the list: |fn| runs
   // without the manager's lock held).
   std::vector<std::shared_ptr<Pod>> LivePods() const;
+  // Open connections of every pod (draining ones included) that described
+  // themselves within |timeout| (ConnectionTracker::Describe), with their pod.
+  struct PodConnections {
+    PodSpec spec;
+    std::vector<ConnectionRow> rows;
+  };
+  std::vector<PodConnections> Connections(std::chrono::milliseconds timeout) const;
   std::size_t pod_count() const;
   // Pods removed but with connections still draining.
   std::size_t draining_count() const;

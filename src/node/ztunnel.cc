@@ -240,6 +240,9 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
     DumpCertificates(raw->secrets->Status(), out);
   });
   z.admin->AddDumpSection("pods", [raw](nlohmann::json& out) { DumpPods(raw->pods->Pods(), out); });
+  z.admin->AddDumpSection("connections", [raw](nlohmann::json& out) {
+    DumpConnections(raw->pods->Connections(std::chrono::seconds(2)), out);
+  });
   z.admin->AddDumpSection("counters", [raw](nlohmann::json& out) {
     raw->data_path->DumpCounters(out);
   });
