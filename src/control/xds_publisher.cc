@@ -19,6 +19,13 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
 
   const model::MeshSettings mesh = scope_ ? *scope_->For(state) : model::MeshSettings{};
   model::AmbientInput input = BuildModelInput(state, &view, mesh);
+  for (const auto* se : state.ServiceEntries()) {
+    model::ServiceEntryInput in;
+    in.entry = se;
+    auto it = state.service_entry_addresses.find(se->metadata.ns + "/" + se->metadata.name);
+    if (it != state.service_entry_addresses.end()) in.auto_addresses = it->second;
+    input.service_entries.push_back(std::move(in));
+  }
   model::AmbientModel model = model::BuildAmbientModel(input);
   for (const auto& w : model.addresses.warnings) AMBIT_LOG_WARN("ambient model: {}", w);
   std::vector<std::string> policy_warnings;
@@ -26,13 +33,6 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
   if (policy_warnings != last_policy_warnings_) {
     for (const auto& w : policy_warnings) AMBIT_LOG_WARN("policy: {}", w);
     last_policy_warnings_ = std::move(policy_warnings);
-  }
-  for (const auto* se : state.ServiceEntries()) {
-    model::ServiceEntryInput in;
-    in.entry = se;
-    auto it = state.service_entry_addresses.find(se->metadata.ns + "/" + se->metadata.name);
-    if (it != state.service_entry_addresses.end()) in.auto_addresses = it->second;
-    input.service_entries.push_back(std::move(in));
   }
 
   if (filter_ != nullptr) {
