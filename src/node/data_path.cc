@@ -27,6 +27,7 @@
 #include "hbone/route.h"
 #include "hbone/stats.h"
 #include "node/authorization.h"
+#include "node/await_secret.h"
 #include "node/config_dump.h"
 #include "net/connect.h"
 #include "net/socket_options.h"
@@ -45,27 +46,6 @@ struct PodState final : PodTraffic {
 };
 
 PodState& StateOf(const Pod& pod) { return static_cast<PodState&>(pod.traffic()); }
-
-// Waits (on the calling loop) until |lease| has a Secret or |timeout| passes.
-asio::awaitable<std::shared_ptr<const Secret>> AwaitSecret(const CertLease& lease,
-                                                           std::chrono::milliseconds timeout) {
-  std::shared_ptr<const Secret> secret = lease.Current();
-  if (secret != nullptr) co_return secret;
-  auto executor = co_await asio::this_coro::executor;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto timer = std::make_shared<asio::steady_timer>(executor);
-  while ((secret = lease.Current()) == nullptr && std::chrono::steady_clock::now() < deadline) {
-    timer->expires_at(deadline);
-    // Wakes us when the next fetch completes (success or failure).
-    const bool waiting = lease.WhenFetched([timer, executor] {
-      asio::post(executor, [timer] { timer->cancel(); });
-    });
-    if (!waiting) continue;
-    asio::error_code ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  co_return secret;
-}
 
 void FillSource(TcpLabels& l, const state::Workload* w) {
   if (w == nullptr) return;
@@ -535,14 +515,12 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   if (options.discovery_ready && !options.discovery_ready()) {
     // Right after a (re)start: wait for the first xDS push rather than route
     // against an empty state (which would send mesh traffic in plaintext).
-    asio::steady_timer wait(downstream.get_executor());
-    const auto deadline = std::chrono::steady_clock::now() + options.cert_wait;
-    while (!options.discovery_ready() && std::chrono::steady_clock::now() < deadline) {
-      wait.expires_after(std::chrono::milliseconds(20));
-      asio::error_code ec;
-      co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    bool ready = false;
+    if (options.when_discovery_ready) {
+      const auto deadline = std::chrono::steady_clock::now() + options.cert_wait;
+      ready = co_await net::WaitUntil(options.discovery_ready, options.when_discovery_ready, deadline);
     }
-    if (!options.discovery_ready()) {
+    if (!ready) {
       outbound_rejected.fetch_add(1, std::memory_order_relaxed);
       AMBIT_LOG_WARN("outbound {} -> {}: no discovery data yet; connection reset",
                      peer->ToString(), original->ToString());

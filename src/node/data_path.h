@@ -41,6 +41,7 @@
 #include <memory>
 #include <string>
 
+#include "net/wait_until.h"
 #include "net/worker_pool.h"
 #include "node/pod.h"
 #include "node/tcp_metrics.h"
@@ -73,8 +74,10 @@ class DataPath final : public PodTrafficHandler {
     // True once discovery has been received at least once. Until then an
     // outbound connection waits (up to cert_wait) and is then reset: an empty
     // state would route mesh destinations as plaintext passthrough. Empty =
-    // always ready.
+    // always ready. |when_discovery_ready| is how the wait is woken
+    // (net::WaitUntil's subscribe; e.g. DeltaAdsClient::WhenSynced).
     std::function<bool()> discovery_ready;
+    net::WakeSubscriber when_discovery_ready;
     // Send a destination that requires its waypoint direct while the
     // waypoint is down (Istio's fallback) instead of refusing it.
     bool waypoint_fail_open = false;

@@ -150,6 +150,9 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   // The xDS client is created below; the data path asks it only per connection.
   auto* xds_slot = &z.xds;
   dp.discovery_ready = [xds_slot] { return *xds_slot != nullptr && (*xds_slot)->synced(); };
+  dp.when_discovery_ready = [xds_slot](std::function<void()> wake) {
+    return *xds_slot != nullptr && (*xds_slot)->WhenSynced(std::move(wake));
+  };
   {
     dns::DnsService* dns_service = z.dns.get();
     const std::string network = config.network;

@@ -19,6 +19,7 @@
 #include "net/worker_pool.h"
 #include "node/admin.h"
 #include "node/authorization.h"
+#include "node/await_secret.h"
 #include "node/config_dump.h"
 #include "node/readiness.h"
 #include "node/secret_manager.h"
@@ -63,14 +64,9 @@ struct Waypoint::Impl {
 };
 
 asio::awaitable<void> Waypoint::Impl::Accept(asio::ip::tcp::socket socket) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  asio::steady_timer wait(socket.get_executor());
-  while (lease.Current() == nullptr && std::chrono::steady_clock::now() < deadline) {
-    wait.expires_after(std::chrono::milliseconds(50));
-    asio::error_code ec;
-    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  if (lease.Current() == nullptr) {
+  const std::shared_ptr<const node::Secret> secret =
+      co_await node::AwaitSecret(lease, std::chrono::seconds(5));
+  if (secret == nullptr) {
     accepted_without_certificate.fetch_add(1, std::memory_order_relaxed);
     AMBIT_LOG_WARN("waypoint: HBONE connection reset: no certificate for {} yet",
                    identity.ToString());

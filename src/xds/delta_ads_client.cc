@@ -66,18 +66,23 @@ void DeltaAdsClient::Start() {
 }
 
 void DeltaAdsClient::Stop() {
+  std::vector<std::function<void()>> wake;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
     if (call_ != nullptr) call_->Cancel();
+    wake.swap(on_synced_);
   }
   cv_.notify_all();
+  for (auto& w : wake) w();
   if (thread_.joinable()) thread_.join();
 }
 
-bool DeltaAdsClient::synced() const {
+bool DeltaAdsClient::WhenSynced(std::function<void()> callback) const {
   std::lock_guard lock(mu_);
-  return synced_types_.size() == options_.type_urls.size();
+  if (synced_.load(std::memory_order_relaxed) || stopping_) return false;
+  on_synced_.push_back(std::move(callback));
+  return true;
 }
 
 bool DeltaAdsClient::WaitForSync(std::chrono::milliseconds timeout) const {
@@ -166,6 +171,7 @@ Status DeltaAdsClient::Exchange(rpc::ClientCall& call, bool& got_response) {
                                              std::to_string(bytes.size()) + " bytes)");
     }
     Status applied = applier_->Apply(response);
+    std::vector<std::function<void()>> wake;
     {
       std::lock_guard lock(mu_);
       if (!got_response) {
@@ -178,6 +184,11 @@ Status DeltaAdsClient::Exchange(rpc::ClientCall& call, bool& got_response) {
         stats_.resources_applied += response.resources_size();
         stats_.removals_applied += response.removed_resources_size();
         synced_types_.insert(response.type_url());
+        if (!synced_.load(std::memory_order_relaxed) &&
+            synced_types_.size() == options_.type_urls.size()) {
+          synced_.store(true, std::memory_order_release);
+          wake.swap(on_synced_);
+        }
       } else {
         ++stats_.responses_rejected;
         stats_.last_error = applied.error().ToString();
@@ -188,6 +199,7 @@ Status DeltaAdsClient::Exchange(rpc::ClientCall& call, bool& got_response) {
                      applied.error().ToString());
     }
     cv_.notify_all();
+    for (auto& w : wake) w();
     AMBIT_RETURN_IF_ERROR(call.Write(AnswerFor(response, applied).SerializeAsString()));
   }
 }

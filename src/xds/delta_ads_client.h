@@ -18,6 +18,7 @@
 // it reads the StateStore (state_store.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <condition_variable>
@@ -92,8 +93,14 @@ class DeltaAdsClient {
 
   // True once every subscribed type got a response (on any stream): the
   // state reflects the control plane at least once. Readiness uses this.
-  bool synced() const;
+  // Lock-free: the data path asks it per connection.
+  bool synced() const { return synced_.load(std::memory_order_acquire); }
   bool WaitForSync(std::chrono::milliseconds timeout) const;
+  // If synced now, returns false and drops |callback|. Otherwise keeps it and
+  // returns true: it runs once, on the client's thread, when the client
+  // becomes synced (or from Stop()/the destructor, so no waiter is left
+  // hanging); it must not block. For net::WaitUntil.
+  bool WhenSynced(std::function<void()> callback) const;
 
   Stats stats() const;
 
@@ -115,6 +122,8 @@ class DeltaAdsClient {
   bool stopping_ = false;                       // guarded by mu_
   rpc::ClientCall* call_ = nullptr;             // guarded by mu_: the live stream
   std::set<std::string> synced_types_;          // guarded by mu_
+  std::atomic<bool> synced_{false};             // synced_types_ covers every type
+  mutable std::vector<std::function<void()>> on_synced_;  // guarded by mu_
   Stats stats_;                                 // guarded by mu_
   std::thread thread_;
 };

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -166,6 +168,40 @@ TEST_F(DeltaAdsIntegrationTest, InitialSyncDeliversEverything) {
   EXPECT_EQ(log_.SentSince(0).size(), 4u);
   EXPECT_TRUE(WaitUntil([&] { return server_->ads().stats().acks >= 2; }));  // both types ACKed
   EXPECT_EQ(server_->ads().ConnectedNodes().at(0).node_name, "node1");
+}
+
+TEST_F(DeltaAdsIntegrationTest, WhenSyncedWakesOnceTheFirstPushIsApplied) {
+  StartClient();  // no server yet: the client retries
+  std::mutex mu;
+  std::condition_variable cv;
+  int woken = 0;
+  ASSERT_TRUE(client_->WhenSynced([&] {
+    std::lock_guard lock(mu);
+    ++woken;
+    cv.notify_all();
+  }));
+  EXPECT_FALSE(client_->synced());
+  StartServer(store_);
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, milliseconds(10'000), [&] { return woken > 0; }));
+  }
+  EXPECT_TRUE(client_->synced());
+  EXPECT_EQ(state_.Snapshot()->workload_count(), 3u);
+  // Synced now: nothing is kept, and the first callback never runs again.
+  EXPECT_FALSE(client_->WhenSynced([&] { ++woken; }));
+  client_->Stop();
+  EXPECT_EQ(woken, 1);
+}
+
+TEST_F(DeltaAdsIntegrationTest, StopWakesWhoWaitsForSync) {
+  StartClient();  // never synced: no server
+  std::atomic<int> woken{0};
+  ASSERT_TRUE(client_->WhenSynced([&] { ++woken; }));
+  client_->Stop();
+  EXPECT_EQ(woken.load(), 1);
+  EXPECT_FALSE(client_->WhenSynced([&] { ++woken; }));
+  EXPECT_EQ(woken.load(), 1);
 }
 
 TEST_F(DeltaAdsIntegrationTest, OnePodChangeSendsExactlyThatResource) {
