@@ -114,6 +114,7 @@ void DumpWorkloads(const state::WorkloadState& state, json& out) {
     j["status"] = w->healthy ? "Healthy" : "Unhealthy";
     if (w->host_network) j["networkMode"] = "HostNetwork";
     if (w->waypoint) j["waypoint"] = Gateway(*w->waypoint);
+    if (w->waypoint_required) j["waypointRequired"] = true;  // ambit.io/waypoint-required
     json services = json::object();
     for (const auto& [key, ports] : w->services) services[key] = Ports(ports);
     j["services"] = std::move(services);
@@ -135,6 +136,7 @@ void DumpServices(const state::WorkloadState& state, json& out) {
     j["ports"] = Ports(s->ports);
     j["subjectAltNames"] = s->subject_alt_names;
     if (s->waypoint) j["waypoint"] = Gateway(*s->waypoint);
+    if (s->waypoint_required) j["waypointRequired"] = true;  // ambit.io/waypoint-required
     if (s->load_balancing) j["loadBalancing"] = LoadBalancingJson(*s->load_balancing);
     json endpoints = json::object();
     for (const auto& port : s->ports) {
