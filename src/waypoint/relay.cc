@@ -2,6 +2,7 @@
 
 #include <asio/this_coro.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <future>
@@ -13,6 +14,7 @@
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "net/connect.h"
+#include "node/authorization.h"
 #include "waypoint/stream_copy.h"
 
 namespace ambit::waypoint {
@@ -91,40 +93,89 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   if (options_.metrics != nullptr && options_.labeler) {
     labels = options_.labeler(conn, client.ip(), relay);
   }
+  // A denial before any byte flowed: 401, failed with flag DENY, one line.
+  auto deny = [&](const std::string& reason) {
+    const std::string error = node::RejectionError(reason);
+    if (options_.metrics != nullptr && options_.labeler) {
+      node::TcpLabels denied = labels;
+      denied.response_flags = "DENY";
+      options_.metrics->Get(denied)->Failed();
+    }
+    AMBIT_LOG_WARN(
+        "access: connection failed src.addr={} src.workload={} src.namespace={} "
+        "src.identity={} dst.addr={} dst.service={} dst.workload={} dst.namespace={} "
+        "direction=waypoint error=\"{}\"",
+        client.ToString(), labels.source_workload, labels.source_workload_namespace,
+        conn.peer_identity.ToString(), relay.target.ToString(), labels.destination_service,
+        labels.destination_workload, labels.destination_workload_namespace, error);
+    refuse(401, error);
+  };
+  // What a policy change leaves behind (see RecheckAll). The recheck is
+  // posted to this loop and runs only while this frame is suspended; the
+  // token (declared after everything it touches) unregisters it first.
+  struct Watched {
+    std::string revoked;                           // the denial, once one came
+    bool relaying = false;                         // 200 sent, bytes flowing
+    h2::Stream* upstream_stream = nullptr;         // while relaying over HBONE
+    asio::ip::tcp::socket* upstream_socket = nullptr;  // while relaying plain TCP
+  } watched;
+  std::optional<node::ConnectionTracker::Token> token;
   if (options_.authorize) {
+    // Registered before the first decision, so a policy published in
+    // between is not missed (as ztunnel's connection manager).
+    auto registered = tracker_->Register(
+        session.executor(), {}, {},
+        [&, stream] {
+          if (!watched.revoked.empty()) return;
+          const hbone::AuthorizationResult again = options_.authorize(conn, client.ip(), relay.target);
+          if (again.allow) return;
+          watched.revoked = again.reason.empty() ? std::string("revoked") : again.reason;
+          if (!watched.relaying) return;  // still opening: answered 401 once the upstream is there
+          stream->Reset(h2::ErrorCodeH2::kCancel);
+          if (watched.upstream_stream != nullptr) {
+            watched.upstream_stream->Reset(h2::ErrorCodeH2::kCancel);
+          }
+          if (watched.upstream_socket != nullptr) hbone::AbortSocket(*watched.upstream_socket);
+        });
+    if (registered) token.emplace(std::move(*registered));
     const hbone::AuthorizationResult authz = options_.authorize(conn, client.ip(), relay.target);
     if (!authz.allow) {
-      const std::string error = "connection closed due to policy rejection: " + authz.reason;
-      if (options_.metrics != nullptr && options_.labeler) {
-        node::TcpLabels denied = labels;
-        denied.response_flags = "DENY";
-        options_.metrics->Get(denied)->Failed();
-      }
-      AMBIT_LOG_WARN(
-          "access: connection failed src.addr={} src.workload={} src.namespace={} "
-          "src.identity={} dst.addr={} dst.service={} dst.workload={} dst.namespace={} "
-          "direction=waypoint error=\"{}\"",
-          client.ToString(), labels.source_workload, labels.source_workload_namespace,
-          conn.peer_identity.ToString(), relay.target.ToString(), labels.destination_service,
-          labels.destination_workload, labels.destination_workload_namespace, error);
-      refuse(401, error);
+      deny(authz.reason);
       co_return;
     }
   }
   std::shared_ptr<node::TcpSeries> series;
   if (options_.metrics != nullptr && options_.labeler) series = options_.metrics->Get(labels);
-  // Counts and logs a relayed connection once its copy has ended.
+  // Counts and logs a relayed connection once its copy has ended. One a
+  // policy change closed keeps its bytes in |series| and counts closed and
+  // failed under flag DENY.
   auto finished = [&](const hbone::CopyResult& r, const char* how) {
-    if (r.aborted) Bump(aborted_);
+    const bool revoked = !watched.revoked.empty();
+    if (revoked) {
+      Bump(revoked_);
+    } else if (r.aborted) {
+      Bump(aborted_);
+    }
     if (series != nullptr) {
       series->AddReceived(r.socket_to_peer);  // client -> server
       series->AddSent(r.peer_to_socket);      // server -> client
-      series->Closed();
+      if (revoked) {
+        node::TcpLabels denied = labels;
+        denied.response_flags = "DENY";
+        auto late = options_.metrics->Get(denied);
+        late->Closed();
+        late->Failed();
+      } else {
+        series->Closed();
+      }
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    AMBIT_LOG_INFO(
+    const std::string error = revoked     ? " error=\"" + node::LateRejectionError(watched.revoked) + "\""
+                              : r.aborted ? " error=aborted"
+                                          : "";
+    const std::string line = fmt::format(
         "access: connection complete src.addr={} src.workload={} src.namespace={} "
         "src.identity={} dst.addr={} dst.hbone_addr={} dst.service={} dst.workload={} "
         "dst.namespace={} dst.identity={} direction=waypoint via={} bytes_sent={} "
@@ -133,7 +184,12 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
         conn.peer_identity.ToString(), route.next_hop.ToString(), route.connect_target.ToString(),
         labels.destination_service, labels.destination_workload,
         labels.destination_workload_namespace, labels.destination_principal, how,
-        r.peer_to_socket, r.socket_to_peer, ms, r.aborted ? " error=aborted" : "");
+        r.peer_to_socket, r.socket_to_peer, ms, error);
+    if (revoked) {
+      AMBIT_LOG_WARN("{}", line);
+    } else {
+      AMBIT_LOG_INFO("{}", line);
+    }
   };
   auto failed = [&] {
     Bump(upstream_failures_);
@@ -144,6 +200,11 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     net::ConnectOptions connect_options;
     connect_options.timeout = options_.connect_timeout;
     auto upstream = co_await net::Connect(*sockets_, route.next_hop, connect_options);
+    if (!watched.revoked.empty()) {  // a policy change denied it meanwhile
+      if (upstream.ok()) hbone::AbortSocket(*upstream);
+      deny(watched.revoked);
+      co_return;
+    }
     if (!upstream.ok()) {
       failed();
       refuse(503, relay.destination + " endpoint " + route.next_hop.ToString() +
@@ -155,10 +216,13 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     shard.inbound_status_200.Inc();
     Bump(relayed_plain_);
     if (series != nullptr) series->Opened();
+    watched.relaying = true;
+    watched.upstream_socket = &*upstream;
     // The upstream socket is the "socket" side: counters from its view.
     hbone::CopyResult r = co_await hbone::CopyBidirectional(
         *upstream, *stream,
         {&shard.bytes_upstream_to_downstream, &shard.bytes_downstream_to_upstream});
+    watched.upstream_socket = nullptr;
     // Seen from the upstream socket: flip to the client's view.
     finished(hbone::CopyResult{r.peer_to_socket, r.socket_to_peer, r.aborted}, "tcp");
     co_return;
@@ -182,6 +246,11 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   hbone::DialParams dial{std::move(tls), sockets_};
   h2::Headers headers = hbone::BuildConnectHeaders(request);
   auto upstream = co_await pools_.Local().Connect(std::move(key), std::move(dial), std::move(headers));
+  if (!watched.revoked.empty()) {  // a policy change denied it meanwhile
+    if (upstream.ok()) (*upstream)->Reset(h2::ErrorCodeH2::kCancel);
+    deny(watched.revoked);
+    co_return;
+  }
   if (!upstream.ok()) {
     failed();
     refuse(503, relay.destination + " endpoint " + route.connect_target.ToString() + " via " +
@@ -199,10 +268,18 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   shard.inbound_status_200.Inc();
   Bump(relayed_hbone_);
   if (series != nullptr) series->Opened();
+  watched.relaying = true;
+  watched.upstream_stream = upstream->get();
   hbone::CopyResult r = co_await CopyStreams(
       *stream, **upstream,
       {&shard.bytes_downstream_to_upstream, &shard.bytes_upstream_to_downstream});
+  watched.upstream_stream = nullptr;
   finished(r, "hbone");
+}
+
+void Relay::RecheckAll() {
+  rechecks_.fetch_add(1, std::memory_order_relaxed);
+  tracker_->RecheckAll();
 }
 
 void Relay::DumpCounters(nlohmann::json& out) {
@@ -237,7 +314,10 @@ void Relay::DumpCounters(nlohmann::json& out) {
       {"relayed",
        {{"hbone", load(relayed_hbone_)},
         {"plaintext", load(relayed_plain_)},
-        {"aborted", load(aborted_)}}},
+        {"aborted", load(aborted_)},
+        {"revoked", load(revoked_)},
+        {"active", tracker_->active()},
+        {"policyRechecks", load(rechecks_)}}},
       {"refused",
        {{"status400", load(refused_400_)},
         {"status401", load(refused_401_)},

@@ -16,6 +16,15 @@
 // outcome in the CONNECT status, as with ztunnel. Relayed connections count
 // in istio_tcp_* (reporter "waypoint") and log one access line each.
 //
+// Policy changes (RecheckAll, called when the waypoint's policies change):
+// every CONNECT being relayed, or being opened, is decided again on its own
+// loop with Options::authorize. One now denied before its 200 is answered
+// 401 as if denied at once; one already relaying has both streams reset (the
+// client's ztunnel resets the app connection), is counted in
+// counters.relayed.revoked and closed + failed with response_flags="DENY",
+// and logs "access: connection complete ... error=\"connection closed due to
+// policy change: <reason>\"" (ztunnel's AuthorizationPolicyLateRejection).
+//
 // Threading (docs/threading.md): Serve runs on the loop that owns the
 // downstream stream; the upstream stream comes from that loop's pool, so the
 // copy never crosses threads. The Relay is shared by every loop and
@@ -41,6 +50,7 @@
 #include "identity/spiffe_id.h"
 #include "net/socket_factory.h"
 #include "net/worker_pool.h"
+#include "node/connection_tracker.h"
 #include "node/tcp_metrics.h"
 #include "tls/context.h"
 #include "waypoint/relay_decision.h"
@@ -96,6 +106,9 @@ class Relay {
   void DumpCounters(nlohmann::json& out);
   // GOAWAY on every pooled upstream connection; call with the loops running.
   void ShutdownPools();
+  // Has every open relay decided again (posted to its own loop; see the
+  // file comment). Thread-safe; call after the new policies are published.
+  void RecheckAll();
 
  private:
   net::WorkerPool& workers_;
@@ -106,6 +119,8 @@ class Relay {
   Options options_;
   hbone::Stats stats_;
   hbone::PoolSet pools_;
+  // The relays that can be decided again (only with Options::authorize).
+  std::shared_ptr<node::ConnectionTracker> tracker_ = node::ConnectionTracker::Create();
 
   std::atomic<std::uint64_t> streams_{0};
   std::atomic<std::uint64_t> relayed_hbone_{0};
@@ -116,6 +131,8 @@ class Relay {
   std::atomic<std::uint64_t> upstream_failures_{0};
   std::atomic<std::uint64_t> no_certificate_{0};
   std::atomic<std::uint64_t> aborted_{0};
+  std::atomic<std::uint64_t> revoked_{0};
+  std::atomic<std::uint64_t> rechecks_{0};
   std::atomic<std::int64_t> active_{0};
 };
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <mutex>
 #include <thread>
 
 #include "caclient/ca_client.h"
@@ -57,6 +58,17 @@ struct Waypoint::Impl {
   std::unique_ptr<node::Admin> admin;
   std::atomic<std::uint64_t> accepted_without_certificate{0};
   bool shut_down = false;
+
+  // Re-decides the open relays when a published snapshot changes the policy
+  // generation (a policy added, changed or removed, or a workload's policy
+  // list changed: the waypoint's own among them). Runs on the publishing
+  // (xDS) thread; |relay| is cleared before the relay goes away.
+  struct PolicyRecheck {
+    std::mutex mu;
+    Relay* relay = nullptr;  // guarded by mu
+    std::atomic<std::uint64_t> updates{0};
+  };
+  std::shared_ptr<PolicyRecheck> policy_recheck = std::make_shared<PolicyRecheck>();
 
   // Hands |socket| to the HBONE server once the certificate is there
   // (right after a start it may still be on its way), else resets it.
@@ -169,6 +181,17 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
       sockets, relay_options);
   hbone::InboundServer::Options inbound_options;
   Relay* relay = w.relay.get();
+  w.policy_recheck->relay = relay;
+  w.store.AddObserver([recheck = w.policy_recheck](
+                          const std::shared_ptr<const state::WorkloadState>& previous,
+                          const std::shared_ptr<const state::WorkloadState>& current) {
+    const std::uint64_t before = previous == nullptr ? 0 : previous->policy_generation();
+    if (before == current->policy_generation()) return;  // the common case: nothing to do
+    std::lock_guard lock(recheck->mu);
+    if (recheck->relay == nullptr) return;
+    recheck->updates.fetch_add(1, std::memory_order_relaxed);
+    recheck->relay->RecheckAll();
+  });
   inbound_options.stream_handler = [relay](const hbone::InboundConnectionInfo& conn,
                                            std::shared_ptr<h2::Stream> stream) {
     return relay->Serve(conn, std::move(stream));
@@ -209,6 +232,7 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   });
   w.admin->AddDumpSection("counters", [raw](nlohmann::json& out) {
     raw->relay->DumpCounters(out);
+    out["policyUpdates"] = raw->policy_recheck->updates.load(std::memory_order_relaxed);
     out["downstream"]["connectionsWithoutCertificate"] =
         raw->accepted_without_certificate.load(std::memory_order_relaxed);
     out["downstream"]["tlsConnectionsActive"] = raw->inbound->connection_count();
@@ -286,6 +310,10 @@ void Waypoint::Shutdown(std::chrono::milliseconds drain) {
   }
   w.relay->ShutdownPools();
   w.xds->Stop();
+  {
+    std::lock_guard lock(w.policy_recheck->mu);
+    w.policy_recheck->relay = nullptr;
+  }
   w.secrets->Stop();
   w.admin->Close();
   w.workers->Stop();

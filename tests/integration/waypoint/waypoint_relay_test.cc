@@ -683,7 +683,10 @@ TEST_F(WaypointRelayTest, EnforcesThePoliciesItsOwnWorkloadListsWith401) {
   ASSERT_FALSE(denied_line.empty()) << metrics;
   EXPECT_NE(denied_line.find("source_principal=\"spiffe://cluster.local/ns/default/sa/client\""),
             std::string::npos) << denied_line;
-  EXPECT_EQ(denied_line.substr(denied_line.rfind(' ') + 1), c["refused"]["status401"].dump())
+  // (A relay still open when the policy arrived is closed by it and counts
+  // there too.)
+  EXPECT_EQ(denied_line.substr(denied_line.rfind(' ') + 1),
+            std::to_string(c["refused"]["status401"].get<int>() + c["relayed"]["revoked"].get<int>()))
       << denied_line;
   // Only the CONNECTs made before the policy applied were relayed.
   EXPECT_EQ(c["relayed"]["hbone"], relayed_before_policy);
@@ -695,6 +698,94 @@ TEST_F(WaypointRelayTest, EnforcesThePoliciesItsOwnWorkloadListsWith401) {
     if (!allowed.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(allowed.ok()) << allowed.error().ToString();
+}
+
+TEST_F(WaypointRelayTest, APolicyChangeClosesOpenRelaysItNowDenies) {
+  // One long-lived app connection through the waypoint; each exchange sends
+  // |out| and reads as many bytes back (or says why it could not).
+  auto sock = std::make_shared<std::optional<tcp::socket>>();
+  auto exchange = [&](std::string out) {
+    std::promise<std::string> got;
+    asio::co_spawn(app_io_, [&, out]() -> asio::awaitable<void> {
+      asio::error_code ec;
+      if (!sock->has_value()) {
+        net::DefaultSocketFactory f;
+        auto s = co_await net::Connect(f, outbound_listener_->local_address(), {});
+        if (!s.ok()) {
+          got.set_value("error: " + s.error().ToString());
+          co_return;
+        }
+        sock->emplace(std::move(*s));
+      }
+      tcp::socket& so = **sock;
+      co_await asio::async_write(so, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      std::string in(out.size(), '\0');
+      if (!ec) {
+        co_await asio::async_read(so, asio::buffer(in), asio::redirect_error(asio::use_awaitable, ec));
+      }
+      got.set_value(ec ? "error: " + ec.message() : in);
+    }, asio::detached);
+    return got.get_future().get();
+  };
+  auto wait_updates = [&](int want) {
+    for (int i = 0; i < 200 && Counters()["policyUpdates"].get<int>() < want; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GE(Counters()["policyUpdates"].get<int>(), want);
+  };
+  auto deny = [](const std::string& name, const std::string& principal) {
+    istio::security::Authorization p;
+    p.set_namespace_("default");
+    p.set_name(name);
+    p.set_scope(istio::security::WORKLOAD_SELECTOR);
+    p.set_action(istio::security::DENY);
+    p.add_rules()->add_clauses()->add_matches()->add_principals()->set_exact(principal);
+    return p;
+  };
+  ASSERT_EQ(exchange("before"), "before");
+  const int updates = Counters()["policyUpdates"].get<int>();
+
+  // A change that still allows the client: the relay stays open.
+  ASSERT_TRUE(store_.Set(xds::kAuthorizationTypeUrl, "default/deny-other",
+                         deny("deny-other", "cluster.local/ns/default/sa/other"))
+                  .ok());
+  PublishWaypointWorkload({"default/deny-other"});
+  wait_updates(updates + 1);
+  EXPECT_EQ(exchange("still allowed"), "still allowed");
+  EXPECT_EQ(Counters()["relayed"]["revoked"], 0);
+
+  // A DENY for the client that targets the waypoint: the open relay closes.
+  ASSERT_TRUE(store_.Set(xds::kAuthorizationTypeUrl, "default/deny-client",
+                         deny("deny-client", "cluster.local/ns/default/sa/client"))
+                  .ok());
+  PublishWaypointWorkload({"default/deny-other", "default/deny-client"});
+  for (int i = 0; i < 200 && Counters()["relayed"]["revoked"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  nlohmann::json c = Counters();
+  EXPECT_EQ(c["relayed"]["revoked"], 1);
+  EXPECT_EQ(c["relayed"]["aborted"], 0);
+  EXPECT_EQ(c["relayed"]["active"], 0);
+  EXPECT_GE(c["relayed"]["policyRechecks"].get<int>(), 2);
+  // The app connection is over: no more bytes come back.
+  EXPECT_EQ(exchange("after").rfind("error: ", 0), 0u);
+  for (int i = 0; i < 100 && Counters()["downstream"]["streamsActive"] != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Counters()["downstream"]["streamsActive"], 0);
+  // Closed and failed under flag DENY (ztunnel's late rejection), once each.
+  const std::string metrics = HttpGet(waypoint_->metrics_address(), "/metrics");
+  for (const char* name : {"istio_tcp_connections_closed_total{reporter=\"waypoint\"",
+                           "istio_tcp_connections_failed_total{reporter=\"waypoint\""}) {
+    std::string line;
+    for (std::size_t at = 0; (at = metrics.find(name, at)) != std::string::npos;) {
+      const std::string l = metrics.substr(at, metrics.find('\n', at) - at);
+      at += l.size();
+      if (l.find("response_flags=\"DENY\"") != std::string::npos) line = l;
+    }
+    ASSERT_FALSE(line.empty()) << name << " with DENY missing:\n" << metrics;
+    EXPECT_EQ(line.substr(line.rfind(' ') + 1), "1") << line;
+  }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Policies that target a waypoint (targetRefs to its Gateway).
 # Waypoint fail-closed (docs/authorization-policy.md, an Ambit extension):
 # while an AuthorizationPolicy targets a waypoint, the Services bound to it
 # carry ambit.io/waypoint-required and ztunnel refuses their traffic while
@@ -14,6 +15,11 @@
 #  3. Mesh config ambit.waypointFailClosed=false: Istio's behaviour, the client
 #     by service name goes direct to web; true again: refused again.
 #  4. The waypoint is ready again: traffic goes through it.
+#  5. A long-lived connection through the waypoint (testdata/ticker.yaml, an
+#     endless slow HTTP body) is reset when a DENY for the client that targets
+#     the waypoint is applied (the waypoint re-decides its open relays): curl
+#     exits 56 long before its 30 s limit, the waypoint counts it in
+#     counters.relayed.revoked and logs the policy change.
 source "$(dirname "$0")/../mesh/lib.sh" "$1"
 source "$(dirname "$0")/lib.sh"
 
@@ -105,6 +111,54 @@ expect_outcome "fail closed again: client by service name is refused" client htt
 log "4. the waypoint is back"
 waypoint_up
 expect_via_waypoint client http://web/
+
+log "5. a DENY targeting the waypoint closes an open relay"
+ctl apply -f "$WP_DATA/ticker.yaml" --wait --timeout 60 >/dev/null
+revoked_before=$(waypoint_dump "j['counters']['relayed']['revoked']")
+active_before=$(waypoint_dump "j['counters']['relayed']['active']")
+start=$(date +%s)
+( rc=0
+  ctl exec mesh/client -- curl -sS -N --max-time 30 -o /tmp/ticks http://ticker:9000/ \
+    2>"$WORK/ticker.err" || rc=$?
+  echo "$rc" > "$WORK/ticker.rc" ) &
+ticker=$!
+for _ in $(seq 1 50); do
+  [ "$(waypoint_dump "j['counters']['relayed']['active']")" -gt "$active_before" ] && break
+  sleep 0.1
+done
+[ "$(waypoint_dump "j['counters']['relayed']['active']")" -gt "$active_before" ] ||
+  fail "the ticker connection is not being relayed by the waypoint"
+sleep 1
+cat > "$WORK/deny-at-waypoint.yaml" <<'YAML'
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: waypoint-deny-client
+  namespace: mesh
+spec:
+  targetRefs:
+  - {group: gateway.networking.k8s.io, kind: Gateway, name: waypoint}
+  action: DENY
+  rules:
+  - from:
+    - source:
+        principals: ["cluster.local/ns/mesh/sa/client"]
+YAML
+ctl apply -f "$WORK/deny-at-waypoint.yaml" >/dev/null
+wait "$ticker" || true
+took=$(( $(date +%s) - start ))
+rc=$(cat "$WORK/ticker.rc")
+log "the ticker connection ended after ${took}s with curl exit $rc ($(cat "$WORK/ticker.err"))"
+expect_eq "curl exit for the connection the waypoint closed (reset)" 56 "$rc"
+[ "$took" -lt 15 ] || fail "the connection was not closed promptly (${took}s)"
+ticks=$(wc -l < "$STATE/pods/mesh_client/tmp/ticks")
+[ "$ticks" -ge 5 ] || fail "the client got $ticks ticks before the reset, want >= 5"
+expect_eq "waypoint counters.relayed.revoked" "$((revoked_before + 1))" \
+  "$(waypoint_dump "j['counters']['relayed']['revoked']")"
+ctl logs "mesh/$WP" | grep -F "direction=waypoint" |
+  grep -q -F 'error="connection closed due to policy change: explicitly denied by: mesh/waypoint-deny-client"' ||
+  fail "the waypoint did not log the relay it closed: $(ctl logs "mesh/$WP" | tail -5)"
+expect_outcome "new connections are refused by the waypoint" client http://web/ 56
 
 ctl cluster down
 expect_cluster_gone
