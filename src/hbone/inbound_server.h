@@ -56,6 +56,9 @@ struct InboundRequestInfo {
   // peer_identity without "spiffe://" (an Istio principal), made once per
   // HBONE connection; valid as long as the request.
   std::string_view peer_principal;
+  // `forwarded: ...;host=<service hostname>` when the client named the
+  // Service it routed by ("" otherwise); valid as long as the request.
+  std::string_view forwarded_host;
 };
 
 // One served HBONE connection: who the peer proved to be, and the addresses.

@@ -29,6 +29,7 @@
 #include "node/authorization.h"
 #include "node/await_secret.h"
 #include "node/config_dump.h"
+#include "node/inbound_service.h"
 #include "net/connect.h"
 #include "net/socket_options.h"
 #include "node/state_lookup.h"
@@ -353,7 +354,10 @@ class InboundTelemetry final : public hbone::InboundObserver {
     labels.source_principal = request.peer_identity.ToString();  // what the peer proved
     const state::Workload* self =
         snapshot->FindWorkloadByAddress(lookup_->network(), PackedFromIp(request.target.ip()));
-    FillDestination(labels, self, nullptr);
+    FillDestination(labels, self,
+                    self == nullptr ? nullptr
+                                    : GuessInboundService(*snapshot, *self, request.target.port(),
+                                                          request.forwarded_host));
     if (self == nullptr) {
       labels.destination_workload = pod_.name;
       labels.destination_workload_namespace = pod_.ns;
@@ -739,7 +743,9 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   labels.source_principal.clear();  // plaintext: the peer proved no identity
   const state::Workload* self =
       snapshot->FindWorkloadByAddress(lookup->network(), PackedFromIp(original->ip()));
-  FillDestination(labels, self, nullptr);
+  FillDestination(labels, self,
+                  self == nullptr ? nullptr
+                                  : GuessInboundService(*snapshot, *self, original->port(), {}));
   if (self == nullptr) {
     labels.destination_workload = pod->spec().name;
     labels.destination_workload_namespace = pod->spec().ns;

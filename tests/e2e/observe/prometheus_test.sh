@@ -6,7 +6,8 @@
 #  - after client -> web requests, istio_tcp_connections_opened_total and
 #    istio_tcp_sent_bytes_total have series with reporter source (node1's
 #    ztunnel) and destination (node2's), source_workload client,
-#    destination_workload web, destination_service web.mesh.svc.cluster.local,
+#    destination_workload web, destination_service web.mesh.svc.cluster.local
+#    (on the destination side too, guessed as Istio's ztunnel does),
 #    connection_security_policy mutual_tls, and non-zero values;
 #  - with a waypoint in the path, the waypoint job's series
 #    (reporter="waypoint") appear too;
@@ -58,14 +59,15 @@ ctl apply -f "$TESTDATA/ns-ambient.yaml" >/dev/null
 wait_enrolled yes
 for _ in 1 2 3 4 5; do request_page; done
 
-# Istio's labels on both reporters. destination_service is checked on the
-# source side, which routed by the service; the destination side sees only
-# the pod address the tunnel targets.
+# Istio's labels on both reporters: the source side routed by the service;
+# the destination side sees the pod address the tunnel targets and guesses
+# the service as Istio's ztunnel does (the host the client named, else the
+# workload's service with that target port).
 SEL='source_workload="client",destination_workload="web",connection_security_policy="mutual_tls"'
+SEL="$SEL"',destination_service="web.mesh.svc.cluster.local",destination_service_name="web",destination_service_namespace="mesh"'
 for reporter in source destination; do
   log "reporter=$reporter"
   sel="reporter=\"$reporter\",$SEL"
-  [ $reporter = source ] && sel="$sel,destination_service=\"web.mesh.svc.cluster.local\""
   want_node=$([ $reporter = source ] && echo node1 || echo node2)
   wait_query "istio_tcp_connections_opened_total{$sel}" \
     "len(r) >= 1 and sum(float(s['value'][1]) for s in r) >= 5 and all(s['metric']['job'] == 'ztunnel' and s['metric']['node'] == '$want_node' for s in r)" 30

@@ -151,7 +151,7 @@ TEST_F(AuthorizationTest, PodAuthorizerAnswersWithTheDenialAndRevokesOnAPolicyCh
   auto tracker = ConnectionTracker::Create();
   PodAuthorizer authorizer("shop", lookup, tracker);
   hbone::InboundRequestInfo request{intruder_.id, Addr("10.1.0.1:40000"), Addr("10.1.0.3:8080"),
-                                    std::nullopt, intruder_.principal};
+                                    std::nullopt, intruder_.principal, {}};
   EXPECT_TRUE(authorizer.Authorize(request).allow);
 
   asio::io_context loop;
