@@ -155,9 +155,8 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
     co_return;
   }
   auto& accepted = std::get<AcceptedConnect>(decision);
-  const InboundRequestInfo info{conn->peer_identity,     conn->peer,
-                                accepted.target,          accepted.forwarded_for,
-                                conn->principal,          accepted.forwarded_host};
+  const InboundRequestInfo info{conn->peer_identity,    conn->peer,      accepted.target,
+                                accepted.forwarded_for, conn->principal, accepted.forwarded_host};
   // Set by a revocation (a later decision denies the stream); |app| is the
   // app connection once there is one. Declared before the watch, which is
   // destroyed first.

@@ -114,29 +114,27 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   // posted to this loop and runs only while this frame is suspended; the
   // token (declared after everything it touches) unregisters it first.
   struct Watched {
-    std::string revoked;                           // the denial, once one came
-    bool relaying = false;                         // 200 sent, bytes flowing
-    h2::Stream* upstream_stream = nullptr;         // while relaying over HBONE
+    std::string revoked;                               // the denial, once one came
+    bool relaying = false;                             // 200 sent, bytes flowing
+    h2::Stream* upstream_stream = nullptr;             // while relaying over HBONE
     asio::ip::tcp::socket* upstream_socket = nullptr;  // while relaying plain TCP
   } watched;
   std::optional<node::ConnectionTracker::Token> token;
   if (options_.authorize) {
     // Registered before the first decision, so a policy published in
     // between is not missed (as ztunnel's connection manager).
-    auto registered = tracker_->Register(
-        session.executor(), {}, {},
-        [&, stream] {
-          if (!watched.revoked.empty()) return;
-          const hbone::AuthorizationResult again = options_.authorize(conn, client.ip(), relay.target);
-          if (again.allow) return;
-          watched.revoked = again.reason.empty() ? std::string("revoked") : again.reason;
-          if (!watched.relaying) return;  // still opening: answered 401 once the upstream is there
-          stream->Reset(h2::ErrorCodeH2::kCancel);
-          if (watched.upstream_stream != nullptr) {
-            watched.upstream_stream->Reset(h2::ErrorCodeH2::kCancel);
-          }
-          if (watched.upstream_socket != nullptr) hbone::AbortSocket(*watched.upstream_socket);
-        });
+    auto registered = tracker_->Register(session.executor(), {}, {}, [&, stream] {
+      if (!watched.revoked.empty()) return;
+      const hbone::AuthorizationResult again = options_.authorize(conn, client.ip(), relay.target);
+      if (again.allow) return;
+      watched.revoked = again.reason.empty() ? std::string("revoked") : again.reason;
+      if (!watched.relaying) return;  // still opening: answered 401 once the upstream is there
+      stream->Reset(h2::ErrorCodeH2::kCancel);
+      if (watched.upstream_stream != nullptr) {
+        watched.upstream_stream->Reset(h2::ErrorCodeH2::kCancel);
+      }
+      if (watched.upstream_socket != nullptr) hbone::AbortSocket(*watched.upstream_socket);
+    });
     if (registered) token.emplace(std::move(*registered));
     const hbone::AuthorizationResult authz = options_.authorize(conn, client.ip(), relay.target);
     if (!authz.allow) {
@@ -172,7 +170,8 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    const std::string error = revoked     ? " error=\"" + node::LateRejectionError(watched.revoked) + "\""
+    const std::string error = revoked
+                                  ? " error=\"" + node::LateRejectionError(watched.revoked) + "\""
                               : r.aborted ? " error=aborted"
                                           : "";
     const std::string line = fmt::format(
@@ -183,8 +182,8 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
         client.ToString(), labels.source_workload, labels.source_workload_namespace,
         conn.peer_identity.ToString(), route.next_hop.ToString(), route.connect_target.ToString(),
         labels.destination_service, labels.destination_workload,
-        labels.destination_workload_namespace, labels.destination_principal, how,
-        r.peer_to_socket, r.socket_to_peer, ms, error);
+        labels.destination_workload_namespace, labels.destination_principal, how, r.peer_to_socket,
+        r.socket_to_peer, ms, error);
     if (revoked) {
       AMBIT_LOG_WARN("{}", line);
     } else {

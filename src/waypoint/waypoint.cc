@@ -182,16 +182,16 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   hbone::InboundServer::Options inbound_options;
   Relay* relay = w.relay.get();
   w.policy_recheck->relay = relay;
-  w.store.AddObserver([recheck = w.policy_recheck](
-                          const std::shared_ptr<const state::WorkloadState>& previous,
-                          const std::shared_ptr<const state::WorkloadState>& current) {
-    const std::uint64_t before = previous == nullptr ? 0 : previous->policy_generation();
-    if (before == current->policy_generation()) return;  // the common case: nothing to do
-    std::lock_guard lock(recheck->mu);
-    if (recheck->relay == nullptr) return;
-    recheck->updates.fetch_add(1, std::memory_order_relaxed);
-    recheck->relay->RecheckAll();
-  });
+  w.store.AddObserver(
+      [recheck = w.policy_recheck](const std::shared_ptr<const state::WorkloadState>& previous,
+                                   const std::shared_ptr<const state::WorkloadState>& current) {
+        const std::uint64_t before = previous == nullptr ? 0 : previous->policy_generation();
+        if (before == current->policy_generation()) return;  // the common case: nothing to do
+        std::lock_guard lock(recheck->mu);
+        if (recheck->relay == nullptr) return;
+        recheck->updates.fetch_add(1, std::memory_order_relaxed);
+        recheck->relay->RecheckAll();
+      });
   inbound_options.stream_handler = [relay](const hbone::InboundConnectionInfo& conn,
                                            std::shared_ptr<h2::Stream> stream) {
     return relay->Serve(conn, std::move(stream));

@@ -72,10 +72,10 @@ TEST_F(InboundServiceTest, ANameOutsideTheWorkloadsServicesIsNotTrusted) {
 }
 
 TEST_F(InboundServiceTest, ByTargetPortOnThisWorkload) {
-  EXPECT_EQ(Guess(8080), "alias.shop.svc.cluster.local");  // first by key
-  EXPECT_EQ(Guess(9443), "admin.shop.svc.cluster.local");  // named port, resolved per workload
+  EXPECT_EQ(Guess(8080), "alias.shop.svc.cluster.local");    // first by key
+  EXPECT_EQ(Guess(9443), "admin.shop.svc.cluster.local");    // named port, resolved per workload
   EXPECT_EQ(Guess(9100), "metrics.shop.svc.cluster.local");  // the Service's numeric targetPort
-  EXPECT_EQ(Guess(9000), "none");  // a service port is not a target port
+  EXPECT_EQ(Guess(9000), "none");                            // a service port is not a target port
   EXPECT_EQ(Guess(22), "none");
 }
 
