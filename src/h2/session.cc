@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "core/log.h"
 
@@ -85,21 +87,35 @@ struct Session::Callbacks {
     return 0;
   }
 
-  static ssize_t ReadData(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+  // At the end of a stream's DATA: if it has trailers, END_STREAM moves from
+  // this DATA frame to a HEADERS frame of them (nghttp2 allows submitting it
+  // from the read callback). False if nghttp2 refused them.
+  static bool SubmitTrailers(nghttp2_session* ng, std::int32_t stream_id, Stream& stream,
+                             std::uint32_t* flags) {
+    if (!stream.has_send_trailers_) return true;
+    *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    auto nva = ToNv(stream.send_trailers_);
+    return nghttp2_submit_trailer(ng, stream_id, nva.data(), nva.size()) == 0;
+  }
+
+  static ssize_t ReadData(nghttp2_session* ng, std::int32_t stream_id, std::uint8_t*, std::size_t length,
                           std::uint32_t* flags, nghttp2_data_source* source, void*) {
     auto* stream = static_cast<Stream*>(source->ptr);
     const std::size_t avail = stream->send_.size() - stream->send_scheduled_;
     if (avail == 0) {
       if (stream->send_eof_) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return 0;
+        return SubmitTrailers(ng, stream_id, *stream, flags) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
       }
       stream->data_deferred_ = true;
       return NGHTTP2_ERR_DEFERRED;
     }
     const std::size_t n = std::min(avail, length);
     *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    if (n == avail && stream->send_eof_) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (n == avail && stream->send_eof_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!SubmitTrailers(ng, stream_id, *stream, flags)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
     return static_cast<ssize_t>(n);
   }
 
@@ -130,13 +146,15 @@ struct Session::Callbacks {
                       std::uint8_t, void* user_data) {
     Session* s = S(user_data);
     Stream* stream = StreamOf(ng, frame->hd.stream_id);
-    if (stream == nullptr || stream->headers_done_) return 0;  // trailers are ignored
+    if (stream == nullptr) return 0;
+    // Headers and trailers together are bounded like one header list.
     stream->peer_header_bytes_ += namelen + valuelen + kHeaderOverhead;
     if (stream->peer_header_bytes_ > s->settings_.max_header_list_bytes) {
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // RST_STREAM this one
     }
-    stream->peer_headers_.push_back(Header{std::string(reinterpret_cast<const char*>(name), namelen),
-                                           std::string(reinterpret_cast<const char*>(value), valuelen)});
+    Headers& into = stream->headers_done_ ? stream->peer_trailers_ : stream->peer_headers_;
+    into.push_back(Header{std::string(reinterpret_cast<const char*>(name), namelen),
+                          std::string(reinterpret_cast<const char*>(value), valuelen)});
     return 0;
   }
 
@@ -175,10 +193,26 @@ struct Session::Callbacks {
       case NGHTTP2_PING:
         if (frame->hd.flags & NGHTTP2_FLAG_ACK) s->ping_outstanding_ = false;
         break;
-      case NGHTTP2_GOAWAY:
+      case NGHTTP2_GOAWAY: {
         s->goaway_ = true;
+        GoAway g;
+        g.error_code = frame->goaway.error_code;
+        g.last_stream_id = frame->goaway.last_stream_id;
+        g.debug_data.assign(reinterpret_cast<const char*>(frame->goaway.opaque_data),
+                            std::min<std::size_t>(frame->goaway.opaque_data_len, 256));
+        s->peer_goaway_ = std::move(g);
         s->NotifyWriter();
         break;
+      }
+      case NGHTTP2_RST_STREAM: {
+        Stream* stream = StreamOf(ng, frame->hd.stream_id);
+        if (stream != nullptr && !stream->reset_) {
+          stream->reset_ = true;
+          stream->reset_by_peer_ = true;
+          stream->reset_code_ = frame->rst_stream.error_code;
+        }
+        break;
+      }
       default:
         break;
     }
@@ -408,7 +442,12 @@ asio::awaitable<void> Session::WriteLoop() {
       break;
     }
     if (goaway_ && streams_.empty()) {  // GOAWAY is on the wire; nothing left to serve
-      Terminate("shut down after GOAWAY");
+      if (peer_goaway_) {
+        Terminate("peer sent GOAWAY " + ErrorCodeName(peer_goaway_->error_code) +
+                  (peer_goaway_->debug_data.empty() ? "" : " (" + peer_goaway_->debug_data + ")"));
+      } else {
+        Terminate("shut down after GOAWAY");
+      }
       break;
     }
     co_await write_signal_.Wait();
@@ -442,13 +481,14 @@ std::uint32_t Session::peer_max_concurrent_streams() const {
   return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 }
 
-asio::awaitable<Result<std::shared_ptr<Stream>>> Session::OpenStream(const Headers& headers) {
-  auto stream = SubmitRequest(headers);
+asio::awaitable<Result<std::shared_ptr<Stream>>> Session::OpenStream(const Headers& headers,
+                                                                     bool end_stream) {
+  auto stream = SubmitRequest(headers, end_stream);
   if (!stream.ok()) co_return std::move(stream).error();
   co_return co_await AwaitResponse(std::move(*stream));
 }
 
-Result<std::shared_ptr<Stream>> Session::SubmitRequest(const Headers& headers) {
+Result<std::shared_ptr<Stream>> Session::SubmitRequest(const Headers& headers, bool end_stream) {
   if (!accepting_new_streams()) {
     return Error(ErrorCode::kUnavailable,
                  "HTTP/2 connection is closing" + (close_reason_.empty() ? "" : ": " + close_reason_));
@@ -458,8 +498,9 @@ Result<std::shared_ptr<Stream>> Session::SubmitRequest(const Headers& headers) {
   nghttp2_data_provider provider{};
   provider.source.ptr = stream.get();
   provider.read_callback = Callbacks::ReadData;
-  const std::int32_t id =
-      nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), &provider, stream.get());
+  if (end_stream) stream->send_eof_ = true;
+  const std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
+                                                 end_stream ? nullptr : &provider, stream.get());
   if (id < 0) {
     return Error(ErrorCode::kUnavailable, std::string("opening HTTP/2 stream: ") + nghttp2_strerror(id));
   }
@@ -473,7 +514,10 @@ Result<std::shared_ptr<Stream>> Session::SubmitRequest(const Headers& headers) {
 asio::awaitable<Result<std::shared_ptr<Stream>>> Session::AwaitResponse(std::shared_ptr<Stream> stream) {
   while (!stream->headers_done_ && !stream->closed_ && !stream->reset_) co_await stream->readable_.Wait();
   if (!stream->headers_done_) {
-    std::string why = closed_ ? close_reason_ : "stream reset (code " + std::to_string(stream->reset_code_) + ")";
+    std::string why = closed_ ? close_reason_
+                              : std::string(stream->reset_by_peer_ ? "peer reset the stream: "
+                                                                   : "stream reset: ") +
+                                    ErrorCodeName(stream->reset_code_);
     co_return Error(ErrorCode::kUnavailable, "no response to the request: " + why);
   }
   co_return stream;
@@ -550,6 +594,18 @@ void Session::Terminate(std::string reason) {
   auto callbacks = std::move(on_close_);
   on_close_.clear();
   for (auto& cb : callbacks) cb();
+}
+
+std::string ErrorCodeName(std::uint32_t code) {
+  static constexpr const char* kNames[] = {
+      "NO_ERROR",       "PROTOCOL_ERROR",   "INTERNAL_ERROR",     "FLOW_CONTROL_ERROR",
+      "SETTINGS_TIMEOUT", "STREAM_CLOSED",  "FRAME_SIZE_ERROR",   "REFUSED_STREAM",
+      "CANCEL",         "COMPRESSION_ERROR", "CONNECT_ERROR",     "ENHANCE_YOUR_CALM",
+      "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+  if (code < std::size(kNames)) return kNames[code];
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%x", code);
+  return buf;
 }
 
 }  // namespace ambit::h2

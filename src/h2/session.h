@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -51,14 +52,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends the connection preface/SETTINGS and starts the coroutines.
   void Start();
 
-  // Client: opens a stream with |headers| (the request stays open for DATA)
-  // and waits for the response headers. kUnavailable when the session is
-  // closing or out of streams; the caller checks the :status.
-  asio::awaitable<Result<std::shared_ptr<Stream>>> OpenStream(const Headers& headers);
+  // Client: opens a stream with |headers| and waits for the response
+  // headers. The request stays open for DATA unless |end_stream| (a request
+  // without a body: HEADERS with END_STREAM). kUnavailable when the session
+  // is closing or out of streams; the caller checks the :status.
+  asio::awaitable<Result<std::shared_ptr<Stream>>> OpenStream(const Headers& headers,
+                                                              bool end_stream = false);
   // OpenStream in two steps: SubmitRequest queues the request at once (the
   // stream counts in active_streams() from here), AwaitResponse waits for
   // the response headers.
-  Result<std::shared_ptr<Stream>> SubmitRequest(const Headers& headers);
+  Result<std::shared_ptr<Stream>> SubmitRequest(const Headers& headers, bool end_stream = false);
   asio::awaitable<Result<std::shared_ptr<Stream>>> AwaitResponse(std::shared_ptr<Stream> stream);
 
   // Server: answers |stream| with |status| and |headers|. end_stream=true
@@ -82,6 +85,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t bytes_read() const { return bytes_read_; }
   std::uint64_t bytes_written() const { return bytes_written_; }
   const std::string& close_reason() const { return close_reason_; }
+  // The last GOAWAY the peer sent (its error code and debug data say why),
+  // if any.
+  const std::optional<GoAway>& peer_goaway() const { return peer_goaway_; }
   net::ByteStream& transport() { return *transport_; }
   const asio::any_io_executor& executor() const { return executor_; }
   const Settings& settings() const { return settings_; }
@@ -151,6 +157,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writer_deferred_ = false;  // WriteLoop woke during a Flush()
   bool closed_ = false;
   bool goaway_ = false;
+  std::optional<GoAway> peer_goaway_;
   bool ping_outstanding_ = false;
   std::chrono::steady_clock::time_point ping_sent_at_;
   std::chrono::steady_clock::time_point last_active_;

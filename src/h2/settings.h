@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace ambit::h2 {
 
@@ -26,14 +27,34 @@ struct Settings {
   std::chrono::milliseconds ping_timeout{20'000};
 };
 
-// HTTP/2 error codes used by HBONE (RFC 9113 §7).
+// HTTP/2 error codes (RFC 9113 §7, https://www.rfc-editor.org/rfc/rfc9113#section-7).
 enum class ErrorCodeH2 : std::uint32_t {
   kNoError = 0x0,
   kProtocolError = 0x1,
   kInternalError = 0x2,
+  kFlowControlError = 0x3,
+  kSettingsTimeout = 0x4,
+  kStreamClosed = 0x5,
+  kFrameSizeError = 0x6,
   kRefusedStream = 0x7,
   kCancel = 0x8,
+  kCompressionError = 0x9,
   kConnectError = 0xa,
+  kEnhanceYourCalm = 0xb,
+  kInadequateSecurity = 0xc,
+  kHttp11Required = 0xd,
+};
+
+// RFC 9113's name of |code| ("CANCEL", "REFUSED_STREAM"), or "0x.." for a
+// code it does not define (peers may send any; they mean INTERNAL_ERROR).
+std::string ErrorCodeName(std::uint32_t code);
+
+// A GOAWAY the peer sent: streams above |last_stream_id| were not processed
+// and may be retried elsewhere.
+struct GoAway {
+  std::uint32_t error_code = 0;
+  std::int32_t last_stream_id = 0;
+  std::string debug_data;  // opaque, for logs (at most 256 bytes kept)
 };
 
 }  // namespace ambit::h2

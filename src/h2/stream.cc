@@ -71,6 +71,14 @@ void Stream::CloseSend() {
   session_->StreamDataReady(*this);
 }
 
+void Stream::CloseSend(Headers trailers) {
+  if (send_eof_ || reset_) return;
+  send_trailers_ = std::move(trailers);
+  has_send_trailers_ = true;
+  send_eof_ = true;
+  session_->StreamDataReady(*this);
+}
+
 void Stream::Reset(ErrorCodeH2 code) {
   if (reset_ || closed_) return;
   reset_ = true;

@@ -7,9 +7,12 @@
 // ahead than the stream window (4 MiB): that is the backpressure.
 // Send side: the application reads into Prepare()/Commit(); at most
 // Settings::stream_send_buffer bytes may wait, WaitWritable() blocks beyond.
-// CloseSend() ends the sending direction (END_STREAM after queued bytes).
+// CloseSend() ends the sending direction (END_STREAM after queued bytes), or
+// CloseSend(trailers) with a trailing HEADERS frame (gRPC's grpc-status).
+// Trailers the peer sends are kept in peer_trailers().
 // Reset() aborts both directions with RST_STREAM; a reset from the peer or the
-// session ending wakes every waiter with reset() true.
+// session ending wakes every waiter with reset() true, and reset_by_peer()
+// says which side it was.
 //
 // Threading: lives on its session's loop; every method must be called there.
 // Ownership: shared by the session (until the stream closes) and the user; a
@@ -56,6 +59,10 @@ class Stream {
   const Headers& peer_headers() const { return peer_headers_; }
   // Value of the first header named |name| (lower case), or "".
   std::string_view PeerHeader(std::string_view name) const;
+  // Trailers the peer sent after its DATA (empty if none or not yet: they
+  // are complete once read_finished()). Counted with the headers against
+  // Settings::max_header_list_bytes.
+  const Headers& peer_trailers() const { return peer_trailers_; }
 
   // ---- receiving (peer -> us)
   // Returns when there are bytes to read, the peer finished, or the stream reset.
@@ -88,8 +95,14 @@ class Stream {
   asio::awaitable<void> CommitAndFlush(std::size_t n);
   // Queues a copy of |bytes| (may exceed the buffer bound; prefer Prepare).
   void Write(std::span<const std::uint8_t> bytes);
-  // END_STREAM once everything queued is sent. Idempotent.
+  // END_STREAM once everything queued is sent. Idempotent (the first call
+  // decides whether there are trailers).
   void CloseSend();
+  // The same, with END_STREAM on a HEADERS frame of |trailers| (lower-case
+  // names, no pseudo-headers) sent after the queued bytes. Only on a stream
+  // that can carry DATA (a request without end_stream, a response with
+  // end_stream false).
+  void CloseSend(Headers trailers);
   // Bytes queued and not yet sent.
   std::size_t pending_send_bytes() const { return send_.size(); }
 
@@ -97,6 +110,9 @@ class Stream {
   void Reset(ErrorCodeH2 code = ErrorCodeH2::kCancel);
   bool reset() const { return reset_; }
   std::uint32_t reset_code() const { return reset_code_; }
+  // The peer sent RST_STREAM (reset_code() is its code); false when we reset
+  // it or the connection ended.
+  bool reset_by_peer() const { return reset_by_peer_; }
   // The stream ended (both directions finished, or reset).
   bool closed() const { return closed_; }
 
@@ -113,6 +129,7 @@ class Stream {
   std::shared_ptr<Session> session_;
   std::int32_t id_;
   Headers peer_headers_;
+  Headers peer_trailers_;
   std::size_t peer_header_bytes_ = 0;
   bool headers_done_ = false;
 
@@ -123,9 +140,12 @@ class Stream {
   ChunkQueue send_;
   std::size_t send_scheduled_ = 0;  // bytes in DATA frames given to nghttp2, not yet written
   bool send_eof_ = false;
+  Headers send_trailers_;
+  bool has_send_trailers_ = false;
   bool data_deferred_ = false;  // nghttp2 parked our data source; resume when bytes arrive
 
   bool reset_ = false;
+  bool reset_by_peer_ = false;
   std::uint32_t reset_code_ = 0;
   bool closed_ = false;
 

@@ -261,6 +261,107 @@ TEST_F(SessionTest, GracefulShutdownFinishesOpenStreamsAndRefusesNewOnes) {
   EXPECT_EQ(reply, "still here");
 }
 
+TEST_F(SessionTest, TrailersTravelBothWaysAfterTheBody) {
+  Headers server_saw_trailers;
+  std::string server_saw_body;
+  auto handler = [&](std::shared_ptr<Stream> stream) {
+    asio::co_spawn(stream->session().executor(), [&, stream]() -> asio::awaitable<void> {
+      const Headers response = {{"content-type", "application/grpc"}};
+      (void)stream->session().Respond(*stream, 200, response, false);
+      server_saw_body = co_await RecvAll(stream);
+      server_saw_trailers = stream->peer_trailers();
+      co_await SendAll(stream, "reply", false);
+      // Named: GCC 12 cannot keep an initializer list across a coroutine's suspension.
+      Headers trailers = {{"grpc-status", "0"}, {"grpc-message", "ok"}};
+      stream->CloseSend(std::move(trailers));
+    }, asio::detached);
+  };
+  Headers client_saw_trailers;
+  std::string reply;
+  Run(handler, [&](std::shared_ptr<Session> client) -> asio::awaitable<void> {
+    const Headers request = {{":method", "POST"},
+                             {":scheme", "http"},
+                             {":authority", "svc"},
+                             {":path", "/pkg.Svc/Call"},
+                             {"te", "trailers"}};
+    auto stream = (co_await client->OpenStream(request)).value();
+    EXPECT_EQ(stream->PeerHeader("content-type"), "application/grpc");
+    co_await SendAll(stream, "request", false);
+    Headers trailers = {{"x-client-trailer", "done"}};
+    stream->CloseSend(std::move(trailers));
+    reply = co_await RecvAll(stream);
+    EXPECT_TRUE(stream->read_finished());
+    EXPECT_FALSE(stream->reset());
+    client_saw_trailers = stream->peer_trailers();
+    EXPECT_TRUE(stream->peer_headers().size() >= 2);
+    for (const Header& h : stream->peer_headers()) EXPECT_NE(h.name, "grpc-status") << "trailer among headers";
+  });
+  EXPECT_EQ(server_saw_body, "request");
+  ASSERT_EQ(server_saw_trailers.size(), 1u);
+  EXPECT_EQ(server_saw_trailers[0].name, "x-client-trailer");
+  EXPECT_EQ(server_saw_trailers[0].value, "done");
+  EXPECT_EQ(reply, "reply");
+  ASSERT_EQ(client_saw_trailers.size(), 2u);
+  EXPECT_EQ(FindField(client_saw_trailers, "grpc-status"), "0");
+  EXPECT_EQ(FindField(client_saw_trailers, "grpc-message"), "ok");
+}
+
+TEST_F(SessionTest, TrailersWithoutABodyAndARequestWithoutOne) {
+  // A GET ends with its HEADERS (END_STREAM); the answer is headers then
+  // trailers only (gRPC's trailers-only error shape, here after an empty body).
+  bool request_ended = false;
+  auto handler = [&](std::shared_ptr<Stream> stream) {
+    asio::co_spawn(stream->session().executor(), [&, stream]() -> asio::awaitable<void> {
+      co_await stream->WaitReadable();
+      request_ended = stream->read_finished();
+      (void)stream->session().Respond(*stream, 200, {}, false);
+      Headers trailers = {{"grpc-status", "14"}};
+      stream->CloseSend(std::move(trailers));
+    }, asio::detached);
+  };
+  Run(handler, [&](std::shared_ptr<Session> client) -> asio::awaitable<void> {
+    const Headers get = {{":method", "GET"}, {":scheme", "http"}, {":authority", "svc"}, {":path", "/"}};
+    auto stream = (co_await client->OpenStream(get, /*end_stream=*/true)).value();
+    std::string body = co_await RecvAll(stream);
+    EXPECT_EQ(body, "");
+    EXPECT_TRUE(stream->read_finished());
+    EXPECT_EQ(FindField(stream->peer_trailers(), "grpc-status"), "14");
+  });
+  EXPECT_TRUE(request_ended);
+}
+
+TEST_F(SessionTest, ResetAndGoawayReasonsReachTheCaller) {
+  std::shared_ptr<Stream> server_stream;
+  auto handler = [&](std::shared_ptr<Stream> stream) {
+    server_stream = stream;
+    (void)stream->session().Respond(*stream, 200, {}, false);
+  };
+  Run(handler, [&](std::shared_ptr<Session> client) -> asio::awaitable<void> {
+    auto a = (co_await client->OpenStream(Connect())).value();
+    server_stream->Reset(ErrorCodeH2::kRefusedStream);
+    co_await a->WaitReadable();
+    EXPECT_TRUE(a->reset());
+    EXPECT_TRUE(a->reset_by_peer());
+    EXPECT_EQ(ErrorCodeName(a->reset_code()), "REFUSED_STREAM");
+    EXPECT_FALSE(server_stream->reset_by_peer());  // it reset the stream itself
+
+    auto b = (co_await client->OpenStream(Connect())).value();
+    b->Reset(ErrorCodeH2::kCancel);
+    EXPECT_TRUE(b->reset());
+    EXPECT_FALSE(b->reset_by_peer());
+
+    EXPECT_FALSE(client->peer_goaway().has_value());
+    server_stream->session().Shutdown();
+    for (int i = 0; i < 200 && !client->peer_goaway(); ++i) co_await Sleep(std::chrono::milliseconds(5));
+    EXPECT_TRUE(client->peer_goaway().has_value());
+    if (!client->peer_goaway()) co_return;
+    EXPECT_EQ(ErrorCodeName(client->peer_goaway()->error_code), "NO_ERROR");
+    EXPECT_GE(client->peer_goaway()->last_stream_id, b->id());
+  });
+  EXPECT_EQ(ErrorCodeName(0xb), "ENHANCE_YOUR_CALM");
+  EXPECT_EQ(ErrorCodeName(0x42), "0x42");
+}
+
 // A sink that takes some of what it is offered (a partial send), refuses
 // every third offer (EAGAIN), and checks that it is offered bytes only while
 // nothing is queued; the queue reader and the sink append to one string.
