@@ -38,145 +38,6 @@ std::uint64_t MaskBits(int bits) {
   return ~std::uint64_t{0} << (64 - bits);
 }
 
-// Builds error messages that say where in the policy the problem is.
-class Where {
- public:
-  explicit Where(const pb::Authorization& policy)
-      : prefix_("policy '" + policy.namespace_() + "/" + policy.name() + "'") {}
-  void At(int rule, int clause, int match) {
-    at_ = " rule " + std::to_string(rule) + " clause " + std::to_string(clause) + " match " +
-          std::to_string(match);
-  }
-  Error Invalid(const std::string& field, int index, const std::string& what) const {
-    return Error(ErrorCode::kInvalidArgument,
-                 prefix_ + at_ + ": " + field + "[" + std::to_string(index) + "] " + what);
-  }
-  Error Invalid(const std::string& what) const {
-    return Error(ErrorCode::kInvalidArgument, prefix_ + ": " + what);
-  }
-
- private:
-  std::string prefix_;
-  std::string at_;
-};
-
-Result<std::vector<CompiledPolicy::IpPrefix>> CompilePrefixes(
-    const google::protobuf::RepeatedPtrField<pb::Address>& in, const std::string& field,
-    const Where& where) {
-  std::vector<CompiledPolicy::IpPrefix> out;
-  out.reserve(static_cast<std::size_t>(in.size()));
-  for (int i = 0; i < in.size(); ++i) {
-    const std::string& bytes = in[i].address();
-    if (bytes.size() != 4 && bytes.size() != 16) {
-      return where.Invalid(field, i, "address has " + std::to_string(bytes.size()) +
-                                         " bytes (want 4 or 16)");
-    }
-    const std::uint32_t max_len = static_cast<std::uint32_t>(bytes.size() * 8);
-    if (in[i].length() > max_len) {
-      return where.Invalid(field, i, "prefix length " + std::to_string(in[i].length()) +
-                                         " exceeds " + std::to_string(max_len));
-    }
-    std::array<std::uint8_t, 16> raw{};
-    std::memcpy(raw.data(), bytes.data(), bytes.size());
-    net::IpAddress ip = bytes.size() == 4 ? net::IpAddress::V4({raw[0], raw[1], raw[2], raw[3]})
-                                          : net::IpAddress::V6(raw);
-    const PreparedConnection::Ip split = Split(ip);
-    const int len = static_cast<int>(in[i].length());
-    CompiledPolicy::IpPrefix p;
-    p.v4 = split.v4;
-    p.mask_hi = MaskBits(len);
-    p.mask_lo = MaskBits(len - 64);
-    p.hi = split.hi & p.mask_hi;
-    p.lo = split.lo & p.mask_lo;
-    out.push_back(p);
-  }
-  return out;
-}
-
-Result<std::vector<std::uint16_t>> CompilePorts(const google::protobuf::RepeatedField<std::uint32_t>& in,
-                                                const std::string& field, const Where& where) {
-  std::vector<std::uint16_t> out;
-  out.reserve(static_cast<std::size_t>(in.size()));
-  for (int i = 0; i < in.size(); ++i) {
-    if (in[i] > 65535) return where.Invalid(field, i, "port " + std::to_string(in[i]) + " exceeds 65535");
-    out.push_back(static_cast<std::uint16_t>(in[i]));
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-Result<std::vector<CompiledPolicy::StringMatcher>> CompileStrings(
-    const google::protobuf::RepeatedPtrField<pb::StringMatch>& in, const std::string& field,
-    const Where& where) {
-  using Kind = CompiledPolicy::StringMatcher::Kind;
-  std::vector<CompiledPolicy::StringMatcher> out;
-  out.reserve(static_cast<std::size_t>(in.size()));
-  for (int i = 0; i < in.size(); ++i) {
-    const pb::StringMatch& m = in[i];
-    switch (m.match_type_case()) {
-      case pb::StringMatch::kExact: out.push_back({Kind::kExact, m.exact()}); break;
-      case pb::StringMatch::kPrefix: out.push_back({Kind::kPrefix, m.prefix()}); break;
-      case pb::StringMatch::kSuffix: out.push_back({Kind::kSuffix, m.suffix()}); break;
-      case pb::StringMatch::kPresence: out.push_back({Kind::kPresence, ""}); break;
-      case pb::StringMatch::MATCH_TYPE_NOT_SET:
-        return where.Invalid(field, i, "has no match type");
-    }
-  }
-  return out;
-}
-
-std::vector<CompiledPolicy::ServiceAccountMatcher> CompileServiceAccounts(
-    const google::protobuf::RepeatedPtrField<pb::ServiceAccountMatch>& in) {
-  std::vector<CompiledPolicy::ServiceAccountMatcher> out;
-  out.reserve(static_cast<std::size_t>(in.size()));
-  for (const auto& m : in) out.push_back({m.namespace_(), m.serviceaccount()});
-  return out;
-}
-
-Result<CompiledPolicy::Match> CompileMatch(const pb::Match& m, const Where& where) {
-  CompiledPolicy::Match out;
-  AMBIT_ASSIGN_OR_RETURN(out.ports, CompilePorts(m.destination_ports(), "destination_ports", where));
-  AMBIT_ASSIGN_OR_RETURN(out.not_ports,
-                         CompilePorts(m.not_destination_ports(), "not_destination_ports", where));
-  AMBIT_ASSIGN_OR_RETURN(out.source_ips, CompilePrefixes(m.source_ips(), "source_ips", where));
-  AMBIT_ASSIGN_OR_RETURN(out.not_source_ips,
-                         CompilePrefixes(m.not_source_ips(), "not_source_ips", where));
-  AMBIT_ASSIGN_OR_RETURN(out.destination_ips,
-                         CompilePrefixes(m.destination_ips(), "destination_ips", where));
-  AMBIT_ASSIGN_OR_RETURN(out.not_destination_ips,
-                         CompilePrefixes(m.not_destination_ips(), "not_destination_ips", where));
-  AMBIT_ASSIGN_OR_RETURN(out.principals, CompileStrings(m.principals(), "principals", where));
-  AMBIT_ASSIGN_OR_RETURN(out.not_principals,
-                         CompileStrings(m.not_principals(), "not_principals", where));
-  AMBIT_ASSIGN_OR_RETURN(out.namespaces, CompileStrings(m.namespaces(), "namespaces", where));
-  AMBIT_ASSIGN_OR_RETURN(out.not_namespaces,
-                         CompileStrings(m.not_namespaces(), "not_namespaces", where));
-  out.service_accounts = CompileServiceAccounts(m.service_accounts());
-  out.not_service_accounts = CompileServiceAccounts(m.not_service_accounts());
-  return out;
-}
-
-bool IsEmpty(const CompiledPolicy::Match& m) {
-  return m.ports.empty() && m.not_ports.empty() && m.source_ips.empty() && m.not_source_ips.empty() &&
-         m.destination_ips.empty() && m.not_destination_ips.empty() && m.principals.empty() &&
-         m.not_principals.empty() && m.namespaces.empty() && m.not_namespaces.empty() &&
-         m.service_accounts.empty() && m.not_service_accounts.empty();
-}
-
-// One field of a Match: true when the positive list (if any) hits and the
-// negative list (if any) does not.
-template <typename T, typename Hit>
-bool FieldMatches(const std::vector<T>& positive, const std::vector<T>& negative, Hit hit) {
-  if (!positive.empty() && std::none_of(positive.begin(), positive.end(), hit)) return false;
-  if (!negative.empty() && std::any_of(negative.begin(), negative.end(), hit)) return false;
-  return true;
-}
-
-bool PortHit(const std::vector<std::uint16_t>& sorted, std::uint16_t port) {
-  return std::binary_search(sorted.begin(), sorted.end(), port);
-}
-
 Action ToAction(int action) { return action == pb::ALLOW ? Action::kAllow : Action::kDeny; }
 
 Scope ToScope(int scope) {
@@ -187,7 +48,222 @@ Scope ToScope(int scope) {
   }
 }
 
+std::uint64_t Load64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+using Span = CompiledPolicy::Span;
+
+Span SpanOf(std::size_t first, std::size_t end) {
+  return {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(end - first)};
+}
+
 }  // namespace
+
+// Appends one policy's rules to a CompiledPolicy's flat arrays.
+class CompiledPolicyBuilder {
+ public:
+  // Builds error messages that say where in the policy the problem is.
+  class Where {
+   public:
+    explicit Where(const pb::Authorization& policy)
+        : prefix_("policy '" + policy.namespace_() + "/" + policy.name() + "'") {}
+    void At(int rule, int clause, int match) {
+      at_ = " rule " + std::to_string(rule) + " clause " + std::to_string(clause) + " match " +
+            std::to_string(match);
+    }
+    Error Invalid(const std::string& field, int index, const std::string& what) const {
+      return Error(ErrorCode::kInvalidArgument,
+                   prefix_ + at_ + ": " + field + "[" + std::to_string(index) + "] " + what);
+    }
+    Error Invalid(const std::string& what) const {
+      return Error(ErrorCode::kInvalidArgument, prefix_ + ": " + what);
+    }
+
+   private:
+    std::string prefix_;
+    std::string at_;
+  };
+
+  CompiledPolicyBuilder(CompiledPolicy& out, Where& where) : out_(out), where_(where) {}
+
+  Status AddRules(const pb::Authorization& policy) {
+    for (int r = 0; r < policy.rules_size(); ++r) {
+      const pb::Rule& rule = policy.rules(r);
+      // Clauses and matches of this rule, rolled back if it can never match.
+      const std::size_t clauses_mark = out_.clauses_.size();
+      const std::size_t matches_mark = out_.matches_.size();
+      const std::size_t tests_mark = out_.tests_.size();
+      bool rule_can_match = true;
+      for (int c = 0; c < rule.clauses_size(); ++c) {
+        const pb::Clause& clause = rule.clauses(c);
+        const std::size_t first_match = out_.matches_.size();
+        for (int m = 0; m < clause.matches_size(); ++m) {
+          where_.At(r, c, m);
+          const std::size_t first_test = out_.tests_.size();
+          AMBIT_RETURN_IF_ERROR(AddMatch(clause.matches(m)));
+          // A match with no field is skipped.
+          if (out_.tests_.size() > first_test) {
+            out_.matches_.push_back(SpanOf(first_test, out_.tests_.size()));
+          }
+        }
+        if (clause.matches_size() == 0) continue;  // a clause with no matches is satisfied
+        if (out_.matches_.size() == first_match) rule_can_match = false;  // only empty matches
+        out_.clauses_.push_back(SpanOf(first_match, out_.matches_.size()));
+      }
+      if (!rule_can_match) {
+        // The values stay in the arrays (unreferenced); the structure goes.
+        out_.clauses_.resize(clauses_mark);
+        out_.matches_.resize(matches_mark);
+        out_.tests_.resize(tests_mark);
+        continue;
+      }
+      if (out_.clauses_.size() == clauses_mark) out_.always_ = true;
+      out_.rules_.push_back(SpanOf(clauses_mark, out_.clauses_.size()));
+    }
+    if (out_.always_) {
+      out_.rules_.clear();
+      out_.clauses_.clear();
+      out_.matches_.clear();
+      out_.tests_.clear();
+    }
+    return Ok();
+  }
+
+ private:
+  using Field = CompiledPolicy::Field;
+  using Kind = CompiledPolicy::StringMatcher::Kind;
+
+  Status AddMatch(const pb::Match& m) {
+    // Validate every field first (errors name the first bad value in field
+    // order), then add the tests cheapest first; the order of a match's
+    // tests does not change its result (AND).
+    AMBIT_RETURN_IF_ERROR(AddPorts(m.destination_ports(), "destination_ports", false));
+    AMBIT_RETURN_IF_ERROR(AddPorts(m.not_destination_ports(), "not_destination_ports", true));
+    AMBIT_RETURN_IF_ERROR(
+        AddPrefixes(m.destination_ips(), "destination_ips", Field::kDestinationIp, false));
+    AMBIT_RETURN_IF_ERROR(
+        AddPrefixes(m.not_destination_ips(), "not_destination_ips", Field::kDestinationIp, true));
+    AMBIT_RETURN_IF_ERROR(AddPrefixes(m.source_ips(), "source_ips", Field::kSourceIp, false));
+    AMBIT_RETURN_IF_ERROR(AddPrefixes(m.not_source_ips(), "not_source_ips", Field::kSourceIp, true));
+    AddServiceAccounts(m.service_accounts(), false);
+    AddServiceAccounts(m.not_service_accounts(), true);
+    AMBIT_RETURN_IF_ERROR(AddStrings(m.principals(), "principals", Field::kPrincipal, false));
+    AMBIT_RETURN_IF_ERROR(
+        AddStrings(m.not_principals(), "not_principals", Field::kPrincipal, true));
+    AMBIT_RETURN_IF_ERROR(AddStrings(m.namespaces(), "namespaces", Field::kNamespace, false));
+    AMBIT_RETURN_IF_ERROR(
+        AddStrings(m.not_namespaces(), "not_namespaces", Field::kNamespace, true));
+    return Ok();
+  }
+
+  void AddTest(Field field, bool negative, std::size_t first, std::size_t end) {
+    if (end == first) return;  // an empty list is no test
+    out_.tests_.push_back({field, negative, SpanOf(first, end)});
+  }
+
+  Status AddPorts(const google::protobuf::RepeatedField<std::uint32_t>& in, const std::string& field,
+                  bool negative) {
+    const std::size_t first = out_.ports_.size();
+    for (int i = 0; i < in.size(); ++i) {
+      if (in[i] > 65535) {
+        return where_.Invalid(field, i, "port " + std::to_string(in[i]) + " exceeds 65535");
+      }
+      out_.ports_.push_back(static_cast<std::uint16_t>(in[i]));
+    }
+    auto begin = out_.ports_.begin() + static_cast<std::ptrdiff_t>(first);
+    std::sort(begin, out_.ports_.end());
+    out_.ports_.erase(std::unique(begin, out_.ports_.end()), out_.ports_.end());
+    AddTest(Field::kPort, negative, first, out_.ports_.size());
+    return Ok();
+  }
+
+  Status AddPrefixes(const google::protobuf::RepeatedPtrField<pb::Address>& in,
+                     const std::string& field, Field which, bool negative) {
+    const std::size_t first = out_.prefixes_.size();
+    for (int i = 0; i < in.size(); ++i) {
+      const std::string& bytes = in[i].address();
+      if (bytes.size() != 4 && bytes.size() != 16) {
+        return where_.Invalid(field, i, "address has " + std::to_string(bytes.size()) +
+                                            " bytes (want 4 or 16)");
+      }
+      const std::uint32_t max_len = static_cast<std::uint32_t>(bytes.size() * 8);
+      if (in[i].length() > max_len) {
+        return where_.Invalid(field, i, "prefix length " + std::to_string(in[i].length()) +
+                                            " exceeds " + std::to_string(max_len));
+      }
+      std::array<std::uint8_t, 16> raw{};
+      std::memcpy(raw.data(), bytes.data(), bytes.size());
+      net::IpAddress ip = bytes.size() == 4 ? net::IpAddress::V4({raw[0], raw[1], raw[2], raw[3]})
+                                            : net::IpAddress::V6(raw);
+      const PreparedConnection::Ip split = Split(ip);
+      const int len = static_cast<int>(in[i].length());
+      CompiledPolicy::IpPrefix p;
+      p.v4 = split.v4;
+      p.mask_hi = MaskBits(len);
+      p.mask_lo = MaskBits(len - 64);
+      p.hi = split.hi & p.mask_hi;
+      p.lo = split.lo & p.mask_lo;
+      out_.prefixes_.push_back(p);
+    }
+    AddTest(which, negative, first, out_.prefixes_.size());
+    return Ok();
+  }
+
+  // Stores |s| in text_; returns its offset.
+  std::uint32_t AddText(const std::string& s) {
+    const auto offset = static_cast<std::uint32_t>(out_.text_.size());
+    out_.text_ += s;
+    return offset;
+  }
+
+  Status AddStrings(const google::protobuf::RepeatedPtrField<pb::StringMatch>& in,
+                    const std::string& field, Field which, bool negative) {
+    const std::size_t first = out_.strings_.size();
+    for (int i = 0; i < in.size(); ++i) {
+      const pb::StringMatch& m = in[i];
+      CompiledPolicy::StringMatcher sm;
+      const std::string* value = nullptr;
+      switch (m.match_type_case()) {
+        case pb::StringMatch::kExact: sm.kind = Kind::kExact; value = &m.exact(); break;
+        case pb::StringMatch::kPrefix: sm.kind = Kind::kPrefix; value = &m.prefix(); break;
+        case pb::StringMatch::kSuffix: sm.kind = Kind::kSuffix; value = &m.suffix(); break;
+        case pb::StringMatch::kPresence: sm.kind = Kind::kPresence; break;
+        case pb::StringMatch::MATCH_TYPE_NOT_SET:
+          return where_.Invalid(field, i, "has no match type");
+      }
+      if (value != nullptr) {
+        sm.offset = AddText(*value);
+        sm.size = static_cast<std::uint32_t>(value->size());
+        if (sm.size >= 8) {
+          sm.window = Load64(value->data() + (sm.kind == Kind::kSuffix ? 0 : sm.size - 8));
+        }
+      }
+      out_.strings_.push_back(sm);
+    }
+    AddTest(which, negative, first, out_.strings_.size());
+    return Ok();
+  }
+
+  void AddServiceAccounts(const google::protobuf::RepeatedPtrField<pb::ServiceAccountMatch>& in,
+                          bool negative) {
+    const std::size_t first = out_.accounts_.size();
+    for (const auto& m : in) {
+      CompiledPolicy::ServiceAccountMatcher sa;
+      sa.ns_size = static_cast<std::uint32_t>(m.namespace_().size());
+      sa.ns_offset = AddText(m.namespace_());
+      sa.sa_size = static_cast<std::uint32_t>(m.serviceaccount().size());
+      sa.sa_offset = AddText(m.serviceaccount());
+      out_.accounts_.push_back(sa);
+    }
+    AddTest(Field::kServiceAccount, negative, first, out_.accounts_.size());
+  }
+
+  CompiledPolicy& out_;
+  Where& where_;
+};
 
 PreparedConnection PreparedConnection::Prepare(const Connection& conn) {
   PeerView view;
@@ -210,39 +286,74 @@ PreparedConnection PreparedConnection::Prepare(const PeerView* peer, const net::
   return out;
 }
 
-bool CompiledPolicy::StringMatcher::Hits(std::string_view s) const {
-  switch (kind) {
-    case Kind::kExact: return s == value;
-    case Kind::kPrefix: return s.starts_with(value);
-    case Kind::kSuffix: return s.ends_with(value);
-    case Kind::kPresence: return !s.empty();
+bool CompiledPolicy::StringHits(const StringMatcher& m, std::string_view s) const {
+  const char* at = s.data();  // where the value must appear in |s|
+  switch (m.kind) {
+    case StringMatcher::Kind::kPresence: return !s.empty();
+    case StringMatcher::Kind::kExact:
+      if (s.size() != m.size) return false;
+      break;
+    case StringMatcher::Kind::kPrefix:
+      if (s.size() < m.size) return false;
+      break;
+    case StringMatcher::Kind::kSuffix:
+      if (s.size() < m.size) return false;
+      at += s.size() - m.size;
+      break;
   }
-  return false;
+  if (m.size >= 8) {
+    // Values of one field often share a long start ("cluster.local/ns/"):
+    // compare the window first (it lies inside |s|: s.size() >= m.size).
+    const std::size_t window_at = m.kind == StringMatcher::Kind::kSuffix ? 0 : m.size - 8;
+    if (Load64(at + window_at) != m.window) return false;
+  }
+  return std::memcmp(at, text_.data() + m.offset, m.size) == 0;
 }
 
-bool CompiledPolicy::Match::Matches(const PreparedConnection& c) const {
-  // Cheapest fields first; the order does not change the result (AND).
-  // Ports are sorted and unique: a binary search per list.
-  if (!ports.empty() && !PortHit(ports, c.destination_port)) return false;
-  if (!not_ports.empty() && PortHit(not_ports, c.destination_port)) return false;
-  auto dst_hit = [&](const IpPrefix& p) { return p.Contains(c.destination); };
-  if (!FieldMatches(destination_ips, not_destination_ips, dst_hit)) return false;
-  auto src_hit = [&](const IpPrefix& p) { return p.Contains(c.source); };
-  if (!FieldMatches(source_ips, not_source_ips, src_hit)) return false;
-  // Identity fields: without a peer nothing hits.
-  const PeerView* peer = c.has_peer ? &c.peer : nullptr;
-  auto sa_hit = [peer](const ServiceAccountMatcher& m) {
-    return peer != nullptr && peer->ns == m.ns && peer->service_account == m.service_account;
-  };
-  if (!FieldMatches(service_accounts, not_service_accounts, sa_hit)) return false;
-  auto principal_hit = [peer](const StringMatcher& m) { return peer != nullptr && m.Hits(peer->principal); };
-  if (!FieldMatches(principals, not_principals, principal_hit)) return false;
-  auto ns_hit = [peer](const StringMatcher& m) { return peer != nullptr && m.Hits(peer->ns); };
-  return FieldMatches(namespaces, not_namespaces, ns_hit);
+bool CompiledPolicy::TestPasses(const Test& t, const PreparedConnection& c) const {
+  const std::uint32_t first = t.values.first;
+  const std::uint32_t end = first + t.values.count;
+  bool hit = false;
+  switch (t.field) {
+    case Field::kPort: {
+      const std::uint16_t* begin = ports_.data() + first;
+      const std::uint16_t* stop = ports_.data() + end;
+      if (t.values.count <= 8) {
+        for (const std::uint16_t* p = begin; p != stop && !hit; ++p) hit = *p == c.destination_port;
+      } else {
+        hit = std::binary_search(begin, stop, c.destination_port);  // sorted, unique
+      }
+      break;
+    }
+    case Field::kDestinationIp:
+      for (std::uint32_t i = first; i < end && !hit; ++i) hit = prefixes_[i].Contains(c.destination);
+      break;
+    case Field::kSourceIp:
+      for (std::uint32_t i = first; i < end && !hit; ++i) hit = prefixes_[i].Contains(c.source);
+      break;
+    case Field::kServiceAccount:
+      // Without a peer nothing hits.
+      if (!c.has_peer) break;
+      for (std::uint32_t i = first; i < end && !hit; ++i) {
+        const ServiceAccountMatcher& m = accounts_[i];
+        hit = c.peer.ns == std::string_view(text_.data() + m.ns_offset, m.ns_size) &&
+              c.peer.service_account == std::string_view(text_.data() + m.sa_offset, m.sa_size);
+      }
+      break;
+    case Field::kPrincipal:
+      if (!c.has_peer) break;
+      for (std::uint32_t i = first; i < end && !hit; ++i) hit = StringHits(strings_[i], c.peer.principal);
+      break;
+    case Field::kNamespace:
+      if (!c.has_peer) break;
+      for (std::uint32_t i = first; i < end && !hit; ++i) hit = StringHits(strings_[i], c.peer.ns);
+      break;
+  }
+  return hit != t.negative;
 }
 
 Result<CompiledPolicy> CompiledPolicy::Compile(const pb::Authorization& policy) {
-  Where where(policy);
+  CompiledPolicyBuilder::Where where(policy);
   if (!pb::Action_IsValid(policy.action())) {
     return where.Invalid("unknown action " + std::to_string(policy.action()));
   }
@@ -255,27 +366,17 @@ Result<CompiledPolicy> CompiledPolicy::Compile(const pb::Authorization& policy) 
   out.action_ = ToAction(policy.action());
   out.scope_ = ToScope(policy.scope());
   out.dry_run_ = policy.dry_run();
-  for (int r = 0; r < policy.rules_size(); ++r) {
-    const pb::Rule& rule = policy.rules(r);
-    Rule compiled_rule;
-    bool rule_can_match = true;
-    for (int c = 0; c < rule.clauses_size(); ++c) {
-      const pb::Clause& clause = rule.clauses(c);
-      Clause compiled_clause;
-      for (int m = 0; m < clause.matches_size(); ++m) {
-        where.At(r, c, m);
-        AMBIT_ASSIGN_OR_RETURN(Match match, CompileMatch(clause.matches(m), where));
-        if (!IsEmpty(match)) compiled_clause.push_back(std::move(match));  // empty: skipped
-      }
-      if (clause.matches_size() == 0) continue;  // a clause with no matches is satisfied
-      if (compiled_clause.empty()) rule_can_match = false;  // only empty matches: never
-      compiled_rule.push_back(std::move(compiled_clause));
-    }
-    if (!rule_can_match) continue;
-    if (compiled_rule.empty()) out.always_ = true;
-    out.rules_.push_back(std::move(compiled_rule));
-  }
-  if (out.always_) out.rules_.clear();
+  CompiledPolicyBuilder builder(out, where);
+  AMBIT_RETURN_IF_ERROR(builder.AddRules(policy));
+  out.rules_.shrink_to_fit();
+  out.clauses_.shrink_to_fit();
+  out.matches_.shrink_to_fit();
+  out.tests_.shrink_to_fit();
+  out.ports_.shrink_to_fit();
+  out.prefixes_.shrink_to_fit();
+  out.strings_.shrink_to_fit();
+  out.accounts_.shrink_to_fit();
+  out.text_.shrink_to_fit();
   return out;
 }
 
@@ -292,20 +393,22 @@ CompiledPolicy CompiledPolicy::FailClosed(const pb::Authorization& policy) {
 
 bool CompiledPolicy::Matches(const PreparedConnection& conn) const {
   if (always_) return true;
-  for (const Rule& rule : rules_) {
+  for (const Span& rule : rules_) {
     bool all = true;
-    for (const Clause& clause : rule) {
+    for (std::uint32_t c = rule.first, c_end = rule.first + rule.count; c < c_end && all; ++c) {
+      const Span& clause = clauses_[c];
       bool any = false;
-      for (const Match& m : clause) {
-        if (m.Matches(conn)) {
-          any = true;
-          break;
+      for (std::uint32_t m = clause.first, m_end = clause.first + clause.count; m < m_end && !any;
+           ++m) {
+        const Span& match = matches_[m];
+        bool pass = true;
+        for (std::uint32_t t = match.first, t_end = match.first + match.count; t < t_end && pass;
+             ++t) {
+          pass = TestPasses(tests_[t], conn);
         }
+        any = pass;
       }
-      if (!any) {
-        all = false;
-        break;
-      }
+      all = any;
     }
     if (all) return true;
   }

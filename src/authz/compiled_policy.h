@@ -1,5 +1,6 @@
 // CompiledPolicy: one istio.security.Authorization turned into a form that is
-// cheap to test against a connection (reference/ztunnel.md §6):
+// cheap to test against a connection (Istio's L4 authorization as ztunnel
+// enforces it, https://github.com/istio/ztunnel/blob/master/src/rbac.rs):
 //
 //   policy matches  <=>  some rule matches               (rules OR)
 //   rule matches    <=>  every clause matches            (clauses AND)
@@ -88,16 +89,28 @@ class CompiledPolicy {
   // Dry-run policies are evaluated for logs only, never enforced.
   bool dry_run() const { return dry_run_; }
 
-  // Internal representation (public for the .cc's helpers and tests of size).
+  // The compiled form (the .cc's helpers build it), flat so that Matches()
+  // walks a few contiguous arrays and compares pre-parsed values: ports as
+  // integers, addresses as masked 64-bit halves, strings by length and one
+  // 8-byte window before a memcmp.
+  struct Span {
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
+  };
+  // A string value stored in text_: [offset, offset + size).
   struct StringMatcher {
     enum class Kind : std::uint8_t { kExact, kPrefix, kSuffix, kPresence };
     Kind kind = Kind::kExact;
-    std::string value;
-    bool Hits(std::string_view s) const;
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+    // For size >= 8: the 8 bytes of the value most likely to differ between
+    // values of one field (the last 8 of an exact or prefix value, the first
+    // 8 of a suffix), compared before the whole value.
+    std::uint64_t window = 0;
   };
   struct ServiceAccountMatcher {
-    std::string ns;
-    std::string service_account;
+    std::uint32_t ns_offset = 0, ns_size = 0;
+    std::uint32_t sa_offset = 0, sa_size = 0;
   };
   struct IpPrefix {
     bool v4 = true;
@@ -107,31 +120,51 @@ class CompiledPolicy {
       return ip.v4 == v4 && (ip.hi & mask_hi) == hi && (ip.lo & mask_lo) == lo;
     }
   };
-  // One istio.security.Match with at least one field set.
-  struct Match {
-    std::vector<std::uint16_t> ports, not_ports;
-    std::vector<IpPrefix> source_ips, not_source_ips;
-    std::vector<IpPrefix> destination_ips, not_destination_ips;
-    std::vector<StringMatcher> principals, not_principals;
-    std::vector<StringMatcher> namespaces, not_namespaces;
-    std::vector<ServiceAccountMatcher> service_accounts, not_service_accounts;
-    bool Matches(const PreparedConnection& conn) const;
+  // The fields of istio.security.Match, cheapest test first.
+  enum class Field : std::uint8_t {
+    kPort,
+    kDestinationIp,
+    kSourceIp,
+    kServiceAccount,
+    kPrincipal,
+    kNamespace,
   };
-  using Clause = std::vector<Match>;  // OR; never empty once compiled
-  using Rule = std::vector<Clause>;   // AND; empty = matches everything
+  // One non-empty value list of a Match: the positive one hits / the
+  // negative one does not. |values| indexes the field's array (ports_,
+  // prefixes_, accounts_ or strings_).
+  struct Test {
+    Field field = Field::kPort;
+    bool negative = false;
+    Span values;
+  };
 
  private:
   CompiledPolicy() = default;
+  friend class CompiledPolicyBuilder;
+
+  bool TestPasses(const Test& t, const PreparedConnection& c) const;
+  bool StringHits(const StringMatcher& m, std::string_view s) const;
 
   std::string key_;
   std::string ns_;
   Action action_ = Action::kDeny;
   Scope scope_ = Scope::kWorkloadSelector;
   bool dry_run_ = false;
-  // Rules that can match at all (a rule with a clause that can never match is
-  // dropped). |always_| short-cuts a rule with no clauses.
-  std::vector<Rule> rules_;
+  // |always_| short-cuts a rule with no clauses (matches everything).
   bool always_ = false;
+  // Only rules that can match at all (a rule with a clause whose matches
+  // are all empty is dropped; an empty match is dropped from its clause).
+  // rules_[i] spans clauses_, clauses_[j] spans matches_ (OR), matches_[k]
+  // spans tests_ (AND).
+  std::vector<Span> rules_;
+  std::vector<Span> clauses_;
+  std::vector<Span> matches_;
+  std::vector<Test> tests_;
+  std::vector<std::uint16_t> ports_;  // each test's run sorted and unique
+  std::vector<IpPrefix> prefixes_;
+  std::vector<StringMatcher> strings_;
+  std::vector<ServiceAccountMatcher> accounts_;
+  std::string text_;  // every string value, back to back
 };
 
 }  // namespace ambit::authz

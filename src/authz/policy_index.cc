@@ -53,7 +53,7 @@ PolicyIndex::PolicyIndex(const PolicyMap& policies, const PolicyIndex* previous)
 
   // Buckets, in key order: global first into every bucket, then each
   // namespace's own.
-  auto add = [](Bucket& b, const CompiledPolicy* p) {
+  auto add = [](PolicySet& b, const CompiledPolicy* p) {
     (p->action() == Action::kDeny ? b.deny : b.allow).push_back(p);
   };
   for (const CompiledPolicy* p : in_key_order) {
@@ -72,56 +72,59 @@ const CompiledPolicy* PolicyIndex::Find(std::string_view key) const {
   return it == by_key_.end() ? nullptr : it->second.compiled.get();
 }
 
-const PolicyIndex::Bucket& PolicyIndex::BucketFor(std::string_view ns) const {
+const PolicySet& PolicyIndex::ScopedPolicies(std::string_view ns) const {
   auto it = by_namespace_.find(ns);
   return it == by_namespace_.end() ? global_ : it->second;
 }
 
-const PolicyIndex::Bucket PolicyIndex::kEmpty{};
+PolicySet PolicyIndex::ListedPolicies(std::span<const std::string> keys) const {
+  PolicySet out;
+  for (const std::string& key : keys) {
+    const CompiledPolicy* p = Find(key);
+    if (p == nullptr || p->dry_run()) continue;
+    (p->action() == Action::kDeny ? out.deny : out.allow).push_back(p);
+  }
+  return out;
+}
+
+const PolicySet PolicyIndex::kEmpty{};
 
 Decision PolicyIndex::Evaluate(std::string_view workload_namespace,
                                std::span<const std::string> workload_policies,
                                const Connection& conn) const {
-  return Evaluate(BucketFor(workload_namespace), workload_policies,
+  return Evaluate(ScopedPolicies(workload_namespace), ListedPolicies(workload_policies),
                   PreparedConnection::Prepare(conn));
 }
 
 Decision PolicyIndex::Evaluate(std::string_view workload_namespace,
                                std::span<const std::string> workload_policies,
                                const PreparedConnection& conn) const {
-  return Evaluate(BucketFor(workload_namespace), workload_policies, conn);
+  return Evaluate(ScopedPolicies(workload_namespace), ListedPolicies(workload_policies), conn);
 }
 
 Decision PolicyIndex::EvaluateListed(std::span<const std::string> policies,
                                      const PreparedConnection& conn) const {
-  return Evaluate(kEmpty, policies, conn);
+  return Evaluate(kEmpty, ListedPolicies(policies), conn);
 }
 
-Decision PolicyIndex::Evaluate(const Bucket& bucket, std::span<const std::string> workload_policies,
-                               const PreparedConnection& c) const {
-  // 1. DENY.
-  for (const CompiledPolicy* p : bucket.deny) {
+Decision PolicyIndex::Evaluate(const PolicySet& scoped, const PolicySet& listed,
+                               const PreparedConnection& c) {
+  // 1. DENY: scoped, then listed.
+  for (const CompiledPolicy* p : scoped.deny) {
     if (p->Matches(c)) return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
   }
-  bool any_allow = !bucket.allow.empty();
-  for (const std::string& key : workload_policies) {
-    const CompiledPolicy* p = Find(key);
-    if (p == nullptr || p->dry_run()) continue;
-    if (p->action() == Action::kAllow) {
-      any_allow = true;
-    } else if (p->Matches(c)) {
-      return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
-    }
+  for (const CompiledPolicy* p : listed.deny) {
+    if (p->Matches(c)) return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
   }
   // 2. No ALLOW policy applies.
-  if (!any_allow) return {Verdict::kAllow, DecisionReason::kNoAllowPolicies, {}};
+  if (scoped.allow.empty() && listed.allow.empty()) {
+    return {Verdict::kAllow, DecisionReason::kNoAllowPolicies, {}};
+  }
   // 3. ALLOW.
-  for (const CompiledPolicy* p : bucket.allow) {
+  for (const CompiledPolicy* p : scoped.allow) {
     if (p->Matches(c)) return {Verdict::kAllow, DecisionReason::kAllowMatched, p->key()};
   }
-  for (const std::string& key : workload_policies) {
-    const CompiledPolicy* p = Find(key);
-    if (p == nullptr || p->dry_run() || p->action() != Action::kAllow) continue;
+  for (const CompiledPolicy* p : listed.allow) {
     if (p->Matches(c)) return {Verdict::kAllow, DecisionReason::kAllowMatched, p->key()};
   }
   // 4.

@@ -1,12 +1,16 @@
 // PolicyIndex: every Authorization resource ztunnel knows, compiled and
 // indexed so that a destination workload's applicable policies are found
 // without scanning all of them, and the decision for a connection to that
-// workload (reference/ztunnel.md §6, ztunnel's assert_rbac):
+// workload (ztunnel's assert_rbac,
+// https://github.com/istio/ztunnel/blob/master/src/state.rs; semantics:
+// https://istio.io/latest/docs/reference/config/security/authorization-policy/):
 //
 //   applicable = GLOBAL-scope policies
 //              + NAMESPACE-scope policies of the workload's namespace
+//                (together: ScopedPolicies(namespace))
 //              + the policies the workload lists by key (selector-scoped;
-//                a key not in the index is skipped, as in ztunnel)
+//                a key not in the index is skipped, as in ztunnel:
+//                ListedPolicies(keys))
 //   1. any applicable DENY policy matches          -> deny  (that policy)
 //   2. no applicable ALLOW policy                  -> allow
 //   3. any applicable ALLOW policy matches         -> allow (that policy)
@@ -18,13 +22,20 @@
 // |policies| keys must be "namespace/name" of their resource (the xDS layer
 // checks this); decisions name policies by that key.
 //
+// The data path resolves a workload's policies once per state snapshot
+// (state::WorkloadState keeps a ScopedPolicies / ListedPolicies pair per
+// workload) and calls the static Evaluate(scoped, listed, conn): no lookup by
+// name, no hashing, no allocation per connection. The forms taking a
+// namespace and keys resolve them on every call (a hash lookup per key and
+// an allocation): for tests, tools and rare paths.
+//
 // Policies that fail to compile are kept fail-closed (see
 // CompiledPolicy::FailClosed) and listed in errors().
 //
-// Immutable after construction: Evaluate() is safe from any number of threads
-// at once and does not allocate. Build a new index per state snapshot; pass the
-// previous one to reuse the compiled form of unchanged policies (same
-// shared_ptr), so an update costs O(changed + total pointers), not a recompile.
+// Immutable after construction: every const member is safe from any number
+// of threads at once. Build a new index per state snapshot; pass the previous
+// one to reuse the compiled form of unchanged policies (same shared_ptr), so
+// an update costs O(changed + total pointers), not a recompile.
 #pragma once
 
 #include <map>
@@ -48,6 +59,15 @@ namespace ambit::authz {
 using PolicyMap =
     std::map<std::string, std::shared_ptr<const istio::security::Authorization>, std::less<>>;
 
+// Enforced (not dry-run) policies of one scope, by action, in evaluation
+// order. Borrows the compiled policies from the PolicyIndex that made it.
+struct PolicySet {
+  std::vector<const CompiledPolicy*> deny;
+  std::vector<const CompiledPolicy*> allow;
+
+  bool empty() const { return deny.empty() && allow.empty(); }
+};
+
 class PolicyIndex {
  public:
   // No policies: every connection is allowed.
@@ -59,20 +79,37 @@ class PolicyIndex {
   PolicyIndex(PolicyIndex&&) = default;
   PolicyIndex& operator=(PolicyIndex&&) = default;
 
+  // The policies applying to every workload of namespace |ns|: the global
+  // ones, then the namespace's, each in key order. Valid while this lives.
+  // One hash lookup of |ns|.
+  const PolicySet& ScopedPolicies(std::string_view ns) const;
+  // The enforced policies among |keys|, in the order listed (unknown keys
+  // skipped). A hash lookup per key and an allocation: resolve once per
+  // snapshot, not per connection.
+  PolicySet ListedPolicies(std::span<const std::string> keys) const;
+
+  // The decision for |conn| to a workload whose scoped and listed policies
+  // are |scoped| and |listed| (see the file comment). The data path's form:
+  // walks the two sets only; no lookup, no allocation.
+  static Decision Evaluate(const PolicySet& scoped, const PolicySet& listed,
+                           const PreparedConnection& conn);
+
   // The decision for |conn| to a workload in |workload_namespace| listing
-  // |workload_policies| (Workload::authorization_policies).
+  // |workload_policies| (Workload::authorization_policies), resolved on
+  // this call.
   Decision Evaluate(std::string_view workload_namespace,
                     std::span<const std::string> workload_policies, const Connection& conn) const;
-  // Same, for a connection prepared by the caller (no string copied: the
-  // data path's form).
   Decision Evaluate(std::string_view workload_namespace,
                     std::span<const std::string> workload_policies,
                     const PreparedConnection& conn) const;
   // The same evaluation order over |policies| alone (no global or namespace
   // policies join in): e.g. a waypoint enforcing only the policies that
-  // target it, as its workload lists them.
+  // target it, as its workload lists them. Resolved on this call.
   Decision EvaluateListed(std::span<const std::string> policies,
                           const PreparedConnection& conn) const;
+
+  // No policies at all (every set is empty).
+  static const PolicySet& EmptySet() { return kEmpty; }
 
   // The compiled policy stored under |key|, or null.
   const CompiledPolicy* Find(std::string_view key) const;
@@ -86,25 +123,16 @@ class PolicyIndex {
     std::shared_ptr<const istio::security::Authorization> source;  // identity for reuse
     std::shared_ptr<const CompiledPolicy> compiled;
   };
-  // Enforced policies applying to every workload of one namespace (global
-  // ones included), by action, ordered by key.
-  struct Bucket {
-    std::vector<const CompiledPolicy*> deny;
-    std::vector<const CompiledPolicy*> allow;
-  };
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
 
-  const Bucket& BucketFor(std::string_view ns) const;
-  Decision Evaluate(const Bucket& bucket, std::span<const std::string> workload_policies,
-                    const PreparedConnection& conn) const;
-
   std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> by_key_;
-  std::unordered_map<std::string, Bucket, StringHash, std::equal_to<>> by_namespace_;
-  Bucket global_;  // for namespaces without namespace-scoped policies
-  static const Bucket kEmpty;
+  // Per namespace with namespace-scoped policies: ScopedPolicies().
+  std::unordered_map<std::string, PolicySet, StringHash, std::equal_to<>> by_namespace_;
+  PolicySet global_;  // for namespaces without namespace-scoped policies
+  static const PolicySet kEmpty;
   std::vector<std::pair<std::string, Error>> errors_;
 };
 

@@ -17,8 +17,16 @@ authz::Decision DecideInbound(const state::WorkloadState& state, std::string_vie
                                                        facts.destination.port());
   const state::Workload* workload =
       state.FindWorkloadByAddress(network, PackedFromIp(facts.destination.ip()));
-  if (workload == nullptr) return index.Evaluate(fallback_namespace, {}, conn);
-  return index.Evaluate(workload->ns, workload->authorization_policies, conn);
+  if (workload == nullptr) {
+    // Not a known address: one lookup of the namespace, nothing listed.
+    return authz::PolicyIndex::Evaluate(index.ScopedPolicies(fallback_namespace),
+                                        authz::PolicyIndex::EmptySet(), conn);
+  }
+  const state::WorkloadState::WorkloadPolicies* resolved = state.FindWorkloadPolicies(*workload);
+  if (resolved == nullptr) {  // not reached: every workload of a snapshot with policies has one
+    return index.Evaluate(workload->ns, workload->authorization_policies, conn);
+  }
+  return authz::PolicyIndex::Evaluate(*resolved->scoped, *resolved->listed, conn);
 }
 
 authz::Decision DecideAtWaypoint(const state::WorkloadState& state, std::string_view network,
@@ -32,7 +40,11 @@ authz::Decision DecideAtWaypoint(const state::WorkloadState& state, std::string_
   const auto conn = authz::PreparedConnection::Prepare(facts.peer, facts.source,
                                                        facts.destination.ip(),
                                                        facts.destination.port());
-  return index.EvaluateListed(workload->authorization_policies, conn);
+  const state::WorkloadState::WorkloadPolicies* resolved = state.FindWorkloadPolicies(*workload);
+  if (resolved == nullptr) {  // not reached (see DecideInbound)
+    return index.EvaluateListed(workload->authorization_policies, conn);
+  }
+  return authz::PolicyIndex::Evaluate(authz::PolicyIndex::EmptySet(), *resolved->listed, conn);
 }
 
 std::string RejectionError(std::string_view denial_reason) {

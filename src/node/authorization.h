@@ -12,8 +12,10 @@
 //             i.e. those that target the waypoint
 //             (authz::PolicyIndex::EvaluateListed).
 //
-// Decisions read the snapshot's PolicyIndex, built once per snapshot; on a
-// worker loop they take no lock and allocate nothing.
+// Decisions read the snapshot's PolicyIndex and the destination workload's
+// policies resolved into it when the snapshot was built
+// (WorkloadState::FindWorkloadPolicies); on a worker loop they take no lock,
+// allocate nothing and look no policy up by name.
 //
 // PodAuthorizer is the hbone::Authorizer of one pod's HBONE server: it
 // decides each CONNECT and watches allowed streams through the pod's

@@ -64,10 +64,47 @@ void WorkloadState::TrackPolicyChanges(const WorkloadState* previous) {
   }
 }
 
+void WorkloadState::ResolveWorkloadPolicies() {
+  if (policy_index_.size() == 0) return;
+  // Workloads listing the same keys (replicas of one deployment) share a set.
+  auto by_value = [](const std::vector<std::string>* a, const std::vector<std::string>* b) {
+    return *a < *b;
+  };
+  std::map<const std::vector<std::string>*, const authz::PolicySet*, decltype(by_value)> shared(
+      by_value);
+  workload_policies_.reserve(contents_.workloads.size());
+  for (const auto& [uid, workload] : contents_.workloads) {
+    WorkloadPolicies resolved;
+    resolved.scoped = &policy_index_.ScopedPolicies(workload->ns);
+    resolved.listed = &authz::PolicyIndex::EmptySet();
+    const std::vector<std::string>& keys = workload->authorization_policies;
+    if (!keys.empty()) {
+      auto [it, inserted] = shared.try_emplace(&keys, nullptr);
+      if (inserted) {
+        authz::PolicySet set = policy_index_.ListedPolicies(keys);
+        if (set.empty()) {
+          it->second = &authz::PolicyIndex::EmptySet();
+        } else {
+          it->second = &listed_sets_.emplace_back(std::move(set));
+        }
+      }
+      resolved.listed = it->second;
+    }
+    workload_policies_.emplace(workload.get(), resolved);
+  }
+}
+
+const WorkloadState::WorkloadPolicies* WorkloadState::FindWorkloadPolicies(
+    const Workload& workload) const {
+  auto it = workload_policies_.find(&workload);
+  return it == workload_policies_.end() ? nullptr : &it->second;
+}
+
 WorkloadState::WorkloadState(Contents contents, const WorkloadState* previous)
     : contents_(std::move(contents)),
       policy_index_(contents_.policies, previous == nullptr ? nullptr : &previous->policy_index_) {
   TrackPolicyChanges(previous);
+  ResolveWorkloadPolicies();
   size_t memberships = 0;
   for (const auto& [uid, workload] : contents_.workloads) {
     if (!workload->host_network) {

@@ -12,11 +12,14 @@
 // per connection is an index into that list (O(1) in the endpoint count).
 // Also per snapshot: the compiled L4 authorization policies
 // (authz::PolicyIndex), built from the previous snapshot's so that unchanged
-// policies are not compiled again, and a policy generation that tells
-// whether anything authorization looks at changed.
+// policies are not compiled again, each workload's applicable policies
+// resolved to pointers into it (so a decision looks nothing up by name), and
+// a policy generation that tells whether anything authorization looks at
+// changed.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -126,6 +129,19 @@ class WorkloadState {
   // Every policy of this snapshot, compiled (L4 authorization decisions).
   const authz::PolicyIndex& policy_index() const { return policy_index_; }
 
+  // A workload's policies resolved against policy_index() when the snapshot
+  // is built: |scoped| = ScopedPolicies(workload.ns), |listed| =
+  // ListedPolicies(workload.authorization_policies). Workloads listing the
+  // same keys share one |listed| set. Borrowed from this snapshot.
+  struct WorkloadPolicies {
+    const authz::PolicySet* scoped = nullptr;
+    const authz::PolicySet* listed = nullptr;
+  };
+  // |workload| must be one of this snapshot's (e.g. from FindWorkloadByAddress);
+  // null otherwise, and when the snapshot has no policy at all (nothing to
+  // enforce). One pointer-keyed hash lookup; no string work.
+  const WorkloadPolicies* FindWorkloadPolicies(const Workload& workload) const;
+
   // What L4 authorization sees — the policies, and every workload's
   // namespace and policy keys — has a generation: a snapshot built from a
   // previous one keeps its generation when none of that changed, and takes
@@ -219,6 +235,8 @@ class WorkloadState {
 
   // Sets the policy generation and change list against |previous|.
   void TrackPolicyChanges(const WorkloadState* previous);
+  // Fills workload_policies_ (when there are policies).
+  void ResolveWorkloadPolicies();
 
   Contents contents_;
   authz::PolicyIndex policy_index_;
@@ -226,6 +244,9 @@ class WorkloadState {
   uint64_t previous_policy_generation_ = 0;
   bool policies_changed_ = false;
   std::vector<std::string> policy_changed_workloads_;
+  std::unordered_map<const Workload*, WorkloadPolicies> workload_policies_;
+  // The distinct non-empty |listed| sets (a deque: elements do not move).
+  std::deque<authz::PolicySet> listed_sets_;
   // network + '/' + packed ip -> workload / service
   std::unordered_map<std::string, const Workload*> workload_by_address_;
   std::unordered_map<std::string, const ServiceEntry*> service_by_vip_;
