@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "istio/security/authorization.pb.h"
 
@@ -129,6 +130,7 @@ class CompiledPolicyBuilder {
       out_.matches_.clear();
       out_.tests_.clear();
     }
+    BuildGate();
     return Ok();
   }
 
@@ -157,6 +159,82 @@ class CompiledPolicyBuilder {
     AMBIT_RETURN_IF_ERROR(
         AddStrings(m.not_namespaces(), "not_namespaces", Field::kNamespace, true));
     return Ok();
+  }
+
+  // The gate keys a test requires the peer to agree with, or nullopt when
+  // the test is not a requirement on the peer's principal or namespace that
+  // a key can express.
+  std::optional<std::vector<CompiledPolicy::GateKey>> TestGate(const CompiledPolicy::Test& t) const {
+    if (t.negative) return std::nullopt;
+    std::vector<CompiledPolicy::GateKey> keys;
+    const std::uint32_t end = t.values.first + t.values.count;
+    for (std::uint32_t i = t.values.first; i < end; ++i) {
+      if (t.field == Field::kServiceAccount) {
+        // A service account hits only a peer of its namespace.
+        const CompiledPolicy::ServiceAccountMatcher& sa = out_.accounts_[i];
+        keys.push_back(ExactKey(Field::kNamespace, sa.ns_offset, sa.ns_size));
+        continue;
+      }
+      if (t.field != Field::kPrincipal && t.field != Field::kNamespace) return std::nullopt;
+      const CompiledPolicy::StringMatcher& m = out_.strings_[i];
+      if (m.kind == Kind::kExact) {
+        keys.push_back(ExactKey(t.field, m.offset, m.size));
+      } else if ((m.kind == Kind::kPrefix || m.kind == Kind::kSuffix) && m.size >= 8) {
+        keys.push_back({m.window, m.size, t.field, m.kind});
+      } else {
+        return std::nullopt;  // presence, or a short prefix/suffix: anything may hit
+      }
+    }
+    return keys;
+  }
+
+  CompiledPolicy::GateKey ExactKey(Field field, std::uint32_t offset, std::uint32_t size) const {
+    CompiledPolicy::GateKey key;
+    key.field = field;
+    key.size = size;
+    key.kind = Kind::kExact;
+    const char* p = out_.text_.data() + offset;
+    if (size >= 8) {
+      key.window = Load64(p + size - 8);
+    } else {
+      std::memcpy(&key.window, p, size);  // zero-padded
+    }
+    return key;
+  }
+
+  // Sets the gate when every rule has a clause whose every match requires
+  // the peer to agree with some key (the clause's keys: the union over its
+  // matches of one such test's keys), and all of them fit.
+  void BuildGate() {
+    if (out_.always_) return;
+    std::vector<CompiledPolicy::GateKey> gate;
+    for (const Span& rule : out_.rules_) {
+      std::optional<std::vector<CompiledPolicy::GateKey>> best;
+      for (std::uint32_t c = rule.first; c < rule.first + rule.count; ++c) {
+        const Span& clause = out_.clauses_[c];
+        std::vector<CompiledPolicy::GateKey> clause_keys;
+        bool clause_gated = true;
+        for (std::uint32_t m = clause.first; m < clause.first + clause.count && clause_gated; ++m) {
+          const Span& match = out_.matches_[m];
+          std::optional<std::vector<CompiledPolicy::GateKey>> match_keys;
+          for (std::uint32_t t = match.first; t < match.first + match.count; ++t) {
+            auto keys = TestGate(out_.tests_[t]);
+            if (keys && (!match_keys || keys->size() < match_keys->size())) match_keys = std::move(keys);
+          }
+          if (!match_keys) {
+            clause_gated = false;
+          } else {
+            clause_keys.insert(clause_keys.end(), match_keys->begin(), match_keys->end());
+          }
+        }
+        if (clause_gated && (!best || clause_keys.size() < best->size())) best = std::move(clause_keys);
+      }
+      if (!best) return;  // this rule may match any peer (or none needed)
+      gate.insert(gate.end(), best->begin(), best->end());
+    }
+    if (gate.size() > CompiledPolicy::kMaxGateKeys) return;
+    out_.gated_ = true;
+    out_.gate_ = std::move(gate);
   }
 
   void AddTest(Field field, bool negative, std::size_t first, std::size_t end) {
@@ -391,8 +469,7 @@ CompiledPolicy CompiledPolicy::FailClosed(const pb::Authorization& policy) {
   return out;
 }
 
-bool CompiledPolicy::Matches(const PreparedConnection& conn) const {
-  if (always_) return true;
+bool CompiledPolicy::RulesMatch(const PreparedConnection& conn) const {
   for (const Span& rule : rules_) {
     bool all = true;
     for (std::uint32_t c = rule.first, c_end = rule.first + rule.count; c < c_end && all; ++c) {

@@ -29,6 +29,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,7 +81,9 @@ class CompiledPolicy {
   static CompiledPolicy FailClosed(const istio::security::Authorization& policy);
 
   bool Matches(const Connection& conn) const { return Matches(PreparedConnection::Prepare(conn)); }
-  bool Matches(const PreparedConnection& conn) const;
+  bool Matches(const PreparedConnection& conn) const {
+    return always_ || ((!gated_ || GateAdmits(gate_, conn)) && RulesMatch(conn));
+  }
 
   // "namespace/name", the xDS resource name.
   const std::string& key() const { return key_; }
@@ -137,11 +141,35 @@ class CompiledPolicy {
     bool negative = false;
     Span values;
   };
+  // The gate: a necessary condition for Matches(), tested first. When every
+  // rule has a clause each of whose matches requires the peer's principal
+  // or namespace to be one of a few values (exact, or a prefix/suffix of at
+  // least 8 bytes; a service account requires its namespace), the policy can
+  // only match a peer whose principal or namespace agrees with one of these
+  // keys on length and one 8-byte window. Most policies are about who
+  // calls, so most connections are turned away here in a few compares.
+  struct GateKey {
+    std::uint64_t window = 0;  // as StringMatcher; an exact value under 8 bytes: itself, zero-padded
+    std::uint32_t size = 0;
+    Field field = Field::kPrincipal;  // kPrincipal or kNamespace
+    StringMatcher::Kind kind = StringMatcher::Kind::kExact;
+  };
+  static constexpr std::size_t kMaxGateKeys = 8;
+
+  // The gate, for callers that keep its keys next to the policy pointer
+  // (PolicySet): gated() false means no gate (every connection is
+  // evaluated); else Matches(c) == GateAdmits(gate_keys(), c) &&
+  // MatchesPastGate(c).
+  bool gated() const { return gated_; }
+  std::span<const GateKey> gate_keys() const { return gate_; }
+  static bool GateAdmits(std::span<const GateKey> keys, const PreparedConnection& c);
+  bool MatchesPastGate(const PreparedConnection& conn) const { return always_ || RulesMatch(conn); }
 
  private:
   CompiledPolicy() = default;
   friend class CompiledPolicyBuilder;
 
+  bool RulesMatch(const PreparedConnection& c) const;
   bool TestPasses(const Test& t, const PreparedConnection& c) const;
   bool StringHits(const StringMatcher& m, std::string_view s) const;
 
@@ -165,6 +193,41 @@ class CompiledPolicy {
   std::vector<StringMatcher> strings_;
   std::vector<ServiceAccountMatcher> accounts_;
   std::string text_;  // every string value, back to back
+  // The gate (see GateKey); without one every connection is evaluated.
+  bool gated_ = false;
+  std::vector<GateKey> gate_;
 };
+
+namespace detail {
+inline std::uint64_t Load64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+}  // namespace detail
+
+inline bool CompiledPolicy::GateAdmits(std::span<const GateKey> keys, const PreparedConnection& c) {
+  if (!c.has_peer) return false;  // every gate key is a positive identity requirement
+  for (const GateKey& k : keys) {
+    const std::string_view s = k.field == Field::kPrincipal ? c.peer.principal : c.peer.ns;
+    switch (k.kind) {
+      case StringMatcher::Kind::kExact:
+        if (s.size() != k.size) continue;
+        if (k.size >= 8 ? detail::Load64(s.data() + k.size - 8) == k.window
+                        : std::memcmp(s.data(), &k.window, k.size) == 0) {
+          return true;
+        }
+        break;
+      case StringMatcher::Kind::kPrefix:
+        if (s.size() >= k.size && detail::Load64(s.data() + k.size - 8) == k.window) return true;
+        break;
+      case StringMatcher::Kind::kSuffix:
+        if (s.size() >= k.size && detail::Load64(s.data() + s.size() - k.size) == k.window) return true;
+        break;
+      case StringMatcher::Kind::kPresence: return true;  // never built
+    }
+  }
+  return false;
+}
 
 }  // namespace ambit::authz

@@ -22,6 +22,28 @@ std::string DenialReason(const Decision& decision) {
   return "allow policies exist, but none allowed";
 }
 
+void PolicySet::Add(const CompiledPolicy* policy) {
+  Entry e;
+  e.policy = policy;
+  e.gated = policy->gated();
+  e.first_key = static_cast<std::uint32_t>(keys_.size());
+  e.key_count = static_cast<std::uint16_t>(policy->gate_keys().size());
+  keys_.insert(keys_.end(), policy->gate_keys().begin(), policy->gate_keys().end());
+  (policy->action() == Action::kDeny ? deny_ : allow_).push_back(e);
+}
+
+const CompiledPolicy* PolicySet::FirstMatch(const std::vector<Entry>& list,
+                                            const PreparedConnection& c) const {
+  for (const Entry& e : list) {
+    if (e.gated &&
+        !CompiledPolicy::GateAdmits(std::span(keys_.data() + e.first_key, e.key_count), c)) {
+      continue;
+    }
+    if (e.policy->MatchesPastGate(c)) return e.policy;
+  }
+  return nullptr;
+}
+
 PolicyIndex::PolicyIndex(const PolicyMap& policies, const PolicyIndex* previous) {
   by_key_.reserve(policies.size());
   std::vector<const CompiledPolicy*> in_key_order;
@@ -53,9 +75,7 @@ PolicyIndex::PolicyIndex(const PolicyMap& policies, const PolicyIndex* previous)
 
   // Buckets, in key order: global first into every bucket, then each
   // namespace's own.
-  auto add = [](PolicySet& b, const CompiledPolicy* p) {
-    (p->action() == Action::kDeny ? b.deny : b.allow).push_back(p);
-  };
+  auto add = [](PolicySet& b, const CompiledPolicy* p) { b.Add(p); };
   for (const CompiledPolicy* p : in_key_order) {
     if (!p->dry_run() && p->scope() == Scope::kGlobal) add(global_, p);
   }
@@ -82,7 +102,7 @@ PolicySet PolicyIndex::ListedPolicies(std::span<const std::string> keys) const {
   for (const std::string& key : keys) {
     const CompiledPolicy* p = Find(key);
     if (p == nullptr || p->dry_run()) continue;
-    (p->action() == Action::kDeny ? out.deny : out.allow).push_back(p);
+    out.Add(p);
   }
   return out;
 }
@@ -110,23 +130,17 @@ Decision PolicyIndex::EvaluateListed(std::span<const std::string> policies,
 Decision PolicyIndex::Evaluate(const PolicySet& scoped, const PolicySet& listed,
                                const PreparedConnection& c) {
   // 1. DENY: scoped, then listed.
-  for (const CompiledPolicy* p : scoped.deny) {
-    if (p->Matches(c)) return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
-  }
-  for (const CompiledPolicy* p : listed.deny) {
-    if (p->Matches(c)) return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
-  }
+  const CompiledPolicy* p = scoped.FirstDenyMatch(c);
+  if (p == nullptr) p = listed.FirstDenyMatch(c);
+  if (p != nullptr) return {Verdict::kDeny, DecisionReason::kDenyMatched, p->key()};
   // 2. No ALLOW policy applies.
-  if (scoped.allow.empty() && listed.allow.empty()) {
+  if (!scoped.has_allow() && !listed.has_allow()) {
     return {Verdict::kAllow, DecisionReason::kNoAllowPolicies, {}};
   }
   // 3. ALLOW.
-  for (const CompiledPolicy* p : scoped.allow) {
-    if (p->Matches(c)) return {Verdict::kAllow, DecisionReason::kAllowMatched, p->key()};
-  }
-  for (const CompiledPolicy* p : listed.allow) {
-    if (p->Matches(c)) return {Verdict::kAllow, DecisionReason::kAllowMatched, p->key()};
-  }
+  p = scoped.FirstAllowMatch(c);
+  if (p == nullptr) p = listed.FirstAllowMatch(c);
+  if (p != nullptr) return {Verdict::kAllow, DecisionReason::kAllowMatched, p->key()};
   // 4.
   return {Verdict::kDeny, DecisionReason::kNoAllowMatched, {}};
 }

@@ -60,12 +60,40 @@ using PolicyMap =
     std::map<std::string, std::shared_ptr<const istio::security::Authorization>, std::less<>>;
 
 // Enforced (not dry-run) policies of one scope, by action, in evaluation
-// order. Borrows the compiled policies from the PolicyIndex that made it.
-struct PolicySet {
-  std::vector<const CompiledPolicy*> deny;
-  std::vector<const CompiledPolicy*> allow;
+// order. Each policy's gate keys (CompiledPolicy::GateKey) are copied next
+// to its pointer, so that turning away the policies a connection's peer
+// cannot match reads two contiguous arrays rather than every policy object.
+// Borrows the compiled policies from the PolicyIndex that made it.
+class PolicySet {
+ public:
+  // Appends |policy| (not dry-run) to the DENY or ALLOW list.
+  void Add(const CompiledPolicy* policy);
 
-  bool empty() const { return deny.empty() && allow.empty(); }
+  bool empty() const { return deny_.empty() && allow_.empty(); }
+  bool has_allow() const { return !allow_.empty(); }
+  std::size_t size() const { return deny_.size() + allow_.size(); }
+
+  // The first DENY (ALLOW) policy, in order, that matches |c|; null if none.
+  const CompiledPolicy* FirstDenyMatch(const PreparedConnection& c) const {
+    return FirstMatch(deny_, c);
+  }
+  const CompiledPolicy* FirstAllowMatch(const PreparedConnection& c) const {
+    return FirstMatch(allow_, c);
+  }
+
+ private:
+  struct Entry {
+    const CompiledPolicy* policy = nullptr;
+    std::uint32_t first_key = 0;  // its gate: keys_[first_key, first_key + key_count)
+    std::uint16_t key_count = 0;
+    bool gated = false;
+  };
+  const CompiledPolicy* FirstMatch(const std::vector<Entry>& list,
+                                   const PreparedConnection& c) const;
+
+  std::vector<Entry> deny_;
+  std::vector<Entry> allow_;
+  std::vector<CompiledPolicy::GateKey> keys_;
 };
 
 class PolicyIndex {
