@@ -1,10 +1,14 @@
-// CompiledPolicy against the naive proto interpreter on random policies and
-// connections drawn from a small vocabulary (so that hits are frequent).
+// CompiledPolicy and PolicyIndex against the naive proto interpreter on
+// random policies and connections drawn from a small vocabulary (so that
+// hits are frequent), values long and short (both sides of the 8-byte
+// window CompiledPolicy compares first).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "authz/compiled_policy.h"
+#include "authz/policy_index.h"
 #include "policy_builder.h"
 #include "reference_matcher.h"
 
@@ -20,10 +24,18 @@ class Gen {
   int Below(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
 
   pb::StringMatch String(bool principal) {
-    static const char* kNs[] = {"shop", "ops", "dev", "s", ""};
-    static const char* kPrincipals[] = {"cluster.local/ns/shop/sa/cart", "cluster.local/ns/shop/",
-                                        "/sa/cart", "cluster.local/ns/ops/sa/x", "cart", ""};
-    const std::string v = principal ? kPrincipals[Below(6)] : kNs[Below(5)];
+    static const char* kNs[] = {"shop", "ops", "dev", "s", "", "shop-production", "production",
+                                "shop-prod"};
+    static const char* kPrincipals[] = {"cluster.local/ns/shop/sa/cart",
+                                        "cluster.local/ns/shop/",
+                                        "/sa/cart",
+                                        "cluster.local/ns/ops/sa/x",
+                                        "cart",
+                                        "",
+                                        "cluster.local/ns/shop-production/sa/cart",
+                                        "shop-production/sa/cart",
+                                        "cluster.local/ns/shop-prod"};
+    const std::string v = principal ? kPrincipals[Below(9)] : kNs[Below(8)];
     switch (Below(4)) {
       case 0: return Exact(v);
       case 1: return Prefix(v);
@@ -52,9 +64,17 @@ class Gen {
           case 5: *m.add_not_source_ips() = Address(); break;
           case 6: *m.add_destination_ips() = Address(); break;
           case 7: *m.add_not_destination_ips() = Address(); break;
-          case 8: m.add_destination_ports(Below(2) ? 8080 : 80); break;
+          case 8:
+            m.add_destination_ports(Below(2) ? 8080 : 80);
+            if (Below(4) == 0) {  // a long list (searched, not scanned)
+              for (std::uint32_t p = 1; p <= 12; ++p) m.add_destination_ports(p * 1000);
+            }
+            break;
           case 9: m.add_not_destination_ports(Below(2) ? 8080 : 80); break;
-          case 10: *m.add_service_accounts() = Sa(Below(2) ? "shop" : "ops", Below(2) ? "cart" : "x"); break;
+          case 10:
+            *m.add_service_accounts() =
+                Sa(Below(3) == 0 ? "shop-production" : (Below(2) ? "shop" : "ops"), Below(2) ? "cart" : "x");
+            break;
           default: *m.add_not_service_accounts() = Sa(Below(2) ? "shop" : "ops", Below(2) ? "cart" : "x"); break;
         }
       }
@@ -81,9 +101,9 @@ class Gen {
     static const char* kIps[] = {"10.0.0.1", "10.0.1.1", "192.168.3.4", "fd00::1", "fd00::8000:0"};
     const std::uint16_t port = Below(2) ? 8080 : 80;
     if (Below(4) == 0) return Plaintext(kIps[Below(5)], kIps[Below(5)], port);
-    static const char* kNs[] = {"shop", "ops", "s"};
+    static const char* kNs[] = {"shop", "ops", "s", "shop-production"};
     static const char* kSa[] = {"cart", "x"};
-    return From(kNs[Below(3)], kSa[Below(2)], kIps[Below(5)], kIps[Below(5)], port);
+    return From(kNs[Below(4)], kSa[Below(2)], kIps[Below(5)], kIps[Below(5)], port);
   }
 
  private:
@@ -109,6 +129,63 @@ TEST(RandomizedTest, CompiledAgreesWithTheNaiveInterpreter) {
   // The vocabulary must exercise both outcomes substantially.
   EXPECT_GT(matched, total / 10);
   EXPECT_LT(matched, total * 9 / 10);
+}
+
+// Whole decisions: random sets of policies (scopes, actions, dry-run) and
+// workloads (namespace, listed keys, some unknown), the index's resolved
+// evaluation against the naive one, including which policy it names.
+TEST(RandomizedTest, IndexAgreesWithTheNaiveDecision) {
+  Gen gen(20261207);
+  static const char* kNamespaces[] = {"ns", "shop", "shop-production"};
+  const pb::Scope kScopes[] = {pb::GLOBAL, pb::NAMESPACE, pb::WORKLOAD_SELECTOR};
+  int allowed = 0;
+  int total = 0;
+  for (int round = 0; round < 300; ++round) {
+    PolicyMap map;
+    std::vector<std::string> keys_pool = {"shop/missing"};
+    const int n = gen.Below(12);
+    for (int i = 0; i < n; ++i) {
+      pb::Authorization p = gen.Policy();
+      p.set_namespace_(kNamespaces[gen.Below(3)]);
+      p.set_name("p" + std::to_string(i));
+      p.set_scope(kScopes[gen.Below(3)]);
+      p.set_action(gen.Below(3) == 0 ? pb::DENY : pb::ALLOW);
+      p.set_dry_run(gen.Below(8) == 0);
+      const std::string key = p.namespace_() + "/" + p.name();
+      keys_pool.push_back(key);
+      map[key] = std::make_shared<const pb::Authorization>(std::move(p));
+    }
+    PolicyIndex index(map);
+    for (int w = 0; w < 5; ++w) {
+      const std::string ns = kNamespaces[gen.Below(3)];
+      std::vector<std::string> keys;
+      const int listed = gen.Below(4);
+      for (int k = 0; k < listed; ++k) keys.push_back(keys_pool[gen.Below(static_cast<int>(keys_pool.size()))]);
+      const PolicySet scoped_set = PolicySet(index.ScopedPolicies(ns));
+      const PolicySet listed_set = index.ListedPolicies(keys);
+      for (int j = 0; j < 10; ++j) {
+        const Connection conn = gen.Conn();
+        const RefDecision want = RefDecide(map, ns, keys, conn);
+        const Decision got = PolicyIndex::Evaluate(scoped_set, listed_set, PreparedConnection::Prepare(conn));
+        ASSERT_EQ(got.allowed(), want.allowed) << "round " << round << " ns " << ns;
+        if (want.could_name.empty()) {
+          EXPECT_TRUE(got.policy.empty());
+        } else {
+          EXPECT_NE(std::find(want.could_name.begin(), want.could_name.end(), std::string(got.policy)),
+                    want.could_name.end())
+              << got.policy;
+        }
+        // The per-call form decides the same.
+        const Decision again = index.Evaluate(ns, keys, conn);
+        EXPECT_EQ(again.allowed(), got.allowed());
+        EXPECT_EQ(again.policy, got.policy);
+        allowed += got.allowed() ? 1 : 0;
+        ++total;
+      }
+    }
+  }
+  EXPECT_GT(allowed, total / 10);
+  EXPECT_LT(allowed, total * 9 / 10);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "authz/connection.h"
 #include "istio/security/authorization.pb.h"
@@ -81,6 +83,56 @@ inline bool RefPolicyMatches(const istio::security::Authorization& p, const Conn
     if (rule_ok) return true;
   }
   return false;
+}
+
+// The decision for |c| to a workload of namespace |ns| listing |keys|, by
+// Istio's rules read straight off the protos (ztunnel's assert_rbac): the
+// applicable enforced policies are the GLOBAL ones, the NAMESPACE ones of
+// |ns| and the listed ones that exist; any DENY match denies, no ALLOW
+// allows, an ALLOW match allows, otherwise deny. Returns the verdict and the
+// set of policy keys that could be named (every matching DENY when denied
+// by one, every matching ALLOW when allowed by one, else empty).
+struct RefDecision {
+  bool allowed = false;
+  std::vector<std::string> could_name;
+};
+
+template <typename PolicyMapT>
+RefDecision RefDecide(const PolicyMapT& policies, const std::string& ns,
+                      const std::vector<std::string>& keys, const Connection& c) {
+  std::vector<std::pair<std::string, const istio::security::Authorization*>> applicable;
+  for (const auto& [key, p] : policies) {
+    if (p->scope() == istio::security::GLOBAL ||
+        (p->scope() == istio::security::NAMESPACE && p->namespace_() == ns)) {
+      applicable.emplace_back(key, p.get());
+    }
+  }
+  for (const std::string& key : keys) {
+    auto it = policies.find(key);
+    if (it != policies.end()) applicable.emplace_back(key, it->second.get());
+  }
+  RefDecision out;
+  bool any_allow = false;
+  for (const auto& [key, p] : applicable) {
+    if (p->dry_run()) continue;
+    if (p->action() == istio::security::ALLOW) {
+      any_allow = true;
+    } else if (RefPolicyMatches(*p, c)) {
+      out.could_name.push_back(key);
+    }
+  }
+  if (!out.could_name.empty()) return out;  // denied by a DENY
+  if (!any_allow) {
+    out.allowed = true;
+    return out;
+  }
+  for (const auto& [key, p] : applicable) {
+    if (!p->dry_run() && p->action() == istio::security::ALLOW && RefPolicyMatches(*p, c)) {
+      out.could_name.push_back(key);
+    }
+  }
+  out.allowed = !out.could_name.empty();
+  return out;
 }
 
 }  // namespace ambit::authz::testing

@@ -129,6 +129,49 @@ TEST(WorkloadState, NamespaceAndGlobalPoliciesApply) {
   EXPECT_NE(state.FindPolicy("shop/selected"), nullptr);
 }
 
+// Each workload's policies are resolved when the snapshot is built: scoped =
+// global + its namespace's, listed = its existing keys (workloads listing the
+// same keys share one set); a workload of another snapshot has none.
+TEST(WorkloadState, WorkloadPoliciesAreResolvedPerSnapshot) {
+  WorkloadState::Contents c = Sample();
+  auto make = [](std::string ns, std::string name, istio::security::Scope scope,
+                 istio::security::Action action) {
+    auto p = std::make_shared<istio::security::Authorization>();
+    p->set_namespace_(ns);
+    p->set_name(name);
+    p->set_scope(scope);
+    p->set_action(action);
+    return std::shared_ptr<const istio::security::Authorization>(p);
+  };
+  c.policies["istio-system/global"] =
+      make("istio-system", "global", istio::security::GLOBAL, istio::security::DENY);
+  c.policies["default/ns-wide"] =
+      make("default", "ns-wide", istio::security::NAMESPACE, istio::security::ALLOW);
+  c.policies["default/web"] =
+      make("default", "web", istio::security::WORKLOAD_SELECTOR, istio::security::ALLOW);
+  for (const char* uid : {"c//Pod/default/web-1", "c//Pod/default/web-2"}) {
+    auto w = std::make_shared<Workload>(*c.workloads[uid]);
+    w->authorization_policies = {"default/web", "default/missing"};
+    c.workloads[uid] = w;
+  }
+  WorkloadState state(std::move(c));
+  const auto* web1 = state.FindWorkloadPolicies(*state.FindWorkloadByUid("c//Pod/default/web-1"));
+  const auto* web2 = state.FindWorkloadPolicies(*state.FindWorkloadByUid("c//Pod/default/web-2"));
+  const auto* client = state.FindWorkloadPolicies(*state.FindWorkloadByUid("c//Pod/default/client"));
+  ASSERT_NE(web1, nullptr);
+  ASSERT_NE(web2, nullptr);
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(web1->scoped->size(), 2u);  // the global DENY and the namespace's ALLOW
+  EXPECT_EQ(web1->listed->size(), 1u);  // default/web (the missing key skipped)
+  EXPECT_EQ(web1->listed, web2->listed);
+  EXPECT_EQ(client->scoped, web1->scoped);
+  EXPECT_TRUE(client->listed->empty());
+  WorkloadState other(Sample());
+  EXPECT_EQ(state.FindWorkloadPolicies(*other.FindWorkloadByUid("c//Pod/default/client")), nullptr);
+  EXPECT_EQ(other.FindWorkloadPolicies(*other.FindWorkloadByUid("c//Pod/default/client")), nullptr)
+      << "no policies: nothing resolved";
+}
+
 TEST(IpBytes, RoundTripsV4AndV6AndRejectsGarbage) {
   EXPECT_EQ(Ip("10.0.0.1").size(), 4u);
   EXPECT_EQ(FormatIp(Ip("10.0.0.1")), "10.0.0.1");
