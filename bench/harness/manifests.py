@@ -131,3 +131,59 @@ spec:
   ports:
   - {{name: http, port: 8080, targetPort: 8080}}
 """
+
+
+# The ambit-policy path: 100 AuthorizationPolicies in the mesh namespace, a realistic mix
+# for one namespace of a mesh. 95 select other workloads (app: svc-N, each admitting its own
+# caller), so they do not apply to the server; 5 do: a namespace-wide DENY (quarantined
+# namespaces), a DENY on the server for one principal, and three ALLOWs on the server,
+# the last of which admits the benchmark's client by principal. Every connection of the
+# path is thus checked against 2 DENY and up to 3 ALLOW policies, and admitted.
+POLICY_COUNT = 100
+
+
+def _policy(ns, name, selector_app, action, source, ports=None):
+    selector = f"  selector:\n    matchLabels: {{app: {selector_app}}}\n" if selector_app else ""
+    to = ""
+    if ports:
+        to = "    to:\n    - operation:\n        ports: [" + ", ".join(f'"{p}"' for p in ports) + "]\n"
+    return (f"---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+            f"metadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{selector}  action: {action}\n"
+            f"  rules:\n  - from:\n    - source:\n        {source}\n{to}")
+
+
+def policies_yaml(ns, count=POLICY_COUNT):
+    principal = f"cluster.local/ns/{ns}/sa"
+    docs = []
+    for i in range(count - 5):
+        docs.append(_policy(ns, f"svc-{i}", f"svc-{i}", "ALLOW", f'principals: ["{principal}/caller-{i}"]',
+                            ["8080"]))
+    docs.append(_policy(ns, "deny-quarantined", None, "DENY",
+                        "namespaces: [" + ", ".join(f'"quarantine-{i}"' for i in range(5)) + "]"))
+    docs.append(_policy(ns, "server-deny-legacy", "server", "DENY", f'principals: ["{principal}/legacy"]'))
+    docs.append(_policy(ns, "server-allow-frontend", "server", "ALLOW",
+                        f'principals: ["{principal}/frontend", "{principal}/frontend-canary"]', ["8080"]))
+    docs.append(_policy(ns, "server-allow-batch", "server", "ALLOW", f'principals: ["{principal}/batch"]',
+                        ["5201", "8080"]))
+    docs.append(_policy(ns, "server-allow-client", "server", "ALLOW", f'principals: ["{principal}/client"]',
+                        ["5201", "8080"]))
+    return "".join(docs)
+
+
+def intruder_yaml(ns):
+    """A pod on the client's node with an identity no policy admits (proves enforcement)."""
+    return f"""---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: intruder
+  namespace: {ns}
+  labels: {{app: intruder}}
+spec:
+  nodeName: node1
+  serviceAccountName: intruder
+  containers:
+  - name: client
+    image: tools
+    command: ["sleep", "infinity"]
+"""

@@ -10,6 +10,9 @@ Ports (client side on 127.0.0.1 of the client pod, server side on the server pod
            client 14014 -> server 14019 -> nginx  :8080   mTLS, full handshake (no-ssl-reuse)
            client 14015 -> server 14021 -> nginx  :8080   plain TCP (the control)
            client 14016 -> server 14022 -> iperf3 :5201   plain TCP
+           client 14017 -> server 14023 -> nginx  :8080   mTLS, session resumption, and on the
+                                                          server side 100 `tcp-request session`
+                                                          ACL rules, the last one allowing
   stunnel  client 14101 -> server 14108 -> iperf3 :5201   mTLS
            client 14102 -> server 14109 -> nginx  :8080   mTLS, session resumption
            client 14103 -> server 14110 -> nginx  :8080   mTLS, sessionResume = no (both ends)
@@ -30,7 +33,25 @@ HAPROXY_ROUTES = [
     ("nginx_full", 14014, 14019, NGINX_PORT, "full"),
     ("nginx_plain", 14015, 14021, NGINX_PORT, "plain"),
     ("iperf_plain", 14016, 14022, IPERF_PORT, "plain"),
+    ("nginx_acl", 14017, 14023, NGINX_PORT, "acl"),
 ]
+
+# The HAProxy counterpart of 100 AuthorizationPolicies (the haproxy-acl path): what a
+# sidecar-model user writes to admit callers by identity and address. Evaluated in order
+# per connection after the TLS handshake: 99 rules for other callers (a client-certificate
+# CN and a source network, neither of which the benchmark's client has), then the rule that
+# admits the client by its certificate's CN, then reject.
+ACL_RULES = 100
+
+
+def haproxy_acl_rules(count=ACL_RULES, allowed_cn="client"):
+    lines = []
+    for i in range(count - 1):
+        lines.append(f"  tcp-request session accept if {{ ssl_c_s_dn(CN) -m str caller-{i} }} "
+                     f"{{ src 10.{200 + i // 250}.{i % 250}.0/24 }}\n")
+    lines.append(f"  tcp-request session accept if {{ ssl_c_s_dn(CN) -m str {allowed_cn} }}\n")
+    lines.append("  tcp-request session reject\n")
+    return "".join(lines)
 STUNNEL_ROUTES = [
     ("iperf_tls", 14101, 14108, IPERF_PORT, "tls"),
     ("nginx_tls", 14102, 14109, NGINX_PORT, "tls"),
@@ -59,13 +80,15 @@ def haproxy_configs(certs, server_ip):
     tls_in = f"ssl crt {certs}/server.pem ca-file {certs}/ca.crt verify required ssl-min-ver TLSv1.3"
     client, server, seen = [common], [common], set()
     for name, cport, sport, bport, variant in HAPROXY_ROUTES:
-        out = {"tls": tls_out, "full": tls_out + " no-ssl-reuse", "plain": ""}[variant]
+        out = {"tls": tls_out, "full": tls_out + " no-ssl-reuse", "plain": "", "acl": tls_out}[variant]
         client.append(f"listen {name}\n  bind 127.0.0.1:{cport}\n  server s1 {server_ip}:{sport} {out}\n")
         if sport in seen:
             continue
         seen.add(sport)
         inbound = "" if variant == "plain" else " " + tls_in
-        server.append(f"listen in_{sport}\n  bind 0.0.0.0:{sport}{inbound}\n  server b 127.0.0.1:{bport}\n")
+        rules = haproxy_acl_rules() if variant == "acl" else ""
+        server.append(f"listen in_{sport}\n  bind 0.0.0.0:{sport}{inbound}\n{rules}"
+                      f"  server b 127.0.0.1:{bport}\n")
     return "".join(client), "".join(server)
 
 

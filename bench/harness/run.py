@@ -8,11 +8,19 @@ Paths (client pod on node1, server pod with iperf3 + nginx on node2):
   ambit-w1       the same in a second cluster whose ztunnels run --workers=1 (8-stream workload;
                  also new connections and CPU per request, to show what spreading costs)
   ambit-full     a third cluster with --pool-max-streams=1 (a TLS handshake per connection)
+  ambit-policy   a fourth cluster like `ambit` whose mesh namespace has 100 AuthorizationPolicies
+                 (manifests.policies_yaml: 5 apply to the server, the client admitted by principal)
   haproxy[-full|-plain], stunnel[-full]   the sidecar model: one proxy in each pod's netns
+  haproxy-acl    the HAProxy mTLS chain with 100 `tcp-request session` ACL rules on the server
+                 side, the last one admitting the client by certificate CN (proxies.py)
 DNS workloads (dnsperf from the client pod to the cluster DNS, dnsmasq at 10.96.0.2):
   raw            queries go to dnsmasq directly (the pod's own resolver, no capture)
   ambit          captured by ztunnel's DNS proxy: dns_forward forwards a name ztunnel does not
                  know to the same dnsmasq, dns_local is a Service name ztunnel answers itself
+
+--workloads and --paths select a subset (e.g. the policy rows alone:
+  --workloads newconn,latency_c1 --paths ambit,ambit-policy,haproxy,haproxy-acl);
+clusters and proxies no selected path needs are not started.
 
 Every round runs every workload over its paths, path after path (workload-major, so
 the paths of one workload are measured close together). Results: one JSON with every
@@ -51,10 +59,10 @@ RAW_NS, MESH_NS = "bench-raw", "bench-mesh"
 # Which paths each workload runs over, in order.
 WORKLOAD_PATHS = {
     "throughput": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
-    "latency_c1": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
+    "latency_c1": ["raw", "ambit", "ambit-policy", "haproxy", "haproxy-acl", "stunnel", "haproxy-plain"],
     "latency_c16": ["raw", "ambit", "haproxy", "stunnel", "haproxy-plain"],
-    "newconn": ["raw", "ambit", "ambit-w1", "ambit-full", "haproxy", "haproxy-full", "haproxy-plain",
-                "stunnel", "stunnel-full"],
+    "newconn": ["raw", "ambit", "ambit-policy", "ambit-w1", "ambit-full", "haproxy", "haproxy-acl",
+                "haproxy-full", "haproxy-plain", "stunnel", "stunnel-full"],
     "cpu": ["ambit", "ambit-w1", "haproxy", "stunnel", "haproxy-plain"],
     "memory": ["ambit", "haproxy", "stunnel", "haproxy-plain"],
     "streams8": ["raw", "ambit", "ambit-w1"],
@@ -62,6 +70,7 @@ WORKLOAD_PATHS = {
     "dns_local": ["raw", "ambit"],
 }
 WORKLOADS = list(WORKLOAD_PATHS)
+PATHS = list(dict.fromkeys(p for paths in WORKLOAD_PATHS.values() for p in paths))
 
 
 class Interrupted(Exception):
@@ -113,15 +122,19 @@ class Bench:
         bin_dir = os.path.abspath(self.args.bin_dir)
         z_help = Cluster("probe", bin_dir, self.work, log).ztunnel_help()
         self.has_pool_flag = "--pool-max-streams" in z_help
+        wanted = self.wanted_paths()
         specs = [("main", ["--workers=2"], True)]
         if not self.args.no_extra_clusters:
-            specs.append(("w1", ["--workers=1"], False))
-            if self.has_pool_flag:
+            if "ambit-w1" in wanted:
+                specs.append(("w1", ["--workers=1"], False))
+            if self.has_pool_flag and "ambit-full" in wanted:
                 specs.append(("full", ["--workers=2", "--pool-max-streams=1"], False))
+            if "ambit-policy" in wanted:
+                specs.append(("policy", ["--workers=2"], False))
         if not self.has_pool_flag:
             self.notes.append("ambit-full skipped: this ztunnel has no --pool-max-streams flag (not in main yet).")
         if self.args.no_extra_clusters:
-            self.notes.append("ambit-w1 and ambit-full skipped (--no-extra-clusters / --smoke).")
+            self.notes.append("ambit-w1, ambit-full and ambit-policy skipped (--no-extra-clusters / --smoke).")
         for key, zargs, with_raw in specs:
             c = Cluster(f"{self.tag}{key}", bin_dir, self.work, log)
             self.clusters[key] = c
@@ -130,7 +143,11 @@ class Bench:
             if with_raw:
                 yaml += "---\n" + manifests.namespace_yaml(RAW_NS, ambient=False) + manifests.pods_yaml(RAW_NS)
                 yaml += manifests.dns_yaml(MESH_NS)
+            if key == "policy":
+                yaml += manifests.intruder_yaml(MESH_NS)
             c.apply(yaml, "pods")
+            if key == "policy":
+                c.apply(manifests.policies_yaml(MESH_NS), "policies")
         main = self.clusters["main"]
 
         def pod_info(cluster, ns, name):
@@ -141,7 +158,8 @@ class Bench:
         raw_server_ns, raw_server_ip = pod_info(main, RAW_NS, "server")
         self.paths["raw"] = Path("raw", main, raw_client_ns, (raw_server_ip, proxies.IPERF_PORT),
                                  (raw_server_ip, proxies.NGINX_PORT), lambda: [], "raw", raw_server_ns)
-        for key, name in (("main", "ambit"), ("w1", "ambit-w1"), ("full", "ambit-full")):
+        for key, name in (("main", "ambit"), ("w1", "ambit-w1"), ("full", "ambit-full"),
+                          ("policy", "ambit-policy")):
             c = self.clusters.get(key)
             if c is None:
                 continue
@@ -157,24 +175,34 @@ class Bench:
         certs.make_certs(certs_dir, raw_server_ip)
         env = {"AMBIT_CLUSTER": main.name}  # so `cluster down` would find them too
         for kind in ("haproxy", "stunnel"):
+            if not any(p.startswith(kind) for p in wanted):
+                continue
             pair = proxies.ProxyPair(kind, self.registry, self.work, certs_dir, raw_client_ns, raw_server_ns,
                                      raw_server_ip, env, log)
             pair.start()
             self.pairs[kind] = pair
         loop = "127.0.0.1"
-        hp, st = self.pairs["haproxy"], self.pairs["stunnel"]
+        hp, st = self.pairs.get("haproxy"), self.pairs.get("stunnel")
         for name, pair, iperf_route, http_route in (
                 ("haproxy", hp, "iperf_tls", "nginx_tls"),
+                ("haproxy-acl", hp, None, "nginx_acl"),
                 ("haproxy-full", hp, None, "nginx_full"),
                 ("haproxy-plain", hp, "iperf_plain", "nginx_plain"),
                 ("stunnel", st, "iperf_tls", "nginx_tls"),
                 ("stunnel-full", st, None, "nginx_full")):
+            if pair is None:
+                continue
             iperf = (loop, proxies.client_port(pair.kind, iperf_route)) if iperf_route else None
             self.paths[name] = Path(name, main, raw_client_ns, iperf,
                                     (loop, proxies.client_port(pair.kind, http_route)),
                                     pair.pids, pair.kind, raw_server_ns)
         self.mtls_check = {kind: self.check_client_cert_required(raw_client_ns, raw_server_ip, port, certs_dir)
-                           for kind, port in (("haproxy", 14019), ("stunnel", 14109))}
+                           for kind, port in (("haproxy", 14019), ("stunnel", 14109)) if kind in self.pairs}
+        self.policy_check = {}
+        if "haproxy" in self.pairs:
+            self.policy_check["haproxy-acl"] = self.check_acl_enforced(raw_client_ns, raw_server_ip, certs_dir)
+        if "ambit-policy" in self.paths:
+            self.policy_check["ambit-policy"] = self.check_policy_enforced(self.paths["ambit-policy"])
         for netns in sorted({p.client_netns for p in self.paths.values()}):
             self.tune_client_netns(netns)
         for path in self.paths.values():
@@ -193,6 +221,49 @@ class Bench:
             raise RuntimeError(f"mTLS not enforced on {server_ip}:{port}: a client without a certificate got: "
                                f"{out.strip()[-300:]}")
         return "refused without a client certificate (tlsv13 alert certificate required)"
+
+    @staticmethod
+    def check_acl_enforced(netns, server_ip, certs_dir):
+        """The haproxy-acl server side admits the client's certificate and refuses another
+        valid certificate of the same CA (CN=server), so its 100 rules are really evaluated."""
+        port = 14023
+
+        def fetch(name):
+            r = subprocess.run(["ip", "netns", "exec", netns, "openssl", "s_client", "-connect", f"{server_ip}:{port}",
+                                "-CAfile", os.path.join(certs_dir, "ca.crt"), "-servername", "server", "-quiet",
+                                "-cert", os.path.join(certs_dir, f"{name}.crt"),
+                                "-key", os.path.join(certs_dir, f"{name}.key")],
+                               input="GET / HTTP/1.0\r\n\r\n", capture_output=True, text=True, timeout=20)
+            return "0123456789" in r.stdout
+        if not fetch("client"):
+            raise RuntimeError(f"haproxy-acl: the client certificate is not admitted on {server_ip}:{port}")
+        if fetch("server"):
+            raise RuntimeError(f"haproxy-acl: a certificate no ACL admits (CN=server) got through on {server_ip}:{port}")
+        return f"CN=client admitted, CN=server refused by the {proxies.ACL_RULES} rules"
+
+    def check_policy_enforced(self, path):
+        """The ambit-policy server admits the client and refuses a pod with an identity no policy
+        admits: its CONNECT is answered 401 by the server's ztunnel (counted in
+        counters.inbound.status401) and the curl fails, so the policies are really enforced."""
+        c = path.cluster
+        intruder_ns = os.path.basename(c.pod(MESH_NS, "intruder")["netns"])
+
+        def denials():
+            return c.config_dump("node2").get("counters", {}).get("inbound", {}).get("status401", 0)
+        deadline = time.monotonic() + 30
+        while True:
+            before = denials()
+            r = subprocess.run(["ip", "netns", "exec", intruder_ns, "curl", "-sS", "--max-time", "5", path.url],
+                               capture_output=True, text=True, timeout=10)
+            if r.returncode != 0 and "0123456789" not in r.stdout and denials() > before:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ambit-policy: the intruder pod still reaches {path.url} after 30 s "
+                                   "(policies not enforced)")
+            time.sleep(0.5)
+        policies = c.config_dump("node2").get("policies", [])
+        return (f"client admitted, intruder refused (curl exit {r.returncode}, 401 from node2's ztunnel); "
+                f"node2's ztunnel holds {len(policies)} policies")
 
     @staticmethod
     def tune_client_netns(netns):
@@ -245,6 +316,12 @@ class Bench:
         dump = path.cluster.config_dump("node1")
         out = dump.get("counters", {}).get("outbound", {})
         return {"streams": out.get("streamsOpened", 0), "tls": out.get("tlsConnectionsOpened", 0)}
+
+    def wanted_paths(self):
+        """The paths the selected workloads (and --paths) will run over."""
+        only_w = set(self.args.workloads.split(",")) if self.args.workloads else set(WORKLOADS)
+        only_p = set(self.args.paths.split(",")) if self.args.paths else set(PATHS)
+        return {p for w in WORKLOADS if w in only_w for p in WORKLOAD_PATHS[w] if p in only_p}
 
     # ---------------------------------------------------------------- workloads
     def run_tool(self, path, argv, seconds):
@@ -455,6 +532,7 @@ class Bench:
             "dns_local": lambda p, r: self.w_dns(p, f"server.{MESH_NS}.svc.cluster.local"),
         }
         only = set(self.args.workloads.split(",")) if self.args.workloads else set(WORKLOADS)
+        only_paths = set(self.args.paths.split(",")) if self.args.paths else set(PATHS)
         for r in range(1, self.args.rounds + 1):
             log(f"round {r} of {self.args.rounds}")
             for workload in WORKLOADS:
@@ -462,7 +540,7 @@ class Bench:
                     continue
                 for name in WORKLOAD_PATHS[workload]:
                     path = self.paths.get(name)
-                    if path is None:
+                    if path is None or name not in only_paths:
                         continue
                     if workload in ("throughput", "streams8") and path.iperf is None:
                         continue
@@ -575,6 +653,9 @@ def parse_args(argv):
     p.add_argument("--idle-conns", type=int, default=1000)
     p.add_argument("--idle-settle", type=float, default=1.0, help="seconds between the last connect and RSS")
     p.add_argument("--workloads", default="", help="comma-separated subset of " + ",".join(WORKLOADS))
+    p.add_argument("--paths", default="",
+                   help="comma-separated subset of " + ",".join(PATHS) + " (raw always comes up: the "
+                        "main cluster holds the reference pods)")
     p.add_argument("--no-extra-clusters", action="store_true",
                    help="no second/third cluster (skips ambit-w1 and ambit-full)")
     p.add_argument("--cluster-tag", default="",
@@ -585,6 +666,10 @@ def parse_args(argv):
     p.add_argument("--smoke", action="store_true",
                    help="1 round, about 1 s per workload, 100 idle connections (for make test)")
     args = p.parse_args(argv)
+    for name, given, known in (("--workloads", args.workloads, WORKLOADS), ("--paths", args.paths, PATHS)):
+        unknown = [x for x in given.split(",") if x and x not in known]
+        if unknown:
+            p.error(f"{name}: unknown {', '.join(unknown)} (known: {', '.join(known)})")
     if len(args.cluster_tag) > 16:
         p.error("--cluster-tag: at most 16 characters (cluster names are at most 20)")
     if args.smoke:
@@ -640,6 +725,7 @@ def main(argv):
         "workload_paths": WORKLOAD_PATHS,
         "notes": bench.notes,
         "mtls_check": getattr(bench, "mtls_check", {}),
+        "policy_check": getattr(bench, "policy_check", {}),
         "flags": stats.raw_throughput_flags(samples),
         "samples": samples,
         "summary": summary,
