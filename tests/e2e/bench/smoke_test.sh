@@ -24,7 +24,7 @@ cleanup() {
   if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
     kill -TERM "$RUN_PID"; wait "$RUN_PID"  # the harness cleans up on SIGTERM
   fi
-  for role in main w1 full; do
+  for role in main w1 full policy; do
     "$BIN/ambitctl" --cluster "$TAG$role" cluster down >/dev/null 2>&1
   done
   rm -rf "$WORK"
