@@ -58,7 +58,8 @@ std::string Principal(const std::string& ns, const std::string& sa) {
 // also only from 10.0.0.0/8.
 std::shared_ptr<const pb::Authorization> MakePolicy(const std::string& ns, const std::string& name,
                                                     int i, pb::Scope scope, pb::Action action,
-                                                    bool ip_block, std::uint32_t extra_port = 9090) {
+                                                    bool ip_block,
+                                                    std::uint32_t extra_port = 9090) {
   pb::Authorization p;
   p.set_namespace_(ns);
   p.set_name(name);
@@ -83,7 +84,7 @@ std::shared_ptr<const pb::Authorization> MakePolicy(const std::string& ns, const
 
 struct World {
   authz::PolicyMap policies;
-  std::vector<std::string> target_keys;  // listed by server/w5
+  std::vector<std::string> target_keys;              // listed by server/w5
   std::vector<std::vector<std::string>> other_keys;  // listed by the other workloads
   int matching_client = -1;  // the caller that the last ALLOW checked matches
 };
@@ -135,8 +136,8 @@ std::unique_ptr<state::WorkloadState> MakeSnapshot(const World& w) {
     wl->uid = "c//Pod/server/w" + std::to_string(i);
     wl->name = "w" + std::to_string(i);
     wl->ns = "server";
-    wl->addresses = {*state::PackIp("10.4." + std::to_string(i / 250) + "." +
-                                    std::to_string(i % 250 + 1))};
+    wl->addresses = {
+        *state::PackIp("10.4." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1))};
     wl->authorization_policies = i == kTarget ? w.target_keys : w.other_keys[i];
     contents.workloads[wl->uid] = std::move(wl);
   }

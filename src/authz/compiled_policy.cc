@@ -43,9 +43,12 @@ Action ToAction(int action) { return action == pb::ALLOW ? Action::kAllow : Acti
 
 Scope ToScope(int scope) {
   switch (scope) {
-    case pb::GLOBAL: return Scope::kGlobal;
-    case pb::NAMESPACE: return Scope::kNamespace;
-    default: return Scope::kWorkloadSelector;  // applies only where referenced by key
+    case pb::GLOBAL:
+      return Scope::kGlobal;
+    case pb::NAMESPACE:
+      return Scope::kNamespace;
+    default:
+      return Scope::kWorkloadSelector;  // applies only where referenced by key
   }
 }
 
@@ -149,7 +152,8 @@ class CompiledPolicyBuilder {
     AMBIT_RETURN_IF_ERROR(
         AddPrefixes(m.not_destination_ips(), "not_destination_ips", Field::kDestinationIp, true));
     AMBIT_RETURN_IF_ERROR(AddPrefixes(m.source_ips(), "source_ips", Field::kSourceIp, false));
-    AMBIT_RETURN_IF_ERROR(AddPrefixes(m.not_source_ips(), "not_source_ips", Field::kSourceIp, true));
+    AMBIT_RETURN_IF_ERROR(
+        AddPrefixes(m.not_source_ips(), "not_source_ips", Field::kSourceIp, true));
     AddServiceAccounts(m.service_accounts(), false);
     AddServiceAccounts(m.not_service_accounts(), true);
     AMBIT_RETURN_IF_ERROR(AddStrings(m.principals(), "principals", Field::kPrincipal, false));
@@ -164,7 +168,8 @@ class CompiledPolicyBuilder {
   // The gate keys a test requires the peer to agree with, or nullopt when
   // the test is not a requirement on the peer's principal or namespace that
   // a key can express.
-  std::optional<std::vector<CompiledPolicy::GateKey>> TestGate(const CompiledPolicy::Test& t) const {
+  std::optional<std::vector<CompiledPolicy::GateKey>> TestGate(
+      const CompiledPolicy::Test& t) const {
     if (t.negative) return std::nullopt;
     std::vector<CompiledPolicy::GateKey> keys;
     const std::uint32_t end = t.values.first + t.values.count;
@@ -219,7 +224,8 @@ class CompiledPolicyBuilder {
           std::optional<std::vector<CompiledPolicy::GateKey>> match_keys;
           for (std::uint32_t t = match.first; t < match.first + match.count; ++t) {
             auto keys = TestGate(out_.tests_[t]);
-            if (keys && (!match_keys || keys->size() < match_keys->size())) match_keys = std::move(keys);
+            if (keys && (!match_keys || keys->size() < match_keys->size()))
+              match_keys = std::move(keys);
           }
           if (!match_keys) {
             clause_gated = false;
@@ -227,7 +233,8 @@ class CompiledPolicyBuilder {
             clause_keys.insert(clause_keys.end(), match_keys->begin(), match_keys->end());
           }
         }
-        if (clause_gated && (!best || clause_keys.size() < best->size())) best = std::move(clause_keys);
+        if (clause_gated && (!best || clause_keys.size() < best->size()))
+          best = std::move(clause_keys);
       }
       if (!best) return;  // this rule may match any peer (or none needed)
       gate.insert(gate.end(), best->begin(), best->end());
@@ -242,8 +249,8 @@ class CompiledPolicyBuilder {
     out_.tests_.push_back({field, negative, SpanOf(first, end)});
   }
 
-  Status AddPorts(const google::protobuf::RepeatedField<std::uint32_t>& in, const std::string& field,
-                  bool negative) {
+  Status AddPorts(const google::protobuf::RepeatedField<std::uint32_t>& in,
+                  const std::string& field, bool negative) {
     const std::size_t first = out_.ports_.size();
     for (int i = 0; i < in.size(); ++i) {
       if (in[i] > 65535) {
@@ -264,13 +271,14 @@ class CompiledPolicyBuilder {
     for (int i = 0; i < in.size(); ++i) {
       const std::string& bytes = in[i].address();
       if (bytes.size() != 4 && bytes.size() != 16) {
-        return where_.Invalid(field, i, "address has " + std::to_string(bytes.size()) +
-                                            " bytes (want 4 or 16)");
+        return where_.Invalid(
+            field, i, "address has " + std::to_string(bytes.size()) + " bytes (want 4 or 16)");
       }
       const std::uint32_t max_len = static_cast<std::uint32_t>(bytes.size() * 8);
       if (in[i].length() > max_len) {
-        return where_.Invalid(field, i, "prefix length " + std::to_string(in[i].length()) +
-                                            " exceeds " + std::to_string(max_len));
+        return where_.Invalid(field, i,
+                              "prefix length " + std::to_string(in[i].length()) + " exceeds " +
+                                  std::to_string(max_len));
       }
       std::array<std::uint8_t, 16> raw{};
       std::memcpy(raw.data(), bytes.data(), bytes.size());
@@ -305,10 +313,21 @@ class CompiledPolicyBuilder {
       CompiledPolicy::StringMatcher sm;
       const std::string* value = nullptr;
       switch (m.match_type_case()) {
-        case pb::StringMatch::kExact: sm.kind = Kind::kExact; value = &m.exact(); break;
-        case pb::StringMatch::kPrefix: sm.kind = Kind::kPrefix; value = &m.prefix(); break;
-        case pb::StringMatch::kSuffix: sm.kind = Kind::kSuffix; value = &m.suffix(); break;
-        case pb::StringMatch::kPresence: sm.kind = Kind::kPresence; break;
+        case pb::StringMatch::kExact:
+          sm.kind = Kind::kExact;
+          value = &m.exact();
+          break;
+        case pb::StringMatch::kPrefix:
+          sm.kind = Kind::kPrefix;
+          value = &m.prefix();
+          break;
+        case pb::StringMatch::kSuffix:
+          sm.kind = Kind::kSuffix;
+          value = &m.suffix();
+          break;
+        case pb::StringMatch::kPresence:
+          sm.kind = Kind::kPresence;
+          break;
         case pb::StringMatch::MATCH_TYPE_NOT_SET:
           return where_.Invalid(field, i, "has no match type");
       }
@@ -367,7 +386,8 @@ PreparedConnection PreparedConnection::Prepare(const PeerView* peer, const net::
 bool CompiledPolicy::StringHits(const StringMatcher& m, std::string_view s) const {
   const char* at = s.data();  // where the value must appear in |s|
   switch (m.kind) {
-    case StringMatcher::Kind::kPresence: return !s.empty();
+    case StringMatcher::Kind::kPresence:
+      return !s.empty();
     case StringMatcher::Kind::kExact:
       if (s.size() != m.size) return false;
       break;
@@ -404,7 +424,8 @@ bool CompiledPolicy::TestPasses(const Test& t, const PreparedConnection& c) cons
       break;
     }
     case Field::kDestinationIp:
-      for (std::uint32_t i = first; i < end && !hit; ++i) hit = prefixes_[i].Contains(c.destination);
+      for (std::uint32_t i = first; i < end && !hit; ++i)
+        hit = prefixes_[i].Contains(c.destination);
       break;
     case Field::kSourceIp:
       for (std::uint32_t i = first; i < end && !hit; ++i) hit = prefixes_[i].Contains(c.source);
@@ -420,7 +441,8 @@ bool CompiledPolicy::TestPasses(const Test& t, const PreparedConnection& c) cons
       break;
     case Field::kPrincipal:
       if (!c.has_peer) break;
-      for (std::uint32_t i = first; i < end && !hit; ++i) hit = StringHits(strings_[i], c.peer.principal);
+      for (std::uint32_t i = first; i < end && !hit; ++i)
+        hit = StringHits(strings_[i], c.peer.principal);
       break;
     case Field::kNamespace:
       if (!c.has_peer) break;

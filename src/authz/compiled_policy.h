@@ -149,7 +149,9 @@ class CompiledPolicy {
   // keys on length and one 8-byte window. Most policies are about who
   // calls, so most connections are turned away here in a few compares.
   struct GateKey {
-    std::uint64_t window = 0;  // as StringMatcher; an exact value under 8 bytes: itself, zero-padded
+    // As StringMatcher::window; for an exact value under 8 bytes, the value
+    // itself, zero-padded.
+    std::uint64_t window = 0;
     std::uint32_t size = 0;
     Field field = Field::kPrincipal;  // kPrincipal or kNamespace
     StringMatcher::Kind kind = StringMatcher::Kind::kExact;
@@ -222,9 +224,11 @@ inline bool CompiledPolicy::GateAdmits(std::span<const GateKey> keys, const Prep
         if (s.size() >= k.size && detail::Load64(s.data() + k.size - 8) == k.window) return true;
         break;
       case StringMatcher::Kind::kSuffix:
-        if (s.size() >= k.size && detail::Load64(s.data() + s.size() - k.size) == k.window) return true;
+        if (s.size() >= k.size && detail::Load64(s.data() + s.size() - k.size) == k.window)
+          return true;
         break;
-      case StringMatcher::Kind::kPresence: return true;  // never built
+      case StringMatcher::Kind::kPresence:
+        return true;  // never built
     }
   }
   return false;

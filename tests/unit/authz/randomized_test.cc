@@ -24,8 +24,8 @@ class Gen {
   int Below(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
 
   pb::StringMatch String(bool principal) {
-    static const char* kNs[] = {"shop", "ops", "dev", "s", "", "shop-production", "production",
-                                "shop-prod"};
+    static const char* kNs[] = {"shop",       "ops",      "dev", "s", "", "shop-production",
+                                "production", "shop-prod"};
     static const char* kPrincipals[] = {"cluster.local/ns/shop/sa/cart",
                                         "cluster.local/ns/shop/",
                                         "/sa/cart",
@@ -73,7 +73,8 @@ class Gen {
           case 9: m.add_not_destination_ports(Below(2) ? 8080 : 80); break;
           case 10:
             *m.add_service_accounts() =
-                Sa(Below(3) == 0 ? "shop-production" : (Below(2) ? "shop" : "ops"), Below(2) ? "cart" : "x");
+                Sa(Below(3) == 0 ? "shop-production" : (Below(2) ? "shop" : "ops"),
+                   Below(2) ? "cart" : "x");
             break;
           default: *m.add_not_service_accounts() = Sa(Below(2) ? "shop" : "ops", Below(2) ? "cart" : "x"); break;
         }
@@ -160,19 +161,22 @@ TEST(RandomizedTest, IndexAgreesWithTheNaiveDecision) {
       const std::string ns = kNamespaces[gen.Below(3)];
       std::vector<std::string> keys;
       const int listed = gen.Below(4);
-      for (int k = 0; k < listed; ++k) keys.push_back(keys_pool[gen.Below(static_cast<int>(keys_pool.size()))]);
+      for (int k = 0; k < listed; ++k)
+        keys.push_back(keys_pool[gen.Below(static_cast<int>(keys_pool.size()))]);
       const PolicySet scoped_set = PolicySet(index.ScopedPolicies(ns));
       const PolicySet listed_set = index.ListedPolicies(keys);
       for (int j = 0; j < 10; ++j) {
         const Connection conn = gen.Conn();
         const RefDecision want = RefDecide(map, ns, keys, conn);
-        const Decision got = PolicyIndex::Evaluate(scoped_set, listed_set, PreparedConnection::Prepare(conn));
+        const Decision got =
+            PolicyIndex::Evaluate(scoped_set, listed_set, PreparedConnection::Prepare(conn));
         ASSERT_EQ(got.allowed(), want.allowed) << "round " << round << " ns " << ns;
         if (want.could_name.empty()) {
           EXPECT_TRUE(got.policy.empty());
         } else {
-          EXPECT_NE(std::find(want.could_name.begin(), want.could_name.end(), std::string(got.policy)),
-                    want.could_name.end())
+          EXPECT_NE(
+              std::find(want.could_name.begin(), want.could_name.end(), std::string(got.policy)),
+              want.could_name.end())
               << got.policy;
         }
         // The per-call form decides the same.

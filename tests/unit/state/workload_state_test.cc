@@ -157,7 +157,8 @@ TEST(WorkloadState, WorkloadPoliciesAreResolvedPerSnapshot) {
   WorkloadState state(std::move(c));
   const auto* web1 = state.FindWorkloadPolicies(*state.FindWorkloadByUid("c//Pod/default/web-1"));
   const auto* web2 = state.FindWorkloadPolicies(*state.FindWorkloadByUid("c//Pod/default/web-2"));
-  const auto* client = state.FindWorkloadPolicies(*state.FindWorkloadByUid("c//Pod/default/client"));
+  const auto* client =
+      state.FindWorkloadPolicies(*state.FindWorkloadByUid("c//Pod/default/client"));
   ASSERT_NE(web1, nullptr);
   ASSERT_NE(web2, nullptr);
   ASSERT_NE(client, nullptr);
