@@ -1,4 +1,4 @@
-"""ECDSA P-256 certificates for the reference mTLS chains (perf.md Part B).
+"""ECDSA P-256 certificates for the reference mTLS chains.
 
 A CA, a server leaf (SAN DNS:server, IP of the server pod, a SPIFFE URI) and a
 client leaf (SAN DNS:client, a SPIFFE URI), both with EKU serverAuth,clientAuth,

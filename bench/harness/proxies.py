@@ -1,6 +1,6 @@
 """The reference sidecar-model chains: one proxy in the client pod's netns, one in
 the server pod's netns, mTLS 1.3 with ECDSA P-256 certificates between them and
-client certificates verified (perf.md Part B). The harness starts the proxies
+client certificates verified. The harness starts the proxies
 itself (`ip netns exec`), so it knows their PIDs and can restart them fresh.
 
 Ports (client side on 127.0.0.1 of the client pod, server side on the server pod IP):

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """`make bench`: the same workloads over four paths between two pods on two nodes of
-local Ambit clusters, in interleaved rounds (issue #5; method: perf.md Parts B, C).
+local Ambit clusters, in interleaved rounds (issue #5; method: docs/performance.md).
 
 Paths (client pod on node1, server pod with iperf3 + nginx on node2):
   raw            namespace not enrolled, pod IP to pod IP
@@ -645,7 +645,7 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--throughput-seconds", type=int, default=8)
     p.add_argument("--latency-seconds", type=int, default=8,
-                   help="wrk duration per latency run (perf.md B4: -d8s; a p99 over more requests is steadier)")
+                   help="wrk duration per latency run (a p99 over more requests is steadier)")
     p.add_argument("--newconn-seconds", type=int, default=5)
     p.add_argument("--cpu-seconds", type=int, default=6)
     p.add_argument("--streams-seconds", type=int, default=6)

@@ -1,6 +1,6 @@
 // Connection: what an L4 authorization decision looks at — the source's
 // authenticated identity (if any), the source and destination IPs and the
-// destination port (reference/ztunnel.md §6).
+// destination port (https://istio.io/latest/docs/ambient/usage/l4-policy/).
 //
 // Value types; thread-compatible.
 #pragma once

@@ -3,7 +3,8 @@
 //
 // Value types; thread-compatible. As for the Istio kinds, `spec` is the validated
 // tree as written and the typed members are read-only views of it. Waypoints are
-// Gateways with gatewayClassName "istio-waypoint" (DESIGN.md §1).
+// Gateways with gatewayClassName "istio-waypoint"
+// (https://istio.io/latest/docs/ambient/usage/waypoint/).
 #pragma once
 
 #include <cstdint>

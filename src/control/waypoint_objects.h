@@ -1,5 +1,6 @@
 // What ambitd runs for a waypoint Gateway (gatewayClassName istio-waypoint),
-// as istiod does from its waypoint template (reference/l7-apis-kiali.md §1.1):
+// as istiod does from its waypoint template
+// (https://github.com/istio/istio/blob/master/manifests/charts/istio-control/istio-discovery/files/waypoint.yaml):
 // a Deployment "<name>" (1 replica) and a Service "<name>" (port 15008
 // "mesh"), both owned by the Gateway. The pod runs as service account
 // <name> and carries the waypoint labels, among them

@@ -1,5 +1,5 @@
 // HTTP/2 settings for HBONE sessions. Defaults are ztunnel's
-// (reference/ztunnel.md §1.4).
+// (https://github.com/istio/ztunnel/blob/master/src/proxy/h2/client.rs, src/proxy/h2/server.rs).
 #pragma once
 
 #include <chrono>

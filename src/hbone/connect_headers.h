@@ -1,4 +1,5 @@
-// Building the CONNECT request ztunnel sends (reference/ztunnel.md §1.2):
+// Building the CONNECT request ztunnel sends
+// (https://istio.io/latest/docs/ambient/architecture/hbone/):
 //   :method CONNECT, :authority <ip:port> (IPv6 bracketed),
 //   baggage (k8s.* / service.* / cloud.* pairs), forwarded for="<client ip:port>"
 //   [;host=<service>], traceparent 00-<32 hex>-<16 hex>-00 (random per connection).

@@ -1,5 +1,6 @@
 // Inbound CONNECT validation, as a pure function (no I/O): the first half of
-// serving a request on 15008 (reference/ztunnel.md §1.3).
+// serving a request on 15008 (as ztunnel's
+// https://github.com/istio/ztunnel/blob/master/src/proxy/inbound.rs).
 //
 //   method is not CONNECT                  -> 400
 //   :authority missing or not host:port    -> 400

@@ -1,7 +1,8 @@
 // Pool: pooled HBONE connections (mTLS + HTTP/2) of one worker loop.
 //
 // Key: (source identity, source IP, destination ip:15008, expected identities);
-// connections are never shared across keys (reference/ztunnel.md §1.5).
+// connections are never shared across keys (as ztunnel's
+// https://github.com/istio/ztunnel/blob/master/src/proxy/pool.rs).
 // A connection carries at most min(max_streams_per_connection (100), the
 // peer's SETTINGS_MAX_CONCURRENT_STREAMS) streams; beyond that another is
 // dialed. max_streams_per_connection = 1 means one stream per connection for

@@ -1,4 +1,5 @@
-// ztunnel's well-known ports (reference/ztunnel.md §2).
+// ztunnel's well-known ports (docs/ztunnel.md;
+// https://istio.io/latest/docs/ops/deployment/application-requirements/).
 #pragma once
 
 #include <array>

@@ -1,5 +1,5 @@
 // Outbound route decision: what to do with a captured connection, decided as
-// a plain value before any I/O (reference/ztunnel.md §1.2, DESIGN.md §3 step 3).
+// a plain value before any I/O (docs/life-of-a-connection.md).
 //
 //   original destination is a service VIP:port -> pick an endpoint, map the
 //       service port to its target port; HBONE if the endpoint is in the mesh
@@ -8,7 +8,8 @@
 // A destination with a waypoint (Service.waypoint when addressed by VIP,
 // Workload.waypoint when addressed by pod IP) goes over HBONE to one of the
 // waypoint's pods instead, keeping the original VIP:port (or pod IP:port) as
-// the :authority so the waypoint picks the backend (reference/ztunnel.md §1.7).
+// the :authority so the waypoint picks the backend
+// (https://istio.io/latest/docs/ambient/architecture/data-plane/).
 // It goes direct when the waypoint cannot be resolved to a pod (as Istio: a
 // missing waypoint is bypassed), when the connection comes from one of the
 // waypoint's own pods (no loop), or when waypoints are off (the waypoint

@@ -24,7 +24,8 @@ namespace ambit::inpod {
 
 inline constexpr std::string_view kCniSpecVersion = "1.0.0";
 
-// CNI error codes used (spec §"Error"): well-known ones, and 100+ for ours.
+// CNI error codes used (https://github.com/containernetworking/cni/blob/main/SPEC.md#error):
+// well-known ones, and 100+ for ours.
 enum CniErrorCode : int {
   kCniIncompatibleVersion = 1,
   kCniInvalidEnvironment = 4,

@@ -1,8 +1,8 @@
 // ZDS messages as plain C++ values, and their wire encoding (pure functions).
 //
-// ZDS (reference/ztunnel.md §3.2): the node agent sends WorkloadRequest
-// datagrams (Add / Keep / Del / SnapshotSent) to ztunnel over a unix
-// SOCK_SEQPACKET socket, one protobuf per datagram; AddWorkload carries exactly
+// ZDS (https://github.com/istio/ztunnel/blob/master/proto/zds.proto): the node agent
+// sends WorkloadRequest datagrams (Add / Keep / Del / SnapshotSent) to ztunnel
+// over a unix SOCK_SEQPACKET socket, one protobuf per datagram; AddWorkload carries exactly
 // one fd (the pod's netns) as SCM_RIGHTS. ztunnel answers each with an Ack.
 //
 // Decoding is total: any byte string and any set of received fds yields a

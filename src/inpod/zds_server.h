@@ -1,6 +1,6 @@
 // ZdsServer: the node agent's end of ZDS. Holds the node's set of enrolled pods
 // (uid, workload info, netns fd) and serves it to ztunnel over a unix
-// SOCK_SEQPACKET socket (reference/ztunnel.md §3.2):
+// SOCK_SEQPACKET socket (https://github.com/istio/ztunnel/blob/master/proto/zds.proto):
 //   on a connection: wait for ZdsHello (5 s), send every pod as Add (with its
 //   netns fd) or Keep (no fd known), one at a time, each waiting for its ack,
 //   then SnapshotSent; afterwards Add/Del as pods change. Adds go to the newest

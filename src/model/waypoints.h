@@ -1,4 +1,4 @@
-// Waypoint bindings (reference/l7-apis-kiali.md §1.1–1.2): which Services
+// Waypoint bindings (https://istio.io/latest/docs/ambient/usage/waypoint/): which Services
 // and pods send their traffic through which waypoint.
 //
 //  - A waypoint is a Gateway with gatewayClassName istio-waypoint. The label

@@ -18,7 +18,7 @@ namespace ambit::net {
 struct ConnectOptions {
   // Bind to this source IP (port 0) before connecting, with IP_TRANSPARENT and
   // freebind, so the upstream sees the original client's address. Needs
-  // CAP_NET_ADMIN and policy routing for the replies (reference/ztunnel.md §1.3).
+  // CAP_NET_ADMIN and policy routing for the replies (docs/redirection.md).
   std::optional<IpAddress> source;
   std::chrono::milliseconds timeout{10'000};  // ztunnel's CONNECTION_TIMEOUT
   KeepaliveConfig keepalive;

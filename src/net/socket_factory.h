@@ -1,7 +1,8 @@
 // SocketFactory: THE redirection seam. Every socket the data path creates
 // (listeners and outgoing connections) comes from a factory, so the same proxy
 // code runs in the node's namespace (DefaultSocketFactory) or inside a pod's
-// network namespace (NetnsSocketFactory, reference/ztunnel.md §3.3).
+// network namespace (NetnsSocketFactory; as ztunnel's InPodSocketFactory,
+// https://github.com/istio/ztunnel/blob/master/src/inpod/config.rs).
 //
 // A socket keeps the namespace it was created in for life, so only creation
 // needs the namespace; bind/connect/accept can run on any thread afterwards.

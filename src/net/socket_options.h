@@ -2,8 +2,8 @@
 //
 // Each function is one setsockopt/getsockopt; errors name the option and carry
 // errno. Thread-safe (no state). Values match ztunnel's defaults
-// (reference/ztunnel.md §1.4, §3): TCP_NODELAY on every socket, keepalive
-// 180 s / 180 s / 9 probes, mark 0x539 on sockets made in a pod's namespace.
+// (https://github.com/istio/ztunnel/blob/master/src/config.rs): TCP_NODELAY on every
+// socket, keepalive 180 s / 180 s / 9 probes, mark 0x539 on sockets made in a pod's namespace.
 #pragma once
 
 #include <chrono>
@@ -15,7 +15,7 @@
 namespace ambit::net {
 
 // SO_MARK put on every socket ztunnel creates inside a pod network namespace,
-// so the in-pod redirection rules let it through (reference/ztunnel.md §3).
+// so the in-pod redirection rules let it through (docs/redirection.md).
 inline constexpr std::uint32_t kInpodMark = 0x539;
 
 struct KeepaliveConfig {

@@ -1,5 +1,4 @@
-// MemoryTrimmer: gives memory that bursts left behind back to the OS
-// (DESIGN §7, "memory returns to the OS").
+// MemoryTrimmer: gives memory that bursts left behind back to the OS.
 //
 // Every |period| it asks each worker loop to release the buffer blocks its
 // free list did not need during the previous period

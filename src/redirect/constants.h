@@ -1,5 +1,6 @@
 // Numbers shared by the in-pod redirection rules, ztunnel and the node agent.
-// Values follow Istio's in-pod REDIRECT mode (reference/ztunnel.md §3.4) so that a
+// Values follow Istio's in-pod REDIRECT mode
+// (https://istio.io/latest/docs/ambient/architecture/traffic-redirection/) so that a
 // pod set up by Ambit looks the same as one set up by istio-cni.
 #pragma once
 

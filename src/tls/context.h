@@ -1,4 +1,4 @@
-// TLS contexts for HBONE (reference/ztunnel.md §1.1): TLS 1.3 only
+// TLS contexts for HBONE (https://istio.io/latest/docs/ambient/architecture/hbone/): TLS 1.3 only
 // (TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256), ALPN "h2", no SNI, no
 // session resumption (no tickets, no cache).
 //

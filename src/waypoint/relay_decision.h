@@ -1,5 +1,6 @@
 // What the waypoint does with one CONNECT it received, decided as a plain
-// value before any I/O (reference/l7-apis-kiali.md §1.4; ztunnel.md §1.7).
+// value before any I/O (docs/waypoint.md;
+// https://istio.io/latest/docs/ambient/architecture/data-plane/).
 //
 //   not CONNECT, bad :authority              -> 400
 //   target port is 15001/15006/15008         -> 503 (would loop)

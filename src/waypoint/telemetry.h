@@ -1,6 +1,6 @@
 // The waypoint's L4 telemetry labels: Istio's istio_tcp_* label set for one
-// relayed connection with reporter "waypoint" (reference/l7-apis-kiali.md
-// §4.1: waypoints report `waypoint`). Source = the client (the identity it
+// relayed connection with reporter "waypoint"
+// (https://istio.io/latest/docs/reference/config/metrics/). Source = the client (the identity it
 // proved, its workload found by the original client address), destination =
 // the service addressed and the endpoint chosen; connection security
 // mutual_tls (the waypoint only takes HBONE).

@@ -1,6 +1,6 @@
 // NodeResourceFilter: which resources a given proxy receives (the per-node
-// filtering seam of DESIGN.md §4 "each node proxy receives only what it
-// needs"). The default sends everything in the store; a later filter can
+// filtering seam: each node proxy receives only what it needs). The default
+// sends everything in the store; a later filter can
 // restrict workloads to those on or reachable from the node.
 //
 // Implementations must be thread-safe and cheap: they run for every resource

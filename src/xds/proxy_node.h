@@ -2,7 +2,8 @@
 //
 // ztunnel's node id is "ztunnel~<ip>~<pod>.<ns>~<ns>.svc.cluster.local" and
 // its metadata carries NAME, NAMESPACE, INSTANCE_IPS, NODE_NAME, CLUSTER_ID
-// and ENABLE_HBONE (reference/ztunnel.md §5). Value type; thread-compatible.
+// and ENABLE_HBONE (https://github.com/istio/ztunnel/blob/master/src/xds/client.rs).
+// Value type; thread-compatible.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
-// xDS type URLs Ambit serves and consumes (reference/ztunnel.md §5).
+// xDS type URLs Ambit serves and consumes (docs/xds.md; as ztunnel's
+// https://github.com/istio/ztunnel/blob/master/src/xds/types.rs).
 #pragma once
 
 #include <string_view>

@@ -1,5 +1,6 @@
 // A deliberately naive interpreter of istio.security.Authorization straight
-// off the proto (reference/ztunnel.md §6), used as the oracle that
+// off the proto (the semantics of ztunnel's
+// https://github.com/istio/ztunnel/blob/master/src/rbac.rs), used as the oracle that
 // CompiledPolicy is checked against (randomized unit test, fuzz_authz).
 // Only meaningful for policies CompiledPolicy::Compile accepts.
 #pragma once
