@@ -8,7 +8,7 @@
 # lines otherwise. The patterns are written so that this file does not match them.
 set -uo pipefail
 src="${1:?usage: standalone_test.sh SOURCE_DIR}"
-pattern='DESIGN[.]md|DESIGN §|[.][.]/shared/|reference/(ztunnel|l7-apis-kiali|perf|aesthetics)[.]md|l7-apis-kial[i]|(^|[^a-z_-])perf[.]md'
+pattern='DESIGN[.]md|DESIGN[ ]§|[.][.]/shared/|reference/(ztunnel|perf|aesthetics)[.]md|l7-apis-kial[i]|(^|[^a-z_-])perf[.]md'
 
 if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   hits=$(git -C "$src" grep -I -n -E "$pattern" -- . || true)
