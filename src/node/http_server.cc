@@ -4,18 +4,14 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/read.hpp>
-#include <asio/read_until.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/buffers_iterator.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/streambuf.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include <algorithm>
-#include <cctype>
+#include <array>
 #include <chrono>
+#include <variant>
 
 #include "core/log.h"
 #include "net/socket_factory.h"
@@ -24,52 +20,7 @@
 namespace ambit::node {
 namespace {
 
-constexpr std::size_t kMaxHead = 16 * 1024;
-constexpr std::size_t kMaxBody = 64 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return std::string(s);
-}
-
-// Parses the request line and headers (without the final blank line).
-Result<HttpRequest> ParseHead(std::string_view head) {
-  HttpRequest req;
-  auto line_end = head.find("\r\n");
-  std::string_view line = head.substr(0, line_end);
-  auto sp1 = line.find(' ');
-  auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) {
-    return Error(ErrorCode::kProtocol, "malformed request line");
-  }
-  req.method = std::string(line.substr(0, sp1));
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  if (line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0) {
-    return Error(ErrorCode::kProtocol, "not an HTTP/1.x request");
-  }
-  auto q = target.find('?');
-  req.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
-  std::string_view rest =
-      line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
-  while (!rest.empty()) {
-    auto end = rest.find("\r\n");
-    std::string_view h = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 2);
-    if (h.empty()) continue;
-    auto colon = h.find(':');
-    if (colon == std::string_view::npos) return Error(ErrorCode::kProtocol, "malformed header");
-    req.headers[Lower(std::string(h.substr(0, colon)))] = Trim(h.substr(colon + 1));
-  }
-  return req;
-}
 
 std::string Serialize(const HttpResponse& resp) {
   std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + HttpReason(resp.status) +
@@ -106,43 +57,32 @@ asio::awaitable<void> Serve(std::shared_ptr<HttpServer> server, HttpServer::Impl
       socket.close(ignored);
     }
   });
+  // Read until the bytes so far are a whole request or a malformed one;
+  // ParseHttpRequest bounds how much is read (head and body limits).
+  std::string data;
+  std::array<char, 4096> chunk;
   HttpResponse response;
-  try {
-    asio::streambuf buf(kMaxHead + kMaxBody);
-    std::size_t head_len =
-        co_await asio::async_read_until(socket, buf, "\r\n\r\n", asio::use_awaitable);
-    std::string data(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
-    std::string head = data.substr(0, head_len - 2);
-    Result<HttpRequest> req = ParseHead(head);
-    if (!req.ok()) {
-      response = HttpResponse::Text(400, req.error().ToString() + "\n");
-    } else {
-      std::size_t body_len = 0;
-      if (auto it = req->headers.find("content-length"); it != req->headers.end()) {
-        body_len = std::strtoull(it->second.c_str(), nullptr, 10);
-      }
-      if (body_len > kMaxBody) {
-        response = HttpResponse::Text(413, "request body too large\n");
-      } else {
-        std::string body = data.substr(head_len);
-        if (body.size() < body_len) {
-          buf.consume(buf.size());
-          std::string more(body_len - body.size(), '\0');
-          co_await asio::async_read(socket, asio::buffer(more), asio::use_awaitable);
-          body += more;
-        }
-        body.resize(std::min(body.size(), body_len));
-        req->body = std::move(body);
-        response = impl->Dispatch(*req);
-      }
+  while (true) {
+    HttpParseResult parsed = ParseHttpRequest(data);
+    if (auto* request = std::get_if<HttpParsed>(&parsed)) {
+      response = impl->Dispatch(request->request);
+      break;
     }
-  } catch (const std::exception& e) {
-    // Timeout, a peer that went away, or a head over the size limit.
-    if (socket.is_open()) {
-      response = HttpResponse::Text(400, "bad request\n");
-    } else {
-      co_return;
+    if (auto* error = std::get_if<HttpParseError>(&parsed)) {
+      response = HttpResponse::Text(error->status, error->message + "\n");
+      break;
     }
+    asio::error_code ec;
+    const std::size_t n = co_await socket.async_read_some(
+        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      // The deadline closed the socket: nothing to answer. Otherwise the peer
+      // ended (or reset) before a whole request arrived.
+      if (!socket.is_open()) co_return;
+      response = HttpResponse::Text(400, "incomplete request\n");
+      break;
+    }
+    data.append(chunk.data(), n);
   }
   std::string out = Serialize(response);
   asio::error_code ec;
@@ -226,7 +166,9 @@ const char* HttpReason(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     default: return "Unknown";
   }

@@ -2,9 +2,12 @@
 //
 // One request per connection (the response carries "Connection: close"),
 // request head up to 16 KiB, request bodies up to 64 KiB (read and handed to
-// the handler), 10 s to send the request. Routes match the path exactly
-// (query string split off); anything else is 404. Handlers run on the
-// ServiceLoop thread and must not block for long.
+// the handler), 10 s to send the request. Requests are parsed by
+// ParseHttpRequest (http_request.h); a malformed one is answered with its
+// status (400, 413, 431, 501) and a body naming what is wrong, and reaches no
+// handler. Routes match the path exactly (query string split off); anything
+// else is 404. Handlers run on the ServiceLoop thread and must not block for
+// long.
 //
 // Thread-safety: Start and Close may be called from any thread.
 #pragma once
@@ -16,17 +19,10 @@
 
 #include "core/result.h"
 #include "net/socket_address.h"
+#include "node/http_request.h"
 #include "node/service_loop.h"
 
 namespace ambit::node {
-
-struct HttpRequest {
-  std::string method;                          // "GET", "POST", ...
-  std::string path;                            // "/config_dump"
-  std::string query;                           // after '?', undecoded ("" when none)
-  std::map<std::string, std::string> headers;  // names lower-cased
-  std::string body;
-};
 
 struct HttpResponse {
   int status = 200;
