@@ -40,13 +40,17 @@ namespace {
 
 using asio::ip::tcp;
 
-// Per-pod proxies, attached to the Pod.
+// Per-pod proxies, attached to the Pod; its listeners' connections come here.
 struct PodState final : PodTraffic {
+  explicit PodState(DataPath::Impl* data_path) : impl(data_path) {}
+  void OnOutbound(std::shared_ptr<Pod> pod, tcp::socket socket) override;
+  void OnInboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket socket) override;
+  void OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) override;
+
+  DataPath::Impl* impl;  // the DataPath outlives every pod and its connections
   std::function<std::shared_ptr<const Secret>()> secret;
   std::shared_ptr<hbone::InboundServer> inbound;
 };
-
-PodState& StateOf(const Pod& pod) { return static_cast<PodState&>(pod.traffic()); }
 
 void FillSource(TcpLabels& l, const state::Workload* w) {
   if (w == nullptr) return;
@@ -397,7 +401,9 @@ struct DataPath::Impl {
   asio::awaitable<std::optional<OutboundLeg>> OpenOutbound(const std::shared_ptr<Pod>& pod,
                                                            tcp::socket& downstream);
   asio::awaitable<void> InboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket downstream);
-  asio::awaitable<void> Hbone(std::shared_ptr<Pod> pod, tcp::socket socket);
+  // Serves |socket| with |inbound| (the pod's server) once a certificate is there.
+  asio::awaitable<void> Hbone(std::shared_ptr<Pod> pod, tcp::socket socket,
+                              std::shared_ptr<hbone::InboundServer> inbound);
 
   net::WorkerPool& workers;
   TcpMetrics& metrics;
@@ -429,7 +435,7 @@ DataPath::DataPath(net::WorkerPool& workers, const state::StateStore& state, Tcp
 DataPath::~DataPath() = default;
 
 Result<std::unique_ptr<PodTraffic>> DataPath::Attach(const Pod& pod) {
-  auto state = std::make_unique<PodState>();
+  auto state = std::make_unique<PodState>(impl_.get());
   state->secret = pod.certificate().Source();
   hbone::InboundServer::Options in;
   in.upstream_connect_timeout = impl_->options.connect_timeout;
@@ -448,26 +454,26 @@ Result<std::unique_ptr<PodTraffic>> DataPath::Attach(const Pod& pod) {
   return std::unique_ptr<PodTraffic>(std::move(state));
 }
 
-void DataPath::OnOutbound(std::shared_ptr<Pod> pod, tcp::socket socket) {
+void PodState::OnOutbound(std::shared_ptr<Pod> pod, tcp::socket socket) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, impl_->Outbound(std::move(pod), std::move(socket)), asio::detached);
+  asio::co_spawn(executor, impl->Outbound(std::move(pod), std::move(socket)), asio::detached);
 }
 
-void DataPath::OnInboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket socket) {
+void PodState::OnInboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket socket) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, impl_->InboundPlaintext(std::move(pod), std::move(socket)),
+  asio::co_spawn(executor, impl->InboundPlaintext(std::move(pod), std::move(socket)),
                  asio::detached);
 }
 
-void DataPath::OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
+void PodState::OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
   auto executor = socket.get_executor();
   // Counts in this loop's load while waiting for the certificate (the
   // inbound server then holds its own), so least-loaded placement of the
   // next HBONE connection already sees this one.
   asio::co_spawn(executor,
-                 [impl = impl_.get(), pod = std::move(pod), s = std::move(socket),
+                 [impl = impl, inbound = inbound, pod = std::move(pod), s = std::move(socket),
                   hold = net::WorkerPool::HoldCurrentLoop()]() mutable -> asio::awaitable<void> {
-                   co_await impl->Hbone(std::move(pod), std::move(s));
+                   co_await impl->Hbone(std::move(pod), std::move(s), std::move(inbound));
                  },
                  asio::detached);
 }
@@ -815,7 +821,8 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
       result.socket_to_peer, ms, LateRejectionError(watched.revoked));
 }
 
-asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
+asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socket socket,
+                                            std::shared_ptr<hbone::InboundServer> inbound) {
   hbone_accepted.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<const Secret> secret = co_await AwaitSecret(pod->certificate(), options.cert_wait);
   if (secret == nullptr || secret->server_context == nullptr) {
@@ -826,7 +833,7 @@ asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socke
     co_return;
   }
   // The server runs the TLS + HTTP/2 connection on this loop from here on.
-  StateOf(*pod).inbound->Serve(std::move(socket));
+  inbound->Serve(std::move(socket));
 }
 
 void DataPath::DumpCounters(nlohmann::json& out) const {

@@ -95,10 +95,9 @@ class DataPath final : public PodTrafficHandler {
            Options options);
   ~DataPath() override;
 
+  // The pod's proxies (its HBONE inbound server); they serve the pod's three
+  // listeners.
   Result<std::unique_ptr<PodTraffic>> Attach(const Pod& pod) override;
-  void OnOutbound(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) override;
-  void OnInboundPlaintext(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) override;
-  void OnHbone(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) override;
 
   // The "counters" section of /config_dump.
   void DumpCounters(nlohmann::json& out) const;

@@ -23,16 +23,16 @@ Result<std::shared_ptr<Pod>> Pod::Start(PodSpec spec, identity::SpiffeId identit
     return std::move(traffic).error().WithContext("pod " + pod->spec_.ns + "/" + pod->spec_.name);
   }
   pod->traffic_ = std::move(traffic).value();
-  using Accept = void (PodTrafficHandler::*)(std::shared_ptr<Pod>, asio::ip::tcp::socket);
+  using Accept = void (PodTraffic::*)(std::shared_ptr<Pod>, asio::ip::tcp::socket);
   struct Plan {
     std::uint16_t port;
     Accept accept;
     const char* what;
   };
   const Plan plans[] = {
-      {ports.outbound, &PodTrafficHandler::OnOutbound, "outbound"},
-      {ports.inbound_plaintext, &PodTrafficHandler::OnInboundPlaintext, "inbound plaintext"},
-      {ports.hbone, &PodTrafficHandler::OnHbone, "HBONE"},
+      {ports.outbound, &PodTraffic::OnOutbound, "outbound"},
+      {ports.inbound_plaintext, &PodTraffic::OnInboundPlaintext, "inbound plaintext"},
+      {ports.hbone, &PodTraffic::OnHbone, "HBONE"},
   };
   std::size_t accept_loop = 0;
   for (const Plan& plan : plans) {
@@ -46,10 +46,11 @@ Result<std::shared_ptr<Pod>> Pod::Start(PodSpec spec, identity::SpiffeId identit
     std::weak_ptr<Pod> weak = pod;
     auto listener = net::Listener::Start(
         workers, *pod->factory_, net::SocketAddress(ports.bind, plan.port), options,
-        [weak, &handler, accept = plan.accept](asio::ip::tcp::socket socket) {
+        [weak, accept = plan.accept](asio::ip::tcp::socket socket) {
           auto self = weak.lock();
           if (self == nullptr || self->tracker_->draining()) return;  // socket closes
-          (handler.*accept)(std::move(self), std::move(socket));
+          PodTraffic& attached = *self->traffic_;
+          (attached.*accept)(std::move(self), std::move(socket));
         });
     if (!listener.ok()) {
       pod->StopAccepting();

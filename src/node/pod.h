@@ -53,23 +53,28 @@ class PodSideService {
   virtual std::vector<std::string> Describe() const = 0;
 };
 
-// Per-pod state a PodTrafficHandler attaches to a pod (e.g. its proxies).
+// Per-pod state a PodTrafficHandler attaches to a pod (e.g. its proxies),
+// and what to do with a connection accepted on one of that pod's listeners.
+// The pod's listeners call the object attached to that pod, so a handler's
+// connections always reach its own per-pod state: no downcast from a base
+// that another handler could have attached. The On* methods are called on
+// the worker loop that owns |socket|; they must not block.
 class PodTraffic {
  public:
   virtual ~PodTraffic() = default;
+  virtual void OnOutbound(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
+  virtual void OnInboundPlaintext(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
+  virtual void OnHbone(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
 };
 
-// What to do with a connection accepted on one of a pod's listeners. The On*
-// methods are called on the worker loop that owns |socket|; they must not block.
+// Makes the per-pod traffic state of each pod.
 class PodTrafficHandler {
  public:
   virtual ~PodTrafficHandler() = default;
   // Called once per pod before its listeners open; the result is kept in the
-  // pod (Pod::traffic()). It must not keep |pod| alive (no shared_ptr to it).
+  // pod (Pod::traffic()) and serves its listeners' connections. It must not
+  // keep |pod| alive (no shared_ptr to it).
   virtual Result<std::unique_ptr<PodTraffic>> Attach(const Pod& pod) = 0;
-  virtual void OnOutbound(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
-  virtual void OnInboundPlaintext(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
-  virtual void OnHbone(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
 };
 
 class Pod : public std::enable_shared_from_this<Pod> {
