@@ -11,13 +11,7 @@ constexpr std::string_view kCrlf = "\r\n";
 bool IsTokenChar(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
   if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 bool IsToken(std::string_view s) {
@@ -123,8 +117,8 @@ HttpParseResult ParseHttpRequest(std::string_view data, const HttpLimits& limits
   const std::size_t blank = data.substr(0, limits.max_head).find("\r\n\r\n");
   if (blank == std::string_view::npos || blank + 4 > limits.max_head) {
     if (data.size() >= limits.max_head) {
-      return HttpParseError{431, "request head exceeds " + std::to_string(limits.max_head) +
-                                     " bytes"};
+      return HttpParseError{431,
+                            "request head exceeds " + std::to_string(limits.max_head) + " bytes"};
     }
     return HttpNeedMore{};
   }
@@ -151,8 +145,8 @@ HttpParseResult ParseHttpRequest(std::string_view data, const HttpLimits& limits
     body_len = *agreed;
   }
   if (body_len > limits.max_body) {
-    return HttpParseError{413, "request body exceeds " + std::to_string(limits.max_body) +
-                                   " bytes"};
+    return HttpParseError{413,
+                          "request body exceeds " + std::to_string(limits.max_body) + " bytes"};
   }
   const std::size_t head_len = blank + 4;
   if (data.size() - head_len < body_len) return HttpNeedMore{};

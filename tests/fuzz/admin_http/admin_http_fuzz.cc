@@ -30,8 +30,8 @@ void Check(bool ok) {
 }
 
 bool Same(const HttpRequest& a, const HttpRequest& b) {
-  return a.method == b.method && a.path == b.path && a.query == b.query &&
-         a.headers == b.headers && a.body == b.body;
+  return a.method == b.method && a.path == b.path && a.query == b.query && a.headers == b.headers &&
+         a.body == b.body;
 }
 
 void Run(std::string_view data, const HttpLimits& limits) {

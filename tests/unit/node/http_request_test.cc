@@ -17,9 +17,8 @@ const HttpParsed& Parsed(const HttpParseResult& r) {
   static const HttpParsed kNone;
   if (const auto* p = std::get_if<HttpParsed>(&r)) return *p;
   ADD_FAILURE() << "not parsed: "
-                << (std::holds_alternative<HttpNeedMore>(r)
-                        ? std::string("need more")
-                        : std::get<HttpParseError>(r).message);
+                << (std::holds_alternative<HttpNeedMore>(r) ? std::string("need more")
+                                                            : std::get<HttpParseError>(r).message);
   return kNone;
 }
 
@@ -82,12 +81,12 @@ TEST(HttpRequestTest, OversizedHeadersAre431) {
 
 TEST(HttpRequestTest, AbsurdPathsAre400OrTooLarge) {
   for (const char* wire : {
-           "GET * HTTP/1.1\r\n\r\n",                       // asterisk-form
-           "GET http://evil/x HTTP/1.1\r\n\r\n",           // absolute-form
-           "GET  HTTP/1.1\r\n\r\n",                        // empty target
-           "GET /a\x01z HTTP/1.1\r\n\r\n",                 // control byte
-           "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n",            // non-ASCII
-           "GET /a b HTTP/1.1\r\n\r\n",                    // space in target
+           "GET * HTTP/1.1\r\n\r\n",              // asterisk-form
+           "GET http://evil/x HTTP/1.1\r\n\r\n",  // absolute-form
+           "GET  HTTP/1.1\r\n\r\n",               // empty target
+           "GET /a\x01z HTTP/1.1\r\n\r\n",        // control byte
+           "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n",   // non-ASCII
+           "GET /a b HTTP/1.1\r\n\r\n",           // space in target
        }) {
     const HttpParseError e = ErrorOf(ParseHttpRequest(wire));
     EXPECT_EQ(e.status, 400) << wire;
@@ -99,10 +98,10 @@ TEST(HttpRequestTest, AbsurdPathsAre400OrTooLarge) {
 
 TEST(HttpRequestTest, BadMethodsAndVersionsAre400) {
   for (const char* wire : {
-           " / HTTP/1.1\r\n\r\n",             // no method
-           "G(T / HTTP/1.1\r\n\r\n",          // not a token
-           "GET\t/ HTTP/1.1\r\n\r\n",         // no SP
-           "GET /\r\n\r\n",                   // HTTP/0.9
+           " / HTTP/1.1\r\n\r\n",      // no method
+           "G(T / HTTP/1.1\r\n\r\n",   // not a token
+           "GET\t/ HTTP/1.1\r\n\r\n",  // no SP
+           "GET /\r\n\r\n",            // HTTP/0.9
            "GET / HTTP/2.0\r\n\r\n",
            "GET / HTTP/1.1x\r\n\r\n",
            "GET / http/1.1\r\n\r\n",
@@ -195,7 +194,8 @@ TEST(HttpServerTest, MalformedRequestsGetTheirStatusAndReachNoHandler) {
   ASSERT_TRUE(server.ok());
   const auto addr = (*server)->local_address();
 
-  EXPECT_EQ(RawExchange(addr, "GET /x HTTP/1.1\r\n\r\n", false).rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_EQ(RawExchange(addr, "GET /x HTTP/1.1\r\n\r\n", false).rfind("HTTP/1.1 200 OK\r\n", 0),
+            0u);
   EXPECT_EQ(handled.load(), 1);
 
   // Exactly the limit without a blank line: the server reads it all, so its

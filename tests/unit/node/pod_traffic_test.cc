@@ -57,9 +57,9 @@ class RecordingTraffic final : public PodTraffic {
  private:
   void Record(const char* listener, const Pod& pod) {
     // The pod passed in is the one this object was attached to.
-    journal_.Add(prefix_ + listener + (prefix_.find("/" + pod.spec().name + "/") == std::string::npos
-                                           ? " (wrong pod)"
-                                           : ""));
+    journal_.Add(
+        prefix_ + listener +
+        (prefix_.find("/" + pod.spec().name + "/") == std::string::npos ? " (wrong pod)" : ""));
   }
   std::string prefix_;
   Journal& journal_;
@@ -67,7 +67,8 @@ class RecordingTraffic final : public PodTraffic {
 
 class RecordingHandler final : public PodTrafficHandler {
  public:
-  RecordingHandler(std::string name, Journal& journal) : name_(std::move(name)), journal_(journal) {}
+  RecordingHandler(std::string name, Journal& journal)
+      : name_(std::move(name)), journal_(journal) {}
   Result<std::unique_ptr<PodTraffic>> Attach(const Pod& pod) override {
     return std::unique_ptr<PodTraffic>(
         std::make_unique<RecordingTraffic>(name_, pod.spec().name, journal_));
@@ -100,8 +101,8 @@ TEST(PodTrafficTest, EachPodsConnectionsReachTheTrafficAttachedToIt) {
   RecordingHandler b("B", journal);
   net::WorkerPool workers(2);
   workers.Start();
-  PodPorts ports{.outbound = 0, .inbound_plaintext = 0, .hbone = 0,
-                 .bind = net::IpAddress::Loopback4()};
+  PodPorts ports{
+      .outbound = 0, .inbound_plaintext = 0, .hbone = 0, .bind = net::IpAddress::Loopback4()};
   auto start = [&](const std::string& name, PodTrafficHandler& handler) {
     PodSpec spec;
     spec.ns = "mesh";
