@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/duration.h"
 #include "core/log.h"
 #include "pki/cert_builder.h"
 #include "pki/chain.h"
@@ -46,15 +47,6 @@ Status CheckSigningCa(X509* cert, const std::string& source) {
     return Error(ErrorCode::kInvalidArgument, source + ": keyUsage does not allow keyCertSign");
   }
   return Ok();
-}
-
-std::string FormatTime(pki::TimePoint t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 Status EnsureDir(const std::string& dir) {
@@ -167,7 +159,7 @@ Status CertificateAuthority::Finish() {
   auto now = std::chrono::system_clock::now();
   if (signing_not_after_ <= now) {
     return Error(ErrorCode::kInvalidArgument,
-                 signing_name + " expired at " + FormatTime(signing_not_after_));
+                 signing_name + " expired at " + FormatUtcTimestamp(signing_not_after_));
   }
   // The signing certificate must itself chain to the roots through the intermediates.
   std::vector<UniqueX509> above;

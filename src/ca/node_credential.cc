@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "core/duration.h"
 #include "pki/file.h"
 
 namespace ambit::ca {
@@ -70,15 +71,6 @@ std::string Mac(std::string_view secret, std::string_view data) {
 
 Error Refused(std::string why) {
   return Error(ErrorCode::kUnauthenticated, "node credential refused: " + std::move(why));
-}
-
-std::string FormatTime(TimePoint t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -200,8 +192,8 @@ Result<NodeCredential> NodeCredentialVerifier::Verify(std::string_view token, Ti
   }
   if (!ValidNodeName(cred.node)) return Refused("malformed: invalid node name '" + cred.node + "'");
   if (now >= cred.expiry) {
-    return Refused("credential of node '" + cred.node + "' expired at " + FormatTime(cred.expiry) +
-                   " (now " + FormatTime(now) + ")");
+    return Refused("credential of node '" + cred.node + "' expired at " + FormatUtcTimestamp(cred.expiry) +
+                   " (now " + FormatUtcTimestamp(now) + ")");
   }
   return cred;
 }

@@ -1,6 +1,7 @@
 #include "core/duration.h"
 
 #include <cstdint>
+#include <ctime>
 #include <limits>
 
 namespace ambit {
@@ -68,6 +69,15 @@ Result<std::chrono::seconds> ParseWorkloadCertTtl(std::string_view text, std::st
   if (!ttl.ok()) return std::move(ttl).error().WithContext(std::string(what));
   AMBIT_RETURN_IF_ERROR(CheckWorkloadCertTtl(*ttl, what));
   return ttl;
+}
+
+std::string FormatUtcTimestamp(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace ambit

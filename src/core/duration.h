@@ -18,6 +18,10 @@ Result<std::chrono::seconds> ParseDurationSeconds(std::string_view text);
 // "1h30m", "20s", "24h" ("0s" for zero): the shortest form ParseDurationSeconds reads back.
 std::string FormatDurationSeconds(std::chrono::seconds value);
 
+// |t| in UTC as RFC 3339 at whole seconds, e.g. "2026-12-07T16:20:00Z"
+// (certificate validity in dumps, CLI tables and logs).
+std::string FormatUtcTimestamp(std::chrono::system_clock::time_point t);
+
 // Workload certificate lifetime (Istio's DEFAULT_WORKLOAD_CERT_TTL / ztunnel's
 // SECRET_TTL): default 24 h; at most Istio's MAX_WORKLOAD_CERT_TTL (90 days);
 // at least kMinWorkloadCertTtl, so that renewal at half-life (every 5 s at the

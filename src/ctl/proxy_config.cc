@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "ambit/v1/cluster.pb.h"
+#include "core/duration.h"
 #include "ctl/client.h"
 #include "ctl/netns_http.h"
 #include "ctl/output.h"
@@ -63,15 +64,6 @@ std::string Join(const std::vector<std::string>& parts, const char* sep = ",") {
 std::string WithoutNetwork(const std::string& v) {
   auto slash = v.find('/');
   return slash == std::string::npos ? v : v.substr(slash + 1);
-}
-
-std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string Age(double seconds) {
@@ -226,7 +218,7 @@ const char* SectionName(ProxyView view) {
 Result<std::string> RenderProxyConfig(ProxyView view, const std::vector<NodeDump>& dumps,
                                       const RenderOptions& options) {
   const char* section_name = SectionName(view);
-  const std::string now = Rfc3339(options.now);
+  const std::string now = FormatUtcTimestamp(options.now);
   json raw = json::object();
   Rows all;
   for (const auto& d : dumps) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "core/duration.h"
 #include "istio/security/authorization.pb.h"
 #include "pki/cert.h"
 #include "pki/pem.h"
@@ -16,15 +17,6 @@ namespace ambit::node {
 namespace {
 
 using nlohmann::json;
-
-std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 const char* WorkloadTypeName(state::WorkloadType t) {
   switch (t) {
@@ -68,8 +60,8 @@ json CertJson(const std::string& pem) {
   auto info = pki::InspectCert(cert->get());
   if (!info.ok()) return out;
   out["serialNumber"] = info->serial_hex;
-  out["validFrom"] = Rfc3339(info->not_before);
-  out["expirationTime"] = Rfc3339(info->not_after);
+  out["validFrom"] = FormatUtcTimestamp(info->not_before);
+  out["expirationTime"] = FormatUtcTimestamp(info->not_after);
   return out;
 }
 
@@ -181,7 +173,7 @@ void DumpCertificates(const std::vector<CertStatus>& certs, json& out) {
     j["fetchInFlight"] = c.fetch_in_flight;
     if (!c.last_error.empty()) j["lastError"] = c.last_error;
     if (c.backoff.count() > 0) j["retryBackoffMs"] = c.backoff.count();
-    if (c.next_fetch) j["nextFetch"] = Rfc3339(*c.next_fetch);
+    if (c.next_fetch) j["nextFetch"] = FormatUtcTimestamp(*c.next_fetch);
     json chain = json::array();
     json roots = json::array();
     if (c.secret != nullptr) {
@@ -189,7 +181,7 @@ void DumpCertificates(const std::vector<CertStatus>& certs, json& out) {
       chain.push_back(CertJson(cert.leaf_pem));
       for (const auto& pem : cert.chain_pems) chain.push_back(CertJson(pem));
       for (const auto& pem : cert.root_pems) roots.push_back(CertJson(pem));
-      j["refreshAt"] = Rfc3339(cert.refresh_at);
+      j["refreshAt"] = FormatUtcTimestamp(cert.refresh_at);
     }
     j["certChain"] = std::move(chain);
     j["rootCerts"] = std::move(roots);
