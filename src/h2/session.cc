@@ -283,7 +283,7 @@ Session::Session(Role role, std::unique_ptr<net::ByteStream> transport, const Se
       transport_(std::move(transport)),
       settings_(settings),
       on_request_(std::move(on_request)),
-      executor_(transport_->socket().get_executor()),
+      executor_(transport_->get_executor()),
       write_signal_(executor_),
       keepalive_timer_(executor_),
       last_active_(std::chrono::steady_clock::now()) {}

@@ -65,7 +65,7 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
   // |finished| outlives the stream: a deadline handler already queued when
   // the handshake ends must not touch it.
   auto finished = std::make_shared<bool>(false);
-  asio::steady_timer deadline(raw->socket().get_executor(), options_.handshake_timeout);
+  asio::steady_timer deadline(raw->get_executor(), options_.handshake_timeout);
   deadline.async_wait([raw, finished](asio::error_code ec) {
     if (!ec && !*finished) raw->Close();
   });

@@ -1,10 +1,12 @@
-// ByteStream: a full-duplex, ordered byte transport (plain TCP or TLS) as seen
-// by the HTTP/2 layer.
+// ByteStream: a full-duplex, ordered byte transport as seen by the HTTP/2
+// layer: plain TCP, TLS over TCP, or one HTTP/2 stream (h2::StreamByteStream,
+// so an HTTP/2 session can run inside an HBONE tunnel).
 //
 // Threading: bound to one event loop. At most one ReadSome and one Write may
 // be outstanding at a time (one reader coroutine, one writer coroutine).
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 
@@ -34,7 +36,8 @@ class ByteStream {
   // Closes the socket at once; pending operations fail.
   virtual void Close() = 0;
 
-  virtual asio::ip::tcp::socket& socket() = 0;
+  // The executor (event loop) every operation of this stream runs on.
+  virtual asio::any_io_executor get_executor() = 0;
 };
 
 // ByteStream over a plain TCP socket (writev for gathered writes).
@@ -46,7 +49,8 @@ class TcpByteStream final : public ByteStream {
   asio::awaitable<Status> Write(std::span<const ConstBytes> pieces) override;
   asio::awaitable<void> ShutdownWrite() override;
   void Close() override;
-  asio::ip::tcp::socket& socket() override { return socket_; }
+  asio::any_io_executor get_executor() override { return socket_.get_executor(); }
+  asio::ip::tcp::socket& socket() { return socket_; }
 
  private:
   asio::ip::tcp::socket socket_;

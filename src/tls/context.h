@@ -1,6 +1,13 @@
 // TLS contexts for HBONE (https://istio.io/latest/docs/ambient/architecture/hbone/): TLS 1.3 only
-// (TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256), ALPN "h2", no SNI, no
-// session resumption (no tickets, no cache).
+// (TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256), ALPN "h2" by default, no
+// SNI, no session resumption (no tickets, no cache).
+//
+// ALPN (RFC 7301) is configurable per context (ContextOptions::alpn): a client
+// offers the list in order; a server picks the first protocol of its own list
+// that the client offered (server preference) and refuses the handshake with
+// no_application_protocol when there is none. A connection whose handshake
+// agreed no protocol of the list fails (TlsStream::Handshake); HBONE keeps the
+// default {"h2"}, an HTTP listener may take {"h2", "http/1.1"}.
 //
 // Client: presents the workload certificate, verifies the server's chain
 // against the mesh roots and requires its SPIFFE URI SAN to be one of the
@@ -14,6 +21,9 @@
 #pragma once
 
 #include <memory>
+#include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -26,10 +36,18 @@ namespace ambit::tls {
 
 enum class Role { kClient, kServer };
 
+struct ContextOptions {
+  // Application protocols, most preferred first (each 1..255 bytes). Empty
+  // means no ALPN at all (neither offered nor required).
+  std::vector<std::string> alpn = {"h2"};
+};
+
 class TlsContext {
  public:
-  static Result<std::shared_ptr<const TlsContext>> Client(const WorkloadCredential& credential);
-  static Result<std::shared_ptr<const TlsContext>> Server(const WorkloadCredential& credential);
+  static Result<std::shared_ptr<const TlsContext>> Client(const WorkloadCredential& credential,
+                                                          ContextOptions options = {});
+  static Result<std::shared_ptr<const TlsContext>> Server(const WorkloadCredential& credential,
+                                                          ContextOptions options = {});
 
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
@@ -39,16 +57,23 @@ class TlsContext {
   SSL_CTX* native() const { return ctx_; }
   // The identity in our own leaf certificate.
   const identity::SpiffeId& local_identity() const { return local_identity_; }
+  // The ALPN protocols of this context, most preferred first.
+  const std::vector<std::string>& alpn() const { return alpn_; }
+  // Server side: the first protocol of alpn() that |offered| (ALPN wire
+  // format: length-prefixed names) contains, or an empty view.
+  std::string_view SelectAlpn(std::span<const unsigned char> offered) const;
 
  private:
-  TlsContext(Role role, SSL_CTX* ctx, identity::SpiffeId local)
-      : role_(role), ctx_(ctx), local_identity_(std::move(local)) {}
+  TlsContext(Role role, SSL_CTX* ctx, identity::SpiffeId local, std::vector<std::string> alpn)
+      : role_(role), ctx_(ctx), local_identity_(std::move(local)), alpn_(std::move(alpn)) {}
   static Result<std::shared_ptr<const TlsContext>> Build(Role role,
-                                                         const WorkloadCredential& credential);
+                                                         const WorkloadCredential& credential,
+                                                         ContextOptions options);
 
   Role role_;
   SSL_CTX* ctx_;
   identity::SpiffeId local_identity_;
+  std::vector<std::string> alpn_;
 };
 
 // What a connection requires of its peer, checked during the handshake.

@@ -223,8 +223,13 @@ asio::awaitable<Status> TlsStream::Handshake() {
   const unsigned char* alpn = nullptr;
   unsigned int alpn_len = 0;
   SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
-  if (alpn_len != 2 || std::memcmp(alpn, "h2", 2) != 0) {
-    co_return Error(ErrorCode::kProtocol, "ALPN h2 was not negotiated").WithContext(side);
+  alpn_.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  const std::vector<std::string>& wanted = context_->alpn();
+  if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), alpn_) == wanted.end()) {
+    std::string list;
+    for (const std::string& name : wanted) list += (list.empty() ? "" : ", ") + name;
+    co_return Error(ErrorCode::kProtocol, "ALPN: the peer agreed to none of [" + list + "]")
+        .WithContext(side);
   }
   if (!check_.identity) {
     co_return Error(ErrorCode::kUnauthenticated, "peer presented no certificate").WithContext(side);

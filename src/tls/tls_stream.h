@@ -19,6 +19,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "identity/spiffe_id.h"
@@ -47,17 +48,21 @@ class TlsStream final : public net::ByteStream {
   ~TlsStream() override;
 
   // Runs the handshake to completion. Fails with kUnauthenticated when the
-  // peer's certificate or identity is not acceptable, kProtocol when ALPN "h2"
-  // was not agreed, kIo/kCrypto otherwise.
+  // peer's certificate or identity is not acceptable, kProtocol when the
+  // context has ALPN protocols and none of them was agreed, kIo/kCrypto
+  // otherwise.
   asio::awaitable<Status> Handshake();
   // The peer's SPIFFE identity (set by a successful handshake).
   const std::optional<identity::SpiffeId>& peer_identity() const { return peer_identity_; }
+  // The ALPN protocol agreed by the handshake ("" when none).
+  const std::string& alpn() const { return alpn_; }
 
   asio::awaitable<Result<std::size_t>> ReadSome(net::MutableBytes out) override;
   asio::awaitable<Status> Write(std::span<const net::ConstBytes> pieces) override;
   asio::awaitable<void> ShutdownWrite() override;
   void Close() override;
-  asio::ip::tcp::socket& socket() override { return socket_; }
+  asio::any_io_executor get_executor() override { return socket_.get_executor(); }
+  asio::ip::tcp::socket& socket() { return socket_; }
 
   // Internal: state reached from OpenSSL's verify callback.
   struct PeerCheck {
@@ -87,6 +92,7 @@ class TlsStream final : public net::ByteStream {
   BIO* network_bio_ = nullptr;  // our side of the pair; SSL owns the other side
   PeerCheck check_;
   std::optional<identity::SpiffeId> peer_identity_;
+  std::string alpn_;
   std::vector<std::uint8_t> staging_;  // plaintext coalescing buffer (one record)
   bool write_busy_ = false;
   net::Signal write_idle_;

@@ -27,6 +27,8 @@ struct Outcome {
   Status server = Error(ErrorCode::kInternal, "not run");
   std::optional<identity::SpiffeId> client_saw;
   std::optional<identity::SpiffeId> server_saw;
+  std::string client_alpn;
+  std::string server_alpn;
   std::string echoed;
 };
 
@@ -45,6 +47,7 @@ Outcome RunPair(std::shared_ptr<const TlsContext> client_ctx, PeerPolicy client_
     out.server = co_await stream->Handshake();
     if (!out.server.ok()) co_return;
     out.server_saw = stream->peer_identity();
+    out.server_alpn = stream->alpn();
     std::vector<std::uint8_t> buf(100000);
     for (;;) {
       auto n = co_await stream->ReadSome(buf);
@@ -61,6 +64,7 @@ Outcome RunPair(std::shared_ptr<const TlsContext> client_ctx, PeerPolicy client_
     out.client = co_await stream->Handshake();
     if (!out.client.ok()) co_return;
     out.client_saw = stream->peer_identity();
+    out.client_alpn = stream->alpn();
     // Mixed piece sizes: tiny ones get coalesced, big ones (4 KiB and up)
     // go direct, each after whatever was staged before it.
     const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
@@ -103,8 +107,10 @@ class TlsStreamTest : public ::testing::Test {
     client_ = Ctx(true, *mesh_->Issue("default", "client"));
     server_ = Ctx(false, *mesh_->Issue("default", "server"));
   }
-  static std::shared_ptr<const TlsContext> Ctx(bool client, const WorkloadCredential& cred) {
-    auto ctx = client ? TlsContext::Client(cred) : TlsContext::Server(cred);
+  static std::shared_ptr<const TlsContext> Ctx(bool client, const WorkloadCredential& cred,
+                                               ContextOptions options = {}) {
+    auto ctx = client ? TlsContext::Client(cred, std::move(options))
+                      : TlsContext::Server(cred, std::move(options));
     EXPECT_TRUE(ctx.ok()) << ctx.error().ToString();
     return *ctx;
   }
@@ -125,6 +131,54 @@ TEST_F(TlsStreamTest, MutualHandshakeExchangesIdentitiesAndBytes) {
   EXPECT_EQ(out.server_saw, mesh_->Id("default", "client"));
   EXPECT_EQ(out.echoed.size(), payload.size());
   EXPECT_TRUE(out.echoed == payload);
+}
+
+TEST_F(TlsStreamTest, HboneContextsAgreeOnH2) {
+  Outcome out = RunPair(client_, Expect("server"), server_, "x");
+  ASSERT_TRUE(out.client.ok()) << out.client.error().ToString();
+  EXPECT_EQ(out.client_alpn, "h2");
+  EXPECT_EQ(out.server_alpn, "h2");
+}
+
+TEST_F(TlsStreamTest, AlpnServerPicksItsFirstProtocolTheClientOffers) {
+  auto server = Ctx(false, *mesh_->Issue("default", "server"), {{"h2", "http/1.1"}});
+  auto h1_only = Ctx(true, *mesh_->Issue("default", "client"), {{"http/1.1"}});
+  Outcome out = RunPair(h1_only, Expect("server"), server, "hello");
+  ASSERT_TRUE(out.client.ok()) << out.client.error().ToString();
+  ASSERT_TRUE(out.server.ok()) << out.server.error().ToString();
+  EXPECT_EQ(out.client_alpn, "http/1.1");
+  EXPECT_EQ(out.server_alpn, "http/1.1");
+  EXPECT_EQ(out.echoed, "hello");
+
+  // The client prefers http/1.1, the server h2: the server's order decides.
+  auto both = Ctx(true, *mesh_->Issue("default", "client"), {{"http/1.1", "h2"}});
+  Outcome out2 = RunPair(both, Expect("server"), server, "x");
+  ASSERT_TRUE(out2.client.ok()) << out2.client.error().ToString();
+  EXPECT_EQ(out2.client_alpn, "h2");
+  EXPECT_EQ(out2.server_alpn, "h2");
+}
+
+TEST_F(TlsStreamTest, AlpnWithNoCommonProtocolFailsBothSides) {
+  // HBONE's server takes only h2; an HTTP/1.1-only client is refused.
+  auto h1_only = Ctx(true, *mesh_->Issue("default", "client"), {{"http/1.1"}});
+  Outcome out = RunPair(h1_only, Expect("server"), server_, "x");
+  EXPECT_FALSE(out.client.ok());
+  EXPECT_FALSE(out.server.ok());
+  // A client that offers nothing while the server requires h2 fails on the server.
+  auto none = Ctx(true, *mesh_->Issue("default", "client"), {{}});
+  Outcome out2 = RunPair(none, Expect("server"), server_, "x");
+  EXPECT_FALSE(out2.server.ok());
+  EXPECT_EQ(out2.server.error().code(), ErrorCode::kProtocol) << out2.server.error().ToString();
+}
+
+TEST_F(TlsStreamTest, AlpnNamesAreValidated) {
+  auto cred = mesh_->Issue("default", "client");
+  ASSERT_TRUE(cred.ok());
+  auto empty_name = TlsContext::Client(*cred, {{"h2", ""}});
+  ASSERT_FALSE(empty_name.ok());
+  EXPECT_NE(empty_name.error().ToString().find("ALPN"), std::string::npos);
+  auto too_long = TlsContext::Server(*cred, {{std::string(256, 'a')}});
+  EXPECT_FALSE(too_long.ok());
 }
 
 TEST_F(TlsStreamTest, ClientRefusesServerWithUnexpectedIdentity) {
