@@ -17,6 +17,7 @@
 #include <cstring>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/log.h"
 #include "net/connect.h"
@@ -26,7 +27,7 @@ namespace ambit::dns {
 
 struct DnsService::Counters {
   std::atomic<std::uint64_t> queries{0}, tcp_queries{0}, answered{0}, forwarded{0}, upstream_failures{0},
-      upstream_tcp_retries{0}, truncated{0}, malformed{0}, refused{0};
+      upstream_tcp_retries{0}, upstream_udp_sockets{0}, truncated{0}, malformed{0}, refused{0};
 };
 
 struct DnsService::LoopTables {
@@ -64,6 +65,7 @@ ProxyCounters DnsService::counters() const {
   out.forwarded = c.forwarded.load(std::memory_order_relaxed);
   out.upstream_failures = c.upstream_failures.load(std::memory_order_relaxed);
   out.upstream_tcp_retries = c.upstream_tcp_retries.load(std::memory_order_relaxed);
+  out.upstream_udp_sockets = c.upstream_udp_sockets.load(std::memory_order_relaxed);
   out.truncated = c.truncated.load(std::memory_order_relaxed);
   out.malformed = c.malformed.load(std::memory_order_relaxed);
   out.refused = c.refused.load(std::memory_order_relaxed);
@@ -116,45 +118,172 @@ asio::awaitable<bool> ReadFull(const std::shared_ptr<tcp::socket>& socket, std::
   co_return !ec;
 }
 
-// One UDP exchange with |upstream|; answers that do not match are ignored
-// until the timeout.
-asio::awaitable<Result<Upstreamed>> UdpExchange(const net::SocketFactory& sockets, const net::SocketAddress& upstream,
-                                                const Bytes& wire, const Query& query, uint16_t id,
-                                                std::chrono::milliseconds timeout) {
-  auto executor = co_await asio::this_coro::executor;
-  const std::string where = "udp " + upstream.ToString();
-  auto fd = sockets.NewUdpSocket(upstream.family());
-  if (!fd.ok()) co_return std::move(fd).error().WithContext(where);
-  auto socket = std::make_shared<udp::socket>(executor);
-  asio::error_code ec;
-  socket->assign(upstream.family() == AF_INET ? udp::v4() : udp::v6(), fd->get(), ec);
-  if (ec) co_return Error(ErrorCode::kIo, where + ": " + ec.message());
-  fd->release();
-  socket->connect(ToEndpoint<udp::endpoint>(upstream), ec);
-  if (ec) co_return Error(ErrorCode::kUnavailable, where + ": connect: " + ec.message());
-  auto timed_out = std::make_shared<bool>(false);
-  asio::steady_timer timer(executor, timeout);
-  timer.async_wait([socket, timed_out](asio::error_code tec) {
-    if (tec) return;
-    *timed_out = true;
-    asio::error_code ignored;
-    socket->cancel(ignored);
-  });
-  co_await socket->async_send(asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
-  Bytes buf(kMaxMessage);
-  while (!ec) {
-    const std::size_t n =
-        co_await socket->async_receive(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
-    auto h = CheckResponseMatches(query, id, std::span<const uint8_t>(buf.data(), n));
-    if (!h.ok()) continue;  // stray or spoofed: keep waiting
-    timer.cancel();
-    buf.resize(n);
-    co_return Upstreamed{std::move(buf), *h};
+// Connected UDP sockets to the upstream resolvers, shared by the forwarded
+// queries of one pod on its loop: at most one open "channel" per upstream
+// takes new queries. Answers are matched to their query by id and question
+// (CheckResponseMatches), so a channel carries many queries at once and the
+// pod's network namespace is entered once per channel, not once per query.
+// A channel is retired after kQueriesPerChannel queries (its successor gets a
+// fresh random source port: RFC 5452 §9.2 wants both the id and the port
+// unpredictable) or at its first socket error, and closed once its last query
+// has ended. Ids are random and unique among a channel's queries in flight.
+// Threading: every call on the owner's loop; no locks.
+class UdpUpstreams {
+ public:
+  static constexpr std::size_t kQueriesPerChannel = 64;
+
+  UdpUpstreams(std::shared_ptr<const net::SocketFactory> sockets, DnsService::Counters& counters)
+      : sockets_(std::move(sockets)), counters_(counters) {}
+  ~UdpUpstreams() { Close(); }
+  UdpUpstreams(const UdpUpstreams&) = delete;
+  UdpUpstreams& operator=(const UdpUpstreams&) = delete;
+
+  // Sends |msg| (re-id'd) to |upstream| and waits up to |timeout| for the
+  // matching answer; stray or spoofed datagrams are ignored meanwhile.
+  asio::awaitable<Result<Upstreamed>> Exchange(const net::SocketAddress& upstream, const Bytes& msg,
+                                               const Query& query, std::chrono::milliseconds timeout,
+                                               std::mt19937& rng);
+
+  // Retires every channel: queries in flight still get their answers.
+  void Close() {
+    for (auto& ch : current_) Retire(*ch);
+    current_.clear();
   }
-  timer.cancel();
-  if (*timed_out) co_return Error(ErrorCode::kTimeout, where + ": no answer in time");
-  co_return Error(ErrorCode::kUnavailable, where + ": " + ec.message());
+
+ private:
+  struct Waiter {
+    const Query* query;
+    asio::steady_timer* wake;  // cancelled when |outcome| is set
+    std::optional<Result<Upstreamed>> outcome;
+  };
+  struct Channel {
+    Channel(udp::socket s, net::SocketAddress up) : socket(std::move(s)), upstream(std::move(up)) {}
+    udp::socket socket;
+    net::SocketAddress upstream;
+    std::unordered_map<uint16_t, Waiter*> waiting;
+    std::size_t uses = 0;
+    bool retired = false;
+  };
+  // Removes a query's registration when its Exchange ends, however it ends.
+  struct Registration {
+    std::shared_ptr<Channel> channel;
+    uint16_t id;
+    ~Registration() {
+      channel->waiting.erase(id);
+      if (channel->retired && channel->waiting.empty()) CloseChannel(*channel);
+    }
+  };
+
+  Result<std::shared_ptr<Channel>> ChannelFor(const net::SocketAddress& upstream,
+                                              const asio::any_io_executor& executor);
+  static asio::awaitable<void> Read(std::shared_ptr<Channel> ch);
+  static void Retire(Channel& ch) {
+    ch.retired = true;
+    if (ch.waiting.empty()) CloseChannel(ch);
+  }
+  static void CloseChannel(Channel& ch) {
+    asio::error_code ignored;
+    ch.socket.close(ignored);  // ends Read
+  }
+  // Every query waiting on |ch| fails with |error| (the socket failed).
+  static void FailAll(Channel& ch, const Error& error) {
+    auto waiting = std::move(ch.waiting);
+    ch.waiting.clear();
+    for (auto& [id, waiter] : waiting) {
+      waiter->outcome = error;
+      waiter->wake->cancel();
+    }
+  }
+
+  std::shared_ptr<const net::SocketFactory> sockets_;
+  DnsService::Counters& counters_;
+  std::vector<std::shared_ptr<Channel>> current_;  // not retired; one per upstream
+};
+
+Result<std::shared_ptr<UdpUpstreams::Channel>> UdpUpstreams::ChannelFor(
+    const net::SocketAddress& upstream, const asio::any_io_executor& executor) {
+  std::erase_if(current_, [](const auto& ch) { return ch->retired; });
+  for (auto& ch : current_) {
+    if (ch->upstream == upstream) return ch;
+  }
+  const std::string where = "udp " + upstream.ToString();
+  auto fd = sockets_->NewUdpSocket(upstream.family());  // in the pod's namespace
+  if (!fd.ok()) return std::move(fd).error().WithContext(where);
+  udp::socket socket(executor);
+  asio::error_code ec;
+  socket.assign(upstream.family() == AF_INET ? udp::v4() : udp::v6(), fd->get(), ec);
+  if (ec) return Error(ErrorCode::kIo, where + ": " + ec.message());
+  fd->release();
+  socket.connect(ToEndpoint<udp::endpoint>(upstream), ec);
+  if (ec) return Error(ErrorCode::kUnavailable, where + ": connect: " + ec.message());
+  socket.non_blocking(true, ec);
+  if (ec) return Error(ErrorCode::kIo, where + ": " + ec.message());
+  auto ch = std::make_shared<Channel>(std::move(socket), upstream);
+  Bump(counters_.upstream_udp_sockets);
+  current_.push_back(ch);
+  asio::co_spawn(executor, Read(ch), asio::detached);  // ends when the socket closes
+  return ch;
+}
+
+// Hands each datagram to the query it answers, until the socket closes or fails.
+asio::awaitable<void> UdpUpstreams::Read(std::shared_ptr<Channel> ch) {
+  // One buffer per loop thread: a datagram is handled before the next wait.
+  thread_local Bytes buf(kMaxMessage);
+  for (;;) {
+    asio::error_code ec;
+    co_await ch->socket.async_wait(udp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ch->socket.is_open()) co_return;
+    for (;;) {
+      const std::size_t n = ec ? 0 : ch->socket.receive(asio::buffer(buf), 0, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) {
+        // E.g. ECONNREFUSED (ICMP port unreachable) on the connected socket:
+        // it cannot be told which query it belongs to, so all of them fail
+        // (and try the next upstream) and the channel is replaced.
+        FailAll(*ch, Error(ErrorCode::kUnavailable, "udp " + ch->upstream.ToString() + ": " + ec.message()));
+        ch->retired = true;
+        CloseChannel(*ch);
+        co_return;
+      }
+      if (n < kHeaderSize) continue;
+      const uint16_t id = static_cast<uint16_t>((buf[0] << 8) | buf[1]);
+      auto it = ch->waiting.find(id);
+      if (it == ch->waiting.end()) continue;  // late, stray or spoofed
+      Waiter& waiter = *it->second;
+      auto h = CheckResponseMatches(*waiter.query, id, std::span<const uint8_t>(buf.data(), n));
+      if (!h.ok()) continue;  // wrong question: keep waiting for the real answer
+      waiter.outcome = Upstreamed{Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)), *h};
+      ch->waiting.erase(it);
+      waiter.wake->cancel();
+    }
+  }
+}
+
+asio::awaitable<Result<Upstreamed>> UdpUpstreams::Exchange(const net::SocketAddress& upstream,
+                                                            const Bytes& msg, const Query& query,
+                                                            std::chrono::milliseconds timeout,
+                                                            std::mt19937& rng) {
+  auto executor = co_await asio::this_coro::executor;
+  auto channel = ChannelFor(upstream, executor);
+  if (!channel.ok()) co_return std::move(channel).error();
+  std::shared_ptr<Channel> ch = *channel;
+  uint16_t id = static_cast<uint16_t>(rng());
+  while (ch->waiting.contains(id)) id = static_cast<uint16_t>(rng());
+  const Bytes wire = WithId(msg, id);
+  asio::steady_timer wake(executor, timeout);
+  Waiter waiter{&query, &wake, std::nullopt};
+  ch->waiting.emplace(id, &waiter);
+  Registration registration{ch, id};
+  if (++ch->uses >= kQueriesPerChannel) ch->retired = true;  // closes after its last query
+  asio::error_code ec;
+  co_await ch->socket.async_send(asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec && !waiter.outcome) {
+    ch->retired = true;
+    co_return Error(ErrorCode::kUnavailable, "udp " + upstream.ToString() + ": send: " + ec.message());
+  }
+  if (!waiter.outcome) co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (waiter.outcome) co_return std::move(*waiter.outcome);
+  co_return Error(ErrorCode::kTimeout, "udp " + upstream.ToString() + ": no answer in time");
 }
 
 asio::awaitable<Result<Upstreamed>> TcpExchange(const net::SocketFactory& sockets, const net::SocketAddress& upstream,
@@ -183,20 +312,20 @@ asio::awaitable<Result<Upstreamed>> TcpExchange(const net::SocketFactory& socket
   co_return Upstreamed{std::move(response), *h};
 }
 
-// |msg| (the client's query) to the upstreams in order, with a fresh id each;
-// a UDP answer with TC is fetched again over TCP. The upstream's answer, still
+// |msg| (the client's query) to the upstreams in order, with a fresh id each
+// (UDP through |udp|'s shared sockets); a UDP answer with TC is fetched again
+// over TCP. The upstream's answer, still
 // carrying the id it was sent with.
-asio::awaitable<Result<Bytes>> Forward(const std::shared_ptr<const net::SocketFactory>& sockets, const ProxyConfig& config,
-                                       const Query& query, const Bytes& msg, bool over_tcp, std::mt19937& rng,
+asio::awaitable<Result<Bytes>> Forward(const std::shared_ptr<const net::SocketFactory>& sockets,
+                                       UdpUpstreams& udp, const ProxyConfig& config, const Query& query,
+                                       const Bytes& msg, bool over_tcp, std::mt19937& rng,
                                        DnsService::Counters& counters) {
   if (config.upstreams.empty()) co_return Error(ErrorCode::kUnavailable, "no upstream resolver configured");
   Error last(ErrorCode::kUnavailable, "no upstream answered");
   for (const auto& upstream : config.upstreams) {
-    const auto id = static_cast<uint16_t>(rng());
-    const Bytes wire = WithId(msg, id);
     std::optional<Bytes> truncated;
     if (!over_tcp) {
-      auto r = co_await UdpExchange(*sockets, upstream, wire, query, id, config.upstream_timeout);
+      auto r = co_await udp.Exchange(upstream, msg, query, config.upstream_timeout, rng);
       if (!r.ok()) {
         last = std::move(r).error();
         continue;
@@ -205,6 +334,8 @@ asio::awaitable<Result<Bytes>> Forward(const std::shared_ptr<const net::SocketFa
       Bump(counters.upstream_tcp_retries);
       truncated = std::move(r->response);
     }
+    const auto id = static_cast<uint16_t>(rng());
+    const Bytes wire = WithId(msg, id);
     auto r = co_await TcpExchange(*sockets, upstream, wire, query, id, config.upstream_timeout);
     if (r.ok()) co_return std::move(r->response);
     if (truncated) co_return std::move(*truncated);  // the client may still retry over TCP itself
@@ -218,7 +349,8 @@ asio::awaitable<Result<Bytes>> Forward(const std::shared_ptr<const net::SocketFa
 struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
   Impl(DnsService& s, asio::io_context& l, std::size_t index, std::shared_ptr<const net::SocketFactory> f,
        Client c)
-      : service(s), loop(l), loop_index(index), sockets(std::move(f)), client(std::move(c)), rng(std::random_device{}()) {}
+      : service(s), loop(l), loop_index(index), sockets(std::move(f)), client(std::move(c)),
+        rng(std::random_device{}()), upstreams(sockets, s.mutable_counters()) {}
 
   DnsService& service;
   asio::io_context& loop;
@@ -226,6 +358,7 @@ struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const net::SocketFactory> sockets;
   Client client;
   std::mt19937 rng;
+  UdpUpstreams upstreams;  // forwarded queries' UDP sockets (this loop only)
   std::vector<std::unique_ptr<udp::socket>> udp_sockets;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<net::SocketAddress> addresses;
@@ -270,6 +403,7 @@ struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
     asio::error_code ec;
     for (auto& u : udp_sockets) u->close(ec);
     for (auto& a : acceptors) a->close(ec);
+    upstreams.Close();
   }
 
   static asio::awaitable<void> ServeUdp(std::shared_ptr<Impl> self, udp::socket* sock) {
@@ -368,7 +502,7 @@ struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
       }
       Bump(counters().forwarded);
       ++in_flight;
-      auto upstream = co_await Forward(sockets, config(), *query, msg, over_tcp, rng, counters());
+      auto upstream = co_await Forward(sockets, upstreams, config(), *query, msg, over_tcp, rng, counters());
       --in_flight;
       if (!upstream.ok()) {
         Bump(counters().upstream_failures);
@@ -436,6 +570,9 @@ asio::awaitable<Result<net::IpAddress>> ResolveHostnameImpl(std::shared_ptr<Reso
   const std::string& hostname = args->hostname;
   const bool want_v6 = args->want_v6;
   thread_local std::mt19937 rng{std::random_device{}()};
+  // This resolution's own UDP channels (a connection's hostname, not a pod's
+  // stream of queries): at most one socket per upstream for both families.
+  UdpUpstreams upstreams(sockets, service.mutable_counters());
   std::string name = hostname;
   while (!name.empty() && name.back() == '.') name.pop_back();
   for (char& c : name) {
@@ -459,7 +596,8 @@ asio::awaitable<Result<net::IpAddress>> ResolveHostnameImpl(std::shared_ptr<Reso
       if (!wire.ok()) co_return std::move(wire).error().WithContext("resolving " + hostname);
       auto query = ParseQuery(*wire);
       if (!query.ok()) co_return std::move(query).error().WithContext("resolving " + hostname);
-      auto response = co_await Forward(sockets, service.config(), *query, *wire, false, rng, service.mutable_counters());
+      auto response =
+          co_await Forward(sockets, upstreams, service.config(), *query, *wire, false, rng, service.mutable_counters());
       if (!response.ok()) co_return std::move(response).error().WithContext("resolving " + hostname);
       auto message = ParseMessage(*response);
       if (!message.ok()) co_return std::move(message).error().WithContext("resolving " + hostname);

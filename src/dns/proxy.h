@@ -8,8 +8,10 @@
 //  - UDP answers larger than the client's limit (512 bytes, or its EDNS(0)
 //    size) carry no records and TC=1, so the client retries over TCP;
 //  - forwarded queries go to the configured upstream resolvers in order, from
-//    a socket the pod's socket factory makes (inside the pod's namespace,
-//    marked so the redirection lets it through), with a fresh random id; a UDP
+//    sockets the pod's socket factory makes (inside the pod's namespace,
+//    marked so the redirection lets them through), with a fresh random id;
+//    over UDP a pod's queries share one connected socket per upstream, which
+//    is replaced after 64 queries (a new random source port); a UDP
 //    answer with TC set is fetched again over TCP; an upstream that does not
 //    answer in |upstream_timeout| (or answers something else) is skipped; when
 //    none answers the client gets SERVFAIL.
@@ -58,6 +60,7 @@ struct ProxyCounters {
   std::uint64_t forwarded = 0;        // sent upstream
   std::uint64_t upstream_failures = 0;  // forwarded queries no upstream answered (SERVFAIL)
   std::uint64_t upstream_tcp_retries = 0;  // upstream UDP answers with TC fetched over TCP
+  std::uint64_t upstream_udp_sockets = 0;  // UDP sockets opened toward upstreams
   std::uint64_t truncated = 0;        // UDP answers sent with TC=1
   std::uint64_t malformed = 0;        // FORMERR or dropped
   std::uint64_t refused = 0;          // over max_in_flight

@@ -295,6 +295,7 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                          {"forwarded", c.forwarded},
                          {"upstreamFailures", c.upstream_failures},
                          {"upstreamTcpRetries", c.upstream_tcp_retries},
+                         {"upstreamUdpSockets", c.upstream_udp_sockets},
                          {"truncated", c.truncated},
                          {"malformed", c.malformed},
                          {"refused", c.refused}};

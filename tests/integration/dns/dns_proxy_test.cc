@@ -16,7 +16,10 @@
 
 #include <atomic>
 #include <future>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "dns/proxy.h"
@@ -93,11 +96,22 @@ class Upstream {
   net::SocketAddress address() const { return net::SocketAddress(net::IpAddress::Loopback4(), port_); }
   int udp_queries() const { return udp_queries_; }
   int tcp_queries() const { return tcp_queries_; }
+  // Distinct UDP source ports the queries came from.
+  std::size_t udp_source_ports() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return source_ports_.size();
+  }
 
  private:
   static Bytes Respond(const Bytes& msg, bool over_udp) {
     auto q = ParseQuery(msg);
     if (!q.ok()) return {};
+    // <n>.seq.test: A 198.51.100.<n % 250>, so each answer names its query.
+    if (q->question.name.ends_with(".seq.test")) {
+      const int n = std::atoi(q->question.name.c_str()) % 250;
+      return Answer(*q, {{q->question.name, kTypeA, 60, std::string{char(198), 51, 100, static_cast<char>(n)}}}, 0,
+                    false);
+    }
     if (q->question.name == "ext.test") return Answer(*q, {{"ext.test", kTypeA, 60, std::string{char(192), 0, 2, 1}}}, 0, false);
     if (q->question.name == "big.test") {
       std::vector<AnswerRecord> many;
@@ -118,6 +132,10 @@ class Upstream {
         ssize_t n = ::recvfrom(udp_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
         if (n > 0) {
           ++udp_queries_;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            source_ports_.insert(ntohs(reinterpret_cast<sockaddr_in*>(&from)->sin_port));
+          }
           buf.resize(static_cast<size_t>(n));
           Bytes out = Respond(buf, true);
           ::sendto(udp_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
@@ -148,6 +166,8 @@ class Upstream {
   std::atomic<bool> stop_{false};
   std::atomic<int> udp_queries_{0};
   std::atomic<int> tcp_queries_{0};
+  mutable std::mutex mu_;
+  std::set<std::uint16_t> source_ports_;
   std::thread thread_;
 };
 
@@ -284,6 +304,62 @@ TEST_F(DnsProxyTest, ForwardsOtherNamesAndPassesNxdomainThrough) {
   EXPECT_EQ(upstream.udp_queries(), 3);
 }
 
+std::string SeqName(int i) { return std::to_string(i) + ".seq.test"; }
+std::string SeqAddress(int i) { return "198.51.100." + std::to_string(i % 250); }
+
+TEST_F(DnsProxyTest, ForwardedQueriesShareOneUpstreamSocketThatIsReplacedAfter64) {
+  Upstream upstream;
+  StartProxy({upstream.address()});
+  for (int i = 0; i < 150; ++i) {
+    const auto id = static_cast<uint16_t>(1000 + i);
+    auto reply = UdpAsk(port_, MakeQuery(SeqName(i), kTypeA, id));
+    ASSERT_TRUE(reply.has_value()) << i;
+    auto m = ParseMessage(*reply).value();
+    EXPECT_EQ(m.header.id, id);
+    ASSERT_EQ(m.answers.size(), 1u) << i;
+    EXPECT_EQ(state::FormatIp(m.answers[0].data), SeqAddress(i));
+  }
+  // 64 + 64 + 22 queries: three sockets, three source ports, not 150.
+  EXPECT_EQ(upstream.udp_queries(), 150);
+  EXPECT_EQ(upstream.udp_source_ports(), 3u);
+  EXPECT_EQ(service_->counters().upstream_udp_sockets, 3u);
+}
+
+TEST_F(DnsProxyTest, ConcurrentForwardedQueriesEachGetTheirOwnAnswer) {
+  Upstream upstream;
+  StartProxy({upstream.address()});
+  // 40 clients ask at once; every answer must be the one for its own name,
+  // although they all travel over one upstream socket.
+  constexpr int kClients = 40;
+  std::vector<int> fds;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port_);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < kClients; ++i) {
+    fds.push_back(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    Bytes q = MakeQuery(SeqName(i), kTypeA, static_cast<uint16_t>(7 * i + 1));
+    ::sendto(fds.back(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  int answered = 0;
+  for (int i = 0; i < kClients; ++i) {
+    pollfd p{fds[static_cast<std::size_t>(i)], POLLIN, 0};
+    if (::poll(&p, 1, 3000) != 1) continue;
+    Bytes buf(65535);
+    const ssize_t n = ::recv(p.fd, buf.data(), buf.size(), 0);
+    if (n <= 0) continue;
+    buf.resize(static_cast<size_t>(n));
+    auto m = ParseMessage(buf).value();
+    EXPECT_EQ(m.header.id, 7 * i + 1);
+    ASSERT_EQ(m.answers.size(), 1u) << i;
+    EXPECT_EQ(state::FormatIp(m.answers[0].data), SeqAddress(i)) << i;
+    ++answered;
+  }
+  for (int fd : fds) ::close(fd);
+  EXPECT_EQ(answered, kClients);
+  EXPECT_EQ(upstream.udp_source_ports(), 1u);
+}
+
 TEST_F(DnsProxyTest, TruncatesForUdpClientsAndFallsBackToTcp) {
   Upstream upstream;
   StartProxy({upstream.address()});
@@ -357,6 +433,13 @@ TEST_F(DnsProxyTest, MalformedQueriesGetFormerrAndDeadUpstreamsServfail) {
   ASSERT_TRUE(servfail.has_value());
   EXPECT_EQ(ParseHeader(*servfail).value().rcode, kRcodeServFail);
   EXPECT_EQ(service_->counters().upstream_failures, 1u);
+  // The refusal retired that socket: the next query gets a new one (and
+  // SERVFAIL again, quickly, not after the timeout).
+  auto again = UdpAsk(port_, MakeQuery("y.test", kTypeA, 33));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ParseHeader(*again).value().rcode, kRcodeServFail);
+  EXPECT_EQ(service_->counters().upstream_failures, 2u);
+  EXPECT_EQ(service_->counters().upstream_udp_sockets, 2u);
 }
 
 TEST_F(DnsProxyTest, ResolvesHostnamesFromTheSnapshotThenUpstream) {
