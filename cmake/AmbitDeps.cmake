@@ -9,6 +9,12 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(gRPC CONFIG REQUIRED)
+# http-parser (libhttp-parser-dev) ships no CMake or pkg-config file.
+find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
+find_library(HTTP_PARSER_LIBRARY NAMES http_parser REQUIRED)
+add_library(http_parser::http_parser UNKNOWN IMPORTED)
+set_target_properties(http_parser::http_parser PROPERTIES
+  IMPORTED_LOCATION "${HTTP_PARSER_LIBRARY}" INTERFACE_INCLUDE_DIRECTORIES "${HTTP_PARSER_INCLUDE_DIR}")
 if(NOT AMBIT_FUZZ)
   find_package(GTest REQUIRED)
   include(GoogleTest)
@@ -70,6 +76,7 @@ find_package(ZLIB)
 ambit_dep(ambit_dep_crypto OpenSSL::Crypto libcrypto.a Threads::Threads)
 ambit_dep(ambit_dep_ssl OpenSSL::SSL libssl.a ambit_dep_crypto)
 ambit_dep(ambit_dep_nghttp2 PkgConfig::NGHTTP2 libnghttp2.a)
+ambit_dep(ambit_dep_http_parser http_parser::http_parser libhttp_parser.a)
 ambit_dep(ambit_dep_protobuf protobuf::libprotobuf libprotobuf.a Threads::Threads $<$<TARGET_EXISTS:ZLIB::ZLIB>:ZLIB::ZLIB>)
 
 # Logging: Debian ships spdlog and fmt as shared libraries only. With
