@@ -120,6 +120,21 @@ int Parser::State::HeadersComplete() {
   auto normalized = Normalize(std::move(fields));
   fields.clear();
   h2::Headers list = std::move(*normalized);
+  // http-parser takes a name that merely starts with "transfer-encoding" or
+  // "content-length" for that field; such names are refused so that what it
+  // frames and what the fields say can never disagree.
+  for (const h2::Header& h : list) {
+    for (std::string_view framing : {std::string_view("transfer-encoding"), std::string_view("content-length")}) {
+      if (h.name.size() > framing.size() && h.name.starts_with(framing)) {
+        return Fail(400, std::string(what()) + ": field name \"" + h.name + "\" extends " + std::string(framing));
+      }
+    }
+  }
+  // http-parser refuses this itself, but only after the head callback: decide
+  // here so that a refused request never reaches the sink.
+  if (kind == Kind::kRequests && p.uses_transfer_encoding && (p.flags & F_CHUNKED) == 0) {
+    return Fail(400, std::string(what()) + ": Transfer-Encoding without chunked as its last coding (RFC 9112 §6.3)");
+  }
 
   MessageInfo info;
   info.version_minor = p.http_minor;

@@ -122,6 +122,9 @@ TEST(Http1Parser, AmbiguousFramingIsRefused) {
       {"GET / HTTP/1.1\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: h\r\nBad Name: 1\r\n\r\n", 400},
       {"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
+      // http-parser reads these names as the framing fields they extend.
+      {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encodingx: 1\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: h\r\nContent-Lengthy: 3\r\n\r\nabc", 400},
       {"GET / HTTP/1.1\nHost: h\n\n", 0},  // bare LF: accepted by http-parser, framing unambiguous
   };
   for (const auto& [wire, status] : cases) {
