@@ -6,33 +6,10 @@
 #include <vector>
 
 #include "http1/parser.h"
+#include "recorder.h"
 
 namespace ambit::http1 {
 namespace {
-
-struct Capture final : Sink {
-  std::vector<h2::RequestHead> requests;
-  std::vector<h2::ResponseHead> responses;
-  std::vector<MessageInfo> infos;
-  std::string body;
-  h2::Headers trailers;
-  int ends = 0;
-  void OnRequest(h2::RequestHead head, const MessageInfo& info) override {
-    requests.push_back(std::move(head));
-    infos.push_back(info);
-  }
-  void OnResponse(h2::ResponseHead head, const MessageInfo& info) override {
-    responses.push_back(std::move(head));
-    infos.push_back(info);
-  }
-  void OnBody(std::span<const std::uint8_t> b) override { body.append(reinterpret_cast<const char*>(b.data()), b.size()); }
-  void OnTrailers(h2::Headers t) override { trailers = std::move(t); }
-  void OnMessageEnd() override { ++ends; }
-};
-
-std::span<const std::uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 TEST(Http1Writer, ChunkedRequestRoundTripsThroughTheParser) {
   h2::RequestHead head;
@@ -48,15 +25,15 @@ TEST(Http1Writer, ChunkedRequestRoundTripsThroughTheParser) {
   AppendChunk(wire, Bytes(std::string(300, 'z')));
   AppendLastChunk(wire, {{"grpc-status", "0"}});
 
-  Capture c;
+  Recorder c;
   Parser p(Parser::Kind::kRequests, c);
   auto n = p.Feed(Bytes(wire));
   ASSERT_TRUE(n.ok()) << n.error().ToString() << "\n" << wire;
   ASSERT_EQ(c.requests.size(), 1u);
   EXPECT_EQ(c.requests[0], head);
   EXPECT_TRUE(c.infos[0].chunked);
-  EXPECT_EQ(c.body, "hello " + std::string(300, 'z'));
-  EXPECT_EQ(c.trailers, (h2::Headers{{"grpc-status", "0"}}));
+  EXPECT_EQ(c.bodies[0], "hello " + std::string(300, 'z'));
+  EXPECT_EQ(c.trailers[0], (h2::Headers{{"grpc-status", "0"}}));
   EXPECT_EQ(c.ends, 1);
 }
 
@@ -68,14 +45,14 @@ TEST(Http1Writer, ResponsesConnectAndUpgrade) {
   AppendResponseHead(wire, resp, {Framing::Kind::kContentLength, 3}, {.keep_alive = false, .upgrade = {}});
   wire += "nop";
   EXPECT_EQ(wire.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << wire;
-  Capture c;
+  Recorder c;
   Parser p(Parser::Kind::kResponses, c);
   ASSERT_TRUE(p.Feed(Bytes(wire)).ok());
   ASSERT_EQ(c.responses.size(), 1u);
   EXPECT_EQ(c.responses[0].status, 404);
   EXPECT_EQ(c.responses[0].fields, (h2::Headers{{"server", "ambit"}, {"content-length", "3"}}));
   EXPECT_FALSE(c.infos[0].keep_alive);
-  EXPECT_EQ(c.body, "nop");
+  EXPECT_EQ(c.bodies[0], "nop");
 
   h2::RequestHead connect;
   connect.method = "CONNECT";
@@ -91,7 +68,7 @@ TEST(Http1Writer, ResponsesConnectAndUpgrade) {
   ws.path = "/ws";
   std::string ww;
   AppendRequestHead(ww, ws, {}, {.keep_alive = true, .upgrade = "websocket"});
-  Capture u;
+  Recorder u;
   Parser q(Parser::Kind::kRequests, u);
   ASSERT_TRUE(q.Feed(Bytes(ww)).ok());
   EXPECT_TRUE(q.upgraded());
