@@ -22,7 +22,7 @@
 // no policy matches (again every one evaluated, then "no ALLOW matched").
 //
 // BM_DecideInbound is ztunnel's whole per-connection decision
-// (node::DecideInbound: the destination workload found by IP among 1,000,
+// (proxy::DecideInbound: the destination workload found by IP among 1,000,
 // its pre-resolved policies evaluated); target: under 1 µs for 100 applicable
 // policies (issue #11). BM_Evaluate is the evaluation alone
 // (authz::PolicyIndex::Evaluate on the resolved sets). The per-snapshot costs:
@@ -38,7 +38,7 @@
 
 #include "authz/policy_index.h"
 #include "istio/security/authorization.pb.h"
-#include "node/authorization.h"
+#include "proxy/authorization.h"
 #include "state/ip_bytes.h"
 
 namespace ambit {
@@ -169,7 +169,7 @@ struct Setup {
   World world;
   std::unique_ptr<state::WorkloadState> snapshot;
   Caller caller;
-  node::InboundConnectionFacts facts;
+  proxy::InboundConnectionFacts facts;
 
   Setup(int applicable, int total, bool allowed)
       : world(MakeWorld(applicable, total)),
@@ -194,13 +194,13 @@ void BM_DecideInbound(benchmark::State& st) {
   const int applicable = static_cast<int>(st.range(0));
   const bool allowed = st.range(2) != 0;
   const Setup s(applicable, static_cast<int>(st.range(1)), allowed);
-  const authz::Decision d = node::DecideInbound(*s.snapshot, "", "server", s.facts);
+  const authz::Decision d = proxy::DecideInbound(*s.snapshot, "", "server", s.facts);
   if (!Expected(d, allowed, applicable, s.world.matching_client)) {
     st.SkipWithError("unexpected decision");
     return;
   }
   for (auto _ : st) {
-    benchmark::DoNotOptimize(node::DecideInbound(*s.snapshot, "", "server", s.facts));
+    benchmark::DoNotOptimize(proxy::DecideInbound(*s.snapshot, "", "server", s.facts));
   }
 }
 BENCHMARK(BM_DecideInbound)->Apply(Args);

@@ -1,5 +1,5 @@
 // Outbound route decision (src/hbone/route.*): hbone::DecideRoute over the
-// node's real DestinationLookup (node::StateLookup on a StateStore), called
+// node's real DestinationLookup (proxy::StateLookup on a StateStore), called
 // on a worker loop as ztunnel's outbound path does (per-worker StateReader,
 // no lock). The snapshot holds |pods| HBONE workloads behind services of
 // |endpoints| pods each. Destinations:
@@ -18,7 +18,7 @@
 
 #include "hbone/route.h"
 #include "net/worker_pool.h"
-#include "node/state_lookup.h"
+#include "proxy/state_lookup.h"
 #include "state/ip_bytes.h"
 #include "state/state_store.h"
 
@@ -76,7 +76,7 @@ void RunOnWorker(benchmark::State& st, int pods, int endpoints, const net::Socke
                  const hbone::RouteOptions& options = {}) {
   state::StateStore store;
   store.Publish(MakeState(pods, endpoints, prefer_close));
-  node::StateLookup lookup(store, 1);
+  proxy::StateLookup lookup(store, 1);
   net::WorkerPool workers(1);
   workers.Start();
   std::promise<void> done;

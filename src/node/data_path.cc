@@ -26,13 +26,14 @@
 #include "hbone/ports.h"
 #include "hbone/route.h"
 #include "hbone/stats.h"
-#include "node/authorization.h"
-#include "node/await_secret.h"
-#include "node/config_dump.h"
-#include "node/inbound_service.h"
 #include "net/connect.h"
 #include "net/socket_options.h"
-#include "node/state_lookup.h"
+#include "node/inbound_service.h"
+#include "node/pod_authorizer.h"
+#include "proxy/authorization.h"
+#include "proxy/await_secret.h"
+#include "proxy/config_dump.h"
+#include "proxy/state_lookup.h"
 #include "tls/context.h"
 
 namespace ambit::node {
@@ -48,7 +49,7 @@ struct PodState final : PodTraffic {
   void OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) override;
 
   DataPath::Impl* impl;  // the DataPath outlives every pod and its connections
-  std::function<std::shared_ptr<const Secret>()> secret;
+  std::function<std::shared_ptr<const proxy::Secret>()> secret;
   std::shared_ptr<hbone::InboundServer> inbound;
 };
 
@@ -263,7 +264,7 @@ struct SessionView {
 // reporter="destination", mutual_tls, and the access log line.
 class InboundTelemetry final : public hbone::InboundObserver {
  public:
-  InboundTelemetry(PodSpec pod, std::string identity, std::shared_ptr<StateLookup> lookup,
+  InboundTelemetry(PodSpec pod, std::string identity, std::shared_ptr<proxy::StateLookup> lookup,
                    TcpMetrics& metrics, std::shared_ptr<ConnectionTracker> tracker)
       : pod_(std::move(pod)), identity_(std::move(identity)), lookup_(std::move(lookup)),
         metrics_(metrics), tracker_(std::move(tracker)) {}
@@ -306,7 +307,7 @@ class InboundTelemetry final : public hbone::InboundObserver {
     if (status == 401) {
       LogFailed("inbound", request.peer_address, labels,
                 net::SocketAddress(request.target.ip(), hbone::kHbonePort),
-                request.target.ToString(), RejectionError(reason));
+                request.target.ToString(), proxy::RejectionError(reason));
     }
   }
   void Opened(const hbone::InboundRequestInfo& request) override {
@@ -327,7 +328,7 @@ class InboundTelemetry final : public hbone::InboundObserver {
       auto denied = metrics_.Get(labels);
       denied->Closed();
       denied->Failed();
-      error = "\"" + LateRejectionError(revoked) + "\"";
+      error = "\"" + proxy::LateRejectionError(revoked) + "\"";
     } else {
       series->Closed();
     }
@@ -354,10 +355,10 @@ class InboundTelemetry final : public hbone::InboundObserver {
     labels.reporter = "destination";
     labels.connection_security_policy = "mutual_tls";
     FillSource(labels, snapshot->FindWorkloadByAddress(lookup_->network(),
-                                                       PackedFromIp(request.peer_address.ip())));
+                                                       proxy::PackedFromIp(request.peer_address.ip())));
     labels.source_principal = request.peer_identity.ToString();  // what the peer proved
     const state::Workload* self =
-        snapshot->FindWorkloadByAddress(lookup_->network(), PackedFromIp(request.target.ip()));
+        snapshot->FindWorkloadByAddress(lookup_->network(), proxy::PackedFromIp(request.target.ip()));
     FillDestination(labels, self,
                     self == nullptr ? nullptr
                                     : GuessInboundService(*snapshot, *self, request.target.port(),
@@ -372,7 +373,7 @@ class InboundTelemetry final : public hbone::InboundObserver {
 
   PodSpec pod_;
   std::string identity_;
-  std::shared_ptr<StateLookup> lookup_;
+  std::shared_ptr<proxy::StateLookup> lookup_;
   TcpMetrics& metrics_;
   std::shared_ptr<ConnectionTracker> tracker_;
 };
@@ -386,7 +387,7 @@ struct DataPath::Impl {
         options(std::move(o)),
         stats(w.size()),
         pools(w, PoolOptions(options), &stats),
-        lookup(std::make_shared<StateLookup>(s, w.size(), options.network)) {}
+        lookup(std::make_shared<proxy::StateLookup>(s, w.size(), options.network)) {}
 
   static hbone::Pool::Options PoolOptions(const Options& o) {
     hbone::Pool::Options p;
@@ -410,7 +411,7 @@ struct DataPath::Impl {
   Options options;
   hbone::Stats stats;
   hbone::PoolSet pools;
-  std::shared_ptr<StateLookup> lookup;
+  std::shared_ptr<proxy::StateLookup> lookup;
 
   std::atomic<std::uint64_t> outbound_opened{0};
   std::atomic<std::uint64_t> outbound_hbone{0};
@@ -569,7 +570,7 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   // Telemetry labels from the same snapshot the decision saw (or a newer one).
   std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();
   const state::Workload* src = snapshot->FindWorkloadByAddress(lookup->network(),
-                                                               PackedFromIp(peer->ip()));
+                                                               proxy::PackedFromIp(peer->ip()));
   TcpLabels labels;
   labels.reporter = "source";
   FillSource(labels, src);
@@ -580,9 +581,9 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   }
   if (route.kind != hbone::RouteDecision::Kind::kReject) {
     const state::Service* svc =
-        snapshot->FindServiceByVip(lookup->network(), PackedFromIp(original->ip()));
+        snapshot->FindServiceByVip(lookup->network(), proxy::PackedFromIp(original->ip()));
     const state::Workload* dst = snapshot->FindWorkloadByAddress(
-        lookup->network(), PackedFromIp(route.next_hop.ip()));
+        lookup->network(), proxy::PackedFromIp(route.next_hop.ip()));
     FillDestination(labels, dst, svc);
   }
 
@@ -594,11 +595,11 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
         // upstream") and logged, never sent direct.
         outbound_waypoint_unavailable.fetch_add(1, std::memory_order_relaxed);
         const state::Service* svc =
-            snapshot->FindServiceByVip(lookup->network(), PackedFromIp(original->ip()));
+            snapshot->FindServiceByVip(lookup->network(), proxy::PackedFromIp(original->ip()));
         const state::Workload* dst =
             svc != nullptr ? nullptr
                            : snapshot->FindWorkloadByAddress(lookup->network(),
-                                                             PackedFromIp(original->ip()));
+                                                             proxy::PackedFromIp(original->ip()));
         FillDestination(labels, dst, svc);
         labels.connection_security_policy = "unknown";
         labels.response_flags = "CONNECT";
@@ -641,7 +642,7 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
 
   labels.connection_security_policy = "mutual_tls";
   auto series = metrics.Get(labels);
-  std::shared_ptr<const Secret> secret = co_await AwaitSecret(pod->certificate(), options.cert_wait);
+  std::shared_ptr<const proxy::Secret> secret = co_await proxy::AwaitSecret(pod->certificate(), options.cert_wait);
   if (secret == nullptr || secret->client_context == nullptr) {
     no_certificate.fetch_add(1, std::memory_order_relaxed);
     outbound_failed.fetch_add(1, std::memory_order_relaxed);
@@ -695,7 +696,7 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   // (posted to this loop by the PolicyWatcher) only runs once this frame
   // suspends, by then |facts| is set.
   struct Watched {
-    std::optional<InboundConnectionFacts> facts;
+    std::optional<proxy::InboundConnectionFacts> facts;
     std::optional<tcp::socket> upstream;
     std::string revoked;  // denial reason once a policy change closed it
   } watched;
@@ -713,7 +714,7 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
         if (!watched.facts || !watched.revoked.empty()) return;
         std::shared_ptr<const state::WorkloadState> hold;
         const authz::Decision d =
-            DecideInbound(lookup->Current(hold), lookup->network(), ns, *watched.facts);
+            proxy::DecideInbound(lookup->Current(hold), lookup->network(), ns, *watched.facts);
         if (d.allowed()) return;
         watched.revoked = authz::DenialReason(d);
         hbone::AbortSocket(downstream);
@@ -739,16 +740,16 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();
   // L4 authorization: plaintext carries no identity, so only address and
   // port rules (and negative identity rules) can allow it.
-  watched.facts = InboundConnectionFacts{nullptr, peer->ip(), *original};
+  watched.facts = proxy::InboundConnectionFacts{nullptr, peer->ip(), *original};
   const authz::Decision decision =
-      DecideInbound(*snapshot, lookup->network(), pod->spec().ns, *watched.facts);
+      proxy::DecideInbound(*snapshot, lookup->network(), pod->spec().ns, *watched.facts);
   TcpLabels labels;
   labels.reporter = "destination";
   labels.connection_security_policy = "unknown";
-  FillSource(labels, snapshot->FindWorkloadByAddress(lookup->network(), PackedFromIp(peer->ip())));
+  FillSource(labels, snapshot->FindWorkloadByAddress(lookup->network(), proxy::PackedFromIp(peer->ip())));
   labels.source_principal.clear();  // plaintext: the peer proved no identity
   const state::Workload* self =
-      snapshot->FindWorkloadByAddress(lookup->network(), PackedFromIp(original->ip()));
+      snapshot->FindWorkloadByAddress(lookup->network(), proxy::PackedFromIp(original->ip()));
   FillDestination(labels, self,
                   self == nullptr ? nullptr
                                   : GuessInboundService(*snapshot, *self, original->port(), {}));
@@ -764,7 +765,7 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
     labels.response_flags = "DENY";
     metrics.Get(labels)->Failed();
     LogFailed("inbound", *peer, labels, *original, "",
-              RejectionError(authz::DenialReason(decision)));
+              proxy::RejectionError(authz::DenialReason(decision)));
     hbone::AbortSocket(downstream);
     co_return;
   }
@@ -778,7 +779,7 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
     plaintext_denied.fetch_add(1, std::memory_order_relaxed);
     labels.response_flags = "DENY";
     metrics.Get(labels)->Failed();
-    LogFailed("inbound", *peer, labels, *original, "", RejectionError(watched.revoked));
+    LogFailed("inbound", *peer, labels, *original, "", proxy::RejectionError(watched.revoked));
     if (upstream.ok()) hbone::AbortSocket(*upstream);
     co_return;
   }
@@ -818,13 +819,13 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
       "access: connection complete src.addr={} {} dst.addr={} {} direction=inbound bytes_sent={} "
       "bytes_recv={} duration={}ms error=\"{}\"",
       peer->ToString(), access.src, original->ToString(), access.dst, result.peer_to_socket,
-      result.socket_to_peer, ms, LateRejectionError(watched.revoked));
+      result.socket_to_peer, ms, proxy::LateRejectionError(watched.revoked));
 }
 
 asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socket socket,
                                             std::shared_ptr<hbone::InboundServer> inbound) {
   hbone_accepted.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<const Secret> secret = co_await AwaitSecret(pod->certificate(), options.cert_wait);
+  std::shared_ptr<const proxy::Secret> secret = co_await proxy::AwaitSecret(pod->certificate(), options.cert_wait);
   if (secret == nullptr || secret->server_context == nullptr) {
     no_certificate.fetch_add(1, std::memory_order_relaxed);
     AMBIT_LOG_WARN("HBONE connection to pod {}: no certificate for {} yet", pod->spec().uid,
@@ -894,7 +895,7 @@ void DataPath::DumpCounters(nlohmann::json& out) const {
   if (!complete) out["outbound"]["tlsConnectionsActiveIncomplete"] = true;
 }
 
-void DataPath::DumpWorkers(nlohmann::json& out) const { node::DumpWorkers(impl_->stats, out); }
+void DataPath::DumpWorkers(nlohmann::json& out) const { proxy::DumpWorkers(impl_->stats, out); }
 
 void DataPath::ShutdownPools() {
   std::vector<std::future<void>> done;

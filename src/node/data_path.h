@@ -7,7 +7,7 @@
 //        from the pod's IP; or plain TCP from inside the pod's namespace for
 //        destinations outside the mesh; or a reset (loops, unknown ports).
 //  15006 inbound plaintext: traffic from outside the mesh to the pod; L4
-//        authorization (no peer identity: node/authorization.h), then connect
+//        authorization (no peer identity: node/pod_authorizer.h), then connect
 //        to the app inside the pod's namespace from the client's IP; denied
 //        -> reset.
 //  15008 HBONE: hbone::InboundServer with the pod's certificate and its
@@ -52,9 +52,11 @@ class Stats;
 class PoolSet;
 }  // namespace ambit::hbone
 
-namespace ambit::node {
-
+namespace ambit::proxy {
 class StateLookup;
+}  // namespace ambit::proxy
+
+namespace ambit::node {
 
 class DataPath final : public PodTrafficHandler {
  public:
@@ -102,7 +104,7 @@ class DataPath final : public PodTrafficHandler {
   // The "counters" section of /config_dump.
   void DumpCounters(nlohmann::json& out) const;
   // /config_dump "workers": one {index, connections, bytes} per worker loop
-  // (see DumpWorkers). Safe from any thread.
+  // (see proxy::DumpWorkers). Safe from any thread.
   void DumpWorkers(nlohmann::json& out) const;
   // Closes every pooled HBONE connection (GOAWAY); call on shutdown, with the
   // worker loops still running.

@@ -5,7 +5,7 @@
 namespace ambit::node {
 
 Pod::Pod(PodSpec spec, identity::SpiffeId identity, std::shared_ptr<const Netns> netns,
-         std::uint32_t mark, CertLease lease)
+         std::uint32_t mark, proxy::CertLease lease)
     : spec_(std::move(spec)),
       identity_(std::move(identity)),
       netns_(netns),
@@ -14,7 +14,7 @@ Pod::Pod(PodSpec spec, identity::SpiffeId identity, std::shared_ptr<const Netns>
 
 Result<std::shared_ptr<Pod>> Pod::Start(PodSpec spec, identity::SpiffeId identity,
                                         std::shared_ptr<const Netns> netns, std::uint32_t mark,
-                                        CertLease lease, const PodPorts& ports,
+                                        proxy::CertLease lease, const PodPorts& ports,
                                         net::WorkerPool& workers, PodTrafficHandler& handler) {
   auto pod = std::make_shared<Pod>(std::move(spec), std::move(identity), std::move(netns), mark,
                                    std::move(lease));

@@ -21,7 +21,7 @@
 #include "net/socket_options.h"
 #include "net/worker_pool.h"
 #include "node/connection_tracker.h"
-#include "node/secret_manager.h"
+#include "proxy/secret_manager.h"
 
 namespace ambit::node {
 
@@ -84,7 +84,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   // naming the listener that could not be bound.
   static Result<std::shared_ptr<Pod>> Start(PodSpec spec, identity::SpiffeId identity,
                                             std::shared_ptr<const Netns> netns, std::uint32_t mark,
-                                            CertLease lease, const PodPorts& ports,
+                                            proxy::CertLease lease, const PodPorts& ports,
                                             net::WorkerPool& workers, PodTrafficHandler& handler);
 
   const PodSpec& spec() const { return spec_; }
@@ -93,7 +93,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   // Makes sockets inside the pod's namespace, marked.
   const std::shared_ptr<const net::SocketFactory>& sockets() const { return factory_; }
   PodTraffic& traffic() const { return *traffic_; }
-  const CertLease& certificate() const { return lease_; }
+  const proxy::CertLease& certificate() const { return lease_; }
   ConnectionTracker& connections() { return *tracker_; }
   // The tracker as a shared handle, for objects that may outlive the pod.
   const std::shared_ptr<ConnectionTracker>& tracker() const { return tracker_; }
@@ -112,7 +112,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   void AbortConnections() { tracker_->AbortAll(); }
 
   Pod(PodSpec spec, identity::SpiffeId identity, std::shared_ptr<const Netns> netns,
-      std::uint32_t mark, CertLease lease);
+      std::uint32_t mark, proxy::CertLease lease);
 
  private:
   PodSpec spec_;
@@ -120,7 +120,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   std::shared_ptr<const Netns> netns_;
   std::shared_ptr<const net::SocketFactory> factory_;
   std::unique_ptr<PodTraffic> traffic_;
-  CertLease lease_;
+  proxy::CertLease lease_;
   std::shared_ptr<ConnectionTracker> tracker_ = ConnectionTracker::Create();
   std::vector<std::shared_ptr<net::Listener>> listeners_;
   std::vector<std::unique_ptr<PodSideService>> side_services_;

@@ -10,8 +10,8 @@
 
 namespace ambit::node {
 
-PodManager::PodManager(net::WorkerPool& workers, SecretManager& secrets, PodTrafficHandler& handler,
-                       asio::io_context& control, Options options)
+PodManager::PodManager(net::WorkerPool& workers, proxy::SecretManager& secrets,
+                       PodTrafficHandler& handler, asio::io_context& control, Options options)
     : workers_(workers),
       secrets_(secrets),
       handler_(handler),
@@ -61,7 +61,7 @@ Status PodManager::AddPod(const PodSpec& spec_in, UniqueFd netns_fd) {
   }
 
   identity::SpiffeId id(options_.trust_domain, spec.ns, spec.service_account);
-  CertLease lease = secrets_.Acquire(id);
+  proxy::CertLease lease = secrets_.Acquire(id);
   auto pod = Pod::Start(spec, id, std::move(netns), options_.mark, std::move(lease), options_.ports,
                         workers_, handler_);
   if (!pod.ok()) return std::move(pod).error();

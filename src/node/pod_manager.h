@@ -24,7 +24,7 @@
 #include "core/unique_fd.h"
 #include "net/worker_pool.h"
 #include "node/pod.h"
-#include "node/secret_manager.h"
+#include "proxy/secret_manager.h"
 
 namespace asio {
 class io_context;
@@ -57,9 +57,9 @@ class PodManager {
     std::function<Result<std::unique_ptr<PodSideService>>(const Pod&)> side_service;
   };
 
-  // |control| runs the drain timers (the ServiceLoop's context). Everything
+  // |control| runs the drain timers (the proxy::ServiceLoop's context). Everything
   // passed in must outlive the manager.
-  PodManager(net::WorkerPool& workers, SecretManager& secrets, PodTrafficHandler& handler,
+  PodManager(net::WorkerPool& workers, proxy::SecretManager& secrets, PodTrafficHandler& handler,
              asio::io_context& control, Options options);
   ~PodManager();
 
@@ -96,7 +96,7 @@ class PodManager {
   void Retire(std::shared_ptr<Pod> pod, std::chrono::milliseconds grace);
 
   net::WorkerPool& workers_;
-  SecretManager& secrets_;
+  proxy::SecretManager& secrets_;
   PodTrafficHandler& handler_;
   asio::io_context& control_;
   Options options_;

@@ -1,5 +1,8 @@
 // Ztunnel: the whole node proxy process as one object, so apps/ztunnel/main
-// stays a thin CLI and tests can run a real ztunnel in-process.
+// stays a thin CLI and tests can run a real ztunnel in-process. What it shares
+// with the waypoint (certificates, discovery, worker loops, the service loop
+// and its servers) is a proxy::Runtime; this adds the pods, the data path,
+// DNS, policy re-checks and the node agent.
 //
 // Threads (docs/threading.md):
 //   - N worker loops (net::WorkerPool): every pod listener's connections,
@@ -24,40 +27,23 @@
 
 #include "core/result.h"
 #include "net/socket_address.h"
-
-namespace ambit::caclient {
-class CaClient;
-}
+#include "proxy/config.h"
 
 namespace ambit::node {
 
-struct ZtunnelConfig {
-  std::string node_name;          // the cluster node this ztunnel serves (required)
-  std::string xds_address;        // "unix:/path/ambitd.sock" (required)
-  std::string ca_address;         // defaults to xds_address
-  std::string credential_file;    // node bearer token, re-read on each connect ("" = none)
-  std::string zds_socket;         // node agent's ZDS socket path (required)
-  std::string trust_domain = "cluster.local";
-  std::string cluster_id = "Kubernetes";
-  std::string network;            // "" = default network
-  std::string instance_ip;        // reported to xDS (INSTANCE_IPS)
-  std::size_t workers = 2;        // data-plane loops (0 = one per core)
-  std::size_t pool_max_streams = 100;  // streams per pooled HBONE connection (>= 1)
-  net::SocketAddress admin_address{net::IpAddress::Loopback4(), 15000};
-  net::SocketAddress metrics_address{net::IpAddress(), 15020};
-  net::SocketAddress readiness_address{net::IpAddress(), 15021};
+struct ZtunnelConfig : proxy::ProxyConfig {
+  std::string zds_socket;                 // node agent's ZDS socket path (required)
+  std::string network;                    // "" = default network
+  std::size_t pool_max_streams = 100;     // streams per pooled HBONE connection (>= 1)
   std::chrono::milliseconds drain{5000};  // per removed pod and on shutdown
   // How often memory left by bursts and closed connections is given back to
-  // the OS (node::MemoryTrimmer); 0 = never.
+  // the OS (proxy::MemoryTrimmer); 0 = never.
   std::chrono::milliseconds memory_trim_period{10000};
   bool preserve_source_ip = true;         // IP_TRANSPARENT to apps on inbound
   std::uint16_t hbone_port = 15008;       // destination HBONE port (tests)
   // Send destinations marked "ambit.io/waypoint-required" direct while their
   // waypoint is down (Istio's fallback) instead of refusing them.
   bool waypoint_fail_open = false;
-  // Lifetime requested for workload certificates (ztunnel's SECRET_TTL);
-  // renewed at half-life.
-  std::chrono::seconds secret_ttl{24 * 3600};
   // DNS proxy (docs/dns.md): per pod on 127.0.0.1/::1 |dns_port| in the pod's
   // namespace. Upstreams as "ip" or "ip:port"/"[v6]:port"; empty = the
   // nameservers of |resolv_conf| (ztunnel's own, as in Istio).
@@ -69,8 +55,6 @@ struct ZtunnelConfig {
   // The node's pods have IPv6 (Istio's IPV6_ENABLED): AAAA questions are
   // answered from IPv6 VIPs; false makes them NODATA.
   bool ipv6 = true;
-  // Test seam: use this CA client instead of a gRPC one to ca_address.
-  std::shared_ptr<caclient::CaClient> ca_client;
 };
 
 class Ztunnel {

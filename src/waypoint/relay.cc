@@ -14,7 +14,7 @@
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "net/connect.h"
-#include "node/authorization.h"
+#include "proxy/authorization.h"
 #include "waypoint/stream_copy.h"
 
 namespace ambit::waypoint {
@@ -95,7 +95,7 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   }
   // A denial before any byte flowed: 401, failed with flag DENY, one line.
   auto deny = [&](const std::string& reason) {
-    const std::string error = node::RejectionError(reason);
+    const std::string error = proxy::RejectionError(reason);
     if (options_.metrics != nullptr && options_.labeler) {
       node::TcpLabels denied = labels;
       denied.response_flags = "DENY";
@@ -171,7 +171,7 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
                         std::chrono::steady_clock::now() - start)
                         .count();
     const std::string error = revoked
-                                  ? " error=\"" + node::LateRejectionError(watched.revoked) + "\""
+                                  ? " error=\"" + proxy::LateRejectionError(watched.revoked) + "\""
                               : r.aborted ? " error=aborted"
                                           : "";
     const std::string line = fmt::format(

@@ -1,6 +1,6 @@
 #include "waypoint/telemetry.h"
 
-#include "node/state_lookup.h"
+#include "proxy/state_lookup.h"
 
 namespace ambit::waypoint {
 namespace {
@@ -19,7 +19,7 @@ node::TcpLabels RelayLabels(const state::WorkloadState& state, std::string_view 
   l.reporter = "waypoint";
   l.connection_security_policy = "mutual_tls";
   if (const state::Workload* src =
-          state.FindWorkloadByAddress(network, node::PackedFromIp(client_ip))) {
+          state.FindWorkloadByAddress(network, proxy::PackedFromIp(client_ip))) {
     l.source_workload = WorkloadName(*src);
     l.source_canonical_service = src->canonical_name;
     l.source_canonical_revision = src->canonical_revision;
@@ -32,13 +32,13 @@ node::TcpLabels RelayLabels(const state::WorkloadState& state, std::string_view 
   }
   l.source_principal = client_identity.ToString();  // what the client proved
   if (const state::Service* svc =
-          state.FindServiceByVip(network, node::PackedFromIp(target.ip()))) {
+          state.FindServiceByVip(network, proxy::PackedFromIp(target.ip()))) {
     l.destination_service = svc->hostname;
     l.destination_service_namespace = svc->ns;
     l.destination_service_name = svc->name;
   }
   if (const state::Workload* dst =
-          state.FindWorkloadByAddress(network, node::PackedFromIp(endpoint_ip))) {
+          state.FindWorkloadByAddress(network, proxy::PackedFromIp(endpoint_ip))) {
     l.destination_workload = WorkloadName(*dst);
     l.destination_canonical_service = dst->canonical_name;
     l.destination_canonical_revision = dst->canonical_revision;

@@ -7,7 +7,9 @@
 //
 // It learns workloads and services from ambitd's delta xDS (like ztunnel)
 // and gets its certificate, spiffe://<td>/ns/<namespace>/sa/<service account>,
-// from ambitd's CA with the credential of the node it runs on.
+// from ambitd's CA with the credential of the node it runs on: what it shares
+// with ztunnel is a proxy::Runtime (src/proxy); it does not link ztunnel
+// (ambit_node).
 //
 // Threads (docs/threading.md): N worker loops (net::WorkerPool: the 15008
 // listener's connections, TLS, HTTP/2, the per-loop upstream pools and the
@@ -29,37 +31,18 @@
 
 #include "core/result.h"
 #include "net/socket_address.h"
-
-namespace ambit::caclient {
-class CaClient;
-}
+#include "proxy/config.h"
 
 namespace ambit::waypoint {
 
-struct WaypointConfig {
+struct WaypointConfig : proxy::ProxyConfig {
   std::string name;             // the Gateway's name, e.g. "waypoint" (required)
   std::string ns;               // its namespace (required)
   std::string service_account;  // defaults to name (as istiod's deployment)
-  std::string node_name;        // node the waypoint pod runs on (required): xDS NODE_NAME
-  std::string xds_address;      // "unix:/path/ambitd.sock" (required)
-  std::string ca_address;       // defaults to xds_address
-  std::string credential_file;  // the node's bearer token, re-read on each connect ("" = none)
-  std::string trust_domain = "cluster.local";
   std::string domain_suffix = "cluster.local";  // service hostname <name>.<ns>.svc.<suffix>
-  std::string cluster_id = "Kubernetes";
-  std::string instance_ip;      // own pod IP ("" = unknown): xDS metadata, address-form match
-  std::size_t workers = 2;      // data-plane loops (0 = one per core)
   net::SocketAddress hbone_address{net::IpAddress(), 15008};
-  net::SocketAddress admin_address{net::IpAddress::Loopback4(), 15000};
-  net::SocketAddress metrics_address{net::IpAddress(), 15020};
-  net::SocketAddress readiness_address{net::IpAddress(), 15021};
   std::chrono::milliseconds connect_timeout{10'000};
   std::uint16_t hbone_port = 15008;  // HBONE port dialed on endpoints (tests)
-  // Lifetime requested for workload certificates (ztunnel's SECRET_TTL);
-  // renewed at half-life.
-  std::chrono::seconds secret_ttl{24 * 3600};
-  // Test seam: use this CA client instead of a gRPC one to ca_address.
-  std::shared_ptr<caclient::CaClient> ca_client;
 };
 
 class Waypoint {

@@ -33,10 +33,10 @@
 #include "net/worker_pool.h"
 #include "node/data_path.h"
 #include "node/pod_manager.h"
-#include "node/secret_manager.h"
-#include "node/service_loop.h"
+#include "proxy/secret_manager.h"
+#include "proxy/service_loop.h"
 #include "node/tcp_metrics.h"
-#include "node/tls_secret.h"
+#include "proxy/tls_secret.h"
 #include "redirect/netns_exec.h"
 #include "redirect/rule_set.h"
 #include "state/ip_bytes.h"
@@ -111,9 +111,9 @@ class DataPathE2e : public ::testing::Test {
     ASSERT_TRUE(ca.ok()) << ca.error().ToString();
     ca_ = std::move(ca).value();
     ca_client_ = std::make_unique<caclient::LocalCaClient>(*ca_);
-    SecretManager::Options so;
-    so.build = BuildTlsSecret;
-    secrets_ = std::make_unique<SecretManager>(*ca_client_, so);
+    proxy::SecretManager::Options so;
+    so.build = proxy::BuildTlsSecret;
+    secrets_ = std::make_unique<proxy::SecretManager>(*ca_client_, so);
     secrets_->Start();
     workers_ = std::make_unique<net::WorkerPool>(2);
     data_path_ = std::make_unique<DataPath>(*workers_, store_, metrics_, DataPath::Options{});
@@ -151,10 +151,10 @@ class DataPathE2e : public ::testing::Test {
   TcpMetrics metrics_;
   std::unique_ptr<ca::CertificateAuthority> ca_;
   std::unique_ptr<caclient::LocalCaClient> ca_client_;
-  std::unique_ptr<SecretManager> secrets_;
+  std::unique_ptr<proxy::SecretManager> secrets_;
   std::unique_ptr<net::WorkerPool> workers_;
   std::unique_ptr<DataPath> data_path_;
-  ServiceLoop service_;
+  proxy::ServiceLoop service_;
   std::unique_ptr<PodManager> pods_;
 };
 

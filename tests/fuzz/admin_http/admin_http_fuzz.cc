@@ -14,16 +14,16 @@
 #include <string>
 #include <string_view>
 
-#include "node/http_request.h"
+#include "proxy/http_request.h"
 
 namespace {
 
-using ambit::node::HttpLimits;
-using ambit::node::HttpNeedMore;
-using ambit::node::HttpParsed;
-using ambit::node::HttpParseError;
-using ambit::node::HttpRequest;
-using ambit::node::ParseHttpRequest;
+using ambit::proxy::HttpLimits;
+using ambit::proxy::HttpNeedMore;
+using ambit::proxy::HttpParsed;
+using ambit::proxy::HttpParseError;
+using ambit::proxy::HttpRequest;
+using ambit::proxy::ParseHttpRequest;
 
 void Check(bool ok) {
   if (!ok) std::abort();

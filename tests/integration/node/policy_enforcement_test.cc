@@ -29,9 +29,10 @@
 #include "hbone/pool.h"
 #include "istio/security/authorization.pb.h"
 #include "net/listener.h"
-#include "node/authorization.h"
+#include "proxy/authorization.h"
+#include "node/pod_authorizer.h"
 #include "node/policy_watcher.h"
-#include "node/state_lookup.h"
+#include "proxy/state_lookup.h"
 #include "state/ip_bytes.h"
 #include "support/test_mesh.h"
 
@@ -137,14 +138,14 @@ class PolicyEnforcementTest : public ::testing::Test {
     stats_ = std::make_unique<hbone::Stats>(2);
     pools_ = std::make_unique<hbone::PoolSet>(*workers_, hbone::Pool::Options{}, stats_.get());
     sockets_ = std::make_shared<net::DefaultSocketFactory>();
-    lookup_ = std::make_shared<StateLookup>(store_, workers_->size());
+    lookup_ = std::make_shared<proxy::StateLookup>(store_, workers_->size());
 
     // The pod (only its spec and connection tracker are used here).
     auto netns = Netns::Current();
     ASSERT_TRUE(netns.ok());
-    pod_ = std::make_shared<Pod>(PodSpec{"uid-server", "server", "default", "server"},
-                                 mesh_->Id("default", "server"),
-                                 std::make_shared<const Netns>(std::move(*netns)), 0, CertLease());
+    pod_ = std::make_shared<Pod>(
+        PodSpec{"uid-server", "server", "default", "server"}, mesh_->Id("default", "server"),
+        std::make_shared<const Netns>(std::move(*netns)), 0, proxy::CertLease());
     watcher_ = std::make_unique<PolicyWatcher>(store_, [this] {
       return std::vector<std::shared_ptr<Pod>>{pod_};
     });
@@ -238,7 +239,7 @@ class PolicyEnforcementTest : public ::testing::Test {
   std::unique_ptr<hbone::Stats> stats_;
   std::unique_ptr<hbone::PoolSet> pools_;
   std::shared_ptr<net::DefaultSocketFactory> sockets_;
-  std::shared_ptr<StateLookup> lookup_;
+  std::shared_ptr<proxy::StateLookup> lookup_;
   std::shared_ptr<Pod> pod_;
   std::unique_ptr<PolicyWatcher> watcher_;
   std::shared_ptr<RecordingObserver> observer_ = std::make_shared<RecordingObserver>();

@@ -35,7 +35,7 @@
 #include "istio/security/authorization.pb.h"
 #include "net/connect.h"
 #include "net/listener.h"
-#include "node/tls_secret.h"
+#include "proxy/tls_secret.h"
 #include "state/ip_bytes.h"
 #include "test_resources.h"
 #include "support/temp_dir.h"
@@ -249,11 +249,11 @@ class WaypointRelayTest : public ::testing::Test {
     if (app_thread_.joinable()) app_thread_.join();
   }
 
-  std::shared_ptr<const node::Secret> Secret(const SpiffeId& id) {
+  std::shared_ptr<const proxy::Secret> Secret(const SpiffeId& id) {
     auto cert = ca_client_->Fetch(id);
     EXPECT_TRUE(cert.ok()) << cert.error().ToString();
     if (!cert.ok()) return nullptr;
-    auto secret = node::BuildTlsSecret(*cert);
+    auto secret = proxy::BuildTlsSecret(*cert);
     EXPECT_TRUE(secret.ok()) << secret.error().ToString();
     return secret.ok() ? *secret : nullptr;
   }
@@ -429,7 +429,7 @@ class WaypointRelayTest : public ::testing::Test {
   ::ambit::testing::TempDir dir_;
   std::unique_ptr<ca::CertificateAuthority> ca_;
   std::shared_ptr<caclient::LocalCaClient> ca_client_;
-  std::shared_ptr<const node::Secret> client_secret_, server_secret_;
+  std::shared_ptr<const proxy::Secret> client_secret_, server_secret_;
   asio::io_context app_io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> app_guard_;
   std::unique_ptr<tcp::acceptor> app_acceptor_;

@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-// A /config_dump as ztunnel writes it (src/node/config_dump.cc), trimmed to
+// A /config_dump as ztunnel writes it (src/proxy/config_dump.cc), trimmed to
 // the fields the views read plus a few they ignore.
 std::string Dump() {
   json d;

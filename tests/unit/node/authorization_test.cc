@@ -3,7 +3,7 @@
 // identity for plaintext), the waypoint's (only its own listed policies), the
 // per-pod hbone::Authorizer with its watch, and the policy watcher that
 // re-checks watched connections when a new snapshot changes policies.
-#include "node/authorization.h"
+#include "proxy/authorization.h"
 
 #include <asio/io_context.hpp>
 
@@ -12,8 +12,9 @@
 #include "authz/string_pattern.h"
 #include "core/netns.h"
 #include "istio/security/authorization.pb.h"
+#include "node/pod_authorizer.h"
 #include "node/policy_watcher.h"
-#include "node/state_lookup.h"
+#include "proxy/state_lookup.h"
 #include "state/ip_bytes.h"
 
 namespace ambit::node {
@@ -81,8 +82,9 @@ class AuthorizationTest : public ::testing::Test {
     store_.Publish(next);
   }
   authz::Decision Decide(const Caller* caller, const char* dst, const char* src = "10.1.0.1") {
-    InboundConnectionFacts facts{caller != nullptr ? &caller->view : nullptr, Ip(src), Addr(dst)};
-    return DecideInbound(*store_.Snapshot(), "", "shop", facts);
+    proxy::InboundConnectionFacts facts{caller != nullptr ? &caller->view : nullptr, Ip(src),
+                                        Addr(dst)};
+    return proxy::DecideInbound(*store_.Snapshot(), "", "shop", facts);
   }
 
   state::WorkloadState::Contents contents_;
@@ -112,7 +114,7 @@ TEST_F(AuthorizationTest, PlaintextHasNoIdentity) {
   Publish();
   const authz::Decision strict = Decide(nullptr, "10.1.0.3:8080");
   EXPECT_FALSE(strict.allowed());
-  EXPECT_EQ(RejectionError(authz::DenialReason(strict)),
+  EXPECT_EQ(proxy::RejectionError(authz::DenialReason(strict)),
             "connection closed due to policy rejection: explicitly denied by: "
             "istio-system/istio_converted_static_strict");
   EXPECT_TRUE(Decide(&intruder_, "10.1.0.3:8080").allowed());
@@ -136,8 +138,8 @@ TEST_F(AuthorizationTest, TheWaypointEnforcesOnlyWhatItsOwnWorkloadLists) {
       "shop", "deny-everything", pb::NAMESPACE, pb::DENY, [](pb::Match& m) { m.add_destination_ports(80); });
   Publish();
   auto decide = [&](const Caller& caller, const char* self) {
-    InboundConnectionFacts facts{&caller.view, Ip("10.1.0.1"), Addr("10.96.0.10:80")};
-    return DecideAtWaypoint(*store_.Snapshot(), "", Ip(self), facts);
+    proxy::InboundConnectionFacts facts{&caller.view, Ip("10.1.0.1"), Addr("10.96.0.10:80")};
+    return proxy::DecideAtWaypoint(*store_.Snapshot(), "", Ip(self), facts);
   };
   EXPECT_TRUE(decide(client_, "10.1.0.50").allowed());
   const authz::Decision denied = decide(intruder_, "10.1.0.50");
@@ -147,7 +149,7 @@ TEST_F(AuthorizationTest, TheWaypointEnforcesOnlyWhatItsOwnWorkloadLists) {
 }
 
 TEST_F(AuthorizationTest, PodAuthorizerAnswersWithTheDenialAndRevokesOnAPolicyChange) {
-  auto lookup = std::make_shared<StateLookup>(store_, 1);
+  auto lookup = std::make_shared<proxy::StateLookup>(store_, 1);
   auto tracker = ConnectionTracker::Create();
   PodAuthorizer authorizer("shop", lookup, tracker);
   hbone::InboundRequestInfo request{intruder_.id, Addr("10.1.0.1:40000"), Addr("10.1.0.3:8080"),
@@ -191,9 +193,9 @@ TEST_F(AuthorizationTest, PodAuthorizerAnswersWithTheDenialAndRevokesOnAPolicyCh
 std::shared_ptr<Pod> FakePod(const std::string& name) {
   auto netns = Netns::Current();
   EXPECT_TRUE(netns.ok());
-  return std::make_shared<Pod>(PodSpec{"uid-" + name, name, "shop", name},
-                               SpiffeId("cluster.local", "shop", name),
-                               std::make_shared<const Netns>(std::move(*netns)), 0, CertLease());
+  return std::make_shared<Pod>(
+      PodSpec{"uid-" + name, name, "shop", name}, SpiffeId("cluster.local", "shop", name),
+      std::make_shared<const Netns>(std::move(*netns)), 0, proxy::CertLease());
 }
 
 TEST_F(AuthorizationTest, WatcherRechecksOnlyWhenWhatAuthorizationSeesChanges) {

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "core/unique_fd.h"
-#include "node/config_dump.h"
+#include "node/pod_dump.h"
 #include "node/connection_tracker.h"
 
 namespace ambit::node {

@@ -109,7 +109,7 @@ TEST(PodTrafficTest, EachPodsConnectionsReachTheTrafficAttachedToIt) {
     spec.name = name;
     spec.uid = "uid-" + name;
     return Pod::Start(spec, identity::SpiffeId("cluster.local", "mesh", "default"), shared,
-                      /*mark=*/0, CertLease(), ports, workers, handler);
+                      /*mark=*/0, proxy::CertLease(), ports, workers, handler);
   };
   auto one = start("one", a);
   ASSERT_TRUE(one.ok()) << one.error().ToString();

@@ -1,0 +1,177 @@
+#include "proxy/http_server.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <variant>
+
+#include "core/log.h"
+#include "net/socket_factory.h"
+#include "net/socket_options.h"
+
+namespace ambit::proxy {
+namespace {
+
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+
+std::string Serialize(const HttpResponse& resp) {
+  std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + HttpReason(resp.status) +
+                    "\r\nContent-Type: " + resp.content_type +
+                    "\r\nContent-Length: " + std::to_string(resp.body.size()) +
+                    "\r\nConnection: close\r\n\r\n";
+  out += resp.body;
+  return out;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(asio::ip::tcp::acceptor a, HttpRoutes r) : acceptor(std::move(a)), routes(std::move(r)) {}
+  asio::ip::tcp::acceptor acceptor;
+  HttpRoutes routes;
+
+  HttpResponse Dispatch(const HttpRequest& req) const {
+    auto it = routes.find(req.path);
+    if (it == routes.end()) return HttpResponse::Text(404, "not found: " + req.path + "\n");
+    return it->second(req);
+  }
+};
+
+namespace {
+
+asio::awaitable<void> Serve(std::shared_ptr<HttpServer> server, HttpServer::Impl* impl,
+                            asio::ip::tcp::socket socket) {
+  asio::steady_timer deadline(socket.get_executor());
+  deadline.expires_after(kRequestTimeout);
+  deadline.async_wait([&socket](asio::error_code ec) {
+    if (!ec) {
+      asio::error_code ignored;
+      socket.close(ignored);
+    }
+  });
+  // Read until the bytes so far are a whole request or a malformed one;
+  // ParseHttpRequest bounds how much is read (head and body limits).
+  std::string data;
+  std::array<char, 4096> chunk;
+  HttpResponse response;
+  while (true) {
+    HttpParseResult parsed = ParseHttpRequest(data);
+    if (auto* request = std::get_if<HttpParsed>(&parsed)) {
+      response = impl->Dispatch(request->request);
+      break;
+    }
+    if (auto* error = std::get_if<HttpParseError>(&parsed)) {
+      response = HttpResponse::Text(error->status, error->message + "\n");
+      break;
+    }
+    asio::error_code ec;
+    const std::size_t n = co_await socket.async_read_some(
+        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      // The deadline closed the socket: nothing to answer. Otherwise the peer
+      // ended (or reset) before a whole request arrived.
+      if (!socket.is_open()) co_return;
+      response = HttpResponse::Text(400, "incomplete request\n");
+      break;
+    }
+    data.append(chunk.data(), n);
+  }
+  std::string out = Serialize(response);
+  asio::error_code ec;
+  co_await asio::async_write(socket, asio::buffer(out),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+  deadline.cancel();
+  (void)server;
+}
+
+asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpServer> server, HttpServer::Impl* impl) {
+  while (true) {
+    asio::error_code ec;
+    asio::ip::tcp::socket socket =
+        co_await impl->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !impl->acceptor.is_open()) co_return;
+    if (ec) {
+      AMBIT_LOG_WARN("admin accept failed: {}", ec.message());
+      continue;
+    }
+    asio::co_spawn(impl->acceptor.get_executor(), Serve(server, impl, std::move(socket)),
+                   asio::detached);
+  }
+}
+
+}  // namespace
+
+HttpResponse HttpResponse::Text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::Json(std::string body) {
+  HttpResponse r;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, net::SocketAddress local)
+    : impl_(std::move(impl)), local_(local) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<std::shared_ptr<HttpServer>> HttpServer::Start(ServiceLoop& loop,
+                                                      const net::SocketAddress& addr,
+                                                      HttpRoutes routes) {
+  net::DefaultSocketFactory factory;
+  net::ListenOptions listen;
+  listen.reuse_port = false;
+  listen.backlog = 64;
+  AMBIT_ASSIGN_OR_RETURN(UniqueFd fd, factory.NewListener(addr, listen));
+  AMBIT_ASSIGN_OR_RETURN(net::SocketAddress local, net::LocalAddress(fd.get()));
+  asio::ip::tcp::acceptor acceptor(loop.context());
+  asio::error_code ec;
+  acceptor.assign(addr.family() == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), fd.get(),
+                  ec);
+  if (ec) return Error(ErrorCode::kIo, "adopting listener " + local.ToString() + ": " + ec.message());
+  fd.release();
+  auto server = std::make_shared<HttpServer>(
+      std::make_unique<Impl>(std::move(acceptor), std::move(routes)), local);
+  asio::co_spawn(loop.context(), AcceptLoop(server, server->impl_.get()), asio::detached);
+  return server;
+}
+
+void HttpServer::Close() {
+  asio::post(impl_->acceptor.get_executor(), [self = shared_from_this()] {
+    asio::error_code ec;
+    self->impl_->acceptor.close(ec);
+  });
+}
+
+const char* HttpReason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+  }
+}
+
+}  // namespace ambit::proxy
