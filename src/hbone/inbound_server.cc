@@ -164,6 +164,8 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
     std::string reason;
     asio::ip::tcp::socket* app = nullptr;
   } revocation;
+  std::unique_ptr<InboundStreamObserver> observer =
+      options_.observer ? options_.observer->StreamAccepted(info) : nullptr;
   std::unique_ptr<AuthorizationWatch> watch = authorizer_->Watch(
       info, session.executor(), [&revocation, stream](std::string reason) {
         if (!revocation.reason.empty()) return;
@@ -174,7 +176,7 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   AuthorizationResult authz = authorizer_->Authorize(info);
   if (!authz.allow) {
     reject(401, "denied by policy: " + authz.reason);
-    if (options_.observer) options_.observer->Refused(info, 401, authz.reason);
+    if (observer) observer->Refused(401, authz.reason);
     co_return;
   }
   net::ConnectOptions connect_options;
@@ -184,13 +186,13 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   if (!revocation.reason.empty()) {
     // Denied while the app connection was being made: nothing flowed.
     stats.inbound_status_401.Inc();
-    if (options_.observer) options_.observer->Refused(info, 401, revocation.reason);
+    if (observer) observer->Refused(401, revocation.reason);
     if (upstream.ok()) AbortSocket(*upstream);
     co_return;
   }
   if (!upstream.ok()) {
     reject(503, upstream.error().ToString());
-    if (options_.observer) options_.observer->Refused(info, 503, upstream.error().ToString());
+    if (observer) observer->Refused(503, upstream.error().ToString());
     co_return;
   }
   if (stream->reset() || stream->closed()) co_return;  // the client gave up meanwhile
@@ -198,14 +200,14 @@ asio::awaitable<void> InboundServer::ServeStream(std::shared_ptr<Connection> con
   if (!st.ok()) co_return;
   stats.inbound_status_200.Inc();
   revocation.app = &*upstream;
-  if (options_.observer) options_.observer->Opened(info);
+  if (observer) observer->Opened();
   // Inbound: the HBONE peer is downstream, the app socket is upstream.
   CopyResult result = co_await CopyBidirectional(*upstream, *stream, UpstreamCounters(stats));
   revocation.app = nullptr;
   watch.reset();
-  if (options_.observer) {
-    options_.observer->Closed(info, result.peer_to_socket, result.socket_to_peer,
-                              result.aborted || !revocation.reason.empty(), revocation.reason);
+  if (observer) {
+    observer->Closed(result.peer_to_socket, result.socket_to_peer,
+                     result.aborted || !revocation.reason.empty(), revocation.reason);
   }
   AMBIT_LOG_DEBUG("inbound {} -> {} done: {} bytes in, {} bytes out{}", conn->peer_identity.ToString(),
                   accepted.target.ToString(), result.peer_to_socket, result.socket_to_peer,

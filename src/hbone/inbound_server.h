@@ -112,6 +112,24 @@ class AllowAllAuthorizer final : public Authorizer {
   AuthorizationResult Authorize(const InboundRequestInfo&) const override { return {}; }
 };
 
+// Telemetry of one CONNECT stream that passed validation, made by
+// InboundObserver::StreamAccepted; lives as long as the stream is served and
+// is called on the stream's loop.
+class InboundStreamObserver {
+ public:
+  virtual ~InboundStreamObserver() = default;
+  // Answered 401 (denied) or 503 (app unreachable) before any byte flowed;
+  // |reason| says why (for 401, the Authorizer's reason).
+  virtual void Refused(int status, std::string_view reason) = 0;
+  // Answered 200; bytes are about to flow.
+  virtual void Opened() = 0;
+  // The stream's copy ended: |to_app| bytes went to the app, |from_app| came
+  // back. |revoked|: the Authorizer's reason when it revoked the stream
+  // (empty otherwise).
+  virtual void Closed(std::uint64_t to_app, std::uint64_t from_app, bool aborted,
+                      std::string_view revoked) = 0;
+};
+
 // Telemetry hook: sees each CONNECT that passed validation (so the request
 // is known). Called on the stream's loop; must be thread-safe and not block.
 class InboundObserver {
@@ -124,16 +142,11 @@ class InboundObserver {
     (void)session;
     (void)connection;
   }
-  // Answered 401 (denied) or 503 (app unreachable) before any byte flowed;
-  // |reason| says why (for 401, the Authorizer's reason).
-  virtual void Refused(const InboundRequestInfo& request, int status, std::string_view reason) = 0;
-  // Answered 200; bytes are about to flow.
-  virtual void Opened(const InboundRequestInfo& request) = 0;
-  // The stream's copy ended: |to_app| bytes went to the app, |from_app| came
-  // back. |revoked|: the Authorizer's reason when it revoked the stream
-  // (empty otherwise).
-  virtual void Closed(const InboundRequestInfo& request, std::uint64_t to_app,
-                      std::uint64_t from_app, bool aborted, std::string_view revoked) = 0;
+  // A CONNECT passed validation, before it is authorized: the observer of
+  // its outcome (e.g. with its telemetry labels decided once, from one
+  // snapshot). Null = not observed.
+  virtual std::unique_ptr<InboundStreamObserver> StreamAccepted(
+      const InboundRequestInfo& request) = 0;
 };
 
 class InboundServer : public std::enable_shared_from_this<InboundServer> {

@@ -26,20 +26,27 @@
 #include "hbone/ports.h"
 #include "hbone/route.h"
 #include "hbone/stats.h"
-#include "net/connect.h"
-#include "net/socket_options.h"
-#include "node/inbound_service.h"
-#include "node/pod_authorizer.h"
 #include "proxy/authorization.h"
 #include "proxy/await_secret.h"
 #include "proxy/config_dump.h"
+#include "node/inbound_service.h"
+#include "node/pod_authorizer.h"
+#include "net/connect.h"
+#include "net/socket_options.h"
 #include "proxy/state_lookup.h"
+#include "telemetry/connection_record.h"
 #include "tls/context.h"
 
 namespace ambit::node {
 namespace {
 
 using asio::ip::tcp;
+using telemetry::ConnectionEnds;
+using telemetry::ConnectionRecord;
+using telemetry::FillDestination;
+using telemetry::FillSource;
+using telemetry::TcpLabels;
+using telemetry::TcpMetrics;
 
 // Per-pod proxies, attached to the Pod; its listeners' connections come here.
 struct PodState final : PodTraffic {
@@ -52,35 +59,6 @@ struct PodState final : PodTraffic {
   std::function<std::shared_ptr<const proxy::Secret>()> secret;
   std::shared_ptr<hbone::InboundServer> inbound;
 };
-
-void FillSource(TcpLabels& l, const state::Workload* w) {
-  if (w == nullptr) return;
-  l.source_workload = w->workload_name.empty() ? w->name : w->workload_name;
-  l.source_canonical_service = w->canonical_name;
-  l.source_canonical_revision = w->canonical_revision;
-  l.source_workload_namespace = w->ns;
-  l.source_principal = w->Identity().ToString();
-  l.source_app = w->canonical_name;
-  l.source_version = w->canonical_revision;
-  l.source_cluster = w->cluster_id;
-}
-
-void FillDestination(TcpLabels& l, const state::Workload* w, const state::Service* s) {
-  if (s != nullptr) {
-    l.destination_service = s->hostname;
-    l.destination_service_namespace = s->ns;
-    l.destination_service_name = s->name;
-  }
-  if (w == nullptr) return;
-  l.destination_workload = w->workload_name.empty() ? w->name : w->workload_name;
-  l.destination_canonical_service = w->canonical_name;
-  l.destination_canonical_revision = w->canonical_revision;
-  l.destination_workload_namespace = w->ns;
-  l.destination_principal = w->Identity().ToString();
-  l.destination_app = w->canonical_name;
-  l.destination_version = w->canonical_revision;
-  l.destination_cluster = w->cluster_id;
-}
 
 std::string BaggageFor(const Pod& pod, const state::Workload* w) {
   hbone::Baggage b;
@@ -98,72 +76,15 @@ std::string BaggageFor(const Pod& pod, const state::Workload* w) {
   return hbone::FormatBaggage(b);
 }
 
-// The label fields of an access-log line, rendered once when the connection
-// is set up, so a long-lived connection keeps two strings, not every label.
-struct AccessFields {
-  std::string src;  // src.workload=… src.namespace=… src.identity=…
-  std::string dst;  // dst.service=… dst.workload=… dst.namespace=… dst.identity=…
-};
-
-AccessFields AccessOf(const TcpLabels& l) {
-  return {fmt::format("src.workload={} src.namespace={} src.identity={}", l.source_workload,
-                      l.source_workload_namespace, l.source_principal),
-          fmt::format("dst.service={} dst.workload={} dst.namespace={} dst.identity={}",
-                      l.destination_service, l.destination_workload,
-                      l.destination_workload_namespace, l.destination_principal)};
-}
-
-// One access-log line per finished connection, in ztunnel's key=value form
-// (https://istio.io/latest/docs/ambient/usage/troubleshoot-ztunnel/).
-void LogComplete(const char* direction, const net::SocketAddress& src, const AccessFields& fields,
-                 const net::SocketAddress& dst, const std::string& hbone_addr,
-                 std::uint64_t sent, std::uint64_t received,
-                 std::chrono::steady_clock::time_point start, bool aborted) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
-  AMBIT_LOG_INFO(
-      "access: connection complete src.addr={} {} dst.addr={}{}{} {} direction={} bytes_sent={} "
-      "bytes_recv={} duration={}ms{}",
-      src.ToString(), fields.src, dst.ToString(), hbone_addr.empty() ? "" : " dst.hbone_addr=",
-      hbone_addr, fields.dst, direction, sent, received, ms, aborted ? " error=aborted" : "");
-}
-
-void LogComplete(const char* direction, const net::SocketAddress& src, const TcpLabels& labels,
-                 const net::SocketAddress& dst, const std::string& hbone_addr,
-                 std::uint64_t sent, std::uint64_t received,
-                 std::chrono::steady_clock::time_point start, bool aborted) {
-  LogComplete(direction, src, AccessOf(labels), dst, hbone_addr, sent, received, start, aborted);
-}
-
-// The access-log line of a connection refused before any byte flowed, in
-// ztunnel's "connection failed" form (log_early_deny in
-// https://github.com/istio/ztunnel/blob/master/src/proxy/metrics.rs) with the
-// labels we know; |error| names the cause (for a denial: the policy).
-void LogFailed(const char* direction, const net::SocketAddress& src, const TcpLabels& labels,
-               const net::SocketAddress& dst, const std::string& hbone_addr,
-               std::string_view error) {
-  AMBIT_LOG_WARN(
-      "access: connection failed src.addr={} src.workload={} src.namespace={} src.identity={} "
-      "dst.addr={}{}{} dst.service={} dst.workload={} dst.namespace={} dst.identity={} "
-      "direction={} error=\"{}\"",
-      src.ToString(), labels.source_workload, labels.source_workload_namespace,
-      labels.source_principal, dst.ToString(), hbone_addr.empty() ? "" : " dst.hbone_addr=",
-      hbone_addr, labels.destination_service, labels.destination_workload,
-      labels.destination_workload_namespace, labels.destination_principal, direction, error);
-}
-
 // The far side of an outbound connection and what it reports, as kept while
 // the bytes flow. Small on purpose: it lives in a frame that lasts as long as
 // the connection; everything needed only to set the connection up stays in
 // OpenOutbound's frame, which ends once the leg is open.
 struct OutboundLeg {
   bool hbone = false;
-  net::SocketAddress peer;      // the app that connected
-  net::SocketAddress next_hop;  // passthrough destination or HBONE peer
-  std::string hbone_addr;       // HBONE: the CONNECT target, for the log
-  AccessFields access;
-  std::shared_ptr<TcpSeries> series;
+  // Labels, series and log fields (ends().dst: the passthrough destination
+  // or the HBONE peer; ends().hbone_addr: the CONNECT target).
+  telemetry::ConnectionRecord record;
   std::optional<tcp::socket> upstream;  // passthrough
   std::shared_ptr<h2::Stream> stream;   // HBONE
   std::uint64_t early_bytes = 0;        // HBONE: app bytes sent with the CONNECT
@@ -202,14 +123,9 @@ struct OutboundView {
       row.source = peer->ToString();
     }
     if (*v.leg) {
-      const OutboundLeg& leg = **v.leg;
-      row.destination = leg.hbone ? leg.hbone_addr : leg.next_hop.ToString();
-      // The expected identity is in the access-log fields already formatted.
-      const std::string& dst = leg.access.dst;
-      if (auto at = dst.find("dst.identity="); at != std::string::npos) {
-        const auto from = at + std::string_view("dst.identity=").size();
-        row.identity = dst.substr(from, dst.find(' ', from) - from);
-      }
+      const telemetry::ConnectionRecord& record = (*v.leg)->record;
+      row.destination = (*v.leg)->hbone ? record.ends().hbone_addr : record.ends().dst.ToString();
+      row.identity = record.labels().destination_principal;
     }
   }
 };
@@ -297,50 +213,15 @@ class InboundTelemetry final : public hbone::InboundObserver {
     session->set_on_close([holder] { holder->token.reset(); });
   }
 
-  // 401: istio_tcp_connections_failed_total{response_flags="DENY"} and a
-  // "connection failed" line naming the policy; 503: flag CONNECT.
-  void Refused(const hbone::InboundRequestInfo& request, int status,
-               std::string_view reason) override {
-    TcpLabels labels = Labels(request);
-    labels.response_flags = status == 401 ? "DENY" : "CONNECT";
-    metrics_.Get(labels)->Failed();
-    if (status == 401) {
-      LogFailed("inbound", request.peer_address, labels,
-                net::SocketAddress(request.target.ip(), hbone::kHbonePort),
-                request.target.ToString(), proxy::RejectionError(reason));
-    }
-  }
-  void Opened(const hbone::InboundRequestInfo& request) override {
-    metrics_.Get(Labels(request))->Opened();
-  }
-  // A revoked stream (a policy change denied it): bytes stay with the
-  // series it opened in, closed and failed count with flag DENY (as
-  // ztunnel's AuthorizationPolicyLateRejection).
-  void Closed(const hbone::InboundRequestInfo& request, std::uint64_t to_app,
-              std::uint64_t from_app, bool aborted, std::string_view revoked) override {
-    TcpLabels labels = Labels(request);
-    auto series = metrics_.Get(labels);
-    series->AddReceived(to_app);
-    series->AddSent(from_app);
-    std::string error = aborted ? "aborted" : "";
-    if (!revoked.empty()) {
-      labels.response_flags = "DENY";
-      auto denied = metrics_.Get(labels);
-      denied->Closed();
-      denied->Failed();
-      error = "\"" + proxy::LateRejectionError(revoked) + "\"";
-    } else {
-      series->Closed();
-    }
-    AMBIT_LOG_INFO(
-        "access: connection complete src.addr={} src.workload={} src.namespace={} "
-        "src.identity={} dst.addr={} dst.hbone_addr={} dst.workload={} dst.namespace={} "
-        "dst.identity={} direction=inbound bytes_sent={} bytes_recv={}{}{}",
-        request.peer_address.ToString(), labels.source_workload, labels.source_workload_namespace,
-        labels.source_principal, net::SocketAddress(request.target.ip(), 15008).ToString(),
-        request.target.ToString(), labels.destination_workload,
-        labels.destination_workload_namespace, labels.destination_principal, from_app, to_app,
-        error.empty() ? "" : " error=", error);
+  // Each CONNECT's labels are decided once, when it is accepted (one
+  // snapshot); its outcome is counted and logged through them.
+  std::unique_ptr<hbone::InboundStreamObserver> StreamAccepted(
+      const hbone::InboundRequestInfo& request) override {
+    return std::make_unique<Stream>(
+        &metrics_, Labels(request),
+        ConnectionEnds{"inbound", request.peer_address,
+                                  net::SocketAddress(request.target.ip(), hbone::kHbonePort),
+                                  request.target.ToString()});
   }
 
  private:
@@ -349,9 +230,53 @@ class InboundTelemetry final : public hbone::InboundObserver {
     std::optional<ConnectionTracker::Token> token;
   };
 
-  TcpLabels Labels(const hbone::InboundRequestInfo& request) const {
+  // One CONNECT stream. 401: istio_tcp_connections_failed_total with
+  // response_flags="DENY" and a "connection failed" line naming the policy;
+  // 503: flag CONNECT. A revoked stream (a policy change denied it) keeps
+  // its bytes on the series it opened in; closed and failed count with
+  // flag DENY (as ztunnel's AuthorizationPolicyLateRejection).
+  class Stream final : public hbone::InboundStreamObserver {
+   public:
+    Stream(TcpMetrics* metrics, TcpLabels labels, ConnectionEnds ends)
+        : metrics_(metrics),
+          labels_(std::make_unique<TcpLabels>(std::move(labels))),
+          ends_(std::move(ends)) {}
+    void Refused(int status, std::string_view reason) override {
+      if (labels_ == nullptr) return;
+      ConnectionRecord::Refuse(metrics_, std::move(*labels_), ends_,
+                               status == 401 ? "DENY" : "CONNECT",
+                               status == 401 ? proxy::RejectionError(reason) : std::string());
+      labels_.reset();
+    }
+    void Opened() override {
+      if (labels_ == nullptr) return;
+      // From here the labels live in the interned series; the record points there.
+      record_ = ConnectionRecord(metrics_, *labels_, ends_);
+      labels_.reset();
+      opened_ = true;
+      record_.Opened();
+    }
+    void Closed(std::uint64_t to_app, std::uint64_t from_app, bool aborted,
+                std::string_view revoked) override {
+      if (!opened_) return;
+      if (!revoked.empty()) {
+        record_.Revoked(from_app, to_app, proxy::LateRejectionError(revoked));
+      } else {
+        record_.Closed(from_app, to_app, aborted);
+      }
+    }
+
+   private:
+    TcpMetrics* metrics_;
+    std::unique_ptr<TcpLabels> labels_;  // until the stream opens or is refused
+    ConnectionEnds ends_;
+    ConnectionRecord record_;
+    bool opened_ = false;
+  };
+
+  telemetry::TcpLabels Labels(const hbone::InboundRequestInfo& request) const {
     std::shared_ptr<const state::WorkloadState> snapshot = lookup_->Hold();
-    TcpLabels labels;
+    telemetry::TcpLabels labels;
     labels.reporter = "destination";
     labels.connection_security_policy = "mutual_tls";
     FillSource(labels, snapshot->FindWorkloadByAddress(lookup_->network(),
@@ -399,8 +324,10 @@ struct DataPath::Impl {
   asio::awaitable<void> Outbound(std::shared_ptr<Pod> pod, tcp::socket downstream);
   // Routes |downstream| and opens its far side; nullopt when it was refused
   // or failed (counted, logged, |downstream| aborted).
-  asio::awaitable<std::optional<OutboundLeg>> OpenOutbound(const std::shared_ptr<Pod>& pod,
-                                                           tcp::socket& downstream);
+  // |start|: when |downstream| was accepted.
+  asio::awaitable<std::optional<OutboundLeg>> OpenOutbound(
+      const std::shared_ptr<Pod>& pod, tcp::socket& downstream,
+      std::chrono::steady_clock::time_point start);
   asio::awaitable<void> InboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket downstream);
   // Serves |socket| with |inbound| (the pod's server) once a certificate is there.
   asio::awaitable<void> Hbone(std::shared_ptr<Pod> pod, tcp::socket socket,
@@ -429,8 +356,8 @@ struct DataPath::Impl {
   std::atomic<std::uint64_t> no_certificate{0};
 };
 
-DataPath::DataPath(net::WorkerPool& workers, const state::StateStore& state, TcpMetrics& metrics,
-                   Options options)
+DataPath::DataPath(net::WorkerPool& workers, const state::StateStore& state,
+                   telemetry::TcpMetrics& metrics, Options options)
     : impl_(std::make_unique<Impl>(workers, state, metrics, std::move(options))) {}
 
 DataPath::~DataPath() = default;
@@ -489,7 +416,7 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
       downstream.get_executor(), [&downstream] { hbone::AbortSocket(downstream); }, {}, {},
       ConnectionView{&OutboundView::Describe, &view});
   if (!token) co_return;  // pod is draining
-  leg = co_await OpenOutbound(pod, downstream);
+  leg = co_await OpenOutbound(pod, downstream, start);
   if (!leg) co_return;
   hbone::StatsShard& shard = stats.Local();
   hbone::CopyResult result;
@@ -503,15 +430,12 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
     });
     result = co_await hbone::CopyBidirectional(downstream, *leg->upstream, hbone::DownstreamCounters(shard));
   }
-  leg->series->AddReceived(result.socket_to_peer);
-  leg->series->AddSent(result.peer_to_socket);
-  leg->series->Closed();
-  LogComplete("outbound", leg->peer, leg->access, leg->next_hop, leg->hbone_addr, result.peer_to_socket,
-              result.socket_to_peer, start, result.aborted);
+  leg->record.Closed(result.peer_to_socket, result.socket_to_peer, result.aborted);
 }
 
-asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const std::shared_ptr<Pod>& pod,
-                                                                         tcp::socket& downstream) {
+asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(
+    const std::shared_ptr<Pod>& pod, tcp::socket& downstream,
+    std::chrono::steady_clock::time_point start) {
   auto peer = net::PeerAddress(downstream.native_handle());
   // Family from the peer address (saves a getsockopt): a v4 client of a
   // dual-stack socket reads as v4, and its conntrack entry is under IPv4 too.
@@ -602,9 +526,8 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
                                                              proxy::PackedFromIp(original->ip()));
         FillDestination(labels, dst, svc);
         labels.connection_security_policy = "unknown";
-        labels.response_flags = "CONNECT";
-        metrics.Get(labels)->Failed();
-        LogFailed("outbound", *peer, labels, *original, "", route.reason);
+        ConnectionRecord::Refuse(&metrics, std::move(labels), {"outbound", *peer, *original},
+                                 "CONNECT", route.reason);
       } else {
         AMBIT_LOG_DEBUG("outbound {} -> {} rejected: {}", peer->ToString(), original->ToString(),
                         route.reason);
@@ -613,26 +536,23 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
       co_return std::nullopt;
     case hbone::RouteDecision::Kind::kPassthrough: {
       labels.connection_security_policy = "unknown";
-      auto series = metrics.Get(labels);
+      ConnectionRecord record(&metrics, labels, {"outbound", *peer, route.next_hop}, start);
       net::ConnectOptions opts;
       opts.timeout = options.connect_timeout;
       auto upstream = co_await net::Connect(*pod->sockets(), route.next_hop, opts);
       if (!upstream.ok()) {
         outbound_failed.fetch_add(1, std::memory_order_relaxed);
-        series->Failed();
+        record.Failed();
         AMBIT_LOG_DEBUG("outbound passthrough {} -> {}: {}", peer->ToString(),
                         route.next_hop.ToString(), upstream.error().ToString());
         hbone::AbortSocket(downstream);
         co_return std::nullopt;
       }
       outbound_passthrough.fetch_add(1, std::memory_order_relaxed);
-      series->Opened();
+      record.Opened();
       stats.Local().passthrough_connections.Inc();
       OutboundLeg leg;
-      leg.peer = *peer;
-      leg.next_hop = route.next_hop;
-      leg.access = AccessOf(labels);
-      leg.series = std::move(series);
+      leg.record = std::move(record);
       leg.upstream.emplace(std::move(*upstream));
       co_return leg;
     }
@@ -641,12 +561,14 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
   }
 
   labels.connection_security_policy = "mutual_tls";
-  auto series = metrics.Get(labels);
+  ConnectionRecord record(&metrics, labels,
+                          {"outbound", *peer, route.next_hop, route.connect_target.ToString()},
+                          start);
   std::shared_ptr<const proxy::Secret> secret = co_await proxy::AwaitSecret(pod->certificate(), options.cert_wait);
   if (secret == nullptr || secret->client_context == nullptr) {
     no_certificate.fetch_add(1, std::memory_order_relaxed);
     outbound_failed.fetch_add(1, std::memory_order_relaxed);
-    series->Failed();
+    record.Failed();
     AMBIT_LOG_WARN("outbound {} -> {}: no certificate for {} yet", peer->ToString(),
                    original->ToString(), pod->identity().ToString());
     hbone::AbortSocket(downstream);
@@ -666,21 +588,17 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(const s
                                            hbone::BuildConnectHeaders(request), downstream);
   if (!tunnel.ok()) {
     outbound_failed.fetch_add(1, std::memory_order_relaxed);
-    series->Failed();
+    record.Failed();
     AMBIT_LOG_INFO("outbound {} -> {} via {}: {}", peer->ToString(), original->ToString(),
                    route.next_hop.ToString(), tunnel.error().ToString());
     hbone::AbortSocket(downstream);
     co_return std::nullopt;
   }
   outbound_hbone.fetch_add(1, std::memory_order_relaxed);
-  series->Opened();
+  record.Opened();
   OutboundLeg leg;
   leg.hbone = true;
-  leg.peer = *peer;
-  leg.next_hop = route.next_hop;
-  leg.hbone_addr = route.connect_target.ToString();
-  leg.access = AccessOf(labels);
-  leg.series = std::move(series);
+  leg.record = std::move(record);
   leg.stream = std::move(tunnel->stream);
   leg.early_bytes = tunnel->early_bytes;
   co_return leg;
@@ -762,14 +680,12 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
     // Denied: reset (the client sees ECONNRESET, curl exits 56); nothing
     // reaches the app.
     plaintext_denied.fetch_add(1, std::memory_order_relaxed);
-    labels.response_flags = "DENY";
-    metrics.Get(labels)->Failed();
-    LogFailed("inbound", *peer, labels, *original, "",
-              proxy::RejectionError(authz::DenialReason(decision)));
+    ConnectionRecord::Refuse(&metrics, std::move(labels), {"inbound", *peer, *original}, "DENY",
+                             proxy::RejectionError(authz::DenialReason(decision)));
     hbone::AbortSocket(downstream);
     co_return;
   }
-  auto series = metrics.Get(labels);
+  const ConnectionRecord record(&metrics, labels, {"inbound", *peer, *original}, start);
   net::ConnectOptions opts;
   opts.timeout = options.connect_timeout;
   if (options.preserve_source_ip && peer->family() == original->family()) opts.source = peer->ip();
@@ -777,49 +693,31 @@ asio::awaitable<void> DataPath::Impl::InboundPlaintext(std::shared_ptr<Pod> pod,
   if (!watched.revoked.empty()) {
     // A policy change denied it while the app connection was being made.
     plaintext_denied.fetch_add(1, std::memory_order_relaxed);
-    labels.response_flags = "DENY";
-    metrics.Get(labels)->Failed();
-    LogFailed("inbound", *peer, labels, *original, "", proxy::RejectionError(watched.revoked));
+    record.Denied(proxy::RejectionError(watched.revoked));
     if (upstream.ok()) hbone::AbortSocket(*upstream);
     co_return;
   }
   if (!upstream.ok()) {
     plaintext_failed.fetch_add(1, std::memory_order_relaxed);
-    series->Failed();
+    record.Failed();
     AMBIT_LOG_INFO("inbound plaintext {} -> {}: {}", peer->ToString(), original->ToString(),
                    upstream.error().ToString());
     hbone::AbortSocket(downstream);
     co_return;
   }
-  series->Opened();
+  record.Opened();
   watched.upstream.emplace(std::move(*upstream));
   // Plaintext from outside the mesh: the client is downstream.
   auto result = co_await hbone::CopyBidirectional(downstream, *watched.upstream,
                                                   hbone::DownstreamCounters(stats.Local()));
-  series->AddReceived(result.socket_to_peer);
-  series->AddSent(result.peer_to_socket);
   if (watched.revoked.empty()) {
-    series->Closed();
-    LogComplete("inbound", *peer, labels, *original, "", result.peer_to_socket,
-                result.socket_to_peer, start, result.aborted);
+    record.Closed(result.peer_to_socket, result.socket_to_peer, result.aborted);
     co_return;
   }
   // Closed by a policy change: counted and logged as ztunnel's
   // AuthorizationPolicyLateRejection (flag DENY).
   plaintext_revoked.fetch_add(1, std::memory_order_relaxed);
-  labels.response_flags = "DENY";
-  auto denied = metrics.Get(labels);
-  denied->Closed();
-  denied->Failed();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
-  const AccessFields access = AccessOf(labels);
-  AMBIT_LOG_WARN(
-      "access: connection complete src.addr={} {} dst.addr={} {} direction=inbound bytes_sent={} "
-      "bytes_recv={} duration={}ms error=\"{}\"",
-      peer->ToString(), access.src, original->ToString(), access.dst, result.peer_to_socket,
-      result.socket_to_peer, ms, proxy::LateRejectionError(watched.revoked));
+  record.Revoked(result.peer_to_socket, result.socket_to_peer, proxy::LateRejectionError(watched.revoked));
 }
 
 asio::awaitable<void> DataPath::Impl::Hbone(std::shared_ptr<Pod> pod, tcp::socket socket,

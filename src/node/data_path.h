@@ -21,11 +21,12 @@
 // A connection that arrives before the pod's certificate is fetched waits for
 // it (up to cert_wait), then is reset if there is still none.
 //
-// Telemetry: outbound and inbound-plaintext connections are recorded in
-// TcpMetrics with source/destination workload labels; HBONE counters (TLS
-// connections, streams) come from hbone::Stats. Denials count in
-// istio_tcp_connections_failed_total with response_flags="DENY" and log one
-// access line naming the deciding policy.
+// Telemetry: every connection (outbound, inbound plaintext, each inbound
+// HBONE stream) gets one telemetry::ConnectionRecord, its istio_tcp_* labels
+// decided once when it is accepted, which counts it and writes its access
+// line; HBONE counters (TLS connections, streams) come from hbone::Stats.
+// Denials count in istio_tcp_connections_failed_total with
+// response_flags="DENY" and log one access line naming the deciding policy.
 //
 // Threading: every connection lives on the worker loop that accepted it.
 // Reading the configuration takes no lock (per-worker StateReader); counters
@@ -44,7 +45,7 @@
 #include "net/wait_until.h"
 #include "net/worker_pool.h"
 #include "node/pod.h"
-#include "node/tcp_metrics.h"
+#include "telemetry/tcp_metrics.h"
 #include "state/state_store.h"
 
 namespace ambit::hbone {
@@ -93,8 +94,8 @@ class DataPath final : public PodTrafficHandler {
 
   // Everything passed in must outlive the DataPath. L4 authorization follows
   // the policies in |state|.
-  DataPath(net::WorkerPool& workers, const state::StateStore& state, TcpMetrics& metrics,
-           Options options);
+  DataPath(net::WorkerPool& workers, const state::StateStore& state,
+           telemetry::TcpMetrics& metrics, Options options);
   ~DataPath() override;
 
   // The pod's proxies (its HBONE inbound server); they serve the pod's three

@@ -8,12 +8,12 @@
 #include "core/log.h"
 #include "dns/proxy.h"
 #include "inpod/zds_client.h"
+#include "metrics/registry.h"
 #include "net/worker_pool.h"
 #include "node/data_path.h"
 #include "node/pod_dump.h"
 #include "node/pod_manager.h"
 #include "node/policy_watcher.h"
-#include "node/tcp_metrics.h"
 #include "node/zds_handler.h"
 #include "proxy/admin.h"
 #include "proxy/config_dump.h"
@@ -21,6 +21,7 @@
 #include "proxy/runtime.h"
 #include "proxy/service_loop.h"
 #include "state/state_store.h"
+#include "telemetry/tcp_metrics.h"
 #include "xds/delta_ads_client.h"
 
 namespace ambit::node {
@@ -77,8 +78,11 @@ Result<std::vector<net::SocketAddress>> DnsUpstreams(const ZtunnelConfig& config
 // Members in construction order; destroyed in reverse (after Shutdown).
 struct Ztunnel::Impl {
   ZtunnelConfig config;
-  TcpMetrics metrics;
   std::unique_ptr<proxy::Runtime> runtime;
+  // One cell per worker loop (+1 for other threads); made once the pool's
+  // size is known.
+  std::unique_ptr<metrics::Registry> registry;
+  std::unique_ptr<telemetry::TcpMetrics> metrics;
   std::unique_ptr<dns::DnsService> dns;
   std::unique_ptr<DataPath> data_path;
   std::unique_ptr<PodManager> pods;
@@ -168,7 +172,11 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   runtime_options.memory_trim_period = config.memory_trim_period;
   AMBIT_ASSIGN_OR_RETURN(z.runtime, proxy::Runtime::Create(config, runtime_options));
   proxy::Runtime& rt = *z.runtime;
-  rt.admin().AddMetricsSource([metrics = &z.metrics] { return metrics->RenderPrometheus(); });
+  z.registry = std::make_unique<metrics::Registry>(
+      rt.workers().size() + 1,
+      +[]() -> std::size_t { return static_cast<std::size_t>(net::WorkerPool::CurrentIndex() + 1); });
+  z.metrics = std::make_unique<telemetry::TcpMetrics>(*z.registry);
+  rt.admin().AddMetricsSource([registry = z.registry.get()] { return registry->Render(); });
 
   // DNS: the per-pod proxies (when on) and the resolution of endpoints known
   // only by hostname share one service.
@@ -201,7 +209,7 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
                                   dns::Client{pod.spec().ns, network}, std::move(hostname), v6);
     };
   }
-  z.data_path = std::make_unique<DataPath>(rt.workers(), rt.store(), z.metrics, dp);
+  z.data_path = std::make_unique<DataPath>(rt.workers(), rt.store(), *z.metrics, dp);
 
   // Pods.
   PodManager::Options pod_options;

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "core/duration.h"
+#include "telemetry/access_log.h"
 
 namespace ambit::proxy {
 
@@ -62,6 +63,7 @@ std::optional<int> ProxyMain::Parse(int argc, char** argv) {
   if (!ttl.ok()) return Fail(ttl.error());
   config_.secret_ttl = *ttl;
   if (auto st = InitLogging(name_, log_level_, log_json_); !st.ok()) return Fail(st.error());
+  if (log_json_) telemetry::SetAccessLogFormat(telemetry::AccessLogFormat::kJson);
   auto admin = net::SocketAddress::FromParts(admin_ip_, admin_port_);
   auto metrics = net::SocketAddress::FromParts(status_ip_, metrics_port_);
   auto readiness = net::SocketAddress::FromParts(status_ip_, readiness_port_);

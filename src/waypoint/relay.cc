@@ -15,6 +15,7 @@
 #include "hbone/copy.h"
 #include "net/connect.h"
 #include "proxy/authorization.h"
+#include "telemetry/connection_record.h"
 #include "waypoint/stream_copy.h"
 
 namespace ambit::waypoint {
@@ -23,18 +24,18 @@ namespace {
 // Keeps a gauge up for the lifetime of a relayed stream.
 class ActiveGauge {
  public:
-  explicit ActiveGauge(std::atomic<std::int64_t>& g) : g_(g) {
-    g_.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~ActiveGauge() { g_.fetch_sub(1, std::memory_order_relaxed); }
+  explicit ActiveGauge(const metrics::Gauge& g) : g_(g) { g_.Inc(); }
+  ~ActiveGauge() { g_.Dec(); }
   ActiveGauge(const ActiveGauge&) = delete;
   ActiveGauge& operator=(const ActiveGauge&) = delete;
 
  private:
-  std::atomic<std::int64_t>& g_;
+  const metrics::Gauge& g_;
 };
 
-void Bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+void Bump(const metrics::Counter& c) { c.Inc(); }
+
+using Values = std::vector<std::string_view>;
 
 hbone::Pool::Options PoolOptions(const Relay::Options& o) {
   hbone::Pool::Options p;
@@ -43,6 +44,45 @@ hbone::Pool::Options PoolOptions(const Relay::Options& o) {
 }
 
 }  // namespace
+
+struct Relay::Families {
+  explicit Families(metrics::Registry& r)
+      : streams(r.AddCounter("ambit_waypoint_connect_streams_total",
+                             "CONNECT streams the waypoint received.")),
+        active(r.AddGauge("ambit_waypoint_connect_streams_active",
+                          "CONNECT streams being served now.")),
+        relayed(r.AddCounter("ambit_waypoint_relayed_total",
+                             "Connections relayed (answered 200), by upstream protocol.",
+                             {"via"})),
+        refused(r.AddCounter("ambit_waypoint_refused_total",
+                             "CONNECT streams refused, by HTTP status.", {"status"})),
+        upstream_failures(r.AddCounter("ambit_waypoint_upstream_failures_total",
+                                       "Relays whose upstream could not be opened.")),
+        no_certificate(r.AddCounter("ambit_waypoint_no_certificate_total",
+                                    "Relays refused because the waypoint had no certificate.")),
+        aborted(r.AddCounter("ambit_waypoint_relays_aborted_total",
+                             "Relays that ended with a reset.")),
+        revoked(r.AddCounter("ambit_waypoint_relays_revoked_total",
+                             "Relays closed because a policy change denied them.")),
+        rechecks(r.AddCounter("ambit_waypoint_policy_rechecks_total",
+                              "Times every open relay was authorized again.")),
+        via_hbone(relayed.Key(Values{"hbone"})),
+        via_tcp(relayed.Key(Values{"tcp"})),
+        status_400(refused.Key(Values{"400"})),
+        status_401(refused.Key(Values{"401"})),
+        status_503(refused.Key(Values{"503"})) {}
+
+  metrics::CounterFamily& streams;
+  metrics::GaugeFamily& active;
+  metrics::CounterFamily& relayed;
+  metrics::CounterFamily& refused;
+  metrics::CounterFamily& upstream_failures;
+  metrics::CounterFamily& no_certificate;
+  metrics::CounterFamily& aborted;
+  metrics::CounterFamily& revoked;
+  metrics::CounterFamily& rechecks;
+  const metrics::LabelKey via_hbone, via_tcp, status_400, status_401, status_503;
+};
 
 Relay::Relay(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationLookup> lookup,
              identity::SpiffeId identity, ClientTlsSource client_tls, std::shared_ptr<const net::SocketFactory> sockets,
@@ -54,19 +94,46 @@ Relay::Relay(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationL
       sockets_(std::move(sockets)),
       options_(std::move(options)),
       stats_(workers.size()),
-      pools_(workers, PoolOptions(options_), &stats_) {}
+      pools_(workers, PoolOptions(options_), &stats_),
+      own_registry_(options_.registry != nullptr
+                        ? nullptr
+                        : std::make_unique<metrics::Registry>(
+                              workers.size() + 1,
+                              +[]() -> std::size_t {
+                                return static_cast<std::size_t>(
+                                    net::WorkerPool::CurrentIndex() + 1);
+                              })),
+      registry_(options_.registry != nullptr ? options_.registry : own_registry_.get()),
+      families_(std::make_unique<Families>(*registry_)) {
+  Families& f = *families_;
+  const metrics::LabelKey none;
+  for (std::size_t cell = 0; cell < registry_->cells(); ++cell) {
+    counters_.push_back(Counters{
+        f.streams.Get(none, cell), f.relayed.Get(f.via_hbone, cell),
+        f.relayed.Get(f.via_tcp, cell), f.refused.Get(f.status_400, cell),
+        f.refused.Get(f.status_401, cell), f.refused.Get(f.status_503, cell),
+        f.upstream_failures.Get(none, cell), f.no_certificate.Get(none, cell),
+        f.aborted.Get(none, cell), f.revoked.Get(none, cell), f.rechecks.Get(none, cell),
+        f.active.Get(none, cell)});
+  }
+}
+
+Relay::Counters& Relay::Local() { return counters_[registry_->CurrentCell()]; }
 
 Relay::~Relay() = default;
 
 asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
                                    std::shared_ptr<h2::Stream> stream) {
-  Bump(streams_);
-  ActiveGauge active(active_);
+  Counters& counters = Local();
+  Bump(counters.streams);
+  ActiveGauge active(counters.active);
   hbone::StatsShard& shard = stats_.Local();
   h2::Session& session = stream->session();
   const std::string authority(stream->PeerHeader(":authority"));
   auto refuse = [&](int status, const std::string& reason) {
-    Bump(status == 400 ? refused_400_ : status == 401 ? refused_401_ : refused_503_);
+    Bump(status == 400   ? counters.refused_400
+         : status == 401 ? counters.refused_401
+                         : counters.refused_503);
     (status == 400   ? shard.inbound_status_400
      : status == 401 ? shard.inbound_status_401
                      : shard.inbound_status_503)
@@ -89,25 +156,14 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
   const hbone::RouteDecision& route = relay.route;
   const auto start = std::chrono::steady_clock::now();
   const net::SocketAddress client = relay.request.forwarded_for.value_or(conn.peer);
-  node::TcpLabels labels;
-  if (options_.metrics != nullptr && options_.labeler) {
-    labels = options_.labeler(conn, client.ip(), relay);
-  }
+  // Labels decided once, from one snapshot, before authorization.
+  telemetry::TcpLabels labels;
+  if (options_.labeler) labels = options_.labeler(conn, client.ip(), relay);
   // A denial before any byte flowed: 401, failed with flag DENY, one line.
   auto deny = [&](const std::string& reason) {
     const std::string error = proxy::RejectionError(reason);
-    if (options_.metrics != nullptr && options_.labeler) {
-      node::TcpLabels denied = labels;
-      denied.response_flags = "DENY";
-      options_.metrics->Get(denied)->Failed();
-    }
-    AMBIT_LOG_WARN(
-        "access: connection failed src.addr={} src.workload={} src.namespace={} "
-        "src.identity={} dst.addr={} dst.service={} dst.workload={} dst.namespace={} "
-        "direction=waypoint error=\"{}\"",
-        client.ToString(), labels.source_workload, labels.source_workload_namespace,
-        conn.peer_identity.ToString(), relay.target.ToString(), labels.destination_service,
-        labels.destination_workload, labels.destination_workload_namespace, error);
+    telemetry::ConnectionRecord::Refuse(options_.metrics, labels,
+                                        {"waypoint", client, relay.target}, "DENY", error);
     refuse(401, error);
   };
   // What a policy change leaves behind (see RecheckAll). The recheck is
@@ -142,60 +198,30 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
       co_return;
     }
   }
-  std::shared_ptr<node::TcpSeries> series;
-  if (options_.metrics != nullptr && options_.labeler) series = options_.metrics->Get(labels);
-  // Counts and logs a relayed connection once its copy has ended. One a
-  // policy change closed keeps its bytes in |series| and counts closed and
-  // failed under flag DENY.
-  auto finished = [&](const hbone::CopyResult& r, const char* how) {
-    const bool revoked = !watched.revoked.empty();
-    if (revoked) {
-      Bump(revoked_);
-    } else if (r.aborted) {
-      Bump(aborted_);
+  const bool plain = route.kind == hbone::RouteDecision::Kind::kPassthrough;
+  const telemetry::ConnectionRecord record(
+      options_.metrics, labels,
+      {"waypoint", client, route.next_hop, route.connect_target.ToString(), plain ? "tcp" : "hbone"},
+      start);
+  // Counts and logs a relayed connection once its copy has ended (|r| from
+  // the client's side). One a policy change closed keeps its bytes on its
+  // series and counts closed and failed under flag DENY.
+  auto finished = [&](const hbone::CopyResult& r) {
+    if (!watched.revoked.empty()) {
+      Bump(counters.revoked);
+      record.Revoked(r.peer_to_socket, r.socket_to_peer,
+                     proxy::LateRejectionError(watched.revoked));
+      return;
     }
-    if (series != nullptr) {
-      series->AddReceived(r.socket_to_peer);  // client -> server
-      series->AddSent(r.peer_to_socket);      // server -> client
-      if (revoked) {
-        node::TcpLabels denied = labels;
-        denied.response_flags = "DENY";
-        auto late = options_.metrics->Get(denied);
-        late->Closed();
-        late->Failed();
-      } else {
-        series->Closed();
-      }
-    }
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    const std::string error = revoked
-                                  ? " error=\"" + proxy::LateRejectionError(watched.revoked) + "\""
-                              : r.aborted ? " error=aborted"
-                                          : "";
-    const std::string line = fmt::format(
-        "access: connection complete src.addr={} src.workload={} src.namespace={} "
-        "src.identity={} dst.addr={} dst.hbone_addr={} dst.service={} dst.workload={} "
-        "dst.namespace={} dst.identity={} direction=waypoint via={} bytes_sent={} "
-        "bytes_recv={} duration={}ms{}",
-        client.ToString(), labels.source_workload, labels.source_workload_namespace,
-        conn.peer_identity.ToString(), route.next_hop.ToString(), route.connect_target.ToString(),
-        labels.destination_service, labels.destination_workload,
-        labels.destination_workload_namespace, labels.destination_principal, how, r.peer_to_socket,
-        r.socket_to_peer, ms, error);
-    if (revoked) {
-      AMBIT_LOG_WARN("{}", line);
-    } else {
-      AMBIT_LOG_INFO("{}", line);
-    }
+    if (r.aborted) Bump(counters.aborted);
+    record.Closed(r.peer_to_socket, r.socket_to_peer, r.aborted);
   };
   auto failed = [&] {
-    Bump(upstream_failures_);
-    if (series != nullptr) series->Failed();
+    Bump(counters.upstream_failures);
+    record.Failed();
   };
 
-  if (route.kind == hbone::RouteDecision::Kind::kPassthrough) {
+  if (plain) {
     net::ConnectOptions connect_options;
     connect_options.timeout = options_.connect_timeout;
     auto upstream = co_await net::Connect(*sockets_, route.next_hop, connect_options);
@@ -213,8 +239,8 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     if (stream->reset() || stream->closed()) co_return;  // the client gave up meanwhile
     if (!session.Respond(*stream, 200, {}, /*end_stream=*/false).ok()) co_return;
     shard.inbound_status_200.Inc();
-    Bump(relayed_plain_);
-    if (series != nullptr) series->Opened();
+    Bump(counters.relayed_plain);
+    record.Opened();
     watched.relaying = true;
     watched.upstream_socket = &*upstream;
     // The upstream socket is the "socket" side: counters from its view.
@@ -223,14 +249,14 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
         {&shard.bytes_upstream_to_downstream, &shard.bytes_downstream_to_upstream});
     watched.upstream_socket = nullptr;
     // Seen from the upstream socket: flip to the client's view.
-    finished(hbone::CopyResult{r.peer_to_socket, r.socket_to_peer, r.aborted}, "tcp");
+    finished(hbone::CopyResult{r.peer_to_socket, r.socket_to_peer, r.aborted});
     co_return;
   }
 
   std::shared_ptr<const tls::TlsContext> tls = client_tls_();
   if (tls == nullptr) {
-    Bump(no_certificate_);
-    if (series != nullptr) series->Failed();
+    Bump(counters.no_certificate);
+    record.Failed();
     refuse(503, "the waypoint has no certificate for " + identity_.ToString() + " yet");
     co_return;
   }
@@ -265,19 +291,19 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     co_return;
   }
   shard.inbound_status_200.Inc();
-  Bump(relayed_hbone_);
-  if (series != nullptr) series->Opened();
+  Bump(counters.relayed_hbone);
+  record.Opened();
   watched.relaying = true;
   watched.upstream_stream = upstream->get();
   hbone::CopyResult r = co_await CopyStreams(
       *stream, **upstream,
       {&shard.bytes_downstream_to_upstream, &shard.bytes_upstream_to_downstream});
   watched.upstream_stream = nullptr;
-  finished(r, "hbone");
+  finished(r);
 }
 
 void Relay::RecheckAll() {
-  rechecks_.fetch_add(1, std::memory_order_relaxed);
+  Bump(Local().rechecks);
   tracker_->RecheckAll();
 }
 
@@ -299,30 +325,31 @@ void Relay::DumpCounters(nlohmann::json& out) {
       complete = false;
     }
   }
-  auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  const Families& f = *families_;
+  const metrics::LabelKey none;
   out = nlohmann::json{
       {"downstream",
        {{"tlsConnectionsAccepted", s.tls_connections_accepted},
         {"tlsHandshakeFailures", s.tls_handshake_failures},
-        {"streams", load(streams_)},
-        {"streamsActive", load(active_)},
+        {"streams", f.streams.Value(none)},
+        {"streamsActive", f.active.Value(none)},
         {"status200", s.inbound_status_200},
         {"status400", s.inbound_status_400},
         {"status401", s.inbound_status_401},
         {"status503", s.inbound_status_503}}},
       {"relayed",
-       {{"hbone", load(relayed_hbone_)},
-        {"plaintext", load(relayed_plain_)},
-        {"aborted", load(aborted_)},
-        {"revoked", load(revoked_)},
+       {{"hbone", f.relayed.Value(f.via_hbone)},
+        {"plaintext", f.relayed.Value(f.via_tcp)},
+        {"aborted", f.aborted.Value(none)},
+        {"revoked", f.revoked.Value(none)},
         {"active", tracker_->active()},
-        {"policyRechecks", load(rechecks_)}}},
+        {"policyRechecks", f.rechecks.Value(none)}}},
       {"refused",
-       {{"status400", load(refused_400_)},
-        {"status401", load(refused_401_)},
-        {"status503", load(refused_503_)},
-        {"upstreamFailures", load(upstream_failures_)},
-        {"noCertificate", load(no_certificate_)}}},
+       {{"status400", f.refused.Value(f.status_400)},
+        {"status401", f.refused.Value(f.status_401)},
+        {"status503", f.refused.Value(f.status_503)},
+        {"upstreamFailures", f.upstream_failures.Value(none)},
+        {"noCertificate", f.no_certificate.Value(none)}}},
       {"upstream",
        {{"tlsConnectionsOpened", s.tls_connections_opened},
         {"tlsConnectionsActive", pooled},

@@ -41,17 +41,19 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "h2/stream.h"
 #include "hbone/inbound_server.h"
 #include "hbone/pool.h"
 #include "hbone/route.h"
 #include "hbone/stats.h"
+#include "metrics/registry.h"
 #include "identity/spiffe_id.h"
 #include "net/socket_factory.h"
 #include "net/worker_pool.h"
 #include "node/connection_tracker.h"
-#include "node/tcp_metrics.h"
+#include "telemetry/tcp_metrics.h"
 #include "tls/context.h"
 #include "waypoint/relay_decision.h"
 
@@ -65,7 +67,7 @@ class Relay {
 
   // The istio_tcp_* labels of one relayed connection (telemetry.h);
   // |client_ip| is the original client's (forwarded for) or the peer's.
-  using Labeler = std::function<node::TcpLabels(const hbone::InboundConnectionInfo& connection,
+  using Labeler = std::function<telemetry::TcpLabels(const hbone::InboundConnectionInfo& connection,
                                                 const net::IpAddress& client_ip,
                                                 const RelayRoute& relay)>;
 
@@ -74,9 +76,13 @@ class Relay {
     std::uint16_t hbone_port = 15008;       // HBONE port dialed on endpoints (tests)
     std::chrono::milliseconds connect_timeout{10'000};
     std::string baggage;                    // sent upstream (the waypoint's metadata)
-    // Telemetry (both or neither): each relayed connection counts in
-    // |metrics| under labeler's labels, and logs one access line.
-    node::TcpMetrics* metrics = nullptr;
+    // Telemetry: each relayed connection gets a telemetry::ConnectionRecord
+    // with labeler's labels (decided once, before authorization), counts in
+    // |metrics| (null: not counted) and logs one access line.
+    telemetry::TcpMetrics* metrics = nullptr;
+    // Where the relay's own counters go (ambit_waypoint_*, see
+    // docs/waypoint.md); null: a private registry (read by DumpCounters).
+    metrics::Registry* registry = nullptr;
     Labeler labeler;
     // Decides each relayed CONNECT from the client's identity, the original
     // client address and the target; null = allow all. Called on the
@@ -122,18 +128,19 @@ class Relay {
   // The relays that can be decided again (only with Options::authorize).
   std::shared_ptr<node::ConnectionTracker> tracker_ = node::ConnectionTracker::Create();
 
-  std::atomic<std::uint64_t> streams_{0};
-  std::atomic<std::uint64_t> relayed_hbone_{0};
-  std::atomic<std::uint64_t> relayed_plain_{0};
-  std::atomic<std::uint64_t> refused_400_{0};
-  std::atomic<std::uint64_t> refused_401_{0};
-  std::atomic<std::uint64_t> refused_503_{0};
-  std::atomic<std::uint64_t> upstream_failures_{0};
-  std::atomic<std::uint64_t> no_certificate_{0};
-  std::atomic<std::uint64_t> aborted_{0};
-  std::atomic<std::uint64_t> revoked_{0};
-  std::atomic<std::uint64_t> rechecks_{0};
-  std::atomic<std::int64_t> active_{0};
+  // The relay's counters: one set of handles per registry cell (worker
+  // loop), so loops never share a counter.
+  struct Counters {
+    metrics::Counter streams, relayed_hbone, relayed_plain, refused_400, refused_401,
+        refused_503, upstream_failures, no_certificate, aborted, revoked, rechecks;
+    metrics::Gauge active;
+  };
+  struct Families;
+  Counters& Local();
+  std::unique_ptr<metrics::Registry> own_registry_;  // when Options::registry is null
+  metrics::Registry* registry_;
+  std::unique_ptr<Families> families_;
+  std::vector<Counters> counters_;  // by cell
 };
 
 }  // namespace ambit::waypoint

@@ -12,14 +12,14 @@
 
 #include "identity/spiffe_id.h"
 #include "net/socket_address.h"
-#include "node/tcp_metrics.h"
 #include "state/workload_state.h"
+#include "telemetry/tcp_metrics.h"
 
 namespace ambit::waypoint {
 
-node::TcpLabels RelayLabels(const state::WorkloadState& state, std::string_view network,
-                            const identity::SpiffeId& client_identity,
-                            const net::IpAddress& client_ip, const net::SocketAddress& target,
-                            const net::IpAddress& endpoint_ip);
+telemetry::TcpLabels RelayLabels(const state::WorkloadState& state, std::string_view network,
+                                 const identity::SpiffeId& client_identity,
+                                 const net::IpAddress& client_ip, const net::SocketAddress& target,
+                                 const net::IpAddress& endpoint_ip);
 
 }  // namespace ambit::waypoint

@@ -15,9 +15,9 @@
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "hbone/inbound_server.h"
+#include "metrics/registry.h"
 #include "net/listener.h"
 #include "net/worker_pool.h"
-#include "node/tcp_metrics.h"
 #include "proxy/admin.h"
 #include "proxy/authorization.h"
 #include "proxy/await_secret.h"
@@ -26,6 +26,7 @@
 #include "proxy/secret_manager.h"
 #include "proxy/state_lookup.h"
 #include "state/state_store.h"
+#include "telemetry/tcp_metrics.h"
 #include "waypoint/relay.h"
 #include "waypoint/telemetry.h"
 
@@ -38,8 +39,11 @@ struct Waypoint::Impl {
   WaypointConfig config;
   identity::SpiffeId identity;
   WaypointSelf self;
-  node::TcpMetrics metrics;
   std::unique_ptr<proxy::Runtime> runtime;
+  // One cell per worker loop (+1 for other threads); made once the pool's
+  // size is known.
+  std::unique_ptr<metrics::Registry> registry;
+  std::unique_ptr<telemetry::TcpMetrics> metrics;
   proxy::CertLease lease;
   std::shared_ptr<proxy::StateLookup> lookup;
   std::unique_ptr<Relay> relay;
@@ -94,7 +98,8 @@ void Waypoint::Impl::BuildRelay(const std::shared_ptr<net::SocketFactory>& socke
   baggage.service_name = config.name;
   baggage.service_version = "latest";
   relay_options.baggage = hbone::FormatBaggage(baggage);
-  relay_options.metrics = &metrics;
+  relay_options.metrics = metrics.get();
+  relay_options.registry = registry.get();
   // The policies that target this waypoint, as its own workload lists them
   // (the workload at its pod IP: --ip, else the address the client dialed).
   std::optional<net::IpAddress> own_ip;
@@ -155,7 +160,7 @@ void Waypoint::Impl::AddAdmin() {
   const proxy::CertLease* own = &lease;
   runtime->readiness().AddCheck("certificate", [own] { return own->Current() != nullptr; });
   proxy::Admin& admin = runtime->admin();
-  admin.AddMetricsSource([m = &metrics] { return m->RenderPrometheus(); });
+  admin.AddMetricsSource([r = registry.get()] { return r->Render(); });
   admin.AddDumpSection("waypoint", [this](nlohmann::json& out) {
     out = nlohmann::json{
         {"name", config.name},
@@ -206,6 +211,10 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   runtime_options.xds_node.pod_name = config.name;
   runtime_options.xds_node.pod_namespace = config.ns;
   AMBIT_ASSIGN_OR_RETURN(w.runtime, proxy::Runtime::Create(config, runtime_options));
+  w.registry = std::make_unique<metrics::Registry>(
+      w.runtime->workers().size() + 1,
+      +[]() -> std::size_t { return static_cast<std::size_t>(net::WorkerPool::CurrentIndex() + 1); });
+  w.metrics = std::make_unique<telemetry::TcpMetrics>(*w.registry);
   proxy::Runtime& rt = *w.runtime;
 
   // Certificate: the waypoint's own identity, fetched at once, renewed at half-life.

@@ -24,11 +24,10 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from architecture_test import NOT_COMPONENTS, libraries  # noqa: E402
 
-# The waypoint still counts with node::TcpMetrics and tracks its relays with a
-# node::ConnectionTracker: that library alone, until the shared metrics
-# registry replaces them.
+# The waypoint still tracks its relays with a node::ConnectionTracker: that
+# library alone (its metrics come from ambit_telemetry).
 WAYPOINT_MAY_LINK = {"ambit_node_metrics"}
-WAYPOINT_MAY_INCLUDE = {"node/tcp_metrics.h", "node/connection_tracker.h"}
+WAYPOINT_MAY_INCLUDE = {"node/connection_tracker.h"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

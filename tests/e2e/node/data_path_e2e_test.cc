@@ -35,7 +35,7 @@
 #include "node/pod_manager.h"
 #include "proxy/secret_manager.h"
 #include "proxy/service_loop.h"
-#include "node/tcp_metrics.h"
+#include "telemetry/tcp_metrics.h"
 #include "proxy/tls_secret.h"
 #include "redirect/netns_exec.h"
 #include "redirect/rule_set.h"
@@ -148,7 +148,8 @@ class DataPathE2e : public ::testing::Test {
   std::unique_ptr<NamedNetns> a_, b_;
   std::vector<redirect::RuleSet> rules_;
   state::StateStore store_;
-  TcpMetrics metrics_;
+  metrics::Registry registry_;
+  telemetry::TcpMetrics metrics_{registry_};
   std::unique_ptr<ca::CertificateAuthority> ca_;
   std::unique_ptr<caclient::LocalCaClient> ca_client_;
   std::unique_ptr<proxy::SecretManager> secrets_;

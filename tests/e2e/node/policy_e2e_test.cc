@@ -29,7 +29,7 @@
 #include "node/policy_watcher.h"
 #include "proxy/secret_manager.h"
 #include "proxy/service_loop.h"
-#include "node/tcp_metrics.h"
+#include "telemetry/tcp_metrics.h"
 #include "proxy/tls_secret.h"
 #include "redirect/rule_set.h"
 #include "state/ip_bytes.h"
@@ -182,7 +182,8 @@ class PolicyE2e : public ::testing::Test {
   std::vector<redirect::RuleSet> rules_;
   state::WorkloadState::Contents contents_;
   state::StateStore store_;
-  TcpMetrics metrics_;
+  metrics::Registry registry_;
+  telemetry::TcpMetrics metrics_{registry_};
   std::unique_ptr<ca::CertificateAuthority> ca_;
   std::unique_ptr<caclient::LocalCaClient> ca_client_;
   std::unique_ptr<proxy::SecretManager> secrets_;

@@ -47,15 +47,9 @@ using std::chrono::milliseconds;
 // Records what the server reported (the destination's telemetry hook).
 class RecordingObserver final : public hbone::InboundObserver {
  public:
-  void Refused(const hbone::InboundRequestInfo&, int status, std::string_view reason) override {
-    std::lock_guard lock(mu_);
-    refused_.emplace_back(status, std::string(reason));
-  }
-  void Opened(const hbone::InboundRequestInfo&) override { opened_.fetch_add(1); }
-  void Closed(const hbone::InboundRequestInfo&, std::uint64_t, std::uint64_t, bool,
-              std::string_view revoked) override {
-    std::lock_guard lock(mu_);
-    closed_.emplace_back(revoked);
+  std::unique_ptr<hbone::InboundStreamObserver> StreamAccepted(
+      const hbone::InboundRequestInfo&) override {
+    return std::make_unique<Stream>(this);
   }
   std::vector<std::pair<int, std::string>> refused() {
     std::lock_guard lock(mu_);
@@ -68,6 +62,23 @@ class RecordingObserver final : public hbone::InboundObserver {
   int opened() const { return opened_.load(); }
 
  private:
+  class Stream final : public hbone::InboundStreamObserver {
+   public:
+    explicit Stream(RecordingObserver* owner) : owner_(owner) {}
+    void Refused(int status, std::string_view reason) override {
+      std::lock_guard lock(owner_->mu_);
+      owner_->refused_.emplace_back(status, std::string(reason));
+    }
+    void Opened() override { owner_->opened_.fetch_add(1); }
+    void Closed(std::uint64_t, std::uint64_t, bool, std::string_view revoked) override {
+      std::lock_guard lock(owner_->mu_);
+      owner_->closed_.emplace_back(revoked);
+    }
+
+   private:
+    RecordingObserver* owner_;
+  };
+
   std::mutex mu_;
   std::vector<std::pair<int, std::string>> refused_;
   std::vector<std::string> closed_;

@@ -491,6 +491,13 @@ TEST_F(WaypointRelayTest, ServiceTrafficGoesThroughTheWaypointByteExact) {
     const std::string line = metrics.substr(at, metrics.find('\n', at) - at);
     EXPECT_EQ(line.substr(line.rfind(' ') + 1), "2") << line;
   }
+  // The relay's own counters, summed over its loops, as /config_dump has them.
+  EXPECT_NE(metrics.find("\nambit_waypoint_relayed_total{via=\"hbone\"} 2\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("\nambit_waypoint_relayed_total{via=\"tcp\"} 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("\nambit_waypoint_connect_streams_total 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("# TYPE ambit_waypoint_connect_streams_active gauge\n"),
+            std::string::npos);
 }
 
 TEST_F(WaypointRelayTest, ConcurrentConnectionsShareFewTlsConnectionsEachWay) {
