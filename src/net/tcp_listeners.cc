@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -64,18 +65,31 @@ Result<bool> FamilyListens(const Netns& netns, int fd, std::uint8_t family, std:
       return DiagError(netns, "reading the dump", errno);
     }
     if (n == 0) return DiagError(netns, "reading the dump", EPIPE);
-    int left = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_seq != seq) continue;  // not ours (cannot happen on a fresh socket)
-      if (h->nlmsg_type == NLMSG_DONE) return false;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        if (e->error == -ENOENT) return false;
-        return DiagError(netns, "kernel answer", -e->error);
+    // Walks the messages as NLMSG_OK/NLMSG_NEXT do, copying each header and
+    // payload out (no casts of the byte buffer to kernel structs).
+    size_t left = static_cast<size_t>(n);
+    for (const char* p = buffer; left >= sizeof(nlmsghdr);) {
+      nlmsghdr h;
+      std::memcpy(&h, p, sizeof h);
+      if (h.nlmsg_len < sizeof h || h.nlmsg_len > left) break;
+      const char* payload = p + NLMSG_HDRLEN;
+      const size_t payload_len = h.nlmsg_len - NLMSG_HDRLEN;
+      const size_t step = std::min<size_t>(NLMSG_ALIGN(h.nlmsg_len), left);
+      p += step;
+      left -= step;
+      if (h.nlmsg_seq != seq) continue;  // not ours (cannot happen on a fresh socket)
+      if (h.nlmsg_type == NLMSG_DONE) return false;
+      if (h.nlmsg_type == NLMSG_ERROR) {
+        nlmsgerr e{};
+        if (payload_len < sizeof e) return DiagError(netns, "kernel answer", EPROTO);
+        std::memcpy(&e, payload, sizeof e);
+        if (e.error == -ENOENT) return false;
+        return DiagError(netns, "kernel answer", -e.error);
       }
-      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
-      const auto* s = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-      if (s->idiag_state == TCP_LISTEN && ntohs(s->id.idiag_sport) == port) return true;
+      if (h.nlmsg_type != SOCK_DIAG_BY_FAMILY || payload_len < sizeof(inet_diag_msg)) continue;
+      inet_diag_msg s;
+      std::memcpy(&s, payload, sizeof s);
+      if (s.idiag_state == TCP_LISTEN && ntohs(s.id.idiag_sport) == port) return true;
     }
   }
 }
