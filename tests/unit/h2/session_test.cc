@@ -196,10 +196,11 @@ TEST_F(SessionTest, SlowReaderBoundsBuffersOnBothSides) {
     (void)stream->session().Respond(*stream, 200, {}, false);
   };
   Settings settings;
+  // Outlives the body: the detached sender finishes after the body returns.
+  bool sender_done = false;
   Run(handler, [&](std::shared_ptr<Session> client) -> asio::awaitable<void> {
     auto s = (co_await client->OpenStream(Connect())).value();
     // Offer 32 MiB while the server consumes nothing.
-    bool sender_done = false;
     asio::co_spawn(client->executor(), [&, s]() -> asio::awaitable<void> {
       co_await SendAll(s, Pattern(32 * 1024 * 1024, 1), false);
       sender_done = true;
