@@ -42,11 +42,8 @@ AccessLogEntry ConnectionRecord::Entry(std::string_view event, const std::string
   return e;
 }
 
-void ConnectionRecord::Closed(std::uint64_t sent, std::uint64_t received, bool aborted) const {
-  counters_->received.Inc(received);
-  counters_->sent.Inc(sent);
-  counters_->closed.Inc();
-  if (!AccessLogEnabled(/*warn=*/false)) return;
+void ConnectionRecord::LogComplete(std::uint64_t sent, std::uint64_t received, std::string_view error,
+                                   bool warn) const {
   const std::string src = ends_.src.ToString();
   const std::string dst = ends_.dst.ToString();
   AccessLogEntry e = Entry("connection complete", src, dst);
@@ -55,8 +52,16 @@ void ConnectionRecord::Closed(std::uint64_t sent, std::uint64_t received, bool a
   e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start_)
                       .count();
-  if (aborted) e.error = "aborted";
-  WriteAccessLog(e, /*warn=*/false);
+  e.error = error;
+  WriteAccessLog(e, warn);
+}
+
+void ConnectionRecord::Closed(std::uint64_t sent, std::uint64_t received, bool aborted) const {
+  counters_->received.Inc(received);
+  counters_->sent.Inc(sent);
+  counters_->closed.Inc();
+  if (!AccessLogEnabled(/*warn=*/false)) return;
+  LogComplete(sent, received, aborted ? "aborted" : "", /*warn=*/false);
 }
 
 void ConnectionRecord::Revoked(std::uint64_t sent, std::uint64_t received,
@@ -70,16 +75,7 @@ void ConnectionRecord::Revoked(std::uint64_t sent, std::uint64_t received,
     late.closed.Inc();
     late.failed.Inc();
   }
-  const std::string src = ends_.src.ToString();
-  const std::string dst = ends_.dst.ToString();
-  AccessLogEntry e = Entry("connection complete", src, dst);
-  e.bytes_sent = sent;
-  e.bytes_recv = received;
-  e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start_)
-                      .count();
-  e.error = error;
-  WriteAccessLog(e, /*warn=*/true);
+  LogComplete(sent, received, error, /*warn=*/true);
 }
 
 void ConnectionRecord::Failed(std::string_view flag) const {

@@ -86,6 +86,8 @@ class ConnectionRecord {
   void LogFailed(std::string_view error) const;
 
  private:
+  // The "connection complete" line: bytes, duration since start, |error|.
+  void LogComplete(std::uint64_t sent, std::uint64_t received, std::string_view error, bool warn) const;
   AccessLogEntry Entry(std::string_view event, const std::string& src,
                        const std::string& dst) const;
 
