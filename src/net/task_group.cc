@@ -1,0 +1,114 @@
+#include "net/task_group.h"
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/cancellation_state.hpp>
+
+#include <exception>
+#include <list>
+#include <system_error>
+
+#include "core/log.h"
+#include "net/event.h"
+
+namespace ambit::net {
+
+// Shared with the children's completion handlers, so a child that ends after
+// the group was destroyed touches only this.
+struct TaskGroup::State {
+  explicit State(asio::any_io_executor ex) : executor(std::move(ex)), idle(executor) { idle.Set(); }
+  asio::any_io_executor executor;
+  // One signal per running child; list nodes keep their addresses while
+  // others come and go (a child's slot points into its node).
+  std::list<asio::cancellation_signal> children;
+  Event idle;  // set while |children| is empty
+};
+
+namespace {
+
+// Logs an exception that ended a child, unless it is the cancellation the
+// group (or the parent) asked for.
+void ReportChildException(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& error) {
+    if (error.code() == asio::error::operation_aborted) return;
+    AMBIT_LOG_ERROR("task ended by an exception: {}", error.what());
+  } catch (const std::exception& error) {
+    AMBIT_LOG_ERROR("task ended by an exception: {}", error.what());
+  } catch (...) {
+    AMBIT_LOG_ERROR("task ended by an unknown exception");
+  }
+}
+
+}  // namespace
+
+TaskGroup::TaskGroup(asio::any_io_executor executor)
+    : state_(std::make_shared<State>(std::move(executor))) {}
+
+TaskGroup::~TaskGroup() { Cancel(); }
+
+void TaskGroup::Spawn(asio::awaitable<void> task) {
+  State& s = *state_;
+  auto child = s.children.emplace(s.children.end());
+  s.idle.Reset();
+  asio::co_spawn(s.executor, std::move(task),
+                 asio::bind_cancellation_slot(
+                     child->slot(), [state = state_, child](std::exception_ptr e) {
+                       if (e) ReportChildException(e);
+                       state->children.erase(child);
+                       if (state->children.empty()) state->idle.Set();
+                     }));
+}
+
+void TaskGroup::Cancel(asio::cancellation_type type) {
+  // A child's handler may run (and erase its node) only from the loop, never
+  // inside emit(): iterating is safe.
+  for (auto& signal : state_->children) signal.emit(type);
+}
+
+asio::awaitable<bool> TaskGroup::Wait() {
+  std::shared_ptr<State> state = state_;
+  bool forwarded = false;
+  const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
+  if (cancellation.cancelled() != asio::cancellation_type::none) {
+    // Cancelled before waiting (e.g. the parent's own work ended because of
+    // it): asio would fail the wait below at once.
+    forwarded = true;
+    Cancel();
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  while (!state->children.empty()) {
+    const bool idle = co_await state->idle.Wait();
+    if (idle) break;
+    // The awaiting coroutine was cancelled: pass it on, then wait for the
+    // children to end. The reset lets this coroutine wait again (asio would
+    // otherwise fail every later operation of a cancelled coroutine).
+    forwarded = true;
+    for (auto& signal : state->children) signal.emit(asio::cancellation_type::terminal);
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  co_return !forwarded;
+}
+
+asio::awaitable<void> JoinBoth(asio::awaitable<void> child, asio::awaitable<void> body) {
+  TaskGroup group(co_await asio::this_coro::executor);
+  group.Spawn(std::move(child));
+  std::exception_ptr failure;
+  try {
+    co_await std::move(body);
+  } catch (...) {
+    failure = std::current_exception();
+    group.Cancel();
+  }
+  co_await group.Wait();
+  if (failure) std::rethrow_exception(failure);
+}
+
+std::size_t TaskGroup::size() const { return state_->children.size(); }
+
+const asio::any_io_executor& TaskGroup::executor() const { return state_->executor; }
+
+}  // namespace ambit::net
