@@ -3,8 +3,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
@@ -32,6 +30,7 @@
 #include "net/connect.h"
 #include "net/socket_factory.h"
 #include "net/socket_options.h"
+#include "net/task_group.h"
 
 namespace ambit::control {
 namespace {
@@ -86,7 +85,8 @@ class Forwarder {
     if (!ec) acceptor.bind(at, ec);
     if (!ec) acceptor.listen(64, ec);
     if (ec) return Error(ErrorCode::kIo, "listening on 127.0.0.1:" + std::to_string(port) + ": " + ec.message());
-    asio::co_spawn(io_, Accept(std::move(acceptor)), asio::detached);
+    auto accept = Accept(std::move(acceptor));
+    tasks_.Spawn(std::move(accept));  // before the loop's thread starts
     thread_ = std::thread([this] { io_.run(); });
     return Ok();
   }
@@ -100,7 +100,8 @@ class Forwarder {
         if (ec == asio::error::operation_aborted) co_return;
         continue;
       }
-      asio::co_spawn(io_, Relay(std::move(socket)), asio::detached);
+      auto relay = Relay(std::move(socket));
+      tasks_.Spawn(std::move(relay));
     }
   }
 
@@ -116,12 +117,16 @@ class Forwarder {
     }
     auto a = std::make_shared<tcp::socket>(std::move(client));
     auto b = std::make_shared<tcp::socket>(std::move(*upstream));
-    asio::co_spawn(io_, Pump(a, b), asio::detached);
-    asio::co_spawn(io_, Pump(b, a), asio::detached);
+    auto to_upstream = Pump(a, b);
+    auto to_client = Pump(b, a);
+    co_await net::JoinBoth(std::move(to_upstream), std::move(to_client));
   }
 
   std::shared_ptr<const Netns> netns_;
   asio::io_context io_;
+  // The accept loop and the relays, on io_'s one thread (cancelled when the
+  // forwarder goes, after that thread has stopped).
+  net::TaskGroup tasks_{io_.get_executor()};
   std::thread thread_;
 };
 

@@ -2,38 +2,20 @@
 
 #include <sys/socket.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <array>
 #include <memory>
 #include <vector>
 
+#include "net/task_group.h"
 #include "net/write_all.h"
 
 namespace ambit::hbone {
 namespace {
 
 constexpr std::size_t kMaxGatherBytes = 1024 * 1024;
-
-// Joins two directions: the coroutine that finishes second wakes the waiter.
-struct Join {
-  explicit Join(const asio::any_io_executor& ex) : timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
-  int running = 2;
-  void Done() {
-    if (--running == 0) timer.cancel();
-  }
-  asio::awaitable<void> Wait() {
-    while (running > 0) {
-      asio::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-  }
-};
 
 void Count(Counter* c, std::size_t n) {
   if (c != nullptr) c->Add(n);
@@ -167,6 +149,14 @@ asio::awaitable<void> StreamToSocket(asio::ip::tcp::socket& socket, h2::Stream& 
   }
 }
 
+// The stream-to-socket direction as the child of CopyBidirectional: when the
+// peer is gone, it stops the socket-to-stream direction too.
+asio::awaitable<void> StreamToSocketChild(asio::ip::tcp::socket& socket, h2::Stream& stream,
+                                          CopyResult& result, Counter* counter) {
+  co_await StreamToSocket(socket, stream, result, counter);
+  if (stream.reset() && socket.is_open()) AbortSocket(socket);
+}
+
 asio::awaitable<void> SocketToSocket(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
                                      std::uint64_t& copied, bool& aborted, Counter* counter) {
   std::vector<std::uint8_t> buf;
@@ -221,7 +211,6 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
                                               CopyCounters counters) {
   CopyResult result;
   Count(counters.connections, 1);
-  auto executor = co_await asio::this_coro::executor;
   // Both directions use non-blocking system calls on the socket directly.
   // (Set only if not yet: each set is an ioctl, and the open path may have.)
   asio::error_code ec;
@@ -234,18 +223,11 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
   }
   SocketSink sink(socket, result, counters.peer_to_socket);
   SinkRegistration registration(stream, &sink);
-  // One direction runs in a coroutine of its own, the other in this one (one
-  // spawned coroutine per connection, not two: each costs a frame for life).
-  auto join = std::make_shared<Join>(executor);
-  join->running = 1;
-  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
-    co_await StreamToSocket(socket, stream, result, counters.peer_to_socket);
-    // The peer is gone: stop reading the socket too.
-    if (stream.reset() && socket.is_open()) AbortSocket(socket);
-    join->Done();
-  }, asio::detached);
-  co_await SocketToStream(socket, stream, result, counters.socket_to_peer);
-  co_await join->Wait();
+  // Both directions refer to this frame: JoinBoth returns only once both
+  // have ended (the one that only waits on the stream is the child).
+  asio::awaitable<void> to_socket = StreamToSocketChild(socket, stream, result, counters.peer_to_socket);
+  asio::awaitable<void> to_stream = SocketToStream(socket, stream, result, counters.socket_to_peer);
+  co_await net::JoinBoth(std::move(to_socket), std::move(to_stream));
   co_return result;
 }
 
@@ -253,17 +235,11 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& a, asio::ip
                                               CopyCounters counters) {
   CopyResult result;
   Count(counters.connections, 1);
-  auto executor = co_await asio::this_coro::executor;
-  auto join = std::make_shared<Join>(executor);
-  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
-    co_await SocketToSocket(a, b, result.socket_to_peer, result.aborted, counters.socket_to_peer);
-    join->Done();
-  }, asio::detached);
-  asio::co_spawn(executor, [&, join]() -> asio::awaitable<void> {
-    co_await SocketToSocket(b, a, result.peer_to_socket, result.aborted, counters.peer_to_socket);
-    join->Done();
-  }, asio::detached);
-  co_await join->Wait();
+  asio::awaitable<void> b_to_a =
+      SocketToSocket(b, a, result.peer_to_socket, result.aborted, counters.peer_to_socket);
+  asio::awaitable<void> a_to_b =
+      SocketToSocket(a, b, result.socket_to_peer, result.aborted, counters.socket_to_peer);
+  co_await net::JoinBoth(std::move(b_to_a), std::move(a_to_b));
   co_return result;
 }
 
