@@ -19,9 +19,11 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/co_try.h"
 #include "core/log.h"
 #include "net/connect.h"
 #include "net/socket_options.h"
+#include "net/task_group.h"
 
 namespace ambit::dns {
 
@@ -349,8 +351,14 @@ asio::awaitable<Result<Bytes>> Forward(const std::shared_ptr<const net::SocketFa
 struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
   Impl(DnsService& s, asio::io_context& l, std::size_t index, std::shared_ptr<const net::SocketFactory> f,
        Client c)
-      : service(s), loop(l), loop_index(index), sockets(std::move(f)), client(std::move(c)),
-        rng(std::random_device{}()), upstreams(sockets, s.mutable_counters()) {}
+      : service(s),
+        loop(l),
+        loop_index(index),
+        sockets(std::move(f)),
+        client(std::move(c)),
+        rng(std::random_device{}()),
+        upstreams(sockets, s.mutable_counters()),
+        tasks(l.get_executor()) {}
 
   DnsService& service;
   asio::io_context& loop;
@@ -364,6 +372,9 @@ struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
   std::vector<net::SocketAddress> addresses;
   std::atomic<bool> stopped{false};
   std::size_t in_flight = 0;  // on the loop only
+  // The serve loops and every query and TCP connection being answered, on
+  // the loop: Close() cancels them. Each holds the Impl, so they end first.
+  net::TaskGroup tasks;
 
   DnsService::Counters& counters() { return service.mutable_counters(); }
   const ProxyConfig& config() const { return service.config(); }
@@ -404,6 +415,7 @@ struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
     for (auto& u : udp_sockets) u->close(ec);
     for (auto& a : acceptors) a->close(ec);
     upstreams.Close();
+    tasks.Cancel();  // queries in flight, idle TCP clients
   }
 
   static asio::awaitable<void> ServeUdp(std::shared_ptr<Impl> self, udp::socket* sock) {
@@ -417,7 +429,7 @@ struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
       if (ec) continue;
       Bytes msg(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
       auto task = HandleUdp(self, sock, std::move(msg), from);
-      asio::co_spawn(self->loop, std::move(task), asio::detached);
+      self->tasks.Spawn(std::move(task));
     }
   }
 
@@ -438,7 +450,7 @@ struct PodDnsProxy::Impl : std::enable_shared_from_this<Impl> {
       if (self->stopped || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
       if (ec) continue;
       auto task = HandleTcp(self, std::move(socket));
-      asio::co_spawn(self->loop, std::move(task), asio::detached);
+      self->tasks.Spawn(std::move(task));
     }
   }
 
@@ -533,12 +545,18 @@ Result<std::shared_ptr<PodDnsProxy>> PodDnsProxy::Start(DnsService& service, asi
   one[15] = 1;
   Status v6 = impl->Bind(net::SocketAddress(net::IpAddress::V6(one), port));
   if (!v6.ok()) AMBIT_LOG_DEBUG("dns {}: no IPv6 listener: {}", impl->client.ns, v6.error().ToString());
-  for (auto& u : impl->udp_sockets) {
-    asio::co_spawn(loop, Impl::ServeUdp(impl, u.get()), asio::detached);
-  }
-  for (auto& a : impl->acceptors) {
-    asio::co_spawn(loop, Impl::ServeTcp(impl, a.get()), asio::detached);
-  }
+  // The task group belongs to the loop: spawn there.
+  asio::post(loop, [impl] {
+    if (impl->stopped) return;
+    for (auto& u : impl->udp_sockets) {
+      auto serve = Impl::ServeUdp(impl, u.get());
+      impl->tasks.Spawn(std::move(serve));
+    }
+    for (auto& a : impl->acceptors) {
+      auto serve = Impl::ServeTcp(impl, a.get());
+      impl->tasks.Spawn(std::move(serve));
+    }
+  });
   return std::shared_ptr<PodDnsProxy>(new PodDnsProxy(std::move(impl)));
 }
 
@@ -592,16 +610,14 @@ asio::awaitable<Result<net::IpAddress>> ResolveHostnameImpl(std::shared_ptr<Reso
       }
     } else {
       const auto id = static_cast<uint16_t>(rng());
-      auto wire = BuildQuery(id, name, type);
-      if (!wire.ok()) co_return std::move(wire).error().WithContext("resolving " + hostname);
-      auto query = ParseQuery(*wire);
-      if (!query.ok()) co_return std::move(query).error().WithContext("resolving " + hostname);
-      auto response =
-          co_await Forward(sockets, upstreams, service.config(), *query, *wire, false, rng, service.mutable_counters());
-      if (!response.ok()) co_return std::move(response).error().WithContext("resolving " + hostname);
-      auto message = ParseMessage(*response);
-      if (!message.ok()) co_return std::move(message).error().WithContext("resolving " + hostname);
-      for (const auto& r : message->answers) {
+      AMBIT_CO_TRY_CONTEXT(auto wire, BuildQuery(id, name, type), "resolving " + hostname);
+      AMBIT_CO_TRY_CONTEXT(auto query, ParseQuery(wire), "resolving " + hostname);
+      AMBIT_CO_TRY_CONTEXT(auto response,
+                           co_await Forward(sockets, upstreams, service.config(), query, wire, false, rng,
+                                            service.mutable_counters()),
+                           "resolving " + hostname);
+      AMBIT_CO_TRY_CONTEXT(auto message, ParseMessage(response), "resolving " + hostname);
+      for (const auto& r : message.answers) {
         if (r.type == type && r.klass == kClassIn) found[slot].push_back(r.data);
       }
     }

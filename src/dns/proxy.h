@@ -102,8 +102,9 @@ class PodDnsProxy {
                                                     Client client, std::uint16_t port);
   ~PodDnsProxy();
 
-  // Closes the sockets (asynchronously, on the proxy's loop); queries in
-  // flight finish. Safe from any thread; idempotent.
+  // Closes the sockets and cancels the queries being answered and the TCP
+  // client connections (asynchronously, on the proxy's loop; they are owned
+  // by the proxy's net::TaskGroup). Safe from any thread; idempotent.
   void Stop();
   const std::vector<net::SocketAddress>& addresses() const;
 

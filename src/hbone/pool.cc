@@ -1,21 +1,21 @@
 #include "hbone/pool.h"
 
-#include <asio/redirect_error.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/co_try.h"
 #include "core/log.h"
 #include "net/connect.h"
+#include "net/event.h"
+#include "net/with_timeout.h"
 #include "tls/tls_stream.h"
 
 namespace ambit::hbone {
 
 struct Pool::Dial {
-  explicit Dial(const asio::any_io_executor& ex) : done_timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer done_timer;  // cancelled when the dial finishes (wakes all waiters)
-  bool done = false;
+  explicit Dial(const asio::any_io_executor& ex) : done(ex) {}
+  net::Event done;  // set when the dial finishes (wakes all waiters)
   std::optional<Error> error;
 };
 
@@ -124,10 +124,8 @@ asio::awaitable<Result<std::shared_ptr<Pool::Conn>>> Pool::Acquire(const PoolKey
     }
     if (auto pending = entry.dialing) {
       // Single flight: wait for the dial in progress, then look again.
-      while (!pending->done) {
-        asio::error_code ec;
-        co_await pending->done_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
+      const bool finished = co_await pending->done.Wait();
+      if (!finished) co_return Error(ErrorCode::kUnavailable, "cancelled while waiting for a connection");
       if (pending->error) co_return *pending->error;
       continue;
     }
@@ -136,9 +134,8 @@ asio::awaitable<Result<std::shared_ptr<Pool::Conn>>> Pool::Acquire(const PoolKey
     auto session = co_await DialNew(key, dial);
     if (shut_down_) {
       if (session.ok()) (*session)->Shutdown();
-      pending->done = true;
       pending->error = Error(ErrorCode::kUnavailable, "connection pool is shut down");
-      pending->done_timer.cancel();
+      pending->done.Set();
       co_return *pending->error;
     }
     Entry& after = entries_[key];  // the map may have changed while we waited
@@ -150,8 +147,7 @@ asio::awaitable<Result<std::shared_ptr<Pool::Conn>>> Pool::Acquire(const PoolKey
     } else {
       pending->error = session.error();
     }
-    pending->done = true;
-    pending->done_timer.cancel();
+    pending->done.Set();
     if (!session.ok()) co_return std::move(session).error();
   }
 }
@@ -172,37 +168,23 @@ asio::awaitable<Result<std::shared_ptr<h2::Session>>> Pool::DialNew(const PoolKe
   }
   tls::PeerPolicy policy;
   policy.expected_identities = key.expected_identities;
-  auto stream = tls::TlsStream::Create(std::move(*socket), dial.tls, std::move(policy));
-  if (!stream.ok()) co_return std::move(stream).error().WithContext(where);
-  tls::TlsStream* raw = stream->get();
-  // The handshake gets its own deadline: close the socket when it passes.
-  // |state| outlives the stream: a deadline handler already queued when the
-  // handshake ends must not touch the stream.
-  struct HandshakeState {
-    bool finished = false;
-    bool timed_out = false;
-  };
-  auto state = std::make_shared<HandshakeState>();
-  asio::steady_timer deadline(loop_, options_.handshake_timeout);
-  deadline.async_wait([raw, state](asio::error_code ec) {
-    if (ec || state->finished) return;
-    state->timed_out = true;
-    raw->Close();
-  });
-  Status hs = co_await raw->Handshake();
-  state->finished = true;
-  deadline.cancel();
+  AMBIT_CO_TRY_CONTEXT(auto stream, tls::TlsStream::Create(std::move(*socket), dial.tls, std::move(policy)),
+                       where);
+  // The handshake gets its own deadline.
+  asio::awaitable<Status> handshake = stream->Handshake();
+  Status hs = co_await net::WithTimeout(std::move(handshake), options_.handshake_timeout);
   if (!hs.ok()) {
     stats_->Local().tls_connect_failures.Inc();
-    if (state->timed_out) co_return Error(ErrorCode::kTimeout, "TLS handshake timed out").WithContext(where);
-    co_return std::move(hs).error().WithContext(where);
+    Error e = std::move(hs).error();
+    if (e.code() == ErrorCode::kTimeout) e.WithContext("TLS handshake");
+    co_return std::move(e).WithContext(where);
   }
-  auto session = h2::Session::Create(h2::Role::kClient, std::move(*stream), options_.h2);
-  if (!session.ok()) co_return std::move(session).error().WithContext(where);
-  (*session)->Start();
+  AMBIT_CO_TRY_CONTEXT(auto session, h2::Session::Create(h2::Role::kClient, std::move(stream), options_.h2),
+                       where);
+  session->Start();
   stats_->Local().tls_connections_opened.Inc();
   AMBIT_LOG_DEBUG("opened {}", where);
-  co_return std::move(*session);
+  co_return std::move(session);
 }
 
 asio::awaitable<Result<std::shared_ptr<h2::Stream>>> Pool::Submit(const PoolKey& key,
