@@ -1,15 +1,14 @@
 #include "hbone/inbound_server.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
+#include "core/check.h"
 #include "core/log.h"
 #include "h2/session.h"
 #include "hbone/connect_request.h"
 #include "hbone/copy.h"
 #include "net/connect.h"
+#include "net/with_timeout.h"
 #include "net/worker_pool.h"
 #include "net/socket_options.h"
 #include "tls/tls_stream.h"
@@ -29,15 +28,21 @@ InboundServer::InboundServer(TlsContextSource tls, std::shared_ptr<const net::So
       upstream_sockets_(std::move(upstream_sockets)),
       authorizer_(std::move(authorizer)),
       stats_(stats),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  AMBIT_CHECK(tls_ != nullptr, "InboundServer needs a TLS context source");
+  AMBIT_CHECK(upstream_sockets_ != nullptr, "InboundServer needs a socket factory");
+  AMBIT_CHECK(authorizer_ != nullptr, "InboundServer needs an authorizer");
+  AMBIT_CHECK(stats_ != nullptr, "InboundServer needs stats");
+}
 
 void InboundServer::Serve(asio::ip::tcp::socket socket) {
   auto executor = socket.get_executor();
   // The connection counts in this loop's load for its whole life, so that a
   // listener with least-loaded placement spreads HBONE connections (and so
   // their streams) over the loops.
-  asio::co_spawn(executor, ServeConnection(std::move(socket), net::WorkerPool::HoldCurrentLoop()),
-                 asio::detached);
+  asio::awaitable<void> task = ServeConnection(std::move(socket), net::WorkerPool::HoldCurrentLoop());
+  // Refused once stopped: the unstarted task (and with it the socket) is dropped.
+  (void)tasks_.Spawn(executor, std::move(task));
 }
 
 asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socket, net::LoadHold load) {
@@ -62,16 +67,8 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
     co_return;
   }
   tls::TlsStream* raw = stream->get();
-  // |finished| outlives the stream: a deadline handler already queued when
-  // the handshake ends must not touch it.
-  auto finished = std::make_shared<bool>(false);
-  asio::steady_timer deadline(raw->get_executor(), options_.handshake_timeout);
-  deadline.async_wait([raw, finished](asio::error_code ec) {
-    if (!ec && !*finished) raw->Close();
-  });
-  Status hs = co_await raw->Handshake();
-  *finished = true;
-  deadline.cancel();
+  asio::awaitable<Status> handshake = raw->Handshake();
+  Status hs = co_await net::WithTimeout(std::move(handshake), options_.handshake_timeout);
   if (!hs.ok()) {
     stats_->Local().tls_handshake_failures.Inc();
     AMBIT_LOG_DEBUG("inbound {} rejected: {}", peer->ToString(), hs.error().ToString());
@@ -83,7 +80,9 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
       Connection{peer_identity, *local, *peer, peer_identity.Principal()});
   auto on_request = [self, conn](std::shared_ptr<h2::Stream> s) {
     auto executor = s->session().executor();
-    asio::co_spawn(executor, self->ServeStream(conn, std::move(s)), asio::detached);
+    asio::awaitable<void> task = self->ServeStream(conn, s);
+    // Refused once stopped: the stream is reset instead of left unanswered.
+    if (!self->tasks_.Spawn(executor, std::move(task))) s->Reset(h2::ErrorCodeH2::kRefusedStream);
   };
   auto session = h2::Session::Create(h2::Role::kServer, std::move(*stream), options_.h2, on_request);
   if (!session.ok()) {
@@ -100,6 +99,7 @@ asio::awaitable<void> InboundServer::ServeConnection(asio::ip::tcp::socket socke
   (*session)->AddOnClose([self, key = session->get()] {
     std::lock_guard lock(self->sessions_mu_);
     self->sessions_.erase(key);
+    if (self->sessions_.empty()) self->sessions_idle_.notify_all();
   });
   (*session)->AddOnClose([hold = std::make_shared<net::LoadHold>(std::move(load))]() mutable { hold.reset(); });
   if (options_.observer) {
@@ -122,6 +122,19 @@ void InboundServer::Shutdown() {
     auto executor = s->executor();
     asio::post(executor, [s] { s->Shutdown(); });
   }
+}
+
+bool InboundServer::WaitDrained(std::chrono::steady_clock::time_point deadline) const {
+  {
+    std::unique_lock lock(sessions_mu_);
+    if (!sessions_idle_.wait_until(lock, deadline, [this] { return sessions_.empty(); })) return false;
+  }
+  return tasks_.WaitIdle(deadline);
+}
+
+void InboundServer::Stop() {
+  tasks_.Close();
+  tasks_.CancelAll();
 }
 
 std::size_t InboundServer::connection_count() const {

@@ -21,6 +21,7 @@
 #include <asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,7 @@
 #include "net/worker_pool.h"
 #include "net/socket_address.h"
 #include "net/socket_factory.h"
+#include "net/task_set.h"
 #include "tls/context.h"
 
 namespace ambit::h2 {
@@ -187,6 +189,14 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
   // ztunnel beside us with SO_REUSEPORT) while open streams finish. Stop
   // accepting first (close the listener). Thread-safe.
   void Shutdown();
+  // Blocks the calling thread (never a loop thread) until no HBONE
+  // connection is served and no stream or handshake task runs, woken by the
+  // last one's end; false if |deadline| passed first. Thread-safe.
+  bool WaitDrained(std::chrono::steady_clock::time_point deadline) const;
+  // After a drain: refuses new connections and streams, and cancels every
+  // handshake and stream task still running (each on its own loop; the
+  // cancellation aborts the stream's copy). Thread-safe.
+  void Stop();
   // HBONE connections currently served (all loops). Thread-safe.
   std::size_t connection_count() const;
 
@@ -200,6 +210,10 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
   mutable std::mutex sessions_mu_;
   std::unordered_map<const h2::Session*, std::weak_ptr<h2::Session>> sessions_;  // GUARDED_BY(sessions_mu_)
   bool shut_down_ = false;                                                       // GUARDED_BY(sessions_mu_)
+  mutable std::condition_variable sessions_idle_;  // notified when sessions_ becomes empty
+  // Handshakes (ServeConnection) and streams (ServeStream) in progress, on
+  // every loop: owned by the server, so Stop() can cancel them.
+  net::TaskSet tasks_;
 
   TlsContextSource tls_;
   std::shared_ptr<const net::SocketFactory> upstream_sockets_;

@@ -27,6 +27,12 @@ std::optional<ConnectionTracker::Token> ConnectionTracker::Register(asio::any_io
 void ConnectionTracker::Unregister(std::uint64_t id) {
   std::lock_guard lock(mu_);
   live_.erase(id);
+  if (live_.empty()) idle_.notify_all();
+}
+
+bool ConnectionTracker::WaitIdle(std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mu_);
+  return idle_.wait_until(lock, deadline, [this] { return live_.empty(); });
 }
 
 void ConnectionTracker::StartDraining() {

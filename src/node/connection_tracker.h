@@ -20,6 +20,7 @@
 #include <asio/any_io_executor.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -106,6 +107,10 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
   void RecheckAll();
   std::size_t active() const;
   std::uint64_t total() const;
+  // Blocks the caller (never a loop thread that runs connections) until no
+  // connection is registered, woken by the last one's end; false if
+  // |deadline| passed first.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline) const;
 
  private:
   ConnectionTracker() = default;
@@ -121,6 +126,7 @@ class ConnectionTracker : public std::enable_shared_from_this<ConnectionTracker>
   // Posts |pick|(entry) of every live entry to its loop, if still live then.
   void PostToAll(std::function<void()> Entry::*pick);
   mutable std::mutex mu_;
+  mutable std::condition_variable idle_;  // notified when live_ becomes empty
   std::unordered_map<std::uint64_t, Entry> live_;  // guarded by mu_
   std::uint64_t next_id_ = 1;                      // guarded by mu_
   bool draining_ = false;                          // guarded by mu_

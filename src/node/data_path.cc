@@ -1,7 +1,5 @@
 #include "node/data_path.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -26,6 +24,7 @@
 #include "hbone/ports.h"
 #include "hbone/route.h"
 #include "hbone/stats.h"
+#include "net/task_set.h"
 #include "proxy/authorization.h"
 #include "proxy/await_secret.h"
 #include "proxy/config_dump.h"
@@ -54,10 +53,24 @@ struct PodState final : PodTraffic {
   void OnOutbound(std::shared_ptr<Pod> pod, tcp::socket socket) override;
   void OnInboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket socket) override;
   void OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) override;
+  // An HBONE connection until the inbound server takes it, holding |load|
+  // (this loop's count of HBONE connections) meanwhile.
+  static asio::awaitable<void> HbonePending(DataPath::Impl* impl,
+                                            std::shared_ptr<hbone::InboundServer> inbound,
+                                            std::shared_ptr<Pod> pod, tcp::socket socket,
+                                            net::LoadHold load);
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline) const override {
+    return tasks.WaitIdle(deadline);
+  }
 
   DataPath::Impl* impl;  // the DataPath outlives every pod and its connections
   std::function<std::shared_ptr<const proxy::Secret>()> secret;
   std::shared_ptr<hbone::InboundServer> inbound;
+  // Every connection accepted on the pod's listeners, from accept to close
+  // (also while it waits for a certificate or discovery, before it registers
+  // with the pod's ConnectionTracker, which drains and aborts it). Each task
+  // holds the pod, so this outlives them.
+  net::TaskSet tasks;
 };
 
 std::string BaggageFor(const Pod& pod, const state::Workload* w) {
@@ -384,13 +397,22 @@ Result<std::unique_ptr<PodTraffic>> DataPath::Attach(const Pod& pod) {
 
 void PodState::OnOutbound(std::shared_ptr<Pod> pod, tcp::socket socket) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, impl->Outbound(std::move(pod), std::move(socket)), asio::detached);
+  asio::awaitable<void> task = impl->Outbound(std::move(pod), std::move(socket));
+  (void)tasks.Spawn(executor, std::move(task));
 }
 
 void PodState::OnInboundPlaintext(std::shared_ptr<Pod> pod, tcp::socket socket) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, impl->InboundPlaintext(std::move(pod), std::move(socket)),
-                 asio::detached);
+  asio::awaitable<void> task = impl->InboundPlaintext(std::move(pod), std::move(socket));
+  (void)tasks.Spawn(executor, std::move(task));
+}
+
+asio::awaitable<void> PodState::HbonePending(DataPath::Impl* impl,
+                                             std::shared_ptr<hbone::InboundServer> inbound,
+                                             std::shared_ptr<Pod> pod, tcp::socket socket,
+                                             net::LoadHold load) {
+  co_await impl->Hbone(std::move(pod), std::move(socket), std::move(inbound));
+  (void)load;  // released here, when the server holds its own
 }
 
 void PodState::OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
@@ -398,12 +420,10 @@ void PodState::OnHbone(std::shared_ptr<Pod> pod, tcp::socket socket) {
   // Counts in this loop's load while waiting for the certificate (the
   // inbound server then holds its own), so least-loaded placement of the
   // next HBONE connection already sees this one.
-  asio::co_spawn(executor,
-                 [impl = impl, inbound = inbound, pod = std::move(pod), s = std::move(socket),
-                  hold = net::WorkerPool::HoldCurrentLoop()]() mutable -> asio::awaitable<void> {
-                   co_await impl->Hbone(std::move(pod), std::move(s), std::move(inbound));
-                 },
-                 asio::detached);
+  asio::awaitable<void> task =
+      HbonePending(impl, inbound, std::move(pod), std::move(socket), net::WorkerPool::HoldCurrentLoop());
+  // |load| is released when the task ends (or is refused unstarted).
+  (void)tasks.Spawn(executor, std::move(task));
 }
 
 asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::socket downstream) {

@@ -65,6 +65,10 @@ class PodTraffic {
   virtual void OnOutbound(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
   virtual void OnInboundPlaintext(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
   virtual void OnHbone(std::shared_ptr<Pod> pod, asio::ip::tcp::socket socket) = 0;
+  // Blocks the caller (never a worker loop) until no connection task of
+  // this pod runs, woken by the last one's end; false if |deadline| passed
+  // first. A handler that owns no tasks has none to wait for.
+  virtual bool WaitIdle(std::chrono::steady_clock::time_point /*deadline*/) const { return true; }
 };
 
 // Makes the per-pod traffic state of each pod.

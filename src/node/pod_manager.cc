@@ -4,7 +4,6 @@
 #include <asio/steady_timer.hpp>
 
 #include <condition_variable>
-#include <thread>
 
 #include "core/log.h"
 
@@ -138,16 +137,18 @@ std::size_t PodManager::Shutdown(std::chrono::milliseconds grace) {
     for (const auto& p : all) n += p->connections().active();
     return n;
   };
-  const auto start = std::chrono::steady_clock::now();
-  bool aborted = false;
-  while (active() > 0) {
-    const auto elapsed = std::chrono::steady_clock::now() - start;
-    if (!aborted && elapsed >= grace) {
-      for (auto& p : all) p->AbortConnections();
-      aborted = true;
+  // Woken by each pod's last connection (no polling): registered ones, then
+  // the tasks that end them (and those that never registered).
+  auto wait_idle = [&all](std::chrono::steady_clock::time_point deadline) {
+    for (const auto& p : all) {
+      if (!p->connections().WaitIdle(deadline) || !p->traffic().WaitIdle(deadline)) return false;
     }
-    if (elapsed >= grace + std::chrono::seconds(1)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return true;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  if (!wait_idle(start + grace)) {
+    for (auto& p : all) p->AbortConnections();
+    (void)wait_idle(start + grace + std::chrono::seconds(1));
   }
   return active();
 }

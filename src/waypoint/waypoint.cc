@@ -1,15 +1,9 @@
 #include "waypoint/waypoint.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <mutex>
-#include <thread>
 
 #include "core/log.h"
 #include "hbone/connect_headers.h"
@@ -17,6 +11,7 @@
 #include "hbone/inbound_server.h"
 #include "metrics/registry.h"
 #include "net/listener.h"
+#include "net/task_set.h"
 #include "net/worker_pool.h"
 #include "proxy/admin.h"
 #include "proxy/authorization.h"
@@ -48,6 +43,9 @@ struct Waypoint::Impl {
   std::shared_ptr<proxy::StateLookup> lookup;
   std::unique_ptr<Relay> relay;
   std::shared_ptr<hbone::InboundServer> inbound;
+  // Accepted connections waiting for the certificate (Accept), on every
+  // loop; cancelled at shutdown, before this Impl goes.
+  net::TaskSet accepts;
   std::shared_ptr<net::Listener> listener;
   std::atomic<std::uint64_t> accepted_without_certificate{0};
   bool shut_down = false;
@@ -231,7 +229,8 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   auto listener = net::Listener::Start(
       rt.workers(), *sockets, config.hbone_address, {}, [raw](asio::ip::tcp::socket socket) {
         auto executor = socket.get_executor();
-        asio::co_spawn(executor, raw->Accept(std::move(socket)), asio::detached);
+        asio::awaitable<void> task = raw->Accept(std::move(socket));
+        (void)raw->accepts.Spawn(executor, std::move(task));  // refused (socket closed) once stopping
       });
   if (!listener.ok()) {
     rt.Stop();
@@ -253,14 +252,16 @@ void Waypoint::Shutdown(std::chrono::milliseconds drain) {
   w.shut_down = true;
   w.runtime->BeginDrain();
   w.listener->Close();
+  // Connections still waiting for the certificate are dropped.
+  w.accepts.Close();
+  w.accepts.CancelAll();
   w.inbound->Shutdown();  // GOAWAY: open streams finish, clients dial elsewhere
   const auto deadline = std::chrono::steady_clock::now() + drain;
-  while (w.inbound->connection_count() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!w.inbound->WaitDrained(deadline)) {
+    AMBIT_LOG_WARN("{} HBONE connection(s) still open after the drain", w.inbound->connection_count());
   }
-  if (const std::size_t left = w.inbound->connection_count(); left > 0) {
-    AMBIT_LOG_WARN("{} HBONE connection(s) still open after the drain", left);
-  }
+  w.inbound->Stop();  // cancels the streams still relaying
+  (void)w.accepts.WaitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   w.relay->ShutdownPools();
   w.runtime->StopDiscovery();
   {

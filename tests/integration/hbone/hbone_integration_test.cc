@@ -474,10 +474,8 @@ TEST_F(HboneIntegrationTest, ServerShutdownSendsGoawayAndLetsOpenStreamsFinish) 
   auto done = long_lived.get_future();
   ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(done.get().reply.substr(65), "3");  // "<sha> 3": the 3 bytes "abc"
-  // Its last stream done, the drained connection closes.
-  for (int i = 0; i < 200 && inbound_->connection_count() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // Its last stream done, the drained connection closes (and wakes the wait).
+  EXPECT_TRUE(inbound_->WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
   EXPECT_EQ(inbound_->connection_count(), 0u);
 }
 
@@ -548,9 +546,7 @@ TEST_F(HboneOneStreamPerConnectionTest, EveryAppConnectionGetsItsOwnTlsConnectio
   EXPECT_EQ(s.tls_connections_opened, static_cast<std::uint64_t>(kConns));
   EXPECT_EQ(s.tls_connections_accepted, static_cast<std::uint64_t>(kConns));
   // Used up: each connection closes once its stream has ended.
-  for (int i = 0; i < 200 && inbound_->connection_count() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  EXPECT_TRUE(inbound_->WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
   EXPECT_EQ(inbound_->connection_count(), 0u);
 }
 
@@ -940,6 +936,61 @@ TEST_F(HboneIntegrationTest, MebibytesWrittenBeforeTheAnswerArriveByteExact) {
     co_return out;
   });
   EXPECT_EQ(reply, ShaOfGenerated(kBytes) + " " + std::to_string(kBytes));
+}
+
+
+// A client that connects and never starts the TLS handshake is cut off at the
+// server's handshake deadline (net::WithTimeout), not held for ever.
+TEST_F(HboneIntegrationTest, InboundHandshakeDeadlineClosesASilentClient) {
+  auto server_ctx = *tls::TlsContext::Server(*mesh_->Issue("default", "server"));
+  InboundServer::Options options;
+  options.handshake_timeout = std::chrono::milliseconds(200);
+  auto server = std::make_shared<InboundServer>([server_ctx] { return server_ctx; }, sockets_,
+                                                std::make_shared<TestAuthorizer>(), stats_.get(), options);
+  auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
+                                       {}, [server](tcp::socket s) { server->Serve(std::move(s)); });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  const auto failures_before = stats_->Snapshot().tls_handshake_failures;
+  asio::io_context io;
+  tcp::socket client(io);
+  const auto addr = (*listener)->local_address();
+  client.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), addr.port()));
+  const auto start = std::chrono::steady_clock::now();
+  std::array<char, 16> buf;
+  asio::error_code ec;
+  (void)client.read_some(asio::buffer(buf), ec);  // blocks until the server closes
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_GE(waited, std::chrono::milliseconds(150));
+  EXPECT_LT(waited, std::chrono::seconds(5));  // the default deadline is 10 s
+  EXPECT_TRUE(server->WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+  EXPECT_EQ(stats_->Snapshot().tls_handshake_failures, failures_before + 1);
+  (*listener)->Close();
+}
+
+// A server that accepts but never answers the ClientHello: the pool's dial
+// fails with kTimeout at its handshake deadline.
+TEST_F(HboneIntegrationTest, PoolHandshakeDeadlineFailsTheDial) {
+  tcp::acceptor silent(app_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const net::SocketAddress dst(net::IpAddress::Loopback4(), silent.local_endpoint().port());
+  Pool::Options options;
+  options.handshake_timeout = std::chrono::milliseconds(200);
+  std::unique_ptr<Pool> pool;
+  PoolKey key{mesh_->Id("default", "client"), net::IpAddress::Loopback4(), dst, {mesh_->Id("default", "server")}};
+  const auto start = std::chrono::steady_clock::now();
+  const std::string error = OnLoop<std::string>(*workers_, 1, [&]() -> asio::awaitable<std::string> {
+    pool = std::make_unique<Pool>(workers_->loop(1).get_executor(), options, stats_.get());
+    auto s = co_await pool->Connect(key, DialParams{client_ctx_, sockets_}, ConnectTo(app_addr_));
+    std::string out = s.ok() ? std::string("connected") : s.error().ToString();
+    if (!s.ok()) {
+      EXPECT_EQ(s.error().code(), ErrorCode::kTimeout);
+    }
+    pool.reset();  // destroyed on its loop
+    co_return out;
+  });
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(error.find("TLS handshake: timed out after 200 ms"), std::string::npos) << error;
+  EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -184,9 +184,7 @@ class PolicyEnforcementTest : public ::testing::Test {
       }
       if (server_) {
         server_->Shutdown();
-        for (int i = 0; i < 200 && server_->connection_count() > 0; ++i) {
-          std::this_thread::sleep_for(milliseconds(10));
-        }
+        (void)server_->WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(2));
       }
       workers_->Stop();
     }
