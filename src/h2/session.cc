@@ -407,7 +407,9 @@ asio::awaitable<std::string> Session::SendPending() {
 asio::awaitable<void> Session::Flush() {
   if (closed_ || writing_ || !started_) co_return;  // the busy writer sends it
   writing_ = true;
-  auto self = shared_from_this();
+  // No shared_from_this() here: this runs once per chunk a producer sends,
+  // and the caller (a Stream, which holds the session) keeps the session
+  // alive; both live on the session's loop.
   std::string failure = co_await SendPending();
   writing_ = false;
   if (!failure.empty()) {

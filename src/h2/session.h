@@ -101,7 +101,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Sends what nghttp2 has to send now from the calling coroutine, unless a
   // write is already in progress (then that writer sends it). Saves waking
-  // the writer coroutine: one loop turn less per message. On the loop only.
+  // the writer coroutine: one loop turn less per message. On the loop only;
+  // the caller keeps the session alive until it completes (Stream does: it
+  // holds its session).
   asio::awaitable<void> Flush();
 
   // Internal (used by Stream and the nghttp2 callbacks).
