@@ -1,11 +1,9 @@
 #include "proxy/http_server.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
@@ -16,6 +14,8 @@
 #include "core/log.h"
 #include "net/socket_factory.h"
 #include "net/socket_options.h"
+#include "net/task_group.h"
+#include "net/with_timeout.h"
 
 namespace ambit::proxy {
 namespace {
@@ -34,9 +34,13 @@ std::string Serialize(const HttpResponse& resp) {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(asio::ip::tcp::acceptor a, HttpRoutes r) : acceptor(std::move(a)), routes(std::move(r)) {}
+  Impl(asio::ip::tcp::acceptor a, HttpRoutes r)
+      : acceptor(std::move(a)), routes(std::move(r)), tasks(acceptor.get_executor()) {}
   asio::ip::tcp::acceptor acceptor;
   HttpRoutes routes;
+  // The accept loop and every request being served, on the server's loop:
+  // Close() cancels them. Each holds the server, so they end first.
+  net::TaskGroup tasks;
 
   HttpResponse Dispatch(const HttpRequest& req) const {
     auto it = routes.find(req.path);
@@ -47,50 +51,42 @@ struct HttpServer::Impl {
 
 namespace {
 
-asio::awaitable<void> Serve(std::shared_ptr<HttpServer> server, HttpServer::Impl* impl,
-                            asio::ip::tcp::socket socket) {
-  asio::steady_timer deadline(socket.get_executor());
-  deadline.expires_after(kRequestTimeout);
-  deadline.async_wait([&socket](asio::error_code ec) {
-    if (!ec) {
-      asio::error_code ignored;
-      socket.close(ignored);
-    }
-  });
-  // Read until the bytes so far are a whole request or a malformed one;
-  // ParseHttpRequest bounds how much is read (head and body limits).
+// Reads until the bytes so far are a whole request or a malformed one
+// (ParseHttpRequest bounds how much is read: head and body limits) and
+// returns the response; an error if the connection failed first.
+asio::awaitable<Result<HttpResponse>> ReadAndDispatch(HttpServer::Impl* impl,
+                                                      asio::ip::tcp::socket& socket) {
   std::string data;
   std::array<char, 4096> chunk;
-  HttpResponse response;
   while (true) {
     HttpParseResult parsed = ParseHttpRequest(data);
-    if (auto* request = std::get_if<HttpParsed>(&parsed)) {
-      response = impl->Dispatch(request->request);
-      break;
-    }
+    if (auto* request = std::get_if<HttpParsed>(&parsed)) co_return impl->Dispatch(request->request);
     if (auto* error = std::get_if<HttpParseError>(&parsed)) {
-      response = HttpResponse::Text(error->status, error->message + "\n");
-      break;
+      co_return HttpResponse::Text(error->status, error->message + "\n");
     }
     asio::error_code ec;
     const std::size_t n = co_await socket.async_read_some(
         asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      // The deadline closed the socket: nothing to answer. Otherwise the peer
-      // ended (or reset) before a whole request arrived.
-      if (!socket.is_open()) co_return;
-      response = HttpResponse::Text(400, "incomplete request\n");
-      break;
-    }
+    if (ec == asio::error::operation_aborted) co_return Error(ErrorCode::kUnavailable, "cancelled");
+    // The peer ended (or reset) before a whole request arrived.
+    if (ec) co_return HttpResponse::Text(400, "incomplete request\n");
     data.append(chunk.data(), n);
   }
-  std::string out = Serialize(response);
+}
+
+asio::awaitable<void> Serve(std::shared_ptr<HttpServer> server, HttpServer::Impl* impl,
+                            asio::ip::tcp::socket socket) {
+  // |socket| stays in this frame: WithTimeout returns only once the read has
+  // ended. On timeout nothing is answered and the socket closes.
+  asio::awaitable<Result<HttpResponse>> reading = ReadAndDispatch(impl, socket);
+  Result<HttpResponse> response = co_await net::WithTimeout(std::move(reading), kRequestTimeout);
+  if (!response.ok()) co_return;
+  std::string out = Serialize(*response);
   asio::error_code ec;
   co_await asio::async_write(socket, asio::buffer(out),
                              asio::redirect_error(asio::use_awaitable, ec));
   socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   socket.close(ec);
-  deadline.cancel();
   (void)server;
 }
 
@@ -104,8 +100,8 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpServer> server, HttpServer:
       AMBIT_LOG_WARN("admin accept failed: {}", ec.message());
       continue;
     }
-    asio::co_spawn(impl->acceptor.get_executor(), Serve(server, impl, std::move(socket)),
-                   asio::detached);
+    asio::awaitable<void> serve = Serve(server, impl, std::move(socket));
+    impl->tasks.Spawn(std::move(serve));
   }
 }
 
@@ -147,7 +143,11 @@ Result<std::shared_ptr<HttpServer>> HttpServer::Start(ServiceLoop& loop,
   fd.release();
   auto server = std::make_shared<HttpServer>(
       std::make_unique<Impl>(std::move(acceptor), std::move(routes)), local);
-  asio::co_spawn(loop.context(), AcceptLoop(server, server->impl_.get()), asio::detached);
+  // The task group belongs to the service loop: spawn there.
+  asio::post(loop.context(), [server] {
+    asio::awaitable<void> accept = AcceptLoop(server, server->impl_.get());
+    server->impl_->tasks.Spawn(std::move(accept));
+  });
   return server;
 }
 
@@ -155,6 +155,7 @@ void HttpServer::Close() {
   asio::post(impl_->acceptor.get_executor(), [self = shared_from_this()] {
     asio::error_code ec;
     self->impl_->acceptor.close(ec);
+    self->impl_->tasks.Cancel();  // requests in progress
   });
 }
 
