@@ -195,7 +195,9 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
   bool WaitDrained(std::chrono::steady_clock::time_point deadline) const;
   // After a drain: refuses new connections and streams, and cancels every
   // handshake and stream task still running (each on its own loop; the
-  // cancellation aborts the stream's copy). Thread-safe.
+  // cancellation aborts the stream's copy, and a stream cancelled mid-copy
+  // may end without its observer's Closed: use it when stopping, not to
+  // enforce policy). Thread-safe.
   void Stop();
   // HBONE connections currently served (all loops). Thread-safe.
   std::size_t connection_count() const;
