@@ -3,10 +3,14 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/cancellation_state.hpp>
 
 #include <exception>
+#include <optional>
 #include <list>
 #include <system_error>
 
@@ -94,16 +98,45 @@ asio::awaitable<bool> TaskGroup::Wait() {
 }
 
 asio::awaitable<void> JoinBoth(asio::awaitable<void> child, asio::awaitable<void> body) {
-  TaskGroup group(co_await asio::this_coro::executor);
-  group.Spawn(std::move(child));
+  auto executor = co_await asio::this_coro::executor;
+  // A TaskGroup of one, kept on this frame (a copy loop holds one per
+  // connection for the connection's life): the frame outlives the child,
+  // since this coroutine returns only after the child's completion handler
+  // ran, so the handler may refer to it. The wake-up timer is made only if
+  // the body ends first.
+  struct Join {
+    asio::cancellation_signal signal;
+    std::optional<asio::steady_timer> wake;
+    bool done = false;
+  } join;
+  asio::co_spawn(executor, std::move(child),
+                 asio::bind_cancellation_slot(join.signal.slot(), [&join](std::exception_ptr e) {
+                   if (e) ReportChildException(e);
+                   join.done = true;
+                   if (join.wake) join.wake->cancel();
+                 }));
   std::exception_ptr failure;
   try {
     co_await std::move(body);
   } catch (...) {
     failure = std::current_exception();
-    group.Cancel();
+    if (!join.done) join.signal.emit(asio::cancellation_type::terminal);
   }
-  co_await group.Wait();
+  if (!join.done) {
+    const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
+    if (cancellation.cancelled() != asio::cancellation_type::none) {
+      join.signal.emit(asio::cancellation_type::terminal);  // pass it on; wait all the same
+      co_await asio::this_coro::reset_cancellation_state();
+    }
+    join.wake.emplace(executor, asio::steady_timer::time_point::max());
+    while (!join.done) {
+      asio::error_code ec;
+      co_await join.wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (join.done) break;
+      join.signal.emit(asio::cancellation_type::terminal);  // this coroutine was cancelled
+      co_await asio::this_coro::reset_cancellation_state();
+    }
+  }
   if (failure) std::rethrow_exception(failure);
 }
 

@@ -240,6 +240,77 @@ TEST(TaskGroup, DestroyingTheGroupCancelsChildren) {
   EXPECT_EQ(ended, 1);
 }
 
+TEST(JoinBoth, ReturnsWhenBothEnded) {
+  asio::io_context io;
+  std::optional<bool> child, body;
+  int ended = 0;
+  int ended_at_return = -1;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::awaitable<void> c = Sleep(milliseconds(30), &child, &ended);
+    asio::awaitable<void> b = Sleep(milliseconds(1), &body, &ended);
+    co_await JoinBoth(std::move(c), std::move(b));
+    ended_at_return = ended;
+  };
+  asio::co_spawn(io, parent(), asio::detached);
+  io.run();
+  EXPECT_EQ(ended_at_return, 2);  // the body ended first; the child was awaited
+  EXPECT_EQ(child, true);
+  EXPECT_EQ(body, true);
+}
+
+TEST(JoinBoth, ABodyThatThrowsCancelsAndAwaitsTheChild) {
+  asio::io_context io;
+  std::optional<bool> child;
+  int ended = 0;
+  int ended_when_caught = -1;
+  auto thrower = []() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    co_await asio::post(executor, asio::use_awaitable);
+    throw std::runtime_error("body failed");
+  };
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::awaitable<void> c = Sleep(seconds(60), &child, &ended);
+    asio::awaitable<void> b = thrower();
+    try {
+      co_await JoinBoth(std::move(c), std::move(b));
+    } catch (const std::runtime_error&) {
+      ended_when_caught = ended;
+    }
+  };
+  const auto start = steady_clock::now();
+  asio::co_spawn(io, parent(), asio::detached);
+  io.run();
+  EXPECT_LT(steady_clock::now() - start, seconds(30));
+  EXPECT_EQ(ended_when_caught, 1);  // the child ended before the exception arrived
+  EXPECT_EQ(child, false);          // cancelled
+}
+
+TEST(JoinBoth, CancellingTheCallerReachesBothAndWaitsForTheChild) {
+  asio::io_context io;
+  std::optional<bool> child, body;
+  int ended = 0;
+  int ended_at_return = -1;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::awaitable<void> c = Sleep(seconds(60), &child, &ended);
+    asio::awaitable<void> b = Sleep(seconds(60), &body, &ended);
+    co_await JoinBoth(std::move(c), std::move(b));
+    ended_at_return = ended;
+  };
+  asio::cancellation_signal cancel;
+  bool parent_ok = false;
+  asio::co_spawn(io, parent(),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) { parent_ok = !e; }));
+  io.poll();
+  const auto start = steady_clock::now();
+  cancel.emit(asio::cancellation_type::terminal);
+  io.run();
+  EXPECT_LT(steady_clock::now() - start, seconds(30));
+  EXPECT_TRUE(parent_ok);
+  EXPECT_EQ(body, false);  // the body's wait was cancelled directly ...
+  EXPECT_EQ(child, false);  // ... and the child's by JoinBoth
+  EXPECT_EQ(ended_at_return, 2);
+}
+
 // Succeeds after |d| unless cancelled (then reports the abort).
 asio::awaitable<Result<int>> SlowValue(steady_clock::duration d, bool* cancelled) {
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
