@@ -71,7 +71,8 @@ class TaskGroup {
 };
 
 // Runs |child| and |body| concurrently and returns when both have ended:
-// |child| is spawned into a TaskGroup, |body| runs in the calling coroutine
+// |child| is spawned as a child (its own cancellation signal, as in a
+// TaskGroup, kept on JoinBoth's frame), |body| runs in the calling coroutine
 // (one spawned coroutine, not two: each costs a frame for as long as it
 // runs). If |body| throws, |child| is cancelled and awaited before the
 // exception propagates; a cancellation of the caller reaches |body| directly
