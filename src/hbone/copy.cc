@@ -6,6 +6,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <array>
+#include <exception>
 #include <memory>
 #include <vector>
 
@@ -223,11 +224,28 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
   }
   SocketSink sink(socket, result, counters.peer_to_socket);
   SinkRegistration registration(stream, &sink);
-  // Both directions refer to this frame: JoinBoth returns only once both
-  // have ended (the one that only waits on the stream is the child).
+  // Both directions refer to this frame: the child (the direction that only
+  // waits on the stream) is joined before it ends. Its join state is inline
+  // here, not a frame or a cancellation slot per idle connection.
+  net::ChildTask child;
   asio::awaitable<void> to_socket = StreamToSocketChild(socket, stream, result, counters.peer_to_socket);
-  asio::awaitable<void> to_stream = SocketToStream(socket, stream, result, counters.socket_to_peer);
-  co_await net::JoinBoth(std::move(to_socket), std::move(to_stream));
+  child.Spawn(socket.get_executor(), std::move(to_socket));
+  // Ends the child: it waits on the stream and on the socket.
+  auto stop = [&socket, &stream, &result] {
+    result.aborted = true;
+    stream.Reset(h2::ErrorCodeH2::kCancel);
+    AbortSocket(socket);
+  };
+  std::exception_ptr failure;
+  try {
+    co_await SocketToStream(socket, stream, result, counters.socket_to_peer);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) stop();
+  asio::awaitable<void> joined = child.Wait(stop);
+  co_await std::move(joined);
+  if (failure) std::rethrow_exception(failure);
   co_return result;
 }
 
@@ -235,11 +253,26 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& a, asio::ip
                                               CopyCounters counters) {
   CopyResult result;
   Count(counters.connections, 1);
+  // As above: b-to-a is the child, joined before this frame ends.
+  net::ChildTask child;
   asio::awaitable<void> b_to_a =
       SocketToSocket(b, a, result.peer_to_socket, result.aborted, counters.peer_to_socket);
-  asio::awaitable<void> a_to_b =
-      SocketToSocket(a, b, result.socket_to_peer, result.aborted, counters.socket_to_peer);
-  co_await net::JoinBoth(std::move(b_to_a), std::move(a_to_b));
+  child.Spawn(a.get_executor(), std::move(b_to_a));
+  auto stop = [&a, &b, &result] {
+    result.aborted = true;
+    AbortSocket(a);
+    AbortSocket(b);
+  };
+  std::exception_ptr failure;
+  try {
+    co_await SocketToSocket(a, b, result.socket_to_peer, result.aborted, counters.socket_to_peer);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) stop();
+  asio::awaitable<void> joined = child.Wait(stop);
+  co_await std::move(joined);
+  if (failure) std::rethrow_exception(failure);
   co_return result;
 }
 

@@ -99,8 +99,7 @@ asio::awaitable<bool> TaskGroup::Wait() {
 
 asio::awaitable<void> JoinBoth(asio::awaitable<void> child, asio::awaitable<void> body) {
   auto executor = co_await asio::this_coro::executor;
-  // A TaskGroup of one, kept on this frame (a copy loop holds one per
-  // connection for the connection's life): the frame outlives the child,
+  // A TaskGroup of one, kept on this frame: the frame outlives the child,
   // since this coroutine returns only after the child's completion handler
   // ran, so the handler may refer to it. The wake-up timer is made only if
   // the body ends first.
@@ -138,6 +137,41 @@ asio::awaitable<void> JoinBoth(asio::awaitable<void> child, asio::awaitable<void
     }
   }
   if (failure) std::rethrow_exception(failure);
+}
+
+struct ChildTask::Waiter {
+  asio::steady_timer wake;
+};
+
+void ChildTask::Spawn(const asio::any_io_executor& executor, asio::awaitable<void> task) {
+  done_ = false;
+  // The handler refers to this object: the parent awaits Wait() before its
+  // frame (and so this) ends.
+  asio::co_spawn(executor, std::move(task), [this](std::exception_ptr e) {
+    if (e) ReportChildException(e);
+    done_ = true;
+    if (waiter_ != nullptr) waiter_->wake.cancel();
+  });
+}
+
+asio::awaitable<void> ChildTask::Wait(std::function<void()> stop) {
+  if (done_) co_return;
+  const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
+  if (cancellation.cancelled() != asio::cancellation_type::none) {
+    stop();
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  auto executor = co_await asio::this_coro::executor;
+  Waiter waiter{asio::steady_timer(executor, asio::steady_timer::time_point::max())};
+  waiter_ = &waiter;
+  while (!done_) {
+    asio::error_code ec;
+    co_await waiter.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (done_) break;
+    stop();  // this coroutine was cancelled: end the child, then wait for it
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  waiter_ = nullptr;
 }
 
 std::size_t TaskGroup::size() const { return state_->children.size(); }

@@ -36,6 +36,7 @@
 #include <asio/cancellation_type.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace ambit::net {
@@ -73,12 +74,54 @@ class TaskGroup {
 // Runs |child| and |body| concurrently and returns when both have ended:
 // |child| is spawned as a child (its own cancellation signal, as in a
 // TaskGroup, kept on JoinBoth's frame), |body| runs in the calling coroutine
-// (one spawned coroutine, not two: each costs a frame for as long as it
-// runs). If |body| throws, |child| is cancelled and awaited before the
+// (one spawned coroutine, not two). For per-connection loops, where this
+// frame and the child's cancellation state would be kept for the
+// connection's life, see ChildTask. If |body| throws, |child| is cancelled and awaited before the
 // exception propagates; a cancellation of the caller reaches |body| directly
 // and |child| once |body| has ended. Both may refer to the caller's frame.
 // Taken by value: name the awaitables in locals, never build them inside the
 // co_await expression (GCC 12).
 asio::awaitable<void> JoinBoth(asio::awaitable<void> child, asio::awaitable<void> body);
+
+// ChildTask: one child coroutine whose join state lives inline in its
+// parent's frame (16 bytes), for the per-connection copy loops, where a
+// JoinBoth frame and an asio cancellation slot would cost memory for the
+// connection's whole life (a JoinBoth frame, a cancellation handler in the
+// slot, a cancellation state in the child and one handler per operation it
+// is suspended in).
+//
+//   net::ChildTask child;                     // a local of the parent
+//   child.Spawn(executor, std::move(task));   // runs up to its first suspension
+//   ... the parent's own work ...
+//   co_await child.Wait(stop);                // always, also after an exception
+//
+// Contract:
+// - The child has no cancellation slot: the parent stops it with |stop|, a
+//   function that ends what the child waits on (closes its socket, resets its
+//   stream). The parent calls |stop| itself when its own work fails.
+// - Wait() returns once the child has ended. If the awaiting coroutine is
+//   cancelled meanwhile, Wait() calls |stop|, clears the cancellation and
+//   keeps waiting: the child never outlives Wait(), so it may refer to the
+//   parent's frame. The parent must await Wait() before its frame ends (an
+//   exception in the parent is caught, then Wait() awaited, then rethrown).
+// - An exception escaping the child ends it (operation_aborted silently,
+//   anything else with a log line).
+// Threading: the parent's loop only.
+class ChildTask {
+ public:
+  ChildTask() = default;
+  ChildTask(const ChildTask&) = delete;
+  ChildTask& operator=(const ChildTask&) = delete;
+
+  void Spawn(const asio::any_io_executor& executor, asio::awaitable<void> task);
+  bool done() const { return done_; }
+  // A coroutine (and its wake-up timer) exists only while the parent waits.
+  asio::awaitable<void> Wait(std::function<void()> stop);
+
+ private:
+  struct Waiter;
+  bool done_ = true;
+  Waiter* waiter_ = nullptr;  // set while Wait() is suspended
+};
 
 }  // namespace ambit::net

@@ -1,6 +1,9 @@
 #include "waypoint/stream_copy.h"
 
+#include <asio/this_coro.hpp>
+
 #include <array>
+#include <exception>
 #include <span>
 
 #include "net/task_group.h"
@@ -58,12 +61,31 @@ asio::awaitable<void> Pump(h2::Stream& from, h2::Stream& to, std::uint64_t& copi
 asio::awaitable<hbone::CopyResult> CopyStreams(h2::Stream& downstream, h2::Stream& upstream,
                                                hbone::CopyCounters counters) {
   hbone::CopyResult result;
-  // Both directions refer to this frame: JoinBoth returns once both ended.
-  asio::awaitable<void> down_to_up =
-      Pump(downstream, upstream, result.socket_to_peer, result.aborted, counters.socket_to_peer);
+  // Both directions refer to this frame: the child (up to down) is joined
+  // before it ends; its join state is inline here (net::ChildTask).
+  net::ChildTask child;
   asio::awaitable<void> up_to_down =
       Pump(upstream, downstream, result.peer_to_socket, result.aborted, counters.peer_to_socket);
-  co_await net::JoinBoth(std::move(down_to_up), std::move(up_to_down));
+  {
+    const asio::any_io_executor executor = co_await asio::this_coro::executor;
+    child.Spawn(executor, std::move(up_to_down));
+  }
+  // Ends the child: it waits on both streams.
+  auto stop = [&downstream, &upstream, &result] {
+    result.aborted = true;
+    downstream.Reset(h2::ErrorCodeH2::kCancel);
+    upstream.Reset(h2::ErrorCodeH2::kCancel);
+  };
+  std::exception_ptr failure;
+  try {
+    co_await Pump(downstream, upstream, result.socket_to_peer, result.aborted, counters.socket_to_peer);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) stop();
+  asio::awaitable<void> joined = child.Wait(stop);
+  co_await std::move(joined);
+  if (failure) std::rethrow_exception(failure);
   co_return result;
 }
 

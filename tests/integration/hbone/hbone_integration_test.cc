@@ -968,6 +968,32 @@ TEST_F(HboneIntegrationTest, InboundHandshakeDeadlineClosesASilentClient) {
   (*listener)->Close();
 }
 
+// A server whose TLS context source has no certificate (none fetched yet, or
+// revoked) closes each connection with a counted failure instead of
+// dereferencing the missing context, and keeps serving.
+TEST_F(HboneIntegrationTest, NoServerCertificateClosesTheConnection) {
+  auto server = std::make_shared<InboundServer>([] { return std::shared_ptr<const tls::TlsContext>(); }, sockets_,
+                                                std::make_shared<TestAuthorizer>(), stats_.get(),
+                                                InboundServer::Options{});
+  auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
+                                       {}, [server](tcp::socket s) { server->Serve(std::move(s)); });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  const auto failures_before = stats_->Snapshot().tls_handshake_failures;
+  const auto addr = (*listener)->local_address();
+  for (int i = 0; i < 2; ++i) {  // the server is still there for the second
+    asio::io_context io;
+    tcp::socket client(io);
+    client.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), addr.port()));
+    std::array<char, 16> buf;
+    asio::error_code ec;
+    (void)client.read_some(asio::buffer(buf), ec);  // blocks until the server closes
+    EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  }
+  EXPECT_TRUE(server->WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+  EXPECT_EQ(stats_->Snapshot().tls_handshake_failures, failures_before + 2);
+  (*listener)->Close();
+}
+
 // A server that accepts but never answers the ClientHello: the pool's dial
 // fails with kTimeout at its handshake deadline.
 TEST_F(HboneIntegrationTest, PoolHandshakeDeadlineFailsTheDial) {

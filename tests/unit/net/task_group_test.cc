@@ -311,6 +311,92 @@ TEST(JoinBoth, CancellingTheCallerReachesBothAndWaitsForTheChild) {
   EXPECT_EQ(ended_at_return, 2);
 }
 
+// Waits on |timer| (a parent's object the parent's stop function cancels);
+// records how the wait ended.
+asio::awaitable<void> WaitOn(asio::steady_timer& timer, std::optional<bool>* fired, int* ended) {
+  asio::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  *fired = !ec;
+  ++*ended;
+}
+
+TEST(ChildTask, WaitReturnsOnceTheChildEnded) {
+  asio::io_context io;
+  std::optional<bool> child;
+  int ended = 0;
+  int ended_at_return = -1;
+  int stops = 0;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::steady_timer timer(io, milliseconds(30));
+    ChildTask task;
+    asio::awaitable<void> c = WaitOn(timer, &child, &ended);
+    task.Spawn(io.get_executor(), std::move(c));
+    EXPECT_FALSE(task.done());
+    auto stop = [&] { ++stops; timer.cancel(); };
+    asio::awaitable<void> joined = task.Wait(stop);
+    co_await std::move(joined);
+    EXPECT_TRUE(task.done());
+    ended_at_return = ended;
+  };
+  asio::co_spawn(io, parent(), asio::detached);
+  io.run();
+  EXPECT_EQ(ended_at_return, 1);
+  EXPECT_EQ(child, true);  // ran to its end: not stopped
+  EXPECT_EQ(stops, 0);
+}
+
+TEST(ChildTask, CancellingTheParentStopsAndAwaitsTheChild) {
+  asio::io_context io;
+  std::optional<bool> child;
+  int ended = 0;
+  int ended_at_return = -1;
+  int stops = 0;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::steady_timer timer(io, seconds(60));
+    ChildTask task;
+    asio::awaitable<void> c = WaitOn(timer, &child, &ended);
+    task.Spawn(io.get_executor(), std::move(c));
+    auto stop = [&] { ++stops; timer.cancel(); };
+    asio::awaitable<void> joined = task.Wait(stop);
+    co_await std::move(joined);
+    ended_at_return = ended;
+  };
+  asio::cancellation_signal cancel;
+  bool parent_ok = false;
+  asio::co_spawn(io, parent(),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) { parent_ok = !e; }));
+  io.poll();
+  const auto start = steady_clock::now();
+  cancel.emit(asio::cancellation_type::terminal);
+  io.run();
+  EXPECT_LT(steady_clock::now() - start, seconds(30));
+  EXPECT_TRUE(parent_ok);
+  EXPECT_EQ(stops, 1);
+  EXPECT_EQ(child, false);         // stopped by the parent's stop function ...
+  EXPECT_EQ(ended_at_return, 1);   // ... and ended before Wait() returned
+}
+
+TEST(ChildTask, AChildThatThrowsEndsAndWaitReturns) {
+  asio::io_context io;
+  bool returned = false;
+  auto thrower = []() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    co_await asio::post(executor, asio::use_awaitable);
+    throw std::runtime_error("child failed");
+  };
+  auto parent = [&]() -> asio::awaitable<void> {
+    ChildTask task;
+    asio::awaitable<void> c = thrower();
+    task.Spawn(io.get_executor(), std::move(c));
+    asio::awaitable<void> joined = task.Wait([] {});
+    co_await std::move(joined);
+    returned = task.done();
+  };
+  asio::co_spawn(io, parent(), asio::detached);
+  io.run();
+  EXPECT_TRUE(returned);
+}
+
 // Succeeds after |d| unless cancelled (then reports the abort).
 asio::awaitable<Result<int>> SlowValue(steady_clock::duration d, bool* cancelled) {
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
