@@ -57,7 +57,7 @@ class PodManager {
     std::function<Result<std::unique_ptr<PodSideService>>(const Pod&)> side_service;
   };
 
-  // |control| runs the drain timers (the proxy::ServiceLoop's context). Everything
+  // |control| runs the drain timers (the httpd::ServiceLoop's context). Everything
   // passed in must outlive the manager.
   PodManager(net::WorkerPool& workers, proxy::SecretManager& secrets, PodTrafficHandler& handler,
              asio::io_context& control, Options options);

@@ -8,7 +8,6 @@
 #include "core/log.h"
 #include "dns/proxy.h"
 #include "inpod/zds_client.h"
-#include "metrics/registry.h"
 #include "net/worker_pool.h"
 #include "node/data_path.h"
 #include "node/pod_dump.h"
@@ -19,7 +18,7 @@
 #include "proxy/config_dump.h"
 #include "proxy/readiness.h"
 #include "proxy/runtime.h"
-#include "proxy/service_loop.h"
+#include "httpd/service_loop.h"
 #include "state/state_store.h"
 #include "telemetry/tcp_metrics.h"
 #include "xds/delta_ads_client.h"
@@ -81,7 +80,6 @@ struct Ztunnel::Impl {
   std::unique_ptr<proxy::Runtime> runtime;
   // One cell per worker loop (+1 for other threads); made once the pool's
   // size is known.
-  std::unique_ptr<metrics::Registry> registry;
   std::unique_ptr<telemetry::TcpMetrics> metrics;
   std::unique_ptr<dns::DnsService> dns;
   std::unique_ptr<DataPath> data_path;
@@ -172,11 +170,7 @@ Result<std::unique_ptr<Ztunnel>> Ztunnel::Start(ZtunnelConfig config) {
   runtime_options.memory_trim_period = config.memory_trim_period;
   AMBIT_ASSIGN_OR_RETURN(z.runtime, proxy::Runtime::Create(config, runtime_options));
   proxy::Runtime& rt = *z.runtime;
-  z.registry = std::make_unique<metrics::Registry>(
-      rt.workers().size() + 1,
-      +[]() -> std::size_t { return static_cast<std::size_t>(net::WorkerPool::CurrentIndex() + 1); });
-  z.metrics = std::make_unique<telemetry::TcpMetrics>(*z.registry);
-  rt.admin().AddMetricsSource([registry = z.registry.get()] { return registry->Render(); });
+  z.metrics = std::make_unique<telemetry::TcpMetrics>(rt.metrics());
 
   // DNS: the per-pod proxies (when on) and the resolution of endpoints known
   // only by hostname share one service.

@@ -14,7 +14,7 @@ Admin::Addresses Admin::DefaultAddresses() {
   };
 }
 
-Admin::Admin(ServiceLoop& loop, Readiness& readiness) : loop_(loop), readiness_(readiness) {}
+Admin::Admin(httpd::ServiceLoop& loop, Readiness& readiness) : loop_(loop), readiness_(readiness) {}
 
 Admin::~Admin() { Close(); }
 
@@ -45,33 +45,33 @@ std::string Admin::Metrics() const {
   return out;
 }
 
-HttpRoutes Admin::AdminRoutes() {
-  HttpRoutes routes;
-  routes["/"] = [](const HttpRequest&) {
-    return HttpResponse::Text(200,
+httpd::HttpRoutes Admin::AdminRoutes() {
+  httpd::HttpRoutes routes;
+  routes["/"] = [](const httpd::HttpRequest&) {
+    return httpd::HttpResponse::Text(200,
                               "ztunnel admin\n"
                               "  /config_dump     workloads, services, certificates, pods, counters\n"
                               "  /quitquitquit    POST: drain and exit\n");
   };
-  routes["/config_dump"] = [this](const HttpRequest&) { return HttpResponse::Json(ConfigDump()); };
-  routes["/quitquitquit"] = [this](const HttpRequest& req) {
-    if (req.method != "POST") return HttpResponse::Text(405, "use POST\n");
+  routes["/config_dump"] = [this](const httpd::HttpRequest&) { return httpd::HttpResponse::Json(ConfigDump()); };
+  routes["/quitquitquit"] = [this](const httpd::HttpRequest& req) {
+    if (req.method != "POST") return httpd::HttpResponse::Text(405, "use POST\n");
     std::function<void()> quit;
     {
       std::lock_guard lock(quit_mu_);
       quit = on_quit_;
     }
-    if (!quit) return HttpResponse::Text(503, "no quit handler\n");
+    if (!quit) return httpd::HttpResponse::Text(503, "no quit handler\n");
     quit();
-    return HttpResponse::Text(200, "OK\n");
+    return httpd::HttpResponse::Text(200, "OK\n");
   };
   return routes;
 }
 
-HttpRoutes Admin::MetricsRoutes() {
-  HttpRoutes routes;
-  auto handler = [this](const HttpRequest&) {
-    HttpResponse r = HttpResponse::Text(200, Metrics());
+httpd::HttpRoutes Admin::MetricsRoutes() {
+  httpd::HttpRoutes routes;
+  auto handler = [this](const httpd::HttpRequest&) {
+    httpd::HttpResponse r = httpd::HttpResponse::Text(200, Metrics());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   };
@@ -80,14 +80,14 @@ HttpRoutes Admin::MetricsRoutes() {
   return routes;
 }
 
-HttpRoutes Admin::ReadinessRoutes() {
-  HttpRoutes routes;
-  routes["/healthz/ready"] = [this](const HttpRequest&) {
+httpd::HttpRoutes Admin::ReadinessRoutes() {
+  httpd::HttpRoutes routes;
+  routes["/healthz/ready"] = [this](const httpd::HttpRequest&) {
     std::vector<std::string> pending = readiness_.pending();
-    if (pending.empty()) return HttpResponse::Text(200, "ready\n");
+    if (pending.empty()) return httpd::HttpResponse::Text(200, "ready\n");
     std::string body = "not ready:";
     for (const auto& p : pending) body += " " + p;
-    return HttpResponse::Text(503, body + "\n");
+    return httpd::HttpResponse::Text(503, body + "\n");
   };
   return routes;
 }
@@ -95,7 +95,7 @@ HttpRoutes Admin::ReadinessRoutes() {
 Status Admin::Start(const Addresses& addresses) {
   struct Plan {
     const net::SocketAddress* addr;
-    HttpRoutes routes;
+    httpd::HttpRoutes routes;
     net::SocketAddress* bound;
     const char* what;
   };
@@ -105,7 +105,7 @@ Status Admin::Start(const Addresses& addresses) {
       {&addresses.readiness, ReadinessRoutes(), &bound_.readiness, "readiness"},
   };
   for (Plan& plan : plans) {
-    auto server = HttpServer::Start(loop_, *plan.addr, std::move(plan.routes));
+    auto server = httpd::HttpServer::Start(loop_, *plan.addr, std::move(plan.routes));
     if (!server.ok()) {
       Close();
       return std::move(server).error().WithContext(std::string("starting the ") + plan.what +

@@ -26,9 +26,9 @@
 
 #include "core/result.h"
 #include "net/socket_address.h"
-#include "proxy/http_server.h"
+#include "httpd/http_server.h"
 #include "proxy/readiness.h"
-#include "proxy/service_loop.h"
+#include "httpd/service_loop.h"
 
 namespace ambit::proxy {
 
@@ -45,7 +45,7 @@ class Admin {
   // 127.0.0.1:15000, 0.0.0.0:15020, 0.0.0.0:15021.
   static Addresses DefaultAddresses();
 
-  Admin(ServiceLoop& loop, Readiness& readiness);
+  Admin(httpd::ServiceLoop& loop, Readiness& readiness);
   ~Admin();
 
   // Adds the top-level key |name| to /config_dump, filled by |section|.
@@ -68,17 +68,17 @@ class Admin {
   std::string Metrics() const;
 
  private:
-  HttpRoutes AdminRoutes();
-  HttpRoutes MetricsRoutes();
-  HttpRoutes ReadinessRoutes();
+  httpd::HttpRoutes AdminRoutes();
+  httpd::HttpRoutes MetricsRoutes();
+  httpd::HttpRoutes ReadinessRoutes();
 
-  ServiceLoop& loop_;
+  httpd::ServiceLoop& loop_;
   Readiness& readiness_;
   std::vector<std::pair<std::string, DumpSection>> sections_;
   std::vector<MetricsSource> metrics_sources_;
   mutable std::mutex quit_mu_;
   std::function<void()> on_quit_;  // guarded by quit_mu_
-  std::vector<std::shared_ptr<HttpServer>> servers_;
+  std::vector<std::shared_ptr<httpd::HttpServer>> servers_;
   Addresses bound_;
 };
 

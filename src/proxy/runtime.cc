@@ -4,12 +4,13 @@
 
 #include "caclient/ca_client.h"
 #include "net/worker_pool.h"
+#include "metrics/registry.h"
 #include "proxy/admin.h"
 #include "proxy/config_dump.h"
 #include "proxy/memory_trimmer.h"
 #include "proxy/readiness.h"
 #include "proxy/secret_manager.h"
-#include "proxy/service_loop.h"
+#include "httpd/service_loop.h"
 #include "proxy/tls_secret.h"
 #include "state/state_store.h"
 #include "xds/delta_ads_client.h"
@@ -22,10 +23,11 @@ struct Runtime::Impl {
   std::chrono::milliseconds memory_trim_period{0};
   state::StateStore store;
   Readiness readiness;
-  ServiceLoop service;
+  httpd::ServiceLoop service;
   std::shared_ptr<caclient::CaClient> ca;
   std::unique_ptr<SecretManager> secrets;
   std::unique_ptr<net::WorkerPool> workers;
+  std::unique_ptr<metrics::Registry> metrics;
   std::unique_ptr<xds::DeltaAdsClient> xds;
   std::unique_ptr<Admin> admin;
   std::unique_ptr<MemoryTrimmer> trimmer;  // destroyed first: after Stop stopped the loops
@@ -67,6 +69,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Create(const ProxyConfig& config, Opti
   r.secrets = std::make_unique<SecretManager>(*r.ca, secret_options);
 
   r.workers = std::make_unique<net::WorkerPool>(c.workers);
+  // Cell 0 for threads off the worker loops, cell i+1 for worker i.
+  r.metrics = std::make_unique<metrics::Registry>(
+      r.workers->size() + 1,
+      +[]() -> std::size_t { return static_cast<std::size_t>(net::WorkerPool::CurrentIndex() + 1); });
 
   // Discovery.
   xds::DeltaAdsClientOptions xds_options;
@@ -82,6 +88,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Create(const ProxyConfig& config, Opti
   xds::DeltaAdsClient* xds_client = r.xds.get();
   r.readiness.AddCheck("xds", [xds_client] { return xds_client->synced(); });
   r.admin = std::make_unique<Admin>(r.service, r.readiness);
+  r.admin->AddMetricsSource([registry = r.metrics.get()] { return registry->Render(); });
   Impl* raw = impl.get();
   r.admin->AddDumpSection(
       "workloads", [raw](nlohmann::json& out) { DumpWorkloads(*raw->store.Snapshot(), out); });
@@ -150,9 +157,10 @@ void Runtime::Stop() {
 const ProxyConfig& Runtime::config() const { return impl_->config; }
 state::StateStore& Runtime::store() { return impl_->store; }
 Readiness& Runtime::readiness() { return impl_->readiness; }
-ServiceLoop& Runtime::service() { return impl_->service; }
+httpd::ServiceLoop& Runtime::service() { return impl_->service; }
 SecretManager& Runtime::secrets() { return *impl_->secrets; }
 net::WorkerPool& Runtime::workers() { return *impl_->workers; }
+metrics::Registry& Runtime::metrics() { return *impl_->metrics; }
 xds::DeltaAdsClient& Runtime::xds() { return *impl_->xds; }
 Admin& Runtime::admin() { return *impl_->admin; }
 const Admin& Runtime::admin() const { return *impl_->admin; }

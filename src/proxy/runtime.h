@@ -6,6 +6,8 @@
 //   - the certificate manager (SecretManager building TLS secrets) over a CA
 //     client to config.ca_address with the node credential;
 //   - N worker loops (net::WorkerPool) for the data plane;
+//   - the metrics registry (metrics::Registry) with one cell per worker loop
+//     and one for every other thread, served first on /metrics;
 //   - the service loop with the admin, metrics and readiness servers (Admin),
 //     readiness (Readiness, with the "xds" check), and the /config_dump
 //     sections both proxies have: workloads, services, certificates, xds,
@@ -43,12 +45,18 @@ namespace ambit::xds {
 class DeltaAdsClient;
 }
 
+namespace ambit::httpd {
+class ServiceLoop;
+}
+namespace ambit::metrics {
+class Registry;
+}
+
 namespace ambit::proxy {
 
 class Admin;
 class Readiness;
 class SecretManager;
-class ServiceLoop;
 
 class Runtime {
  public:
@@ -76,9 +84,10 @@ class Runtime {
   const ProxyConfig& config() const;
   state::StateStore& store();
   Readiness& readiness();
-  ServiceLoop& service();
+  httpd::ServiceLoop& service();
   SecretManager& secrets();
   net::WorkerPool& workers();
+  metrics::Registry& metrics();
   xds::DeltaAdsClient& xds();
   Admin& admin();
   const Admin& admin() const;

@@ -9,7 +9,6 @@
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "hbone/inbound_server.h"
-#include "metrics/registry.h"
 #include "net/listener.h"
 #include "net/task_set.h"
 #include "net/worker_pool.h"
@@ -35,9 +34,6 @@ struct Waypoint::Impl {
   identity::SpiffeId identity;
   WaypointSelf self;
   std::unique_ptr<proxy::Runtime> runtime;
-  // One cell per worker loop (+1 for other threads); made once the pool's
-  // size is known.
-  std::unique_ptr<metrics::Registry> registry;
   std::unique_ptr<telemetry::TcpMetrics> metrics;
   proxy::CertLease lease;
   std::shared_ptr<proxy::StateLookup> lookup;
@@ -97,7 +93,7 @@ void Waypoint::Impl::BuildRelay(const std::shared_ptr<net::SocketFactory>& socke
   baggage.service_version = "latest";
   relay_options.baggage = hbone::FormatBaggage(baggage);
   relay_options.metrics = metrics.get();
-  relay_options.registry = registry.get();
+  relay_options.registry = &runtime->metrics();
   // The policies that target this waypoint, as its own workload lists them
   // (the workload at its pod IP: --ip, else the address the client dialed).
   std::optional<net::IpAddress> own_ip;
@@ -158,7 +154,6 @@ void Waypoint::Impl::AddAdmin() {
   const proxy::CertLease* own = &lease;
   runtime->readiness().AddCheck("certificate", [own] { return own->Current() != nullptr; });
   proxy::Admin& admin = runtime->admin();
-  admin.AddMetricsSource([r = registry.get()] { return r->Render(); });
   admin.AddDumpSection("waypoint", [this](nlohmann::json& out) {
     out = nlohmann::json{
         {"name", config.name},
@@ -209,10 +204,7 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   runtime_options.xds_node.pod_name = config.name;
   runtime_options.xds_node.pod_namespace = config.ns;
   AMBIT_ASSIGN_OR_RETURN(w.runtime, proxy::Runtime::Create(config, runtime_options));
-  w.registry = std::make_unique<metrics::Registry>(
-      w.runtime->workers().size() + 1,
-      +[]() -> std::size_t { return static_cast<std::size_t>(net::WorkerPool::CurrentIndex() + 1); });
-  w.metrics = std::make_unique<telemetry::TcpMetrics>(*w.registry);
+  w.metrics = std::make_unique<telemetry::TcpMetrics>(w.runtime->metrics());
   proxy::Runtime& rt = *w.runtime;
 
   // Certificate: the waypoint's own identity, fetched at once, renewed at half-life.

@@ -34,7 +34,7 @@
 #include "node/data_path.h"
 #include "node/pod_manager.h"
 #include "proxy/secret_manager.h"
-#include "proxy/service_loop.h"
+#include "httpd/service_loop.h"
 #include "telemetry/tcp_metrics.h"
 #include "proxy/tls_secret.h"
 #include "redirect/netns_exec.h"
@@ -155,7 +155,7 @@ class DataPathE2e : public ::testing::Test {
   std::unique_ptr<proxy::SecretManager> secrets_;
   std::unique_ptr<net::WorkerPool> workers_;
   std::unique_ptr<DataPath> data_path_;
-  proxy::ServiceLoop service_;
+  httpd::ServiceLoop service_;
   std::unique_ptr<PodManager> pods_;
 };
 

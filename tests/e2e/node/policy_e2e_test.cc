@@ -28,7 +28,7 @@
 #include "node/pod_manager.h"
 #include "node/policy_watcher.h"
 #include "proxy/secret_manager.h"
-#include "proxy/service_loop.h"
+#include "httpd/service_loop.h"
 #include "telemetry/tcp_metrics.h"
 #include "proxy/tls_secret.h"
 #include "redirect/rule_set.h"
@@ -189,7 +189,7 @@ class PolicyE2e : public ::testing::Test {
   std::unique_ptr<proxy::SecretManager> secrets_;
   std::unique_ptr<net::WorkerPool> workers_;
   std::unique_ptr<DataPath> data_path_;
-  proxy::ServiceLoop service_;
+  httpd::ServiceLoop service_;
   std::unique_ptr<PodManager> pods_;
   std::unique_ptr<PolicyWatcher> watcher_;
 };

@@ -33,7 +33,7 @@
 #include "xds/resource_store.h"
 #include "xds/type_urls.h"
 
-#include "../../unit/proxy/http_get.h"
+#include "support/http_get.h"
 
 namespace ambit::node {
 namespace {
@@ -141,12 +141,12 @@ class ZtunnelProcessE2e : public ::testing::Test {
   }
 
   nlohmann::json Dump() {
-    auto r = proxy::testing::HttpGet(ztunnel_->admin_address(), "/config_dump");
+    auto r = ambit::testing::HttpGet(ztunnel_->admin_address(), "/config_dump");
     if (!r.ok() || r->status != 200) return nlohmann::json::object();
     return nlohmann::json::parse(r->body);
   }
   int Readiness() {
-    auto r = proxy::testing::HttpGet(ztunnel_->readiness_address(), "/healthz/ready");
+    auto r = ambit::testing::HttpGet(ztunnel_->readiness_address(), "/healthz/ready");
     return r.ok() ? r->status : 0;
   }
 
@@ -200,7 +200,7 @@ TEST_F(ZtunnelProcessE2e, EnrollsPodsFetchesCertificatesAndCarriesTraffic) {
   EXPECT_EQ(dump["counters"]["outbound"]["tlsConnectionsOpened"], 1);
   EXPECT_EQ(dump["counters"]["inbound"]["status200"], 1);
 
-  auto metrics = proxy::testing::HttpGet(ztunnel_->metrics_address(), "/metrics");
+  auto metrics = ambit::testing::HttpGet(ztunnel_->metrics_address(), "/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->body.find("istio_tcp_connections_opened_total{reporter=\"source\","
                                "source_workload=\"client\""),

@@ -14,16 +14,16 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/http_request.h"
+#include "httpd/http_request.h"
 
 namespace {
 
-using ambit::proxy::HttpLimits;
-using ambit::proxy::HttpNeedMore;
-using ambit::proxy::HttpParsed;
-using ambit::proxy::HttpParseError;
-using ambit::proxy::HttpRequest;
-using ambit::proxy::ParseHttpRequest;
+using ambit::httpd::HttpLimits;
+using ambit::httpd::HttpNeedMore;
+using ambit::httpd::HttpParsed;
+using ambit::httpd::HttpParseError;
+using ambit::httpd::HttpRequest;
+using ambit::httpd::ParseHttpRequest;
 
 void Check(bool ok) {
   if (!ok) std::abort();

@@ -5,8 +5,8 @@
 
 #include <atomic>
 
-#include "http_get.h"
-#include "proxy/http_server.h"
+#include "support/http_get.h"
+#include "httpd/http_server.h"
 
 namespace ambit::proxy {
 namespace {
@@ -27,7 +27,7 @@ class AdminTest : public ::testing::Test {
     return admin_.Start({.admin = Loopback0(), .metrics = Loopback0(), .readiness = Loopback0()});
   }
 
-  ServiceLoop loop_;
+  httpd::ServiceLoop loop_;
   Readiness readiness_;
   Admin admin_{loop_, readiness_};
 };
@@ -102,13 +102,13 @@ TEST_F(AdminTest, BindConflictNamesTheServer) {
 }
 
 TEST(HttpServerTest, BodiesAndMalformedRequests) {
-  ServiceLoop loop;
+  httpd::ServiceLoop loop;
   loop.Start();
-  HttpRoutes routes;
-  routes["/echo"] = [](const HttpRequest& req) {
-    return HttpResponse::Text(200, req.method + ":" + req.query + ":" + req.body);
+  httpd::HttpRoutes routes;
+  routes["/echo"] = [](const httpd::HttpRequest& req) {
+    return httpd::HttpResponse::Text(200, req.method + ":" + req.query + ":" + req.body);
   };
-  auto server = HttpServer::Start(loop, Loopback0(), std::move(routes));
+  auto server = httpd::HttpServer::Start(loop, Loopback0(), std::move(routes));
   ASSERT_TRUE(server.ok());
   auto addr = (*server)->local_address();
   auto r = HttpCall(addr, "POST", "/echo?x=1", "hello");

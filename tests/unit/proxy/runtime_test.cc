@@ -8,7 +8,7 @@
 
 #include "ca/certificate_authority.h"
 #include "caclient/local_ca_client.h"
-#include "http_get.h"
+#include "support/http_get.h"
 #include "net/worker_pool.h"
 #include "proxy/admin.h"
 #include "proxy/readiness.h"

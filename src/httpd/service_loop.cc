@@ -1,4 +1,4 @@
-#include "proxy/service_loop.h"
+#include "httpd/service_loop.h"
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -6,7 +6,7 @@
 #include <optional>
 #include <thread>
 
-namespace ambit::proxy {
+namespace ambit::httpd {
 
 struct ServiceLoop::Impl {
   asio::io_context context{1};
@@ -32,4 +32,4 @@ void ServiceLoop::Stop() {
 
 asio::io_context& ServiceLoop::context() { return impl_->context; }
 
-}  // namespace ambit::proxy
+}  // namespace ambit::httpd

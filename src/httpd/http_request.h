@@ -30,7 +30,7 @@
 #include <string_view>
 #include <variant>
 
-namespace ambit::proxy {
+namespace ambit::httpd {
 
 struct HttpRequest {
   std::string method;                          // "GET", "POST", ...
@@ -67,4 +67,4 @@ using HttpParseResult = std::variant<HttpNeedMore, HttpParsed, HttpParseError>;
 // or HttpParseError, more data never changes it.
 HttpParseResult ParseHttpRequest(std::string_view data, const HttpLimits& limits = {});
 
-}  // namespace ambit::proxy
+}  // namespace ambit::httpd

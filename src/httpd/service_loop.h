@@ -11,7 +11,7 @@ namespace asio {
 class io_context;
 }
 
-namespace ambit::proxy {
+namespace ambit::httpd {
 
 class ServiceLoop {
  public:
@@ -32,4 +32,4 @@ class ServiceLoop {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace ambit::proxy
+}  // namespace ambit::httpd

@@ -19,10 +19,10 @@
 
 #include "core/result.h"
 #include "net/socket_address.h"
-#include "proxy/http_request.h"
-#include "proxy/service_loop.h"
+#include "httpd/http_request.h"
+#include "httpd/service_loop.h"
 
-namespace ambit::proxy {
+namespace ambit::httpd {
 
 struct HttpResponse {
   int status = 200;
@@ -59,4 +59,4 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
 // The reason phrase for |status| ("OK", "Not Found", ...).
 const char* HttpReason(int status);
 
-}  // namespace ambit::proxy
+}  // namespace ambit::httpd

@@ -12,7 +12,7 @@
 #include "core/result.h"
 #include "net/socket_address.h"
 
-namespace ambit::proxy::testing {
+namespace ambit::testing {
 
 struct HttpReply {
   int status = 0;
@@ -56,4 +56,4 @@ inline Result<HttpReply> HttpGet(const net::SocketAddress& addr, const std::stri
   return HttpCall(addr, "GET", path);
 }
 
-}  // namespace ambit::proxy::testing
+}  // namespace ambit::testing

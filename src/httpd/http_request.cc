@@ -1,8 +1,8 @@
-#include "proxy/http_request.h"
+#include "httpd/http_request.h"
 
 #include <optional>
 
-namespace ambit::proxy {
+namespace ambit::httpd {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
@@ -154,4 +154,4 @@ HttpParseResult ParseHttpRequest(std::string_view data, const HttpLimits& limits
   return HttpParsed{std::move(req), head_len + body_len};
 }
 
-}  // namespace ambit::proxy
+}  // namespace ambit::httpd

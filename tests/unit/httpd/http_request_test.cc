@@ -1,4 +1,4 @@
-#include "proxy/http_request.h"
+#include "httpd/http_request.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -8,9 +8,9 @@
 #include <atomic>
 #include <string>
 
-#include "proxy/http_server.h"
+#include "httpd/http_server.h"
 
-namespace ambit::proxy {
+namespace ambit::httpd {
 namespace {
 
 const HttpParsed& Parsed(const HttpParseResult& r) {
@@ -225,4 +225,4 @@ TEST(HttpServerTest, MalformedRequestsGetTheirStatusAndReachNoHandler) {
 }
 
 }  // namespace
-}  // namespace ambit::proxy
+}  // namespace ambit::httpd

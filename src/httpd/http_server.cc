@@ -1,4 +1,4 @@
-#include "proxy/http_server.h"
+#include "httpd/http_server.h"
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -17,7 +17,7 @@
 #include "net/task_group.h"
 #include "net/with_timeout.h"
 
-namespace ambit::proxy {
+namespace ambit::httpd {
 namespace {
 
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
@@ -175,4 +175,4 @@ const char* HttpReason(int status) {
   }
 }
 
-}  // namespace ambit::proxy
+}  // namespace ambit::httpd
