@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "ca/ca_metrics.h"
 #include "ca/ca_request_handler.h"
 #include "core/log.h"
 #include "istio/security/ca.grpc.pb.h"
@@ -24,8 +25,8 @@ grpc::StatusCode ToGrpcCode(ErrorCode code) {
 class CaService final : public istio::v1::auth::IstioCertificateService::Service {
  public:
   CaService(const CertificateAuthority& ca, const NodeCredentialVerifier& verifier,
-            const NodeAuthorizer& authorizer)
-      : handler_(ca, verifier, authorizer) {}
+            const NodeAuthorizer& authorizer, const CaMetrics* metrics)
+      : handler_(ca, verifier, authorizer), metrics_(metrics) {}
 
   grpc::Status CreateCertificate(grpc::ServerContext* context,
                                  const istio::v1::auth::IstioCertificateRequest* request,
@@ -47,6 +48,9 @@ class CaService final : public istio::v1::auth::IstioCertificateService::Service
     }
 
     Result<CaDecision> decision = handler_.Handle(req);
+    if (metrics_ != nullptr) {
+      metrics_->Record(decision.ok() ? Ok() : Status(decision.error()));
+    }
     if (!decision.ok()) {
       const Error& e = decision.error();
       AMBIT_LOG_WARN("CA: refused CreateCertificate from {}: {}", context->peer(), e.ToString());
@@ -59,14 +63,16 @@ class CaService final : public istio::v1::auth::IstioCertificateService::Service
 
  private:
   CaRequestHandler handler_;
+  const CaMetrics* metrics_;  // may be null
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::Service> MakeCaService(const CertificateAuthority& ca,
                                              const NodeCredentialVerifier& verifier,
-                                             const NodeAuthorizer& authorizer) {
-  return std::make_unique<CaService>(ca, verifier, authorizer);
+                                             const NodeAuthorizer& authorizer,
+                                             const CaMetrics* metrics) {
+  return std::make_unique<CaService>(ca, verifier, authorizer, metrics);
 }
 
 }  // namespace ambit::ca

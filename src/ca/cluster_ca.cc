@@ -22,8 +22,9 @@ Status ClusterCa::WriteNodeCredential(const std::string& node, const std::string
   return pki::WriteFileAtomically(path, token + "\n", 0600);
 }
 
-std::unique_ptr<grpc::Service> ClusterCa::MakeService(const NodeAuthorizer& authorizer) const {
-  return MakeCaService(*authority_, verifier_, authorizer);
+std::unique_ptr<grpc::Service> ClusterCa::MakeService(const NodeAuthorizer& authorizer,
+                                                      const CaMetrics* metrics) const {
+  return MakeCaService(*authority_, verifier_, authorizer, metrics);
 }
 
 }  // namespace ambit::ca

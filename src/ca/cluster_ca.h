@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "ca/ca_metrics.h"
 #include "ca/certificate_authority.h"
 #include "ca/node_authorizer.h"
 #include "ca/node_credential.h"
@@ -41,8 +42,10 @@ class ClusterCa {
                              std::chrono::seconds lifetime = kDefaultNodeCredentialLifetime) const;
 
   // The istio.v1.auth.IstioCertificateService implementation. This ClusterCa
-  // and |authorizer| must outlive the returned service (and the server).
-  std::unique_ptr<grpc::Service> MakeService(const NodeAuthorizer& authorizer) const;
+  // and |authorizer| (and |metrics|, when not null) must outlive the returned
+  // service (and the server).
+  std::unique_ptr<grpc::Service> MakeService(const NodeAuthorizer& authorizer,
+                                             const CaMetrics* metrics = nullptr) const;
 
  private:
   ClusterCa(std::unique_ptr<CertificateAuthority> authority, const std::string& cluster,

@@ -18,6 +18,7 @@
 #include "control/controller.h"
 #include "control/mesh_agents.h"
 #include "control/mesh_scope.h"
+#include "control/monitoring.h"
 #include "control/prometheus.h"
 #include "control/pod_node_authorizer.h"
 #include "control/policy_filter.h"
@@ -130,8 +131,14 @@ Status Daemon::Run() {
   Controller controller(store.get(), &reconciler, plan_context, mesh_scope.AnalysisContext(),
                         &mesh_scope);
 
+  // /metrics on <node1 ip>:15014 (istiod's monitoring port), inside the
+  // cluster where its Prometheus scrapes. The families are registered before
+  // any server starts.
+  Monitoring monitoring;
+  ca::CaMetrics ca_metrics(monitoring.registry(), cluster_ca->authority());
+
   PodNodeAuthorizer authorizer(store.get());
-  std::unique_ptr<grpc::Service> ca_service = cluster_ca->MakeService(authorizer);
+  std::unique_ptr<grpc::Service> ca_service = cluster_ca->MakeService(authorizer, &ca_metrics);
 
   // Delta xDS for the node proxies, authenticated with the same node credentials.
   xds::ResourceStore xds_resources;
@@ -143,6 +150,7 @@ Status Daemon::Run() {
   // Each proxy receives only the policies its workloads need.
   PolicyAudienceFilter policy_filter;
   xds::DeltaAdsServer ads(xds_resources, xds_auth, &policy_filter);
+  ads.EnableMetrics(monitoring.registry());
   XdsPublisher publisher(&xds_resources, &mesh_scope, &policy_filter);
   reconciler.SetObserver([&publisher, &mesh, &prometheus](const StoreState& state, const RuntimeView& view) {
     publisher.Publish(state, view);
@@ -168,12 +176,26 @@ Status Daemon::Run() {
   }
   ::chmod(socket.c_str(), 0600);
   AMBIT_LOG_INFO("cluster {}: serving on unix:{}", config.name, socket);
+  {
+    const cluster::NodeInfo node1 = cluster::DescribeNodes(layout_, config.node_count).front();
+    auto addr = net::SocketAddress::Parse(node1.ip + ":" + std::to_string(kMonitoringPort));
+    Status started = addr.ok() ? monitoring.Start(node1.netns_path, *addr) : Status(addr.error());
+    // The control plane serves without its metrics rather than not at all.
+    if (started.ok()) {
+      AMBIT_LOG_INFO("cluster {}: metrics on http://{}/metrics (in {})", config.name,
+                     monitoring.local_address().ToString(), node1.netns_path);
+    } else {
+      AMBIT_LOG_ERROR("cluster {}: no metrics endpoint: {}", config.name,
+                      started.error().ToString());
+    }
+  }
   if (mesh) AMBIT_RETURN_IF_ERROR(mesh->Open());
 
   int sig = 0;
   while (::sigwait(&signals, &sig) != 0) {
   }
   AMBIT_LOG_INFO("cluster {}: signal {}, stopping (pods keep running)", config.name, sig);
+  monitoring.Stop();
   ads.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   reconciler.Stop();

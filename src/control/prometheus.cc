@@ -23,6 +23,7 @@
 #include "cluster/supervisor.h"
 #include "config/kube.h"
 #include "config/resource.h"
+#include "control/monitoring.h"
 #include "control/reconciler.h"
 #include "control/store.h"
 #include "core/log.h"
@@ -150,6 +151,13 @@ std::string PrometheusConfigYaml(const std::vector<cluster::NodeInfo>& nodes,
   for (const auto& n : nodes) {
     y += "      - targets: [" + Quoted(n.ip + ":" + std::to_string(kMetricsPort)) + "]\n";
     y += "        labels: {node: " + Quoted(n.name) + "}\n";
+  }
+  if (!nodes.empty()) {
+    y += "  - job_name: \"ambitd\"\n";
+    y += "    metrics_path: \"/metrics\"\n";
+    y += "    static_configs:\n";
+    y += "      - targets: [" + Quoted(nodes.front().ip + ":" + std::to_string(kMonitoringPort)) + "]\n";
+    y += "        labels: {app: \"ambitd\"}\n";
   }
   y += "  - job_name: \"waypoint\"\n";
   y += "    metrics_path: \"/metrics\"\n";

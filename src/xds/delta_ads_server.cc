@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "core/log.h"
+#include "metrics/registry.h"
+#include "xds/type_urls.h"
 #include "envoy/service/discovery/v3/discovery.grpc.pb.h"
 #include "xds/delta_session.h"
 
@@ -71,7 +73,16 @@ grpc::Status ToGrpc(grpc::StatusCode code, const Error& error) {
   return grpc::Status(code, error.ToString());
 }
 
+// istiod's pilot_xds_config_size_bytes buckets (bytes).
+const std::vector<double> kConfigSizeBuckets = {1, 10000, 1000000, 4000000, 10000000, 40000000};
+
 }  // namespace
+
+std::string MetricTypeName(std::string_view type_url) {
+  if (type_url == kAddressTypeUrl) return "wds";
+  if (type_url == kAuthorizationTypeUrl) return "wads";
+  return std::string(type_url);
+}
 
 class DeltaAdsServer::Impl final : public AggregatedDiscoveryService::Service {
  public:
@@ -138,6 +149,11 @@ class DeltaAdsServer::Impl final : public AggregatedDiscoveryService::Service {
       if (!request.response_nonce().empty()) {
         if (request.has_error_detail()) {
           ++nacks_;
+          if (rejects_ != nullptr) {
+            const std::string type = MetricTypeName(request.type_url());
+            const std::string_view values[] = {type};
+            rejects_->Get(values).Inc();
+          }
           AMBIT_LOG_WARN("xds: node {} rejected {} (nonce {}): {}", state->node.node_name,
                          request.type_url(), request.response_nonce(),
                          request.error_detail().message());
@@ -189,6 +205,12 @@ class DeltaAdsServer::Impl final : public AggregatedDiscoveryService::Service {
           return;
         }
         ++responses_sent_;
+        if (pushes_ != nullptr) {
+          const std::string type = MetricTypeName(response.type_url());
+          const std::string_view values[] = {type};
+          pushes_->Get(values).Inc();
+          config_size_->Get(values).Observe(static_cast<double>(response.ByteSizeLong()));
+        }
         resources_sent_ += response.resources_size();
         removals_sent_ += response.removed_resources_size();
       }
@@ -223,9 +245,27 @@ class DeltaAdsServer::Impl final : public AggregatedDiscoveryService::Service {
     return out;
   }
 
+  void EnableMetrics(metrics::Registry& registry) {
+    registry.AddCallback("pilot_xds", "Number of proxies connected to this control plane over xDS.",
+                         metrics::MetricType::kGauge, [hub = hub_] {
+                           std::lock_guard lock(hub->mu);
+                           return static_cast<double>(hub->streams.size());
+                         });
+    pushes_ = &registry.AddCounter("pilot_xds_pushes", "xDS responses sent, by type.", {"type"});
+    rejects_ = &registry.AddCounter("pilot_total_xds_rejects",
+                                    "xDS responses the proxy rejected (NACK), by type.", {"type"});
+    config_size_ = &registry.AddHistogram("pilot_xds_config_size_bytes",
+                                          "Size of the xDS responses sent, by type.", {"type"},
+                                          kConfigSizeBuckets);
+  }
+
   SendObserver observer_;
 
  private:
+  // Set by EnableMetrics before serving, then read-only.
+  metrics::CounterFamily* pushes_ = nullptr;
+  metrics::CounterFamily* rejects_ = nullptr;
+  metrics::HistogramFamily* config_size_ = nullptr;
   ResourceStore& store_;
   const NodeAuthenticator& authenticator_;
   const NodeResourceFilter* filter_;
@@ -242,6 +282,7 @@ DeltaAdsServer::~DeltaAdsServer() { Stop(); }
 
 grpc::Service* DeltaAdsServer::service() { return impl_.get(); }
 void DeltaAdsServer::Stop() { impl_->Stop(); }
+void DeltaAdsServer::EnableMetrics(metrics::Registry& registry) { impl_->EnableMetrics(registry); }
 void DeltaAdsServer::SetSendObserver(SendObserver observer) { impl_->observer_ = std::move(observer); }
 DeltaAdsServer::Stats DeltaAdsServer::stats() const { return impl_->stats(); }
 std::vector<ProxyNode> DeltaAdsServer::ConnectedNodes() const { return impl_->ConnectedNodes(); }

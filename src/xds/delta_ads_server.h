@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xds/node_authenticator.h"
@@ -36,7 +37,14 @@ namespace envoy::service::discovery::v3 {
 class DeltaDiscoveryResponse;
 }
 
+namespace ambit::metrics {
+class Registry;
+}
+
 namespace ambit::xds {
+
+// The |type| label of the xDS metrics for |type_url|, as istiod names it.
+std::string MetricTypeName(std::string_view type_url);
 
 class DeltaAdsServer {
  public:
@@ -50,6 +58,16 @@ class DeltaAdsServer {
     uint64_t nacks = 0;
     size_t connected = 0;  // streams open now
   };
+
+  // Reports istiod's xDS metrics (https://istio.io/latest/docs/reference/commands/pilot-discovery/#metrics)
+  // in |registry|, which must outlive this server; call before serving:
+  //   pilot_xds                       streams open now
+  //   pilot_xds_pushes{type}          responses sent
+  //   pilot_total_xds_rejects{type}   responses the proxy rejected (NACK)
+  //   pilot_xds_config_size_bytes{type}  serialized size of each response
+  // |type| is istiod's short name: "wds" (Address), "wads" (Authorization),
+  // otherwise the type URL (MetricTypeName).
+  void EnableMetrics(metrics::Registry& registry);
 
   // Called on a stream's writer thread just before each response is written
   // (tests and debug logging use it to see exactly what goes on the wire).

@@ -54,6 +54,11 @@ wait_query() {
 log "Prometheus answers and scrapes both ztunnels"
 wait_query 'up{job="ztunnel"}' "sorted(s['metric']['node'] for s in r if s['value'][1] == '1') == ['node1', 'node2']" 40
 
+log "Prometheus scrapes ambitd's own metrics on node1:15014: both ztunnels connected over xDS"
+wait_query 'up{job="ambitd"}' "len(r) == 1 and r[0]['value'][1] == '1' and r[0]['metric']['app'] == 'ambitd'" 40
+wait_query 'pilot_xds{job="ambitd"}' "len(r) == 1 and float(r[0]['value'][1]) >= 2" 30
+wait_query 'pilot_xds_pushes{job="ambitd",type="wds"}' "len(r) == 1 and float(r[0]['value'][1]) >= 2" 30
+
 deploy_app
 ctl apply -f "$TESTDATA/ns-ambient.yaml" >/dev/null
 wait_enrolled yes
@@ -79,6 +84,8 @@ done
 log "waypoint: its metrics are scraped too"
 ctl apply -f "$WP_DATA/waypoint.yaml" --wait --timeout 60 >/dev/null
 ctl apply -f "$WP_DATA/ns-ambient-waypoint.yaml" >/dev/null
+log "the CA counted the enrolled pods' certificates"
+wait_query 'citadel_server_success_cert_issuance_count{job="ambitd"}' "len(r) == 1 and float(r[0]['value'][1]) >= 2" 30
 wait_query 'up{job="waypoint"}' "len(r) == 1 and r[0]['value'][1] == '1' and r[0]['metric']['gateway'] == 'waypoint'" 40
 for _ in 1 2 3 4 5; do request_page; done
 wait_query 'istio_tcp_connections_opened_total{job="waypoint",reporter="waypoint",source_workload="client",destination_workload="web",destination_service="web.mesh.svc.cluster.local"}' \

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "envoy/service/discovery/v3/discovery.pb.h"
+#include "metrics/registry.h"
 #include "state/ip_bytes.h"
 #include "test_resources.h"
 #include "xds/delta_ads_client.h"
@@ -83,6 +84,7 @@ class ControlPlane {
   ControlPlane(ResourceStore& store, const std::string& socket_path,
                const NodeAuthenticator& auth, WireLog& log)
       : ads_(store, auth) {
+    ads_.EnableMetrics(registry_);
     ads_.SetSendObserver([&log](const ProxyNode&, const DeltaDiscoveryResponse& r) { log.Record(r); });
     grpc::ServerBuilder builder;
     builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
@@ -98,8 +100,10 @@ class ControlPlane {
   }
   bool running() const { return server_ != nullptr; }
   DeltaAdsServer& ads() { return ads_; }
+  std::string Metrics() const { return registry_.Render(); }
 
  private:
+  metrics::Registry registry_;  // outlives ads_
   DeltaAdsServer ads_;
   std::unique_ptr<grpc::Server> server_;
 };
@@ -168,6 +172,14 @@ TEST_F(DeltaAdsIntegrationTest, InitialSyncDeliversEverything) {
   EXPECT_EQ(log_.SentSince(0).size(), 4u);
   EXPECT_TRUE(WaitUntil([&] { return server_->ads().stats().acks >= 2; }));  // both types ACKed
   EXPECT_EQ(server_->ads().ConnectedNodes().at(0).node_name, "node1");
+  // istiod's metrics: one proxy connected, one response per type so far (the
+  // four resources are Addresses), sizes observed.
+  const std::string metrics = server_->Metrics();
+  EXPECT_NE(metrics.find("\npilot_xds 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\npilot_xds_pushes{type=\"wds\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\npilot_xds_config_size_bytes_count{type=\"wds\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("pilot_total_xds_rejects{"), std::string::npos) << metrics;
 }
 
 TEST_F(DeltaAdsIntegrationTest, WhenSyncedWakesOnceTheFirstPushIsApplied) {
@@ -248,6 +260,8 @@ TEST_F(DeltaAdsIntegrationTest, NackKeepsTheLastGoodState) {
   ASSERT_TRUE(WaitUntil([&] { return server_->ads().stats().nacks == 1; }));
   EXPECT_EQ(client_->stats().responses_rejected, 1u);
   EXPECT_NE(client_->stats().last_error.find("5 bytes"), std::string::npos);
+  EXPECT_NE(server_->Metrics().find("\npilot_total_xds_rejects{type=\"wds\"} 1\n"), std::string::npos)
+      << server_->Metrics();
   EXPECT_EQ(state_.Snapshot(), good);  // the very same snapshot: nothing was published
   EXPECT_NE(state_.Snapshot()->FindWorkloadByAddress("", Ip("10.1.0.1")), nullptr);
 

@@ -40,6 +40,11 @@ TEST(Prometheus, ConfigScrapesEveryZtunnelAndTheWaypointFile) {
   EXPECT_NE(yaml.find("- targets: [\"172.29.0.2:15020\"]\n        labels: {node: \"node2\"}"), std::string::npos)
       << yaml;
   EXPECT_NE(yaml.find("job_name: \"waypoint\""), std::string::npos);
+  // ambitd's own /metrics, on node1 where it listens.
+  EXPECT_NE(yaml.find("job_name: \"ambitd\"\n    metrics_path: \"/metrics\"\n    static_configs:\n"
+                      "      - targets: [\"172.29.0.1:15014\"]\n        labels: {app: \"ambitd\"}"),
+            std::string::npos)
+      << yaml;
   EXPECT_NE(yaml.find("files: [\"/var/lib/ambit/promtest/prometheus/waypoints.json\"]"), std::string::npos);
 }
 
