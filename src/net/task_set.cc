@@ -4,6 +4,7 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
 #include <condition_variable>
@@ -63,13 +64,25 @@ void ReportTaskException(std::exception_ptr e) {
   }
 }
 
+// True when |executor| is an io_context's (as every loop's is) and that
+// io_context is stopped.
+bool LoopStopped(const asio::any_io_executor& executor) {
+  if (const auto* io = executor.target<asio::io_context::executor_type>()) {
+    return io->context().stopped();
+  }
+  using Tracked = decltype(asio::require(std::declval<asio::io_context::executor_type>(),
+                                         asio::execution::outstanding_work.tracked));
+  if (const auto* io = executor.target<Tracked>()) return io->context().stopped();
+  return false;
+}
+
 }  // namespace
 
 TaskSet::TaskSet() : state_(std::make_shared<State>()) {}
 
 TaskSet::~TaskSet() {
   Close();
-  CancelAll();
+  Cancel(/*skip_stopped_loops=*/true);
 }
 
 bool TaskSet::Spawn(const asio::any_io_executor& executor, asio::awaitable<void> task) {
@@ -123,7 +136,9 @@ bool TaskSet::closed() const {
   return state_->closed;
 }
 
-void TaskSet::CancelAll() {
+void TaskSet::CancelAll() { Cancel(/*skip_stopped_loops=*/false); }
+
+void TaskSet::Cancel(bool skip_stopped_loops) {
   std::vector<std::pair<std::uint64_t, asio::any_io_executor>> targets;
   {
     std::lock_guard lock(state_->mu);
@@ -134,6 +149,12 @@ void TaskSet::CancelAll() {
     }
   }
   for (auto& [id, executor] : targets) {
+    // A set destroyed while its loop is stopped (typically: the last owner
+    // released by a coroutine frame the loop's io_context destroys at its
+    // end) posts nothing: that loop runs no handler again, its frames are
+    // destroyed with it, and posting into an io_context being destroyed is
+    // undefined.
+    if (skip_stopped_loops && LoopStopped(executor)) continue;
     asio::post(executor, [state = state_, id = id] { state->CancelOnLoop(id); });
   }
 }

@@ -21,7 +21,9 @@
 // - An exception escaping a task ends that task only (operation_aborted
 //   silently, anything else with a log line).
 // - Destroying the set cancels the tasks still running; they end later
-//   touching only the set's shared state.
+//   touching only the set's shared state. Tasks on a loop whose io_context is
+//   stopped are left to it (destroyed with it, never resumed): the set may be
+//   destroyed while such an io_context is being destroyed.
 //
 // Thread-safety: every method is thread-safe. The mutex is taken once when a
 // task starts and once when it ends, never while it runs.
@@ -58,6 +60,8 @@ class TaskSet {
   std::size_t size() const;
 
  private:
+  void Cancel(bool skip_stopped_loops);
+
   struct State;
   std::shared_ptr<State> state_;
 };
