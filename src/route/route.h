@@ -52,6 +52,9 @@ struct PathMatch {
   std::string value = "/";
   bool ignore_case = false;  // kExact/kStringPrefix/kPathPrefix (VirtualService ignoreUriCase)
   const re2::RE2* compiled = nullptr;  // set by Compile for kRegex
+  // Set by Compile for kRegex: a prefix every matching path has (from RE2's
+  // PossibleMatchRange), checked before running the regex.
+  std::string literal_prefix{};
 };
 
 // A header or query parameter condition. A missing header or parameter never

@@ -115,6 +115,16 @@ class Compiler {
   std::vector<std::unique_ptr<re2::RE2>>* regexes_;
 };
 
+// The longest string every match of |re| starts with: all matches lie in
+// [min, max] (lexicographically), so they share min's and max's common prefix.
+std::string LiteralPrefix(const re2::RE2& re) {
+  std::string min, max;
+  if (!re.PossibleMatchRange(&min, &max, 64)) return "";
+  size_t n = 0;
+  while (n < min.size() && n < max.size() && min[n] == max[n]) ++n;
+  return min.substr(0, n);
+}
+
 std::string Idx(std::string_view field, size_t i) {
   return std::string(field) + "[" + std::to_string(i) + "]";
 }
@@ -133,6 +143,7 @@ std::optional<std::string> CheckRoute(Route& route, Compiler& c) {
     if (m.path) {
       if (m.path->kind == PathMatch::Kind::kRegex) {
         if (auto e = c.Regex(m.path->value, &m.path->compiled)) return at + ".path: " + *e;
+        m.path->literal_prefix = LiteralPrefix(*m.path->compiled);
       } else if (m.path->value.empty() || m.path->value[0] != '/') {
         return at + ".path: expected a path starting with '/', got '" + m.path->value + "'";
       }
@@ -251,7 +262,7 @@ bool PathMatches(const PathMatch& m, std::string_view path) {
       return path.size() == p.size() || path[p.size()] == '/';
     }
     case PathMatch::Kind::kRegex:
-      return FullMatch(m.compiled, path);
+      return path.starts_with(m.literal_prefix) && FullMatch(m.compiled, path);
   }
   return false;
 }

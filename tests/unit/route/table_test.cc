@@ -92,6 +92,23 @@ TEST(PathMatchTest, StringPrefixExactAndCase) {
   EXPECT_TRUE(PathMatches(ic, "/LOGIN"));
 }
 
+TEST(PathMatchTest, RegexIsAFullMatchWithALiteralPrefilter) {
+  Route r = Named("re", {OnPath(PathMatch::Kind::kRegex, "/api/v[0-9]+/(books|authors)/.*"),
+                         OnPath(PathMatch::Kind::kRegex, "(?i)/CaSe/x"),
+                         OnPath(PathMatch::Kind::kRegex, ".*/tail")});
+  auto t = Compile(RouteRules{Precedence::kFirstMatch, {r}});
+  ASSERT_TRUE(t.ok());
+  const auto& m = t->routes()[0].matches;
+  EXPECT_EQ(m[0].path->literal_prefix, "/api/v");
+  EXPECT_EQ(m[2].path->literal_prefix, "");
+  EXPECT_TRUE(PathMatches(*m[0].path, "/api/v2/books/1"));
+  EXPECT_FALSE(PathMatches(*m[0].path, "/api/v2/books"));
+  EXPECT_FALSE(PathMatches(*m[0].path, "/x/api/v2/books/1"));  // anchored at both ends
+  EXPECT_TRUE(PathMatches(*m[1].path, "/case/X"));
+  EXPECT_TRUE(PathMatches(*m[1].path, "/CASE/x"));
+  EXPECT_TRUE(PathMatches(*m[2].path, "/a/b/tail"));
+}
+
 TEST(RouteTableTest, GatewayPrecedenceAcrossRules) {
   RouteMatch method = OnPath(PathMatch::Kind::kPathPrefix, "/api");
   method.method = StringMatch{StringMatch::Kind::kExact, "POST"};
