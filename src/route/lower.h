@@ -1,0 +1,55 @@
+// Lowering of the traffic-management kinds (config/gateway.h, config/istio.h)
+// into route rules (route/route.h), ready for route::Compile.
+//
+//   - HTTPRoutes with Service parentRefs (GAMMA, https://gateway-api.sigs.k8s.io/mesh/)
+//     -> one RouteRules with Gateway API precedence; the route applies to each
+//     parent Service's host (<name>.<namespace>.svc.<domain>), on the parent's
+//     port when parentRefs[].port is set. Parents of other kinds (ingress
+//     Gateways) are not mesh routing and are left to their own consumer.
+//   - VirtualServices bound to the mesh (no `gateways`, or "mesh" among them)
+//     -> one RouteRules in first-match order; short host names resolve in the
+//     VirtualService's namespace as Istio does
+//     (https://istio.io/latest/docs/reference/config/networking/virtual-service/#VirtualService);
+//     DestinationRules resolve `subset`s.
+//
+// Pure functions of their input. Problems become diagnostics naming the
+// resource and field path (e.g. spec.http[0].route[1].destination.subset):
+// errors for what cannot be honoured as written (the rule is dropped, or the
+// backend kept with its weight and answered with an error status, as the APIs
+// require), warnings for fields that are accepted but not enforced by the
+// route table. Inputs are assumed validated by config's schemas.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/gateway.h"
+#include "config/istio.h"
+#include "route/route.h"
+
+namespace ambit::route {
+
+struct LowerOptions {
+  std::string domain_suffix = "cluster.local";
+};
+
+struct Lowered {
+  RouteRules rules;
+  std::vector<config::Diagnostic> diagnostics;
+};
+
+// Istio's retry policy for a route that sets none
+// (https://istio.io/latest/docs/concepts/traffic-management/#retries): 2
+// retries on connect-failure, refused-stream, unavailable, cancelled and
+// status 503.
+RetryPolicy IstioDefaultRetry();
+
+Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes,
+                        const LowerOptions& options = {});
+
+Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services,
+                             const std::vector<config::DestinationRule>& destination_rules,
+                             const LowerOptions& options = {});
+
+}  // namespace ambit::route

@@ -1,0 +1,517 @@
+// Lowering examples from Istio's tasks (https://istio.io/latest/docs/tasks/traffic-management/)
+// and the Gateway API's GAMMA docs, matched end to end through the compiled table.
+#include "route/lower.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "config/parse.h"
+#include "route/table.h"
+
+namespace ambit::route {
+namespace {
+
+struct Parsed {
+  std::vector<config::VirtualService> vs;
+  std::vector<config::DestinationRule> dr;
+  std::vector<config::HttpRoute> hr;
+};
+
+Parsed Parse(const std::string& yaml) {
+  auto r = config::ParseManifests(yaml, "test.yaml");
+  EXPECT_TRUE(r.ok()) << config::FormatDiagnostics(r.diagnostics);
+  Parsed p;
+  for (auto& res : r.resources) {
+    if (auto* v = std::get_if<config::VirtualService>(&res)) p.vs.push_back(*v);
+    if (auto* d = std::get_if<config::DestinationRule>(&res)) p.dr.push_back(*d);
+    if (auto* h = std::get_if<config::HttpRoute>(&res)) p.hr.push_back(*h);
+  }
+  return p;
+}
+
+class Headers : public HeaderLookup {
+ public:
+  Headers(std::initializer_list<std::pair<const std::string, std::string>> h) : h_(h) {}
+  std::optional<std::string_view> Get(std::string_view name) const override {
+    auto it = h_.find(std::string(name));
+    return it == h_.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+  }
+
+ private:
+  std::map<std::string, std::string> h_;
+};
+
+RouteTable MustCompile(RouteRules rules) {
+  auto t = Compile(std::move(rules));
+  EXPECT_TRUE(t.ok()) << t.error().ToString();
+  return std::move(t).value();
+}
+
+std::string Messages(const std::vector<config::Diagnostic>& ds) {
+  std::string out;
+  for (const auto& d : ds)
+    out +=
+        (d.severity == config::Severity::kError ? "E " : "W ") + d.path + ": " + d.message + "\n";
+  return out;
+}
+
+const char kBookinfoRules[] = R"(
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+  - {name: v3, labels: {version: v3}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ratings, namespace: default}
+spec:
+  host: ratings
+  subsets:
+  - {name: v1, labels: {version: v1}}
+)";
+
+TEST(LowerVirtualServiceTest, RequestRoutingByEndUser) {
+  // https://istio.io/latest/docs/tasks/traffic-management/request-routing/
+  auto p = Parse(std::string(kBookinfoRules) + R"(
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts:
+  - reviews
+  http:
+  - match:
+    - headers:
+        end-user:
+          exact: jason
+    route:
+    - destination:
+        host: reviews
+        subset: v2
+  - route:
+    - destination:
+        host: reviews
+        subset: v1
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  EXPECT_TRUE(lowered.diagnostics.empty()) << Messages(lowered.diagnostics);
+  ASSERT_EQ(lowered.rules.routes.size(), 2u);
+  EXPECT_EQ(lowered.rules.precedence, Precedence::kFirstMatch);
+  EXPECT_EQ(lowered.rules.routes[0].name, "VirtualService default/reviews http[0]");
+  EXPECT_EQ(lowered.rules.routes[0].hosts,
+            std::vector<std::string>{"reviews.default.svc.cluster.local"});
+  auto table = MustCompile(std::move(lowered.rules));
+
+  Headers jason{{"end-user", "jason"}};
+  Headers other{{"end-user", "ann"}};
+  auto subset_for = [&](const HeaderLookup* h, std::string_view host) {
+    const Route* r =
+        table.Match({.host = host, .path = "/reviews/0", .method = "GET", .headers = h});
+    if (r == nullptr) return std::string("<none>");
+    const Backend* b = PickBackend(*r, 12345);
+    return b->host + "/" + b->subset;
+  };
+  EXPECT_EQ(subset_for(&jason, "reviews.default.svc.cluster.local:9080"),
+            "reviews.default.svc.cluster.local/v2");
+  EXPECT_EQ(subset_for(&other, "reviews.default.svc.cluster.local"),
+            "reviews.default.svc.cluster.local/v1");
+  EXPECT_EQ(subset_for(nullptr, "reviews.default.svc.cluster.local"),
+            "reviews.default.svc.cluster.local/v1");
+  EXPECT_EQ(subset_for(&jason, "ratings.default.svc.cluster.local"), "<none>");
+  // No retries given: Istio's default policy.
+  ASSERT_TRUE(table.routes()[0].retry);
+  EXPECT_EQ(table.routes()[0].retry->attempts, 2u);
+  EXPECT_EQ(table.routes()[0].retry->codes, std::vector<uint16_t>{503});
+}
+
+TEST(LowerVirtualServiceTest, TrafficShifting90To10) {
+  // https://istio.io/latest/docs/tasks/traffic-management/traffic-shifting/
+  auto p = Parse(std::string(kBookinfoRules) + R"(
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts:
+  - reviews
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subset: v1
+      weight: 90
+    - destination:
+        host: reviews
+        subset: v3
+      weight: 10
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  EXPECT_TRUE(lowered.diagnostics.empty()) << Messages(lowered.diagnostics);
+  auto table = MustCompile(std::move(lowered.rules));
+  const Route* r =
+      table.Match({.host = "reviews.default.svc.cluster.local", .path = "/", .method = "GET"});
+  ASSERT_NE(r, nullptr);
+  std::mt19937_64 rng(2024);
+  std::map<std::string, int> n;
+  for (int i = 0; i < 10000; ++i) n[PickBackend(*r, rng())->subset]++;
+  // 3 sigma of binomial(10000, 0.1) is 90.
+  EXPECT_NEAR(n["v1"], 9000, 90);
+  EXPECT_NEAR(n["v3"], 1000, 90);
+}
+
+TEST(LowerVirtualServiceTest, FaultTimeoutRetriesRewriteMirror) {
+  // Fault injection (https://istio.io/latest/docs/tasks/traffic-management/fault-injection/),
+  // request timeouts and retries, rewrite and mirroring, on one VirtualService.
+  auto p = Parse(std::string(kBookinfoRules) + R"(
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings, namespace: default}
+spec:
+  hosts:
+  - ratings
+  http:
+  - match:
+    - headers:
+        end-user:
+          exact: jason
+    fault:
+      delay:
+        percentage:
+          value: 100.0
+        fixedDelay: 7s
+    route:
+    - destination:
+        host: ratings
+        subset: v1
+  - match:
+    - uri:
+        prefix: /abort
+    fault:
+      abort:
+        percentage:
+          value: 50
+        httpStatus: 500
+    route:
+    - destination: {host: ratings, subset: v1}
+  - match:
+    - uri: {prefix: /v1/bookRatings}
+      ignoreUriCase: true
+    rewrite:
+      uri: /ratings
+      authority: ratings-internal
+    timeout: 0.5s
+    retries:
+      attempts: 3
+      perTryTimeout: 2s
+      retryOn: gateway-error,connect-failure,503
+    mirror:
+      host: ratings-shadow
+    mirrorPercentage:
+      value: 25.5
+    headers:
+      request:
+        set: {x-route: rewrite}
+      response:
+        remove: [server]
+    route:
+    - destination: {host: ratings, port: {number: 9080}}
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  EXPECT_TRUE(lowered.diagnostics.empty()) << Messages(lowered.diagnostics);
+  auto table = MustCompile(std::move(lowered.rules));
+  const auto& routes = table.routes();
+  ASSERT_EQ(routes.size(), 3u);
+  ASSERT_TRUE(routes[0].fault && routes[0].fault->delay);
+  EXPECT_EQ(routes[0].fault->delay->fixed, std::chrono::seconds(7));
+  EXPECT_EQ(routes[0].fault->delay->percentage, 100);
+  ASSERT_TRUE(routes[1].fault && routes[1].fault->abort);
+  EXPECT_EQ(routes[1].fault->abort->http_status, 500);
+  EXPECT_EQ(routes[1].fault->abort->percentage, 50);
+  const Route& r = routes[2];
+  EXPECT_EQ(r.timeouts.request, std::chrono::milliseconds(500));
+  ASSERT_TRUE(r.retry);
+  EXPECT_EQ(r.retry->attempts, 3u);
+  EXPECT_EQ(r.retry->per_try_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(r.retry->retry_on, (std::vector<std::string>{"gateway-error", "connect-failure",
+                                                         "retriable-status-codes"}));
+  EXPECT_EQ(r.retry->codes, std::vector<uint16_t>{503});
+  ASSERT_EQ(r.mirrors.size(), 1u);
+  EXPECT_EQ(r.mirrors[0].backend.host, "ratings-shadow.default.svc.cluster.local");
+  EXPECT_DOUBLE_EQ(r.mirrors[0].percentage, 25.5);
+  EXPECT_EQ(r.rewrite_host, "ratings-internal");
+  EXPECT_EQ(r.request_headers.set,
+            (std::vector<std::pair<std::string, std::string>>{{"x-route", "rewrite"}}));
+  EXPECT_EQ(r.response_headers.remove, std::vector<std::string>{"server"});
+  EXPECT_EQ(r.backends[0].port, 9080);
+
+  // ignoreUriCase and the prefix rewrite through the table.
+  auto m = table.MatchWithDetail({.host = "ratings.default.svc.cluster.local",
+                                  .path = "/V1/BOOKRATINGS/7?x",
+                                  .method = "GET"});
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m.route, &r);
+  EXPECT_EQ(RewritePath(*r.rewrite_path, m.match->path ? &*m.match->path : nullptr,
+                        "/V1/BOOKRATINGS/7?x"),
+            "/ratings/7?x");
+}
+
+TEST(LowerVirtualServiceTest, MissingSubsetIsADiagnosticWithTheFieldPath) {
+  auto p = Parse(std::string(kBookinfoRules) + R"(
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+      weight: 50
+    - destination: {host: reviews, subset: v4}
+      weight: 50
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  ASSERT_EQ(lowered.diagnostics.size(), 1u) << Messages(lowered.diagnostics);
+  const config::Diagnostic& d = lowered.diagnostics[0];
+  EXPECT_EQ(d.severity, config::Severity::kError);
+  EXPECT_EQ(d.kind, "VirtualService");
+  EXPECT_EQ(d.ns, "default");
+  EXPECT_EQ(d.name, "reviews");
+  EXPECT_EQ(d.path, "spec.http[0].route[1].destination.subset");
+  EXPECT_EQ(d.message,
+            "subset 'v4' of host 'reviews.default.svc.cluster.local' is not defined by any "
+            "DestinationRule; requests "
+            "to it are answered 503");
+  // The backend keeps its share of traffic, answered 503.
+  ASSERT_EQ(lowered.rules.routes.size(), 1u);
+  EXPECT_EQ(lowered.rules.routes[0].backends[1].unresolved_status, 503);
+  EXPECT_EQ(lowered.rules.routes[0].backends[0].unresolved_status, 0);
+}
+
+TEST(LowerVirtualServiceTest, BadRegexDropsOnlyThatRule) {
+  auto p = Parse(R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web, "*.shop.example.com"]
+  http:
+  - match:
+    - uri: {regex: "/items/(["}
+    route:
+    - destination: {host: web}
+  - match:
+    - queryParams:
+        v: {regex: "[0-9]+"}
+      withoutHeaders:
+        x-canary: {}
+      method: {exact: GET}
+    route:
+    - destination: {host: web-stable}
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  ASSERT_EQ(lowered.diagnostics.size(), 1u) << Messages(lowered.diagnostics);
+  EXPECT_EQ(lowered.diagnostics[0].path, "spec.http[0]");
+  EXPECT_NE(
+      lowered.diagnostics[0].message.find("matches[0].path: bad regular expression '/items/(['"),
+      std::string::npos)
+      << lowered.diagnostics[0].message;
+  auto table = MustCompile(std::move(lowered.rules));
+  ASSERT_EQ(table.routes().size(), 1u);
+  Headers canary{{"x-canary", "1"}};
+  EXPECT_NE(table.Match({.host = "web.shop.svc.cluster.local", .path = "/a?v=12", .method = "GET"}),
+            nullptr);
+  EXPECT_NE(table.Match({.host = "api.shop.example.com", .path = "/a?v=12", .method = "GET"}),
+            nullptr);
+  EXPECT_EQ(table.Match({.host = "web.shop.svc.cluster.local",
+                         .path = "/a?v=12",
+                         .method = "GET",
+                         .headers = &canary}),
+            nullptr);
+  EXPECT_EQ(table.Match({.host = "web.shop.svc.cluster.local", .path = "/a?v=x", .method = "GET"}),
+            nullptr);
+  EXPECT_EQ(table.Match({.host = "web.shop.svc.cluster.local", .path = "/a?v=1", .method = "POST"}),
+            nullptr);
+}
+
+TEST(LowerVirtualServiceTest, HostOwnershipGatewaysAndWarnings) {
+  auto p = Parse(R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: newer, namespace: default, creationTimestamp: "2026-01-02T00:00:00Z"}
+spec:
+  hosts: [reviews, details]
+  http:
+  - route: [{destination: {host: reviews}}]
+    corsPolicy: {allowOrigins: [{exact: "https://example.com"}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: older, namespace: default, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  http:
+  - route: [{destination: {host: reviews}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ingress-only, namespace: default}
+spec:
+  hosts: [ratings]
+  gateways: [bookinfo-gateway]
+  http:
+  - route: [{destination: {host: ratings}}]
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  EXPECT_EQ(Messages(lowered.diagnostics),
+            "E spec.hosts[0]: host 'reviews.default.svc.cluster.local' is already routed by the "
+            "older VirtualService "
+            "default/older; this one is not used for it\n"
+            "W spec.http[0].corsPolicy: corsPolicy is accepted but not enforced by the waypoint's "
+            "route table\n");
+  ASSERT_EQ(lowered.rules.routes.size(), 2u);
+  EXPECT_EQ(lowered.rules.routes[0].name, "VirtualService default/older http[0]");
+  EXPECT_EQ(lowered.rules.routes[1].hosts,
+            std::vector<std::string>{"details.default.svc.cluster.local"});
+}
+
+TEST(LowerHttpRouteTest, GammaRoutingByHeader) {
+  // https://istio.io/latest/docs/tasks/traffic-management/request-routing/ (Gateway API tab)
+  auto p = Parse(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews, namespace: default}
+spec:
+  parentRefs:
+  - group: ""
+    kind: Service
+    name: reviews
+    port: 9080
+  rules:
+  - matches:
+    - headers:
+      - name: end-user
+        value: jason
+    backendRefs:
+    - name: reviews-v2
+      port: 9080
+  - backendRefs:
+    - name: reviews-v1
+      port: 9080
+)");
+  auto lowered = LowerHttpRoutes(p.hr);
+  EXPECT_TRUE(lowered.diagnostics.empty()) << Messages(lowered.diagnostics);
+  EXPECT_EQ(lowered.rules.precedence, Precedence::kGatewayApi);
+  auto table = MustCompile(std::move(lowered.rules));
+  Headers jason{{"end-user", "jason"}};
+  auto backend = [&](const HeaderLookup* h, uint16_t port) {
+    const Route* r = table.Match({.host = "reviews.default.svc.cluster.local",
+                                  .path = "/reviews/1",
+                                  .method = "GET",
+                                  .port = port,
+                                  .headers = h});
+    return r == nullptr ? std::string("<none>") : PickBackend(*r, 1)->host;
+  };
+  EXPECT_EQ(backend(&jason, 9080), "reviews-v2.default.svc.cluster.local");
+  EXPECT_EQ(backend(nullptr, 9080), "reviews-v1.default.svc.cluster.local");
+  EXPECT_EQ(backend(&jason, 8080), "<none>");  // parentRefs[0].port
+}
+
+TEST(LowerHttpRouteTest, PrecedenceAcrossRoutesAndFilters) {
+  auto p = Parse(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b-newer, namespace: web, creationTimestamp: "2026-03-01T00:00:00Z"}
+spec:
+  parentRefs: [{group: "", kind: Service, name: web}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: api-new, port: 80}]
+  - matches: [{path: {type: Exact, value: /login}}]
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {scheme: https, statusCode: 301}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a-older, namespace: web, creationTimestamp: "2026-02-01T00:00:00Z"}
+spec:
+  parentRefs: [{group: "", kind: Service, name: web}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}
+    - type: RequestMirror
+      requestMirror: {backendRef: {name: shadow, port: 80}, percent: 10}
+    backendRefs:
+    - {name: api-old, port: 80, weight: 3}
+    - {name: api-canary, port: 80, weight: 1}
+    - {name: no-port}
+    timeouts: {request: 10s, backendRequest: 2s}
+    retry: {attempts: 4, codes: [502, 503], backoff: 100ms}
+  - matches: [{path: {type: Exact, value: /x}}]
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /y}}
+    backendRefs: [{name: x, port: 80}]
+)");
+  auto lowered = LowerHttpRoutes(p.hr);
+  EXPECT_EQ(Messages(lowered.diagnostics),
+            "E spec.rules[0].backendRefs[2].port: a Service backend needs a port; requests to it "
+            "are answered 500\n"
+            "E spec.rules[1].filters: ReplacePrefixMatch needs every match of the rule to be a "
+            "PathPrefix (rule not "
+            "used)\n");
+  auto table = MustCompile(std::move(lowered.rules));
+  auto m = table.MatchWithDetail(
+      {.host = "web.web.svc.cluster.local", .path = "/api/items", .method = "GET"});
+  ASSERT_TRUE(m);
+  const Route& r = *m.route;
+  EXPECT_EQ(r.name, "HTTPRoute web/a-older rules[0]");  // same precedence: the older route
+  EXPECT_EQ(RewritePath(*r.rewrite_path, &*m.match->path, "/api/items"), "/v2/items");
+  ASSERT_EQ(r.mirrors.size(), 1u);
+  EXPECT_EQ(r.mirrors[0].percentage, 10);
+  EXPECT_EQ(r.total_weight, 5u);
+  EXPECT_EQ(r.backends[2].unresolved_status, 500);
+  EXPECT_EQ(r.timeouts.request, std::chrono::seconds(10));
+  EXPECT_EQ(r.timeouts.backend_request, std::chrono::seconds(2));
+  EXPECT_EQ(r.retry->attempts, 4u);
+  EXPECT_EQ(r.retry->codes, (std::vector<uint16_t>{502, 503}));
+  EXPECT_EQ(r.retry->backoff, std::chrono::milliseconds(100));
+  const Route* login =
+      table.Match({.host = "web.web.svc.cluster.local", .path = "/login", .method = "GET"});
+  ASSERT_NE(login, nullptr);
+  ASSERT_TRUE(login->redirect);
+  EXPECT_EQ(login->redirect->status, 301);
+  EXPECT_EQ(login->redirect->scheme, "https");
+  EXPECT_EQ(table.Match({.host = "web.web.svc.cluster.local", .path = "/x", .method = "GET"}),
+            nullptr);
+}
+
+TEST(LowerHttpRouteTest, NonServiceParentsAreNotMeshRoutes) {
+  auto p = Parse(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ingress, namespace: default}
+spec:
+  parentRefs: [{name: my-gateway}]
+  rules:
+  - backendRefs: [{name: web, port: 80}]
+)");
+  auto lowered = LowerHttpRoutes(p.hr);
+  EXPECT_TRUE(lowered.rules.routes.empty());
+  EXPECT_TRUE(lowered.diagnostics.empty());
+}
+
+}  // namespace
+}  // namespace ambit::route
