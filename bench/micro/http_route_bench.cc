@@ -7,6 +7,9 @@
 //   - ManyHosts: one route per Service host (the common mesh shape); the
 //     request's host picks its list in one hash lookup.
 //   - Regex: OneHost with RE2 path patterns instead of prefixes.
+//   - DistinctSegments: OneHost/Regex with route i under /svc<i>/ (routes that
+//     differ in their first path segment, as REST services' routes usually
+//     do): the first-segment index leaves one candidate.
 //   - Bookinfo: the reviews VirtualService (end-user: jason -> v2, else 90/10
 //     v1/v3) with PickBackend, the per-request work for that sample.
 #include <benchmark/benchmark.h>
@@ -41,9 +44,14 @@ const Headers kHeaders({{"user-agent", "curl/7.88.1"},
                         {"end-user", "jason"},
                         {"x-tenant", "t-7"}});
 
+std::string Prefix(int i, bool distinct_segments) {
+  return distinct_segments ? "/svc" + std::to_string(i) + "/v1" : "/api/v" + std::to_string(i);
+}
+
 std::string Host(int i) { return "svc-" + std::to_string(i) + ".ns.svc.cluster.local"; }
 
-RouteTable Build(int n, bool many_hosts, bool regex) {
+// |distinct_segments|: route i's paths start with /svc<i>/ instead of /api/.
+RouteTable Build(int n, bool many_hosts, bool regex, bool distinct_segments = false) {
   RouteRules rules{Precedence::kGatewayApi, {}};
   for (int i = 0; i < n; ++i) {
     Route r;
@@ -52,10 +60,10 @@ RouteTable Build(int n, bool many_hosts, bool regex) {
     RouteMatch m;
     if (regex) {
       m.path = PathMatch{.kind = PathMatch::Kind::kRegex,
-                         .value = "/api/v" + std::to_string(i) + "/[a-z]+/[0-9]+"};
+                         .value = Prefix(i, distinct_segments) + "/[a-z]+/[0-9]+"};
     } else {
       m.path =
-          PathMatch{.kind = PathMatch::Kind::kPathPrefix, .value = "/api/v" + std::to_string(i)};
+          PathMatch{.kind = PathMatch::Kind::kPathPrefix, .value = Prefix(i, distinct_segments)};
     }
     m.headers = {KeyValueMatch{.name = "x-tenant",
                                .match = {.kind = StringMatch::Kind::kExact, .value = "t-7"}}};
@@ -109,6 +117,17 @@ void BM_RegexOneHostLast(benchmark::State& state) {
   Run(state, table, Host(0), PathAt(table, false));
 }
 
+void BM_OneHostDistinctSegmentsLast(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const RouteTable table = Build(n, false, false, true);
+  Run(state, table, Host(0), "/svc" + std::to_string(n - 1) + "/v1/books/1");
+}
+void BM_RegexDistinctSegmentsLast(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const RouteTable table = Build(n, false, true, true);
+  Run(state, table, Host(0), "/svc" + std::to_string(n - 1) + "/v1/books/1");
+}
+
 void BM_BookinfoReviews(benchmark::State& state) {
   Route jason;
   jason.name = "jason";
@@ -144,6 +163,8 @@ BENCHMARK(BM_OneHostFirst)->Arg(1)->Arg(100)->Arg(1000);
 BENCHMARK(BM_OneHostLast)->Arg(1)->Arg(100)->Arg(1000);
 BENCHMARK(BM_ManyHosts)->Arg(1)->Arg(100)->Arg(1000);
 BENCHMARK(BM_RegexOneHostLast)->Arg(1)->Arg(100)->Arg(1000);
+BENCHMARK(BM_OneHostDistinctSegmentsLast)->Arg(1)->Arg(100)->Arg(1000);
+BENCHMARK(BM_RegexDistinctSegmentsLast)->Arg(1)->Arg(100)->Arg(1000);
 BENCHMARK(BM_BookinfoReviews);
 
 }  // namespace

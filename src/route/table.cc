@@ -89,6 +89,47 @@ bool EntryMatches(const RouteMatch& m, const RequestView& r, std::string_view pa
   return true;
 }
 
+// The first segment of an origin-form path ("/api/v1" -> "api", "/" -> "");
+// none for a path not starting with '/'.
+std::optional<std::string_view> FirstSegment(std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::nullopt;
+  const size_t end = path.find('/', 1);
+  return path.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
+}
+
+// The first segment every path matching |m| has, when the match fixes it
+// (case-sensitive matches only); none when it can match paths with any first
+// segment.
+std::optional<std::string> SegmentKey(const RouteMatch* m) {
+  if (m == nullptr || !m->path || m->path->ignore_case) return std::nullopt;
+  const PathMatch& p = *m->path;
+  // A literal every matching path starts with, and whether it is the whole path
+  // or ends at a segment boundary.
+  std::string_view literal;
+  bool bounded = false;
+  switch (p.kind) {
+    case PathMatch::Kind::kExact:
+      literal = p.value;
+      bounded = true;
+      break;
+    case PathMatch::Kind::kPathPrefix:
+      literal = PrefixElements(p.value);
+      bounded = !literal.empty();  // the path continues with '/' or ends there
+      break;
+    case PathMatch::Kind::kStringPrefix:
+      literal = p.value;
+      break;
+    case PathMatch::Kind::kRegex:
+      literal = p.literal_prefix;
+      break;
+  }
+  if (literal.empty() || literal.front() != '/') return std::nullopt;
+  const size_t end = literal.find('/', 1);
+  if (end == std::string_view::npos && !bounded) return std::nullopt;
+  return std::string(
+      literal.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1));
+}
+
 // ---- Compile ----
 
 class Compiler {
@@ -272,7 +313,7 @@ RouteTable::RouteTable(RouteTable&&) noexcept = default;
 RouteTable& RouteTable::operator=(RouteTable&&) noexcept = default;
 RouteTable::~RouteTable() = default;
 
-const std::vector<RouteTable::Entry>* RouteTable::Lookup(std::string_view host) const {
+const RouteTable::HostRoutes* RouteTable::Lookup(std::string_view host) const {
   if (!host.empty() && host.front() == '[') {
     const size_t close = host.find(']');
     if (close != std::string_view::npos) host = host.substr(0, close + 1);
@@ -299,19 +340,58 @@ const std::vector<RouteTable::Entry>* RouteTable::Lookup(std::string_view host) 
 }
 
 MatchResult RouteTable::MatchWithDetail(const RequestView& request) const {
-  const std::vector<Entry>* list = Lookup(request.host);
-  if (list == nullptr) return {};
+  const HostRoutes* host = Lookup(request.host);
+  if (host == nullptr) return {};
   std::string_view path = request.path;
   std::string_view query;
   if (const size_t q = path.find('?'); q != std::string_view::npos) {
     query = path.substr(q + 1);
     path = path.substr(0, q);
   }
+  const std::vector<Entry>* list = &host->all;
+  if (host->indexed) {
+    list = &host->unkeyed;
+    if (std::optional<std::string_view> segment = FirstSegment(path)) {
+      if (auto it = host->by_segment.find(*segment); it != host->by_segment.end())
+        list = &it->second;
+    }
+  }
   for (const Entry& e : *list) {
     if (e.match == nullptr || EntryMatches(*e.match, request, path, query))
       return {e.route, e.match};
   }
   return {};
+}
+
+void RouteTable::Index(HostRoutes& host) {
+  // Below this length a scan is as fast as the extra lookup.
+  constexpr size_t kMinEntries = 16;
+  // Each segment list repeats the unkeyed entries: stay linear beyond this.
+  constexpr size_t kMaxIndexedEntries = 1 << 16;
+  if (host.all.size() < kMinEntries) return;
+  std::vector<std::optional<std::string>> keys;
+  std::set<std::string> distinct;
+  size_t unkeyed = 0;
+  for (const Entry& e : host.all) {
+    keys.push_back(SegmentKey(e.match));
+    if (keys.back()) {
+      distinct.insert(*keys.back());
+    } else {
+      ++unkeyed;
+    }
+  }
+  if (distinct.size() < 2 || distinct.size() * unkeyed + host.all.size() > kMaxIndexedEntries)
+    return;
+  for (const std::string& k : distinct) host.by_segment[k];
+  for (size_t i = 0; i < host.all.size(); ++i) {
+    if (keys[i]) {
+      host.by_segment[*keys[i]].push_back(host.all[i]);
+    } else {
+      host.unkeyed.push_back(host.all[i]);
+      for (auto& [k, list] : host.by_segment) list.push_back(host.all[i]);
+    }
+  }
+  host.indexed = true;
 }
 
 Result<RouteTable> Compile(RouteRules rules) {
@@ -349,19 +429,20 @@ Result<RouteTable> Compile(RouteRules rules) {
     for (const std::string& host : route.hosts) lists.insert(list_for(host));
     for (uint32_t l : lists) {
       if (route.matches.empty()) {
-        table.lists_[l].push_back({&route, nullptr});
+        table.lists_[l].all.push_back({&route, nullptr});
       } else {
-        for (const RouteMatch& m : route.matches) table.lists_[l].push_back({&route, &m});
+        for (const RouteMatch& m : route.matches) table.lists_[l].all.push_back({&route, &m});
       }
     }
   }
-  if (table.precedence_ == Precedence::kGatewayApi) {
-    for (auto& list : table.lists_) {
-      std::stable_sort(list.begin(), list.end(),
+  for (auto& host : table.lists_) {
+    if (table.precedence_ == Precedence::kGatewayApi) {
+      std::stable_sort(host.all.begin(), host.all.end(),
                        [](const RouteTable::Entry& a, const RouteTable::Entry& b) {
                          return GatewayKey(a.match) > GatewayKey(b.match);
                        });
     }
+    RouteTable::Index(host);
   }
   return table;
 }

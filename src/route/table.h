@@ -84,15 +84,27 @@ class RouteTable {
   };
   using HostMap = std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>>;
 
-  const std::vector<Entry>* Lookup(std::string_view host) const;
+  // One host entry's routes. Long lists are also split by the request path's
+  // first segment ("/api/v1/x" -> "api"): by_segment[k] holds, in order, the
+  // entries that can only match paths whose first segment is k plus every
+  // entry that can match any path (`unkeyed`), so a request scans only those.
+  struct HostRoutes {
+    std::vector<Entry> all;
+    std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> by_segment;
+    std::vector<Entry> unkeyed;
+    bool indexed = false;
+  };
+
+  const HostRoutes* Lookup(std::string_view host) const;
+  static void Index(HostRoutes& host);
 
   Precedence precedence_ = Precedence::kFirstMatch;
   std::vector<Route> routes_;  // never resized after Compile: Entry points into it
   std::vector<std::unique_ptr<re2::RE2>> regexes_;
-  std::vector<std::vector<Entry>> lists_;  // one ordered list per host entry
-  HostMap exact_;                          // "reviews.default.svc.cluster.local" -> list
-  HostMap wildcard_;                       // "*.example.com" stored as ".example.com" -> list
-  std::optional<uint32_t> any_;            // "*"
+  std::vector<HostRoutes> lists_;  // one per host entry
+  HostMap exact_;                  // "reviews.default.svc.cluster.local" -> list
+  HostMap wildcard_;               // "*.example.com" stored as ".example.com" -> list
+  std::optional<uint32_t> any_;    // "*"
 };
 
 // Checks and compiles |rules|. Errors (kInvalidArgument) name the route and

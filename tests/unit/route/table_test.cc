@@ -258,6 +258,63 @@ TEST(RouteTableTest, MostSpecificHostWinsWholesale) {
   EXPECT_EQ(NameOf(t, {.host = "bar.example.com", .path = "/other"}), "wild");
 }
 
+TEST(RouteTableTest, SegmentIndexAgreesWithAScanInOrder) {
+  // Enough routes on one host for the first-segment index, mixing matches that
+  // fix the first segment with ones that do not (string prefixes ending inside
+  // a segment, case-insensitive, unanchored regexes, catch-alls). A linear
+  // scan in input order over the compiled routes is the reference.
+  const std::vector<std::string> segments = {"", "api", "apix", "static", "a", "API", "v1", "x"};
+  std::mt19937_64 rng(99);
+  auto segment = [&] { return segments[rng() % segments.size()]; };
+  std::vector<Route> routes;
+  for (int i = 0; i < 120; ++i) {
+    const std::string value = "/" + segment() + (rng() % 2 ? "/" + segment() : "");
+    PathMatch p;
+    switch (rng() % 6) {
+      case 0:
+        p = Path(PathMatch::Kind::kExact, value);
+        break;
+      case 1:
+        p = Path(PathMatch::Kind::kPathPrefix, value);
+        break;
+      case 2:
+        p = Path(PathMatch::Kind::kStringPrefix, value);
+        break;
+      case 3:
+        p = Path(PathMatch::Kind::kRegex, value + "(/[a-z0-9]*)*");
+        break;
+      case 4:
+        p = Path(PathMatch::Kind::kPathPrefix, value);
+        p.ignore_case = true;
+        break;
+      case 5:
+        p = Path(PathMatch::Kind::kRegex, ".*" + value);
+        break;
+    }
+    RouteMatch m;
+    m.path = p;
+    routes.push_back(Named("r" + std::to_string(i),
+                           i == 100 ? std::vector<RouteMatch>{} : std::vector<RouteMatch>{m}));
+  }
+  auto t = MustCompile(Precedence::kFirstMatch, routes);
+  int matched = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string path = "/" + segment();
+    for (int depth = rng() % 3; depth > 0; --depth) path += "/" + segment();
+    if (rng() % 10 == 0) path = path.substr(1);  // not origin form
+    std::string want = "<none>";
+    for (const Route& r : t.routes()) {
+      if (r.matches.empty() || PathMatches(*r.matches[0].path, path)) {
+        want = r.name;
+        break;
+      }
+    }
+    EXPECT_EQ(NameOf(t, {.path = path}), want) << path;
+    matched += want != "<none>";
+  }
+  EXPECT_GT(matched, 1000);
+}
+
 TEST(CompileTest, BadRegexNamesRouteFieldAndRe2Message) {
   RouteMatch m;
   m.headers = {Kv("x-a", StringMatch::Kind::kExact, "1"),
