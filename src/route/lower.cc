@@ -1,5 +1,7 @@
 #include "route/lower.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -240,34 +242,99 @@ void GatewayFilters(const json& filters, Route& route, const std::string& route_
 
 }  // namespace
 
+namespace {
+
+// An HTTPRoute or a GRPCRoute: what the lowering reads of either.
+struct GatewaySource {
+  bool grpc = false;
+  const config::ObjectMeta* meta = nullptr;
+  const json* spec = nullptr;
+  const std::vector<config::ParentRef>* parent_refs = nullptr;
+  const std::vector<std::string>* hostnames = nullptr;
+};
+
+// A GRPCRoute method match as a path match on "/<service>/<method>"
+// (https://gateway-api.sigs.k8s.io/reference/spec/#grpcmethodmatch): Exact
+// with both -> exact path; service only -> the service's prefix; otherwise a
+// regex with "[^/]+" for what is omitted.
+std::optional<PathMatch> GrpcMethodPath(const json& method) {
+  if (!method.is_object()) return std::nullopt;
+  const std::string service = Str(method, "service");
+  const std::string name = Str(method, "method");
+  if (service.empty() && name.empty()) return std::nullopt;
+  PathMatch p;
+  if (Str(method, "type", "Exact") == "Exact") {
+    if (!service.empty() && !name.empty()) {
+      p.kind = PathMatch::Kind::kExact;
+      p.value = "/" + service + "/" + name;
+      return p;
+    }
+    if (name.empty()) {
+      p.kind = PathMatch::Kind::kStringPrefix;
+      p.value = "/" + service + "/";
+      return p;
+    }
+    p.kind = PathMatch::Kind::kRegex;
+    p.value = "/[^/]+/" + re2::RE2::QuoteMeta(name);
+    return p;
+  }
+  p.kind = PathMatch::Kind::kRegex;
+  p.value = "/" + (service.empty() ? std::string("[^/]+") : service) + "/" +
+            (name.empty() ? std::string("[^/]+") : name);
+  return p;
+}
+
+}  // namespace
+
 Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes, const LowerOptions& options) {
+  return LowerGatewayRoutes(routes, {}, options);
+}
+
+Lowered LowerGatewayRoutes(const std::vector<config::HttpRoute>& http_routes,
+                           const std::vector<config::GrpcRoute>& grpc_routes,
+                           const LowerOptions& options) {
   Lowered out;
   out.rules.precedence = Precedence::kGatewayApi;
-  for (const config::HttpRoute* hr : ByAge(routes)) {
-    Sink sink(&out.diagnostics, "HTTPRoute", hr->metadata);
+  std::vector<GatewaySource> sources;
+  for (const auto& r : http_routes)
+    sources.push_back({false, &r.metadata, &r.spec, &r.parent_refs, &r.hostnames});
+  for (const auto& r : grpc_routes)
+    sources.push_back({true, &r.metadata, &r.spec, &r.parent_refs, &r.hostnames});
+  // Oldest first, then namespace/name, across both kinds.
+  std::stable_sort(
+      sources.begin(), sources.end(), [](const GatewaySource& a, const GatewaySource& b) {
+        auto key = [](const GatewaySource& s) {
+          return std::tuple(s.meta->creation_timestamp.empty(), s.meta->creation_timestamp,
+                            s.meta->ns, s.meta->name, s.grpc);
+        };
+        return key(a) < key(b);
+      });
+  for (const GatewaySource& src : sources) {
+    const config::ObjectMeta& meta = *src.meta;
+    const std::string kind = src.grpc ? "GRPCRoute" : "HTTPRoute";
+    Sink sink(&out.diagnostics, kind, meta);
     // Service parents grouped by port (0 = every port).
     std::map<uint16_t, std::vector<std::string>> hosts_by_port;
-    for (const config::ParentRef& p : hr->parent_refs) {
+    for (const config::ParentRef& p : *src.parent_refs) {
       if (!p.group.empty() || p.kind != "Service") continue;
-      const std::string ns = p.ns.empty() ? hr->metadata.ns : p.ns;
+      const std::string ns = p.ns.empty() ? meta.ns : p.ns;
       hosts_by_port[static_cast<uint16_t>(p.port.value_or(0))].push_back(
           p.name + "." + ns + ".svc." + options.domain_suffix);
     }
     if (hosts_by_port.empty()) continue;
-    if (!hr->hostnames.empty()) {
+    if (!src.hostnames->empty()) {
       sink.NotEnforced(
           "spec.hostnames",
           "hostnames on a route with Service parents (GAMMA routes by the parent Service)");
     }
-    const json& rules = At(hr->spec, "rules");
+    const json& rules = At(*src.spec, "rules");
     const size_t rule_count = rules.is_array() ? rules.size() : 0;
     for (size_t ri = 0; ri < std::max<size_t>(rule_count, rules.is_array() ? 0 : 1); ++ri) {
       static const json kEmpty = json::object();
       const json& rule = rules.is_array() ? rules[ri] : kEmpty;
       const std::string at = Index("spec.rules", ri);
       Route route;
-      route.name = "HTTPRoute " + hr->metadata.ns + "/" + hr->metadata.name + " rules[" +
-                   std::to_string(ri) + "]";
+      route.name = kind + " " + meta.ns + "/" + meta.name + " rules[" + std::to_string(ri) + "]";
       const json& matches = At(rule, "matches");
       for (size_t mi = 0; matches.is_array() && mi < matches.size(); ++mi) {
         const json& m = matches[mi];
@@ -280,7 +347,10 @@ Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes, const Lowe
                                                   : PathMatch::Kind::kPathPrefix;
           pm.value = Str(p, "value", "/");
         }
-        rm.path = pm;
+        // A GRPCRoute match without a method has no path condition: it ranks
+        // below every method match, as GRPCRoute precedence orders by the
+        // length of the matched service and method.
+        rm.path = src.grpc ? GrpcMethodPath(At(m, "method")) : std::optional<PathMatch>(pm);
         for (auto [key, list] :
              {std::pair{"headers", &rm.headers}, std::pair{"queryParams", &rm.query_params}}) {
           const json& items = At(m, key);
@@ -292,12 +362,13 @@ Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes, const Lowe
           rm.method = StringMatch{StringMatch::Kind::kExact, Str(m, "method")};
         route.matches.push_back(std::move(rm));
       }
-      if (route.matches.empty()) route.matches.push_back(RouteMatch{.path = PathMatch{}});
-      GatewayFilters(At(rule, "filters"), route, hr->metadata.ns, options, sink,
-                     JoinKey(at, "filters"));
+      if (route.matches.empty()) {
+        route.matches.push_back(src.grpc ? RouteMatch{} : RouteMatch{.path = PathMatch{}});
+      }
+      GatewayFilters(At(rule, "filters"), route, meta.ns, options, sink, JoinKey(at, "filters"));
       if (route.rewrite_path && route.rewrite_path->kind == PathRewrite::Kind::kPrefix &&
           std::any_of(route.matches.begin(), route.matches.end(), [](const RouteMatch& rm) {
-            return rm.path->kind != PathMatch::Kind::kPathPrefix;
+            return !rm.path || rm.path->kind != PathMatch::Kind::kPathPrefix;
           })) {
         // https://gateway-api.sigs.k8s.io/reference/spec/#httppathmodifier
         sink.Error(
@@ -308,7 +379,7 @@ Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes, const Lowe
       const json& refs = At(rule, "backendRefs");
       for (size_t bi = 0; refs.is_array() && bi < refs.size(); ++bi) {
         const std::string bat = Index(JoinKey(at, "backendRefs"), bi);
-        Backend b = GatewayBackend(refs[bi], hr->metadata.ns, options, sink, bat);
+        Backend b = GatewayBackend(refs[bi], meta.ns, options, sink, bat);
         b.weight = static_cast<uint32_t>(
             At(refs[bi], "weight").is_number_integer() ? At(refs[bi], "weight").get<int64_t>() : 1);
         const json& bf = At(refs[bi], "filters");
@@ -326,6 +397,11 @@ Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes, const Lowe
         route.backends.push_back(std::move(b));
       }
       if (route.direct_response) route.backends.clear();  // the rule answers 500 itself
+      if (route.backends.empty() && !route.redirect && !route.direct_response) {
+        // https://gateway-api.sigs.k8s.io/reference/spec/#httproutefilter: nothing
+        // answers and no backend: 500.
+        route.direct_response = DirectResponse{500, ""};
+      }
       if (const json& t = At(rule, "timeouts"); t.is_object()) {
         if (At(t, "request").is_string()) route.timeouts.request = ParseDuration(Str(t, "request"));
         if (At(t, "backendRequest").is_string())

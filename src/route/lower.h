@@ -1,7 +1,8 @@
 // Lowering of the traffic-management kinds (config/gateway.h, config/istio.h)
 // into route rules (route/route.h), ready for route::Compile.
 //
-//   - HTTPRoutes with Service parentRefs (GAMMA, https://gateway-api.sigs.k8s.io/mesh/)
+//   - HTTPRoutes and GRPCRoutes with Service parentRefs (GAMMA,
+//   https://gateway-api.sigs.k8s.io/mesh/)
 //     -> one RouteRules with Gateway API precedence; the route applies to each
 //     parent Service's host (<name>.<namespace>.svc.<domain>), on the parent's
 //     port when parentRefs[].port is set. Parents of other kinds (ingress
@@ -47,6 +48,14 @@ RetryPolicy IstioDefaultRetry();
 
 Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes,
                         const LowerOptions& options = {});
+
+// HTTPRoutes and GRPCRoutes together (one table per mesh, ordered across both
+// kinds by age). A GRPCRoute method match becomes a path match on
+// "/<service>/<method>": exact, the service's prefix, or a regex; a match
+// without a method has no path condition and ranks below every method match.
+Lowered LowerGatewayRoutes(const std::vector<config::HttpRoute>& http_routes,
+                           const std::vector<config::GrpcRoute>& grpc_routes,
+                           const LowerOptions& options = {});
 
 Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services,
                              const std::vector<config::DestinationRule>& destination_rules,

@@ -17,6 +17,7 @@ struct Parsed {
   std::vector<config::VirtualService> vs;
   std::vector<config::DestinationRule> dr;
   std::vector<config::HttpRoute> hr;
+  std::vector<config::GrpcRoute> gr;
 };
 
 Parsed Parse(const std::string& yaml) {
@@ -27,6 +28,7 @@ Parsed Parse(const std::string& yaml) {
     if (auto* v = std::get_if<config::VirtualService>(&res)) p.vs.push_back(*v);
     if (auto* d = std::get_if<config::DestinationRule>(&res)) p.dr.push_back(*d);
     if (auto* h = std::get_if<config::HttpRoute>(&res)) p.hr.push_back(*h);
+    if (auto* g = std::get_if<config::GrpcRoute>(&res)) p.gr.push_back(*g);
   }
   return p;
 }
@@ -496,6 +498,68 @@ spec:
   EXPECT_EQ(login->redirect->scheme, "https");
   EXPECT_EQ(table.Match({.host = "web.web.svc.cluster.local", .path = "/x", .method = "GET"}),
             nullptr);
+}
+
+TEST(LowerHttpRouteTest, GrpcRouteMethodsAsPaths) {
+  auto p = Parse(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: echo, namespace: grpc}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, port: 50051}]
+  rules:
+  - matches:
+    - method: {service: echo.v1.Echo}
+      headers: [{name: x-tier, value: gold}]
+    backendRefs: [{name: echo-gold, port: 50051}]
+  - backendRefs: [{name: echo, port: 50051}]
+  - matches:
+    - method: {type: RegularExpression, method: "Get.*"}
+    backendRefs: [{name: echo-get, port: 50051}]
+  - matches:
+    - method: {service: echo.v1.Echo, method: Slow}
+    backendRefs: [{name: echo-slow, port: 50051}]
+)");
+  ASSERT_EQ(p.gr.size(), 1u);
+  auto lowered = LowerGatewayRoutes({}, p.gr);
+  EXPECT_TRUE(lowered.diagnostics.empty()) << Messages(lowered.diagnostics);
+  auto table = MustCompile(std::move(lowered.rules));
+  Headers gold{{"x-tier", "gold"}};
+  auto backend = [&](std::string_view path, const HeaderLookup* h) {
+    const Route* r = table.Match({.host = "echo.grpc.svc.cluster.local",
+                                  .path = path,
+                                  .method = "POST",
+                                  .port = 50051,
+                                  .headers = h});
+    return r == nullptr ? std::string("<none>") : PickBackend(*r, 1)->host;
+  };
+  // Exact service+method first, then the service prefix, then the regex, then the catch-all.
+  EXPECT_EQ(backend("/echo.v1.Echo/Slow", &gold), "echo-slow.grpc.svc.cluster.local");
+  EXPECT_EQ(backend("/echo.v1.Echo/Fast", &gold), "echo-gold.grpc.svc.cluster.local");
+  EXPECT_EQ(backend("/echo.v1.Echo/GetAll", &gold), "echo-gold.grpc.svc.cluster.local");
+  EXPECT_EQ(backend("/other.Svc/GetThing", nullptr), "echo-get.grpc.svc.cluster.local");
+  EXPECT_EQ(backend("/echo.v1.Echo/Fast", nullptr), "echo.grpc.svc.cluster.local");
+  EXPECT_EQ(table.routes()[0].name.substr(0, 10), "GRPCRoute ");
+}
+
+TEST(LowerHttpRouteTest, RuleWithoutBackendsAnswers500) {
+  auto p = Parse(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: empty, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: web}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+)");
+  auto lowered = LowerHttpRoutes(p.hr);
+  auto table = MustCompile(std::move(lowered.rules));
+  const Route* r =
+      table.Match({.host = "web.default.svc.cluster.local", .path = "/x", .method = "GET"});
+  ASSERT_NE(r, nullptr);
+  ASSERT_TRUE(r->direct_response);
+  EXPECT_EQ(r->direct_response->status, 500);
+  EXPECT_FALSE(r->retry);
 }
 
 TEST(LowerHttpRouteTest, NonServiceParentsAreNotMeshRoutes) {
