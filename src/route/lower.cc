@@ -58,7 +58,29 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
     if (unit == 0) return std::nullopt;
     total_ms += value * unit;
   }
-  return std::chrono::milliseconds(static_cast<int64_t>(std::floor(total_ms)));
+  // Beyond any useful timeout (about 31 years); keeps the conversion defined.
+  constexpr double kMaxMs = 1e12;
+  return std::chrono::milliseconds(static_cast<int64_t>(std::floor(std::min(total_ms, kMaxMs))));
+}
+
+// |text| with control characters escaped (\n, \xNN), so a message quoting
+// input stays on one line.
+std::string OneLine(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 class Sink {
@@ -68,6 +90,9 @@ class Sink {
 
   void Error(std::string path, std::string message) {
     Add(config::Severity::kError, std::move(path), std::move(message));
+  }
+  void Warning(std::string path, std::string message) {
+    Add(config::Severity::kWarning, std::move(path), std::move(message));
   }
   void NotEnforced(const std::string& path, const std::string& what) {
     Add(config::Severity::kWarning, path,
@@ -82,7 +107,7 @@ class Sink {
     d.ns = ns_;
     d.name = name_;
     d.path = std::move(path);
-    d.message = std::move(message);
+    d.message = OneLine(message);
     out_->push_back(std::move(d));
   }
   std::vector<config::Diagnostic>* out_;
@@ -603,12 +628,25 @@ Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services
         if (At(m, "authority").is_object()) rm.authority = IstioString(At(m, "authority"));
         if (At(m, "port").is_number_integer())
           rm.port = static_cast<uint16_t>(At(m, "port").get<int64_t>());
-        for (const char* field : {"scheme", "sourceLabels", "sourceNamespace", "gateways"}) {
-          if (!At(m, field).is_null())
-            sink.NotEnforced(JoinKey(mat, field), std::string("match.") + field);
+        // Conditions the waypoint cannot evaluate make the entry never match
+        // (narrower than written, never wider); an entry for gateways only is
+        // not mesh routing.
+        bool never = false;
+        for (const char* field : {"scheme", "sourceLabels", "sourceNamespace"}) {
+          if (At(m, field).is_null()) continue;
+          sink.Warning(JoinKey(mat, field),
+                       std::string("match.") + field +
+                           " is not supported in the waypoint: this match entry never matches");
+          never = true;
         }
+        if (const json& gw = At(m, "gateways"); gw.is_array() && !gw.empty()) {
+          never = never || std::find(gw.begin(), gw.end(), json("mesh")) == gw.end();
+        }
+        if (never) continue;
         route.matches.push_back(std::move(rm));
       }
+      if (matches.is_array() && !matches.empty() && route.matches.empty())
+        continue;  // no entry can match
       // Outcome: route, redirect or directResponse.
       const json& dests = At(h, "route");
       for (size_t di = 0; dests.is_array() && di < dests.size(); ++di) {

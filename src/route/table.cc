@@ -130,6 +130,26 @@ std::optional<std::string> SegmentKey(const RouteMatch* m) {
       literal.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1));
 }
 
+// |text| with control characters escaped (\n, \xNN), so an error quoting a
+// pattern stays on one line.
+std::string OneLine(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 // ---- Compile ----
 
 class Compiler {
@@ -221,6 +241,22 @@ std::optional<std::string> CheckRoute(Route& route, Compiler& c) {
     }
     if (route.rewrite_path || route.rewrite_host)
       return std::string("expected no rewrite with a redirect");
+  }
+  auto path_value = [](const PathRewrite& rw) -> std::optional<std::string> {
+    const bool absolute = !rw.value.empty() && rw.value[0] == '/';
+    if (rw.kind == PathRewrite::Kind::kFullPath && !absolute) {
+      return "expected a full path starting with '/', got '" + rw.value + "'";
+    }
+    if (rw.kind == PathRewrite::Kind::kPrefix && !rw.value.empty() && !absolute) {
+      return "expected a prefix starting with '/' (or empty), got '" + rw.value + "'";
+    }
+    return std::nullopt;
+  };
+  if (route.redirect && route.redirect->path) {
+    if (auto e = path_value(*route.redirect->path)) return "redirect.path: " + *e;
+  }
+  if (route.rewrite_path) {
+    if (auto e = path_value(*route.rewrite_path)) return "rewrite.path: " + *e;
   }
   if (route.direct_response &&
       (route.direct_response->status < 200 || route.direct_response->status > 599)) {
@@ -403,7 +439,7 @@ Result<RouteTable> Compile(RouteRules rules) {
     Route& route = table.routes_[i];
     if (auto e = CheckRoute(route, compiler)) {
       const std::string name = route.name.empty() ? Idx("routes", i) : route.name;
-      return Error(ErrorCode::kInvalidArgument, "route '" + name + "': " + *e);
+      return Error(ErrorCode::kInvalidArgument, OneLine("route '" + name + "': " + *e));
     }
   }
   auto list_for = [&](std::string host) -> uint32_t {

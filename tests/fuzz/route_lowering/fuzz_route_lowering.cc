@@ -1,6 +1,6 @@
 // Fuzzes the route lowering and table (src/route) from untrusted YAML, the way
 // ambitd gets it: `ambitctl apply -f` -> ParseManifests -> LowerVirtualServices /
-// LowerHttpRoutes -> Compile. Checks, besides not crashing:
+// LowerGatewayRoutes (HTTPRoute, GRPCRoute) -> Compile. Checks, besides not crashing:
 //  - the lowered rules always compile (a rule that does not is dropped with a
 //    diagnostic, never passed on);
 //  - every diagnostic names its resource and field and is one line;
@@ -46,11 +46,14 @@ void Exercise(const route::RouteTable& table, std::string_view text) {
   const InputHeaders headers(tail);
   for (const route::Route& r : table.routes()) {
     for (const std::string& host : r.hosts) {
-      for (std::string_view path : {std::string_view("/"), std::string_view("/api/v1/items?x=1&v=2"), tail}) {
-        const route::RequestView request{.host = host, .path = path, .method = "GET", .port = 80, .headers = &headers};
+      for (std::string_view path :
+           {std::string_view("/"), std::string_view("/api/v1/items?x=1&v=2"), tail}) {
+        const route::RequestView request{
+            .host = host, .path = path, .method = "GET", .port = 80, .headers = &headers};
         const route::Route* m = table.Match(request);
         if (m == nullptr) continue;
-        if (m < table.routes().data() || m >= table.routes().data() + table.routes().size()) abort();
+        if (m < table.routes().data() || m >= table.routes().data() + table.routes().size())
+          abort();
         const route::Backend* b = route::PickBackend(*m, text.size() * 0x9e3779b97f4a7c15ULL);
         if ((b != nullptr) != (m->total_weight > 0)) abort();
         if (b != nullptr && b->weight == 0) abort();
@@ -67,15 +70,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<config::VirtualService> vs;
   std::vector<config::DestinationRule> dr;
   std::vector<config::HttpRoute> hr;
+  std::vector<config::GrpcRoute> gr;
   for (const config::Resource& r : parsed.resources) {
     if (const auto* v = std::get_if<config::VirtualService>(&r)) vs.push_back(*v);
     if (const auto* d = std::get_if<config::DestinationRule>(&r)) dr.push_back(*d);
     if (const auto* h = std::get_if<config::HttpRoute>(&r)) hr.push_back(*h);
+    if (const auto* g = std::get_if<config::GrpcRoute>(&r)) gr.push_back(*g);
   }
   for (int kind = 0; kind < 2; ++kind) {
-    route::Lowered lowered = kind == 0 ? route::LowerVirtualServices(vs, dr) : route::LowerHttpRoutes(hr);
+    route::Lowered lowered =
+        kind == 0 ? route::LowerVirtualServices(vs, dr) : route::LowerGatewayRoutes(hr, gr);
     CheckDiagnostics(lowered.diagnostics);
-    const route::Lowered again = kind == 0 ? route::LowerVirtualServices(vs, dr) : route::LowerHttpRoutes(hr);
+    const route::Lowered again =
+        kind == 0 ? route::LowerVirtualServices(vs, dr) : route::LowerGatewayRoutes(hr, gr);
     if (again.rules.routes.size() != lowered.rules.routes.size() ||
         again.diagnostics != lowered.diagnostics) {
       abort();

@@ -386,6 +386,71 @@ spec:
             std::vector<std::string>{"details.default.svc.cluster.local"});
 }
 
+TEST(LowerVirtualServiceTest, RedirectDirectResponseRegexRewriteAndDurations) {
+  auto p = Parse(R"yaml(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web]
+  http:
+  - match: [{uri: {exact: /old}}]
+    redirect: {uri: /new, authority: www.example.com, scheme: https}
+  - match: [{uri: {prefix: /probe}, sourceLabels: {app: probe}}]
+    directResponse: {status: 503}
+  - match:
+    - {uri: {prefix: /health}, sourceNamespace: monitoring}
+    - {uri: {prefix: /health}, gateways: [mesh]}
+    - {uri: {prefix: /health}, gateways: [ingress]}
+    directResponse: {status: 204, body: {string: ok}}
+  - match: [{uri: {regex: "/service/[^/]+/.*"}}]
+    rewrite:
+      uriRegexRewrite: {match: "^/service/([^/]+)", rewrite: "/v2/\\1"}
+    timeout: 1h30m
+    retries: {attempts: 1, perTryTimeout: 250ms}
+    route: [{destination: {host: web}}]
+  - route: [{destination: {host: web}}]
+    timeout: 0s
+)yaml");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  EXPECT_EQ(
+      Messages(lowered.diagnostics),
+      "W spec.http[1].match[0].sourceLabels: match.sourceLabels is not supported in the "
+      "waypoint: this match entry never matches\n"
+      "W spec.http[2].match[0].sourceNamespace: match.sourceNamespace is not supported in the "
+      "waypoint: this match entry never matches\n");
+  auto table = MustCompile(std::move(lowered.rules));
+  auto at = [&](std::string_view path) {
+    return table.MatchWithDetail(
+        {.host = "web.shop.svc.cluster.local", .path = path, .method = "GET"});
+  };
+  const Route* old_page = at("/old").route;
+  ASSERT_NE(old_page, nullptr);
+  ASSERT_TRUE(old_page->redirect);
+  EXPECT_EQ(old_page->redirect->status, 301);
+  EXPECT_EQ(old_page->redirect->hostname, "www.example.com");
+  EXPECT_EQ(old_page->redirect->scheme, "https");
+  EXPECT_EQ(RewritePath(*old_page->redirect->path, nullptr, "/old?a=1"), "/new?a=1");
+  EXPECT_FALSE(old_page->retry);         // nothing to retry
+  EXPECT_EQ(table.routes().size(), 4u);  // no entry of http[1] can match
+  EXPECT_EQ(at("/probe").route->name, "VirtualService shop/web http[4]");
+  const Route* health = at("/healthz").route;
+  ASSERT_NE(health, nullptr);
+  EXPECT_EQ(health->matches.size(), 1u);  // only the mesh entry is left
+  ASSERT_TRUE(health->direct_response);
+  EXPECT_EQ(health->direct_response->status, 204);
+  EXPECT_EQ(health->direct_response->body, "ok");
+  auto svc = at("/service/reviews/1");
+  ASSERT_TRUE(svc);
+  EXPECT_EQ(RewritePath(*svc.route->rewrite_path, &*svc.match->path, "/service/reviews/1"),
+            "/v2/reviews/1");
+  EXPECT_EQ(svc.route->timeouts.request, std::chrono::minutes(90));
+  EXPECT_EQ(svc.route->retry->per_try_timeout, std::chrono::milliseconds(250));
+  // attempts without retryOn: Istio's default conditions.
+  EXPECT_EQ(svc.route->retry->attempts, 1u);
+  EXPECT_EQ(svc.route->retry->codes, std::vector<uint16_t>{503});
+  EXPECT_EQ(at("/other").route->timeouts.request, std::chrono::milliseconds(0));
+}
 TEST(LowerHttpRouteTest, GammaRoutingByHeader) {
   // https://istio.io/latest/docs/tasks/traffic-management/request-routing/ (Gateway API tab)
   auto p = Parse(R"(

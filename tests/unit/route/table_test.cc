@@ -365,6 +365,20 @@ TEST(CompileTest, RejectsInconsistentRoutes) {
       PathRewrite{.kind = PathRewrite::Kind::kRegex, .value = "/\\2", .pattern = "^/(a)$"};
   EXPECT_NE(error_of(rewrite).find("rewrite.path: bad substitution '/\\2'"), std::string::npos)
       << error_of(rewrite);
+  Route full = Named("r", {});
+  full.rewrite_path = PathRewrite{.kind = PathRewrite::Kind::kFullPath, .value = "x"};
+  EXPECT_EQ(error_of(full),
+            "route 'r': rewrite.path: expected a full path starting with '/', got 'x'");
+  Route redirect_prefix = Named("r", {});
+  redirect_prefix.backends.clear();
+  redirect_prefix.redirect =
+      Redirect{.path = PathRewrite{.kind = PathRewrite::Kind::kPrefix, .value = "x"}};
+  EXPECT_EQ(error_of(redirect_prefix),
+            "route 'r': redirect.path: expected a prefix starting with '/' (or empty), got 'x'");
+  // Input quoted in an error stays on one line.
+  Route newline = Named("r", {OnPath(PathMatch::Kind::kRegex, "/a\n(")});
+  EXPECT_EQ(error_of(newline).find('\n'), std::string::npos) << error_of(newline);
+  EXPECT_NE(error_of(newline).find("'/a\\n('"), std::string::npos) << error_of(newline);
   Route unnamed = Named("", {}, {});
   auto t = Compile(RouteRules{Precedence::kFirstMatch, {Named("fine", {}), unnamed}});
   ASSERT_FALSE(t.ok());
