@@ -39,7 +39,8 @@ struct HttpServer::Impl {
   asio::ip::tcp::acceptor acceptor;
   HttpRoutes routes;
   // The accept loop and every request being served, on the server's loop:
-  // Close() cancels them. Each holds the server, so they end first.
+  // Close() ends the accept loop; requests finish. Each holds the server, so
+  // they end first.
   net::TaskGroup tasks;
 
   HttpResponse Dispatch(const HttpRequest& req) const {
@@ -154,8 +155,11 @@ Result<std::shared_ptr<HttpServer>> HttpServer::Start(ServiceLoop& loop,
 void HttpServer::Close() {
   asio::post(impl_->acceptor.get_executor(), [self = shared_from_this()] {
     asio::error_code ec;
+    // Only the accept loop ends: requests in progress finish (each within
+    // its request deadline), so a handler that stops the process -- POST
+    // /quitquitquit -- still gets its answer written. Whatever is left when
+    // the service loop stops is destroyed with it.
     self->impl_->acceptor.close(ec);
-    self->impl_->tasks.Cancel();  // requests in progress
   });
 }
 
