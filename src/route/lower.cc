@@ -63,26 +63,6 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
   return std::chrono::milliseconds(static_cast<int64_t>(std::floor(std::min(total_ms, kMaxMs))));
 }
 
-// |text| with control characters escaped (\n, \xNN), so a message quoting
-// input stays on one line.
-std::string OneLine(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 class Sink {
  public:
   Sink(std::vector<config::Diagnostic>* out, std::string kind, const config::ObjectMeta& meta)

@@ -130,26 +130,6 @@ std::optional<std::string> SegmentKey(const RouteMatch* m) {
       literal.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1));
 }
 
-// |text| with control characters escaped (\n, \xNN), so an error quoting a
-// pattern stays on one line.
-std::string OneLine(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 // ---- Compile ----
 
 class Compiler {
@@ -529,6 +509,24 @@ std::string RewritePath(const PathRewrite& rewrite, const PathMatch* matched,
       break;
   }
   out += query;
+  return out;
+}
+
+std::string OneLine(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
   return out;
 }
 

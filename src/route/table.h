@@ -128,4 +128,8 @@ bool PathMatches(const PathMatch& m, std::string_view path);
 std::string RewritePath(const PathRewrite& rewrite, const PathMatch* matched,
                         std::string_view path_and_query);
 
+// |text| with control characters escaped (\n, \xNN), so an error or a
+// diagnostic quoting input (a pattern, a header name) stays on one line.
+std::string OneLine(std::string_view text);
+
 }  // namespace ambit::route
