@@ -32,7 +32,14 @@ Result<std::vector<PortMapping>> DecodePorts(std::string_view resource_name,
                            CheckedPort(resource_name, "service_port", p.service_port()));
     AMBIT_ASSIGN_OR_RETURN(uint16_t target_port,
                            CheckedPort(resource_name, "target_port", p.target_port()));
-    out.push_back(PortMapping{service_port, target_port});
+    AppProtocol protocol = AppProtocol::kUnknown;
+    switch (p.app_protocol()) {
+      case wl::HTTP11: protocol = AppProtocol::kHttp11; break;
+      case wl::HTTP2: protocol = AppProtocol::kHttp2; break;
+      case wl::GRPC: protocol = AppProtocol::kGrpc; break;
+      default: break;  // UNKNOWN, or a value newer than this proxy: L4
+    }
+    out.push_back(PortMapping{service_port, target_port, protocol});
   }
   return out;
 }

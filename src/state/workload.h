@@ -29,10 +29,18 @@ enum class TunnelProtocol {
 
 enum class WorkloadType { kDeployment, kCronJob, kPod, kJob };
 
+// The application protocol a Service port declares (istio.workload.AppProtocol,
+// from the port's appProtocol or name prefix as Istio selects it,
+// https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/).
+// A waypoint parses HTTP on kHttp11/kHttp2/kGrpc ports; kUnknown stays L4.
+enum class AppProtocol { kUnknown, kHttp11, kHttp2, kGrpc };
+
 // One frontend -> backend port pair. target_port 0 = "not known here".
+// app_protocol is set on a Service's own ports (not on a workload's map).
 struct PortMapping {
   uint16_t service_port = 0;
   uint16_t target_port = 0;
+  AppProtocol app_protocol = AppProtocol::kUnknown;
   friend bool operator==(const PortMapping&, const PortMapping&) = default;
 };
 

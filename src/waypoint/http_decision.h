@@ -1,0 +1,92 @@
+// What the waypoint does with one HTTP request it parsed from a tunnel,
+// decided as a plain value before any I/O (docs/waypoint.md, "HTTP"):
+//
+//   the Service has a route table (route::RouteTable)
+//     no route matches                    -> 404, response flag NR (Envoy's
+//                                            "no route")
+//     the route redirects                 -> its status with Location
+//     the route answers directly          -> its status and body
+//     the chosen backend is unresolved    -> its unresolved_status, flag NC
+//     otherwise                           -> forward to the backend picked
+//                                            by weight, with the route's
+//                                            rewrites and header changes
+//   no route table                        -> Istio's default route: forward
+//                                            to the addressed Service itself
+//
+// Then, for a forwarded request, the headers every proxied request gets
+// (AddProxyRequestHeaders: x-forwarded-for, x-forwarded-proto, x-request-id,
+// x-envoy-attempt-count) and every proxied response gets
+// (AddProxyResponseHeaders: the route's response header changes,
+// x-envoy-upstream-service-time), named as Envoy names them
+// (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers).
+//
+// Pure; thread-compatible (RouteTable::Match is const and thread-safe).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "h2/headers.h"
+#include "net/socket_address.h"
+#include "route/route.h"
+#include "route/table.h"
+
+namespace ambit::waypoint {
+
+// The Service a tunnel addressed: the route table's host and port.
+struct HttpDestination {
+  std::string service_host;  // FQDN, e.g. reviews.default.svc.cluster.local
+  std::uint16_t port = 0;    // the service port
+};
+
+struct ForwardRequest {
+  std::string route_name;    // "" for the default route
+  std::string backend_host;  // the Service whose endpoints serve the request
+  std::uint16_t backend_port = 0;
+  h2::RequestHead head;      // as it goes upstream: rewrites and header changes applied
+  // Applied to the answer, in order: the route's, then the backend's.
+  route::HeaderModifier route_response_headers;
+  route::HeaderModifier backend_response_headers;
+};
+
+struct LocalReply {
+  int status = 0;
+  h2::Headers fields;  // e.g. location
+  std::string body;
+  std::string flag;    // Envoy response flag ("NR", "NC"), "" for a configured answer
+  std::string reason;  // for the log
+};
+
+using RequestDecision = std::variant<ForwardRequest, LocalReply>;
+
+// |table| null: the default route. |random| picks the weighted backend.
+RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHead head,
+                              const route::RouteTable* table, std::uint64_t random);
+
+// Changes |fields| as |modifier| says (RFC 9110 field names compared
+// case-insensitively): remove, then set (replacing every field of that
+// name), then add.
+void ApplyHeaderModifier(h2::Headers& fields, const route::HeaderModifier& modifier);
+
+// The request headers of one try: x-forwarded-for gets |client| appended (a
+// new field when absent), x-forwarded-proto "http" when absent, x-request-id
+// |generated_request_id| when absent, x-envoy-attempt-count |attempt|
+// (replacing a value the client sent).
+void AddProxyRequestHeaders(h2::RequestHead& head, const net::IpAddress& client,
+                            std::string_view generated_request_id, int attempt);
+
+// The response headers: |forward|'s header changes, then
+// x-envoy-upstream-service-time (milliseconds from sending the request
+// upstream to the response head).
+void AddProxyResponseHeaders(h2::ResponseHead& head, const ForwardRequest& forward,
+                             std::chrono::milliseconds upstream_time);
+
+// A version 4 UUID (RFC 9562 §5.4) from 128 random bits, lower-case hex: the
+// form Envoy generates for x-request-id.
+std::string FormatRequestId(std::uint64_t high, std::uint64_t low);
+
+}  // namespace ambit::waypoint
