@@ -52,7 +52,8 @@ struct Relay::Families {
         active(r.AddGauge("ambit_waypoint_connect_streams_active",
                           "CONNECT streams being served now.")),
         relayed(r.AddCounter("ambit_waypoint_relayed_total",
-                             "Connections relayed (answered 200), by upstream protocol.",
+                             "Connections relayed (answered 200), by upstream protocol "
+                             "(http: parsed and routed per request).",
                              {"via"})),
         refused(r.AddCounter("ambit_waypoint_refused_total",
                              "CONNECT streams refused, by HTTP status.", {"status"})),
@@ -68,6 +69,7 @@ struct Relay::Families {
                               "Times every open relay was authorized again.")),
         via_hbone(relayed.Key(Values{"hbone"})),
         via_tcp(relayed.Key(Values{"tcp"})),
+        via_http(relayed.Key(Values{"http"})),
         status_400(refused.Key(Values{"400"})),
         status_401(refused.Key(Values{"401"})),
         status_503(refused.Key(Values{"503"})) {}
@@ -81,7 +83,7 @@ struct Relay::Families {
   metrics::CounterFamily& aborted;
   metrics::CounterFamily& revoked;
   metrics::CounterFamily& rechecks;
-  const metrics::LabelKey via_hbone, via_tcp, status_400, status_401, status_503;
+  const metrics::LabelKey via_hbone, via_tcp, via_http, status_400, status_401, status_503;
 };
 
 Relay::Relay(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationLookup> lookup,
@@ -105,12 +107,20 @@ Relay::Relay(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationL
                               })),
       registry_(options_.registry != nullptr ? options_.registry : own_registry_.get()),
       families_(std::make_unique<Families>(*registry_)) {
+  HttpProxy::Options http_options;
+  http_options.hbone_port = options_.hbone_port;
+  http_options.connect_timeout = options_.connect_timeout;
+  http_options.baggage = options_.baggage;
+  http_options.service_vip = options_.service_vip;
+  http_ = std::make_unique<HttpProxy>(workers_, lookup_, identity_, client_tls_, sockets_, pools_,
+                                      route_tables_, std::move(http_options));
   Families& f = *families_;
   const metrics::LabelKey none;
   for (std::size_t cell = 0; cell < registry_->cells(); ++cell) {
     counters_.push_back(Counters{
         f.streams.Get(none, cell), f.relayed.Get(f.via_hbone, cell),
-        f.relayed.Get(f.via_tcp, cell), f.refused.Get(f.status_400, cell),
+        f.relayed.Get(f.via_tcp, cell), f.relayed.Get(f.via_http, cell),
+        f.refused.Get(f.status_400, cell),
         f.refused.Get(f.status_401, cell), f.refused.Get(f.status_503, cell),
         f.upstream_failures.Get(none, cell), f.no_certificate.Get(none, cell),
         f.aborted.Get(none, cell), f.revoked.Get(none, cell), f.rechecks.Get(none, cell),
@@ -199,9 +209,12 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     }
   }
   const bool plain = route.kind == hbone::RouteDecision::Kind::kPassthrough;
+  const bool http = options_.port_protocol && !route.service_hostname.empty() &&
+                    options_.port_protocol(relay.target) == state::AppProtocol::kHttp11;
   const telemetry::ConnectionRecord record(
       options_.metrics, labels,
-      {"waypoint", client, route.next_hop, route.connect_target.ToString(), plain ? "tcp" : "hbone"},
+      {"waypoint", client, route.next_hop, route.connect_target.ToString(),
+       http ? "http" : plain ? "tcp" : "hbone"},
       start);
   // Counts and logs a relayed connection once its copy has ended (|r| from
   // the client's side). One a policy change closed keeps its bytes on its
@@ -220,6 +233,22 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     Bump(counters.upstream_failures);
     record.Failed();
   };
+
+  if (http) {
+    // L7: the tunnel is answered at once; each request picks its own
+    // endpoint (the one chosen above only labels the connection).
+    if (stream->reset() || stream->closed()) co_return;
+    if (!session.Respond(*stream, 200, {}, /*end_stream=*/false).ok()) co_return;
+    shard.inbound_status_200.Inc();
+    Bump(counters.relayed_http);
+    record.Opened();
+    watched.relaying = true;
+    HttpProxy::Tunnel tunnel{HttpDestination{route.service_hostname, relay.target.port()},
+                             relay.target, client.ip(), conn.local, relay.request.traceparent};
+    HttpProxy::Outcome outcome = co_await http_->Serve(stream, std::move(tunnel));
+    finished(hbone::CopyResult{outcome.bytes_received, outcome.bytes_sent, outcome.aborted});
+    co_return;
+  }
 
   if (plain) {
     net::ConnectOptions connect_options;
@@ -340,6 +369,7 @@ void Relay::DumpCounters(nlohmann::json& out) {
       {"relayed",
        {{"hbone", f.relayed.Value(f.via_hbone)},
         {"plaintext", f.relayed.Value(f.via_tcp)},
+        {"http", f.relayed.Value(f.via_http)},
         {"aborted", f.aborted.Value(none)},
         {"revoked", f.revoked.Value(none)},
         {"active", tracker_->active()},
@@ -368,7 +398,8 @@ void Relay::ShutdownPools() {
   for (std::size_t i = 0; i < pools_.size(); ++i) {
     auto promise = std::make_shared<std::promise<void>>();
     done.push_back(promise->get_future());
-    workers_.Post(i, [promise, pool = &pools_.At(i)] {
+    workers_.Post(i, [promise, pool = &pools_.At(i), http = http_.get()] {
+      http->DropIdleOnThisLoop();
       pool->Shutdown();
       promise->set_value();
     });

@@ -12,6 +12,10 @@
 //      endpoint's identity (refusal or failure upstream: 503)
 //      plain TCP: a connection to an endpoint outside the mesh (failure: 503)
 //   -> 200 downstream, then bytes both ways until both sides finish.
+// A tunnel to a Service port whose declared protocol is HTTP/1.1
+// (Options::port_protocol) is not relayed byte for byte: after the 200 its
+// requests are parsed, routed and sent to endpoints one by one (HttpProxy,
+// http_proxy.h), with the Service's table from route_tables().
 // The 200 is sent only after the upstream is open, so a client sees the
 // outcome in the CONNECT status, as with ztunnel. Relayed connections count
 // in istio_tcp_* (reporter "waypoint") and log one access line each.
@@ -55,6 +59,8 @@
 #include "node/connection_tracker.h"
 #include "telemetry/tcp_metrics.h"
 #include "tls/context.h"
+#include "state/workload.h"
+#include "waypoint/http_proxy.h"
 #include "waypoint/relay_decision.h"
 
 namespace ambit::waypoint {
@@ -91,6 +97,13 @@ class Relay {
                                              const net::IpAddress& client_ip,
                                              const net::SocketAddress& target)>
         authorize;
+    // The declared protocol of a Service port (the CONNECT's target, a
+    // Service VIP:port); null: every tunnel is relayed at L4. HTTP/1.1 ports
+    // get the HTTP path; HTTP/2 and gRPC ports stay L4 until h2c is parsed.
+    std::function<state::AppProtocol(const net::SocketAddress& service_vip)> port_protocol;
+    // A Service's VIP by FQDN, for route backends other than the addressed
+    // Service (HttpProxy::Options::service_vip).
+    HttpProxy::ServiceVip service_vip;
   };
 
   // |identity|: the waypoint's own workload identity (presented upstream).
@@ -104,6 +117,10 @@ class Relay {
   // the returned awaitable completes.
   asio::awaitable<void> Serve(const hbone::InboundConnectionInfo& connection,
                               std::shared_ptr<h2::Stream> stream);
+
+  // The route tables the HTTP path reads (tests and the config path publish).
+  RouteTables& route_tables() { return route_tables_; }
+  const HttpProxy& http() const { return *http_; }
 
   // Data-path counters (hbone::Stats) shared with the HBONE server.
   hbone::Stats& stats() { return stats_; }
@@ -125,13 +142,15 @@ class Relay {
   Options options_;
   hbone::Stats stats_;
   hbone::PoolSet pools_;
+  RouteTables route_tables_;
+  std::unique_ptr<HttpProxy> http_;
   // The relays that can be decided again (only with Options::authorize).
   std::shared_ptr<node::ConnectionTracker> tracker_ = node::ConnectionTracker::Create();
 
   // The relay's counters: one set of handles per registry cell (worker
   // loop), so loops never share a counter.
   struct Counters {
-    metrics::Counter streams, relayed_hbone, relayed_plain, refused_400, refused_401,
+    metrics::Counter streams, relayed_hbone, relayed_plain, relayed_http, refused_400, refused_401,
         refused_503, upstream_failures, no_certificate, aborted, revoked, rechecks;
     metrics::Gauge active;
   };

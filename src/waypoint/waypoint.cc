@@ -116,6 +116,35 @@ void Waypoint::Impl::BuildRelay(const std::shared_ptr<net::SocketFactory>& socke
     return RelayLabels(*snapshot, state_lookup->network(), conn.peer_identity, client_ip,
                        relayed.target, relayed.route.next_hop.ip());
   };
+  relay_options.port_protocol = [state_lookup = lookup](const net::SocketAddress& vip) {
+    std::shared_ptr<const state::WorkloadState> hold;
+    const state::WorkloadState& st = state_lookup->Current(hold);
+    const state::Service* svc =
+        st.FindServiceByVip(state_lookup->network(), proxy::PackedFromIp(vip.ip()));
+    if (svc == nullptr) return state::AppProtocol::kUnknown;
+    for (const state::PortMapping& p : svc->ports) {
+      if (p.service_port == vip.port()) return p.app_protocol;
+    }
+    return state::AppProtocol::kUnknown;
+  };
+  // A Kubernetes Service's FQDN <name>.<namespace>.svc.<domain> -> its VIP
+  // on this network (the xDS resource is "<namespace>/<hostname>").
+  relay_options.service_vip = [state_lookup = lookup](std::string_view host) -> std::optional<net::IpAddress> {
+    const auto first = host.find('.');
+    const auto second = first == std::string_view::npos ? first : host.find('.', first + 1);
+    if (second == std::string_view::npos) return std::nullopt;
+    std::string key(host.substr(first + 1, second - first - 1));
+    key += '/';
+    key += host;
+    std::shared_ptr<const state::WorkloadState> hold;
+    const state::WorkloadState& st = state_lookup->Current(hold);
+    const state::Service* svc = st.FindServiceByKey(key);
+    if (svc == nullptr) return std::nullopt;
+    for (const state::ServiceVip& vip : svc->vips) {
+      if (vip.network == state_lookup->network()) return proxy::IpFromPacked(vip.address);
+    }
+    return std::nullopt;
+  };
   auto secret_source = lease.Source();
   relay = std::make_unique<Relay>(
       runtime->workers(), lookup, identity,
@@ -277,6 +306,8 @@ net::SocketAddress Waypoint::metrics_address() const {
 net::SocketAddress Waypoint::readiness_address() const {
   return impl_->runtime->admin().bound().readiness;
 }
+RouteTables& Waypoint::route_tables() { return impl_->relay->route_tables(); }
+
 std::string Waypoint::ConfigDump() const { return impl_->runtime->admin().ConfigDump(); }
 
 }  // namespace ambit::waypoint

@@ -3,7 +3,11 @@
 // in-process. This is the L4 slice of Istio's waypoint: it terminates HBONE
 // on 15008 and relays each CONNECT addressed to a service (or workload) bound
 // to it to one healthy endpoint over a new HBONE connection with its own
-// identity (relay.h). No HTTP parsing, routing or L7 policy yet.
+// identity (relay.h). Tunnels to a Service port declared HTTP/1.1 are parsed
+// and each request routed by the Service's route table (http_proxy.h); no L7
+// policy yet. Route tables are not delivered by xDS yet: route_tables() is
+// where they are published (tests do it directly); a Service without one
+// gets Istio's default route.
 //
 // It learns workloads and services from ambitd's delta xDS (like ztunnel)
 // and gets its certificate, spiffe://<td>/ns/<namespace>/sa/<service account>,
@@ -45,6 +49,8 @@ struct WaypointConfig : proxy::ProxyConfig {
   std::uint16_t hbone_port = 15008;  // HBONE port dialed on endpoints (tests)
 };
 
+class RouteTables;
+
 class Waypoint {
  public:
   // Binds the side servers and 15008 and starts every component; fails
@@ -65,6 +71,8 @@ class Waypoint {
   net::SocketAddress metrics_address() const;
   net::SocketAddress readiness_address() const;
   std::string ConfigDump() const;
+  // The route table of each Service, read by the HTTP path per request.
+  RouteTables& route_tables();
 
   struct Impl;
 

@@ -1,0 +1,160 @@
+// HttpProxy: the waypoint's HTTP/1.1 data path for one tunnel whose Service
+// port speaks HTTP (docs/waypoint.md, "HTTP"). The Relay hands it a CONNECT
+// stream it has answered 200; HttpProxy parses the tunneled requests and, one
+// request at a time (keep-alive; pipelined requests wait their turn), runs
+// one step per concern:
+//
+//   parse        http1::Parser over the tunnel (h2::StreamByteStream); a bad
+//                request is answered with the parser's status (400, 431,
+//                501, 505) and the tunnel closed
+//   decide       DecideRequest (http_decision.h): route table of the Service
+//                (RouteTables), 404 NR, redirects, direct answers, the
+//                weighted backend; then the proxy headers
+//   resolve      the backend Service's VIP -> hbone::DecideRoute (waypoints
+//                off): one healthy endpoint, HBONE or plain TCP; none: 503
+//                flag UH
+//   send         an HTTP/1.1 connection to that endpoint from this loop's
+//                idle set, or a new one: a CONNECT from the waypoint's HBONE
+//                pool with its own identity (or TCP for an endpoint outside
+//                the mesh); failure: 503 flag UF
+//   answer       the response streamed back (Content-Length kept, otherwise
+//                chunked to an HTTP/1.1 client), with the route's response
+//                header changes and x-envoy-upstream-service-time; an
+//                upstream that ends before the response head: 503 flag UC
+//
+// Request bodies (Content-Length or chunked, trailers kept) stream to the
+// upstream as they arrive. `Expect: 100-continue` is answered by the
+// waypoint itself (as Envoy does by default) and not forwarded. Upgrades
+// (WebSocket), timeouts and retries are not handled yet: an upgrade request
+// ends the tunnel.
+//
+// Threading: Serve runs on the loop that owns the downstream stream; every
+// upstream connection it uses was opened on, and is pooled on, that loop
+// (one idle set per worker loop, no lock). The HttpProxy is shared by every
+// loop; RouteTables is read through an atomic snapshot.
+#pragma once
+
+#include <asio/awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "h2/stream.h"
+#include "hbone/pool.h"
+#include "hbone/route.h"
+#include "http1/parser.h"
+#include "identity/spiffe_id.h"
+#include "net/socket_factory.h"
+#include "net/worker_pool.h"
+#include "route/table.h"
+#include "tls/context.h"
+#include "waypoint/http_decision.h"
+
+namespace ambit::waypoint {
+
+// The route table of each Service the waypoint serves, by the Service's FQDN
+// (the routes whose parentRefs or hosts name it, lowered and compiled: one
+// table per Service). A Service with no table gets Istio's default route.
+// Publish swaps the whole map at once; readers see one snapshot per request.
+// Thread-safe.
+class RouteTables {
+ public:
+  using Map = std::unordered_map<std::string, std::shared_ptr<const route::RouteTable>>;
+
+  RouteTables() : current_(std::make_shared<const Map>()) {}
+  void Publish(Map tables) { current_.store(std::make_shared<const Map>(std::move(tables))); }
+  std::shared_ptr<const Map> Snapshot() const { return current_.load(); }
+  // The table for |service_host|, or null (the default route).
+  std::shared_ptr<const route::RouteTable> Find(std::string_view service_host) const;
+
+ private:
+  std::atomic<std::shared_ptr<const Map>> current_;
+};
+
+class HttpProxy {
+ public:
+  using ClientTlsSource = std::function<std::shared_ptr<const tls::TlsContext>()>;
+  // A Service's VIP by FQDN (for backends other than the addressed Service),
+  // or nullopt when the waypoint knows no such Service or it has no VIP.
+  using ServiceVip = std::function<std::optional<net::IpAddress>(std::string_view host)>;
+
+  struct Options {
+    std::uint16_t hbone_port = 15008;  // HBONE port dialed on endpoints (tests)
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::string baggage;  // sent on the upstream CONNECTs (the waypoint's metadata)
+    http1::Limits limits;
+    std::size_t max_idle_per_endpoint = 32;  // idle upstream connections kept per endpoint and loop
+    ServiceVip service_vip;                  // null: only the addressed Service is reachable
+  };
+
+  // What the Relay learned about one tunnel.
+  struct Tunnel {
+    HttpDestination destination;
+    net::SocketAddress target;  // the CONNECT's :authority (the Service VIP:port)
+    net::IpAddress client;      // the original client (forwarded for), for x-forwarded-for
+    net::SocketAddress local;   // the waypoint's end of the downstream connection
+    std::string traceparent;    // of the downstream CONNECT ("" = none)
+  };
+
+  struct Outcome {
+    std::uint64_t bytes_received = 0;  // from the client (tunnel payload)
+    std::uint64_t bytes_sent = 0;      // to the client
+    std::uint64_t requests = 0;
+    bool aborted = false;              // ended by a reset or an I/O error
+  };
+
+  // Counters per worker loop (plain integers: each written by its loop only).
+  struct LoopCounters {
+    std::uint64_t requests = 0, local_replies = 0, upstream_opened = 0, upstream_reused = 0;
+  };
+
+  // Everything passed in outlives the HttpProxy. |pools| is the waypoint's
+  // HBONE PoolSet (one Pool per loop).
+  HttpProxy(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationLookup> lookup,
+            identity::SpiffeId identity, ClientTlsSource client_tls,
+            std::shared_ptr<const net::SocketFactory> sockets, hbone::PoolSet& pools,
+            const RouteTables& tables, Options options);
+  ~HttpProxy();
+
+  // Serves the HTTP/1.1 requests of |downstream| (already answered 200)
+  // until the client finishes, an error, or a request that closes the
+  // connection; then ends the stream.
+  asio::awaitable<Outcome> Serve(std::shared_ptr<h2::Stream> downstream, Tunnel tunnel);
+
+  // Drops the calling loop's idle upstream connections; call on each loop
+  // before its HBONE pool shuts down.
+  void DropIdleOnThisLoop();
+  // This loop's counters (read on the loop, or after the loops stopped).
+  const LoopCounters& counters(std::size_t loop) const;
+
+  struct Upstream;  // one HTTP/1.1 connection to an endpoint
+
+ private:
+  struct Loop;
+  Loop& Local();
+  hbone::RouteDecision Resolve(const ForwardRequest& forward, const Tunnel& tunnel,
+                               std::uint64_t pick) const;
+  asio::awaitable<Result<std::unique_ptr<Upstream>>> Acquire(const hbone::RouteDecision& route,
+                                                             const Tunnel& tunnel);
+  void Release(std::unique_ptr<Upstream> upstream);
+
+  net::WorkerPool& workers_;
+  std::shared_ptr<const hbone::DestinationLookup> lookup_;
+  identity::SpiffeId identity_;
+  ClientTlsSource client_tls_;
+  std::shared_ptr<const net::SocketFactory> sockets_;
+  hbone::PoolSet& pools_;
+  const RouteTables& tables_;
+  Options options_;
+  std::vector<std::unique_ptr<Loop>> loops_;
+};
+
+}  // namespace ambit::waypoint
