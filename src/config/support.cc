@@ -11,8 +11,9 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::string_view kNeedsL7 =
-    "stored, not enforced: L7 traffic management needs the L7 waypoint, which is later work "
-    "(ztunnel and today's L4 waypoint ignore it)";
+    "stored, not enforced: L7 traffic management needs the L7 waypoint's route tables, which are "
+    "not pushed to it yet (the waypoint parses HTTP on HTTP ports and sends every request by "
+    "Istio's default route; ztunnel ignores it)";
 constexpr std::string_view kLocalRuntime = "stored, not used by the local runtime";
 
 const std::vector<SupportEntry> kTable = {

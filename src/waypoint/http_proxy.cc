@@ -11,11 +11,13 @@
 #include "http1/writer.h"
 #include "net/byte_stream.h"
 #include "net/connect.h"
+#include "waypoint/stream_copy.h"
 
 namespace ambit::waypoint {
 namespace {
 
 constexpr std::size_t kReadBuffer = 16 * 1024;
+constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // One parser callback, kept until the proxy loop gets to it (the parser
 // calls back synchronously inside Feed; the proxy writes asynchronously).
@@ -78,9 +80,21 @@ struct Next {
   std::string error;
 };
 
+// |pending|: bytes already read from |stream| (and counted), parsed first.
 asio::awaitable<Next> ReadEvent(net::ByteStream& stream, http1::Parser& parser, EventQueue& queue,
-                                std::vector<std::uint8_t>& buffer, std::uint64_t& bytes_read) {
+                                std::vector<std::uint8_t>& buffer, std::uint64_t& bytes_read,
+                                std::string& pending) {
   Next next;
+  if (!pending.empty()) {
+    Result<std::size_t> fed = parser.Feed(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(pending.data()), pending.size()));
+    pending.clear();
+    if (!fed.ok()) {
+      next.state = Next::State::kParseError;
+      next.error = fed.error().ToString();
+      co_return next;
+    }
+  }
   while (queue.events.empty()) {
     if (parser.upgraded()) {
       next.state = Next::State::kParseError;
@@ -192,6 +206,7 @@ struct HttpProxy::Upstream {
   http1::Parser parser{http1::Parser::Kind::kResponses, queue};
   std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(kReadBuffer);
   std::uint64_t bytes_read = 0;
+  std::string pending;  // always empty: responses are read from the start
 
   // Usable for another request: nothing unread, not ended by the peer.
   bool Reusable() const {
@@ -263,10 +278,10 @@ hbone::RouteDecision HttpProxy::Resolve(const ForwardRequest& forward, const Tun
 }
 
 asio::awaitable<Result<std::unique_ptr<HttpProxy::Upstream>>> HttpProxy::Acquire(
-    const hbone::RouteDecision& route, const Tunnel& tunnel) {
+    const hbone::RouteDecision& route, const Tunnel& tunnel, bool fresh) {
   Loop& loop = Local();
   std::string key = route.next_hop.ToString() + " " + route.connect_target.ToString();
-  if (auto it = loop.idle.find(key); it != loop.idle.end()) {
+  if (auto it = loop.idle.find(key); !fresh && it != loop.idle.end()) {
     while (!it->second.empty()) {
       std::unique_ptr<Upstream> u = std::move(it->second.back());
       it->second.pop_back();
@@ -318,6 +333,47 @@ void HttpProxy::Release(std::unique_ptr<Upstream> upstream) {
   list.push_back(std::move(upstream));
 }
 
+asio::awaitable<void> HttpProxy::RelayOpaque(h2::StreamByteStream& down, const std::string& prefix,
+                                             const Tunnel& tunnel, Outcome& outcome) {
+  ForwardRequest self;
+  self.backend_host = tunnel.destination.service_host;
+  self.backend_port = tunnel.destination.port;
+  const hbone::RouteDecision route = Resolve(self, tunnel, Local().rng());
+  if (route.kind == hbone::RouteDecision::Kind::kReject) {
+    AMBIT_LOG_INFO("waypoint: HTTP/2 tunnel to {} from {} closed: {}", self.backend_host,
+                   tunnel.client.ToString(), route.reason);
+    outcome.aborted = true;
+    down.Close();
+    co_return;
+  }
+  auto upstream = co_await Acquire(route, tunnel, /*fresh=*/true);
+  if (!upstream.ok()) {
+    AMBIT_LOG_INFO("waypoint: HTTP/2 tunnel to {} from {} closed: endpoint {}: {}", self.backend_host,
+                   tunnel.client.ToString(), route.connect_target.ToString(),
+                   upstream.error().ToString());
+    outcome.aborted = true;
+    down.Close();
+    co_return;
+  }
+  Upstream& up = **upstream;
+  if (!(co_await Send(*up.stream, prefix)).ok()) {
+    outcome.aborted = true;
+    down.Close();
+    co_return;
+  }
+  hbone::CopyResult r;
+  if (up.tunnel != nullptr) {
+    r = co_await CopyStreams(down.stream(), up.tunnel->stream());
+  } else {
+    auto& tcp = static_cast<net::TcpByteStream&>(*up.stream);
+    hbone::CopyResult seen = co_await hbone::CopyBidirectional(tcp.socket(), down.stream());
+    r = hbone::CopyResult{seen.peer_to_socket, seen.socket_to_peer, seen.aborted};
+  }
+  outcome.bytes_received += r.socket_to_peer;
+  outcome.bytes_sent += r.peer_to_socket;
+  outcome.aborted = r.aborted;
+}
+
 asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream> downstream,
                                                      Tunnel tunnel) {
   Outcome outcome;
@@ -329,18 +385,41 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
   const std::shared_ptr<const route::RouteTable> table =
       tables_.Find(tunnel.destination.service_host);
 
+  // HTTP/1.1, or HTTP/2 with prior knowledge (RFC 9113 §3.3): read until the
+  // bytes either differ from HTTP/2's connection preface or hold all of it.
+  std::string first;
+  for (;;) {
+    net::MutableBytes out(buffer.data(), buffer.size());
+    Result<std::size_t> n = co_await down.ReadSome(out);
+    if (!n.ok()) {
+      outcome.aborted = true;
+      down.Close();
+      co_return outcome;
+    }
+    if (*n == 0) break;
+    first.append(reinterpret_cast<const char*>(buffer.data()), *n);
+    const std::size_t k = std::min(first.size(), kH2Preface.size());
+    if (std::string_view(first).substr(0, k) != kH2Preface.substr(0, k)) break;
+    if (first.size() >= kH2Preface.size()) {
+      outcome.bytes_received += first.size();
+      co_await RelayOpaque(down, first, tunnel, outcome);
+      co_return outcome;
+    }
+  }
+  outcome.bytes_received += first.size();
+
   // The rest of the current request's body, read and dropped (the request
   // is answered locally); false when the client's side failed.
   auto drain_body = [&]() -> asio::awaitable<bool> {
     for (;;) {
-      Next next = co_await ReadEvent(down, parser, queue, buffer, outcome.bytes_received);
+      Next next = co_await ReadEvent(down, parser, queue, buffer, outcome.bytes_received, first);
       if (next.state != Next::State::kEvent) co_return false;
       if (next.event.kind == Event::Kind::kEnd) co_return true;
     }
   };
 
   for (;;) {
-    Next next = co_await ReadEvent(down, parser, queue, buffer, outcome.bytes_received);
+    Next next = co_await ReadEvent(down, parser, queue, buffer, outcome.bytes_received, first);
     if (next.state == Next::State::kEof) break;
     if (next.state == Next::State::kIoError) {
       outcome.aborted = true;
@@ -424,7 +503,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
       const std::string bytes = ReplyBytes(reply, /*keep_alive=*/false);
       (void)co_await Send(down, bytes, &outcome.bytes_sent);
     };
-    auto acquired = co_await Acquire(route, tunnel);
+    auto acquired = co_await Acquire(route, tunnel, /*fresh=*/false);
     if (!acquired.ok()) {
       std::string reason = forward->backend_host + " endpoint " +
                            route.connect_target.ToString() + ": " + acquired.error().ToString();
@@ -441,7 +520,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     bool request_done = false;
     h2::Headers trailers;
     while (up.ok() && !request_done) {
-      Next body = co_await ReadEvent(down, parser, queue, buffer, outcome.bytes_received);
+      Next body = co_await ReadEvent(down, parser, queue, buffer, outcome.bytes_received, first);
       if (body.state != Next::State::kEvent) break;
       out.clear();
       switch (body.event.kind) {
@@ -488,7 +567,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     std::string error;
     while (!response_done) {
       Next answer = co_await ReadEvent(*upstream->stream, upstream->parser, upstream->queue,
-                                       upstream->buffer, upstream->bytes_read);
+                                       upstream->buffer, upstream->bytes_read, upstream->pending);
       if (answer.state != Next::State::kEvent) {
         error = answer.state == Next::State::kEof ? "upstream closed" : answer.error;
         break;

@@ -22,6 +22,11 @@
 //                header changes and x-envoy-upstream-service-time; an
 //                upstream that ends before the response head: 503 flag UC
 //
+// A client whose first bytes are HTTP/2's connection preface (h2c with prior
+// knowledge, RFC 9113 §3.3) is detected before any parsing and relayed byte
+// for byte to one endpoint of the Service, as an L4 port would be (HTTP/2
+// inside the tunnel is not parsed yet).
+//
 // Request bodies (Content-Length or chunked, trailers kept) stream to the
 // upstream as they arrive. `Expect: 100-continue` is answered by the
 // waypoint itself (as Envoy does by default) and not forwarded. Upgrades
@@ -48,6 +53,7 @@
 #include <vector>
 
 #include "h2/stream.h"
+#include "h2/stream_byte_stream.h"
 #include "hbone/pool.h"
 #include "hbone/route.h"
 #include "http1/parser.h"
@@ -142,8 +148,14 @@ class HttpProxy {
   Loop& Local();
   hbone::RouteDecision Resolve(const ForwardRequest& forward, const Tunnel& tunnel,
                                std::uint64_t pick) const;
+  // A connection to |route|'s endpoint: an idle one of this loop, or
+  // (always when |fresh|) a new one.
   asio::awaitable<Result<std::unique_ptr<Upstream>>> Acquire(const hbone::RouteDecision& route,
-                                                             const Tunnel& tunnel);
+                                                             const Tunnel& tunnel, bool fresh);
+  // A client that opened with HTTP/2's preface: relayed byte for byte to one
+  // endpoint of the addressed Service (|prefix| first) until both sides end.
+  asio::awaitable<void> RelayOpaque(h2::StreamByteStream& down, const std::string& prefix,
+                                    const Tunnel& tunnel, Outcome& outcome);
   void Release(std::unique_ptr<Upstream> upstream);
 
   net::WorkerPool& workers_;

@@ -246,6 +246,8 @@ asio::awaitable<void> Relay::Serve(const hbone::InboundConnectionInfo& conn,
     HttpProxy::Tunnel tunnel{HttpDestination{route.service_hostname, relay.target.port()},
                              relay.target, client.ip(), conn.local, relay.request.traceparent};
     HttpProxy::Outcome outcome = co_await http_->Serve(stream, std::move(tunnel));
+    shard.bytes_downstream_to_upstream.Add(outcome.bytes_received);
+    shard.bytes_upstream_to_downstream.Add(outcome.bytes_sent);
     finished(hbone::CopyResult{outcome.bytes_received, outcome.bytes_sent, outcome.aborted});
     co_return;
   }

@@ -14,7 +14,9 @@ waypoint_dump() {
   ip netns exec "$(pod_ns mesh "$WP")" curl -sS --max-time 5 "http://127.0.0.1:15000/config_dump" |
     json_get "$1"
 }
-relayed() { waypoint_dump "j['counters']['relayed']['hbone']"; }
+# Tunnels the waypoint served: relayed at L4 (hbone) or parsed as HTTP (web's
+# port is named "http").
+relayed() { waypoint_dump "j['counters']['relayed']['hbone'] + j['counters']['relayed']['http']"; }
 
 # Applies the waypoint Gateway and waits until its pod answers ready; sets WP.
 wait_waypoint() {

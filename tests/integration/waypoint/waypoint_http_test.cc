@@ -57,6 +57,7 @@ constexpr char kV1Vip[] = "10.96.0.21";       // reviews-v1: endpoint v1
 constexpr char kV2Vip[] = "10.96.0.22";       // reviews-v2: endpoint v2
 constexpr char kTcpVip[] = "10.96.0.23";      // raw: no appProtocol, bound; endpoint v1
 constexpr char kEmptyVip[] = "10.96.0.24";    // empty: no endpoints
+constexpr char kOpaqueVip[] = "10.96.0.25";   // opaque: HTTP, bound; endpoint an echo server
 constexpr char kWaypointIp[] = "127.0.0.5";
 constexpr char kReviews[] = "reviews.default.svc.cluster.local";
 
@@ -154,6 +155,22 @@ class Backend {
   int connections_ = 0;
   std::atomic<int> requests_{0};
 };
+
+// Echoes every byte until EOF, then half-closes (an h2c stand-in: it answers
+// HTTP/2's preface with the preface).
+asio::awaitable<void> Echo(tcp::socket s) {
+  std::vector<char> buf(16 * 1024);
+  asio::error_code ec;
+  for (;;) {
+    std::size_t n = co_await s.async_read_some(asio::buffer(buf),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    co_await asio::async_write(s, asio::buffer(buf.data(), n),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+  s.shutdown(tcp::socket::shutdown_send, ec);
+}
 
 // The client's view of discovery: every test VIP has the waypoint.
 class ClientLookup final : public hbone::DestinationLookup {
@@ -295,6 +312,16 @@ class WaypointHttpTest : public ::testing::Test {
 
     v1_ = std::make_unique<Backend>(app_io_, "v1", "127.0.0.1");
     v2_ = std::make_unique<Backend>(app_io_, "v2", "127.0.0.2");
+    echo_ = std::make_unique<tcp::acceptor>(
+        app_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::co_spawn(app_io_, [this]() -> asio::awaitable<void> {
+      for (;;) {
+        asio::error_code ec;
+        tcp::socket s = co_await echo_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        asio::co_spawn(app_io_, Echo(std::move(s)), asio::detached);
+      }
+    }, asio::detached);
     app_guard_.emplace(app_io_.get_executor());
     app_thread_ = std::thread([this] { app_io_.run(); });
 
@@ -355,7 +382,7 @@ class WaypointHttpTest : public ::testing::Test {
     hbone::OutboundProxy::Source source{client_ctx->local_identity(),
                                         [client_ctx] { return client_ctx; }, sockets_,
                                         "k8s.namespace.name=default"};
-    for (const char* vip : {kReviewsVip, kTcpVip, kEmptyVip}) {
+    for (const char* vip : {kReviewsVip, kTcpVip, kEmptyVip, kOpaqueVip}) {
       hbone::OutboundProxy::Options options;
       const net::SocketAddress target = Addr(vip, 80);
       options.original_destination = [target](tcp::socket&) -> Result<net::SocketAddress> {
@@ -384,7 +411,13 @@ class WaypointHttpTest : public ::testing::Test {
     client_pools_.reset();
     if (ads_) ads_->Stop();
     if (grpc_) grpc_->Shutdown();
-    if (v1_) asio::post(app_io_, [this] { v1_->Close(), v2_->Close(); });
+    if (v1_) {
+      asio::post(app_io_, [this] {
+        v1_->Close(), v2_->Close();
+        asio::error_code ec;
+        echo_->close(ec);
+      });
+    }
     app_guard_.reset();
     app_io_.stop();
     if (app_thread_.joinable()) app_thread_.join();
@@ -426,11 +459,12 @@ class WaypointHttpTest : public ::testing::Test {
     put(xds::testing::ServiceKey("default", "reviews-v2"), Service("reviews-v2", kV2Vip, true));
     put(xds::testing::ServiceKey("default", "raw"), Service("raw", kTcpVip, false));
     put(xds::testing::ServiceKey("default", "empty"), Service("empty", kEmptyVip, true));
-    auto pod = [&](const std::string& name, const std::string& ip, std::uint16_t app_port,
-                   std::vector<std::string> services) {
+    put(xds::testing::ServiceKey("default", "opaque"), Service("opaque", kOpaqueVip, true));
+    auto pod = [&](const std::string& name, const std::string& ip,
+                   std::vector<std::pair<std::string, std::uint16_t>> services) {
       wl::Address w = xds::testing::WorkloadAddress("default", name, ip);
       w.mutable_workload()->set_service_account("server");
-      for (const auto& svc : services) {
+      for (const auto& [svc, app_port] : services) {
         auto* port = (*w.mutable_workload()->mutable_services())[xds::testing::ServiceKey(
                                                                      "default", svc)]
                          .add_ports();
@@ -439,8 +473,11 @@ class WaypointHttpTest : public ::testing::Test {
       }
       put(xds::testing::WorkloadUid("default", name), w);
     };
-    pod("reviews-v1", "127.0.0.1", v1_->port(), {"reviews", "reviews-v1", "raw"});
-    pod("reviews-v2", "127.0.0.2", v2_->port(), {"reviews", "reviews-v2"});
+    const std::uint16_t echo_port = echo_->local_endpoint().port();
+    pod("reviews-v1", "127.0.0.1",
+        {{"reviews", v1_->port()}, {"reviews-v1", v1_->port()}, {"raw", v1_->port()},
+         {"opaque", echo_port}});
+    pod("reviews-v2", "127.0.0.2", {{"reviews", v2_->port()}, {"reviews-v2", v2_->port()}});
     wl::Address self = xds::testing::WorkloadAddress("default", "waypoint-0", kWaypointIp);
     self.mutable_workload()->set_service_account("waypoint");
     put(xds::testing::WorkloadUid("default", "waypoint-0"), self);
@@ -475,6 +512,7 @@ class WaypointHttpTest : public ::testing::Test {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> app_guard_;
   std::thread app_thread_;
   std::unique_ptr<Backend> v1_, v2_;
+  std::unique_ptr<tcp::acceptor> echo_;
   std::unique_ptr<net::WorkerPool> workers_;
   std::unique_ptr<hbone::Stats> stats_;
   std::shared_ptr<net::DefaultSocketFactory> sockets_;
@@ -654,6 +692,40 @@ TEST_F(WaypointHttpTest, APortNotDeclaredHttpStaysL4) {
   nlohmann::json c = Counters();
   EXPECT_EQ(c["relayed"]["hbone"], 1);
   EXPECT_EQ(c["relayed"]["http"], 0);
+}
+
+TEST_F(WaypointHttpTest, HttpTwoPriorKnowledgeIsDetectedAndRelayedWhole) {
+  // The preface on an HTTP port: not parsed as HTTP/1.1 (that would be a 505)
+  // but relayed byte for byte to the endpoint, which echoes it.
+  const std::string bytes = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                            std::string("\0\0\0\4\0\0\0\0\0", 9) + "opaque after the preface";
+  asio::io_context io;
+  tcp::socket s(io);
+  const net::SocketAddress via = Via(kOpaqueVip);
+  s.connect(tcp::endpoint(asio::ip::make_address(via.ip().ToString()), via.port()));
+  asio::write(s, asio::buffer(bytes.substr(0, 5)));  // the preface may arrive in pieces
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  asio::write(s, asio::buffer(bytes.substr(5)));
+  s.shutdown(tcp::socket::shutdown_send);
+  std::string reply;
+  std::vector<char> buf(4096);
+  asio::error_code ec;
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    reply.append(buf.data(), n);
+  }
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+  EXPECT_EQ(reply, bytes);
+  nlohmann::json c = Counters();
+  EXPECT_EQ(c["relayed"]["http"], 1);
+
+  // An HTTP/1.1 request on the same port is parsed (the echo is no HTTP
+  // server: its answer, the request itself, is not a response -> 503 UC).
+  Client client(Via(kOpaqueVip));
+  auto r = client.Exchange(Get("/x"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 503);
 }
 
 }  // namespace
