@@ -207,10 +207,13 @@ struct HttpProxy::Upstream {
   std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(kReadBuffer);
   std::uint64_t bytes_read = 0;
   std::string pending;  // always empty: responses are read from the start
+  bool server_keep_alive = true;  // the last response did not say Connection: close
 
   // Usable for another request: nothing unread, not ended by the peer.
   bool Reusable() const {
-    if (!queue.events.empty() || !parser.idle() || parser.upgraded()) return false;
+    if (!server_keep_alive || !queue.events.empty() || !parser.idle() || parser.upgraded()) {
+      return false;
+    }
     if (tunnel == nullptr) return false;  // plain TCP: not pooled (no cheap liveness check)
     const h2::Stream& s = tunnel->stream();
     return !s.reset() && !s.closed() && s.readable_bytes() == 0 && !s.read_finished();
@@ -579,6 +582,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
           h2::ResponseHead& response = answer.event.response;
           if (response.status >= 100 && response.status < 200) continue;  // 1xx: not forwarded
           status = response.status;
+          upstream->server_keep_alive = answer.event.info.keep_alive;
           AddProxyResponseHeaders(response, *forward,
                                   std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::steady_clock::now() - sent_at));

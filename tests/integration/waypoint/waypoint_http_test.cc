@@ -140,12 +140,15 @@ class Backend {
         http1::AppendChunk(out, {reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()});
         http1::AppendLastChunk(out);
       } else {
-        http1::AppendResponseHead(out, head, {http1::Framing::Kind::kContentLength, text.size()});
+        http1::HeadOptions options;
+        options.keep_alive = m.request.path != "/v2/close";  // GET /v2/close: Connection: close
+        http1::AppendResponseHead(out, head, {http1::Framing::Kind::kContentLength, text.size()},
+                                  options);
         out += text;
       }
       asio::error_code ec;
       co_await asio::async_write(s, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !m.info.keep_alive) co_return;
+      if (ec || !m.info.keep_alive || m.request.path == "/v2/close") co_return;
     }
   }
 
@@ -569,6 +572,20 @@ TEST_F(WaypointHttpTest, PathSplitOnOneKeepAliveConnectionReusesUpstreams) {
   nlohmann::json c = Counters();
   EXPECT_EQ(c["relayed"]["http"], 1);  // one tunnel for all five requests
   EXPECT_EQ(v1_->requests() + v2_->requests(), 5);
+}
+
+TEST_F(WaypointHttpTest, AnUpstreamThatSaysCloseIsNotReused) {
+  InstallSplit();
+  Client client(Via(kReviewsVip));
+  auto closing = client.Exchange(Get("/v2/close"));
+  ASSERT_TRUE(closing.has_value());
+  EXPECT_EQ(closing->response.status, 200);
+  // The client's own connection stays up; the next request gets a new
+  // upstream connection at once (no race with the backend's close).
+  auto next = client.Exchange(Get("/v2/next"));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->response.status, 200);
+  EXPECT_NE(Lines(closing->body)["connection"], Lines(next->body)["connection"]);
 }
 
 TEST_F(WaypointHttpTest, ChunkedAndContentLengthBodiesBothWays) {
