@@ -89,8 +89,8 @@ std::string Location(const route::Redirect& r, const route::PathMatch* matched,
   } else if (!r.scheme.has_value()) {
     if (auto p = PortOf(head.authority)) port = std::string(*p);
   }
-  const std::string path = r.path.has_value() ? route::RewritePath(*r.path, matched, head.path)
-                                              : head.path;
+  const std::string path =
+      r.path.has_value() ? route::RewritePath(*r.path, matched, head.path) : head.path;
   return scheme + "://" + host + (port.empty() ? "" : ":" + port) + path;
 }
 
@@ -127,7 +127,10 @@ RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHea
   view.headers = &fields;
   const route::MatchResult match = table->MatchWithDetail(view);
   if (!match) {
-    return LocalReply{404, {}, "", "NR",
+    return LocalReply{404,
+                      {},
+                      "",
+                      "NR",
                       "no route of " + destination.service_host + " matches " + head.method + " " +
                           route::OneLine(head.path)};
   }
@@ -142,7 +145,10 @@ RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHea
                       "redirected by " + r.name};
   }
   if (r.direct_response.has_value()) {
-    return LocalReply{r.direct_response->status, {}, r.direct_response->body, "",
+    return LocalReply{r.direct_response->status,
+                      {},
+                      r.direct_response->body,
+                      "",
                       "answered directly by " + r.name};
   }
   const route::Backend* backend = route::PickBackend(r, random);
@@ -150,7 +156,10 @@ RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHea
     return LocalReply{500, {}, "", "NC", r.name + " has no backend with a non-zero weight"};
   }
   if (backend->unresolved_status != 0) {
-    return LocalReply{backend->unresolved_status, {}, "", "NC",
+    return LocalReply{backend->unresolved_status,
+                      {},
+                      "",
+                      "NC",
                       r.name + ": backend " + backend->host +
                           (backend->subset.empty() ? "" : " subset " + backend->subset) +
                           " is not resolved"};
@@ -204,7 +213,7 @@ void AddProxyResponseHeaders(h2::ResponseHead& head, const ForwardRequest& forwa
 }
 
 std::string FormatRequestId(std::uint64_t high, std::uint64_t low) {
-  high = (high & ~0xf000ULL) | 0x4000ULL;                  // version 4
+  high = (high & ~0xf000ULL) | 0x4000ULL;                       // version 4
   low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff,
                      high & 0xffff, low >> 48, low & 0xffffffffffffULL);

@@ -47,7 +47,7 @@ struct ForwardRequest {
   std::string route_name;    // "" for the default route
   std::string backend_host;  // the Service whose endpoints serve the request
   std::uint16_t backend_port = 0;
-  h2::RequestHead head;      // as it goes upstream: rewrites and header changes applied
+  h2::RequestHead head;  // as it goes upstream: rewrites and header changes applied
   // Applied to the answer, in order: the route's, then the backend's.
   route::HeaderModifier route_response_headers;
   route::HeaderModifier backend_response_headers;

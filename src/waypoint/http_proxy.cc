@@ -86,8 +86,8 @@ asio::awaitable<Next> ReadEvent(net::ByteStream& stream, http1::Parser& parser, 
                                 std::string& pending) {
   Next next;
   if (!pending.empty()) {
-    Result<std::size_t> fed = parser.Feed(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(pending.data()), pending.size()));
+    Result<std::size_t> fed = parser.Feed(std::span<const std::uint8_t>(
+        reinterpret_cast<const std::uint8_t*>(pending.data()), pending.size()));
     pending.clear();
     if (!fed.ok()) {
       next.state = Next::State::kParseError;
@@ -206,7 +206,7 @@ struct HttpProxy::Upstream {
   http1::Parser parser{http1::Parser::Kind::kResponses, queue};
   std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(kReadBuffer);
   std::uint64_t bytes_read = 0;
-  std::string pending;  // always empty: responses are read from the start
+  std::string pending;            // always empty: responses are read from the start
   bool server_keep_alive = true;  // the last response did not say Connection: close
 
   // Usable for another request: nothing unread, not ended by the peer.
@@ -226,7 +226,8 @@ struct HttpProxy::Loop {
   std::mt19937_64 rng{std::random_device{}()};
 };
 
-HttpProxy::HttpProxy(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationLookup> lookup,
+HttpProxy::HttpProxy(net::WorkerPool& workers,
+                     std::shared_ptr<const hbone::DestinationLookup> lookup,
                      identity::SpiffeId identity, ClientTlsSource client_tls,
                      std::shared_ptr<const net::SocketFactory> sockets, hbone::PoolSet& pools,
                      const RouteTables& tables, Options options)
@@ -320,7 +321,8 @@ asio::awaitable<Result<std::unique_ptr<HttpProxy::Upstream>>> HttpProxy::Acquire
   request.baggage = options_.baggage;
   hbone::DialParams dial{std::move(tls), sockets_};
   h2::Headers headers = hbone::BuildConnectHeaders(request);
-  auto stream = co_await pools_.Local().Connect(std::move(pool_key), std::move(dial), std::move(headers));
+  auto stream =
+      co_await pools_.Local().Connect(std::move(pool_key), std::move(dial), std::move(headers));
   if (!stream.ok()) co_return std::move(stream).error();
   auto tunnel_stream = std::make_unique<h2::StreamByteStream>(std::move(*stream));
   upstream->tunnel = tunnel_stream.get();
@@ -351,8 +353,8 @@ asio::awaitable<void> HttpProxy::RelayOpaque(h2::StreamByteStream& down, const s
   }
   auto upstream = co_await Acquire(route, tunnel, /*fresh=*/true);
   if (!upstream.ok()) {
-    AMBIT_LOG_INFO("waypoint: HTTP/2 tunnel to {} from {} closed: endpoint {}: {}", self.backend_host,
-                   tunnel.client.ToString(), route.connect_target.ToString(),
+    AMBIT_LOG_INFO("waypoint: HTTP/2 tunnel to {} from {} closed: endpoint {}: {}",
+                   self.backend_host, tunnel.client.ToString(), route.connect_target.ToString(),
                    upstream.error().ToString());
     outcome.aborted = true;
     down.Close();
@@ -458,8 +460,8 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     if (forward != nullptr) {
       route = Resolve(*forward, tunnel, loop.rng());
       if (route.kind == hbone::RouteDecision::Kind::kReject) {
-        decision = LocalReply{503, {}, "no healthy upstream", "UH",
-                              forward->backend_host + ": " + route.reason};
+        decision = LocalReply{
+            503, {}, "no healthy upstream", "UH", forward->backend_host + ": " + route.reason};
         forward = nullptr;
       }
     }
@@ -493,23 +495,26 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
         break;
       }
     }
-    AddProxyRequestHeaders(forward->head, tunnel.client,
-                           FormatRequestId(loop.rng(), loop.rng()), /*attempt=*/1);
+    AddProxyRequestHeaders(forward->head, tunnel.client, FormatRequestId(loop.rng(), loop.rng()),
+                           /*attempt=*/1);
     // A request that fails upstream before its answer began: 503 with
     // |flag|, and the tunnel closed (the rest of its body is not read).
     auto fail = [&](const char* flag, std::string reason) -> asio::awaitable<void> {
       ++loop.counters.local_replies;
       AMBIT_LOG_INFO("waypoint: http {} {}{} -> 503 {} ({})", method,
                      tunnel.destination.service_host, route::OneLine(path), flag, reason);
-      LocalReply reply{503, {}, "upstream connect error or disconnect/reset before headers", flag,
+      LocalReply reply{503,
+                       {},
+                       "upstream connect error or disconnect/reset before headers",
+                       flag,
                        std::move(reason)};
       const std::string bytes = ReplyBytes(reply, /*keep_alive=*/false);
       (void)co_await Send(down, bytes, &outcome.bytes_sent);
     };
     auto acquired = co_await Acquire(route, tunnel, /*fresh=*/false);
     if (!acquired.ok()) {
-      std::string reason = forward->backend_host + " endpoint " +
-                           route.connect_target.ToString() + ": " + acquired.error().ToString();
+      std::string reason = forward->backend_host + " endpoint " + route.connect_target.ToString() +
+                           ": " + acquired.error().ToString();
       co_await fail("UF", std::move(reason));
       break;
     }
@@ -551,7 +556,8 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     }
     if (!request_done) {
       if (!up.ok()) {
-        std::string reason = "sending the request to " + upstream->key + ": " + up.error().ToString();
+        std::string reason =
+            "sending the request to " + upstream->key + ": " + up.error().ToString();
         co_await fail("UC", std::move(reason));
       } else {
         outcome.aborted = true;  // the client went away mid-body

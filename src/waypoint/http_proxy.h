@@ -40,7 +40,6 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -114,7 +113,7 @@ class HttpProxy {
     std::uint64_t bytes_received = 0;  // from the client (tunnel payload)
     std::uint64_t bytes_sent = 0;      // to the client
     std::uint64_t requests = 0;
-    bool aborted = false;              // ended by a reset or an I/O error
+    bool aborted = false;  // ended by a reset or an I/O error
   };
 
   // Counters per worker loop (plain integers: each written by its loop only).

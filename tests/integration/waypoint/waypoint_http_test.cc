@@ -11,6 +11,7 @@
 // reused), chunked bodies both ways, 404 NR, 503 without endpoints, the
 // proxy headers, and that a port not declared HTTP stays the L4 relay.
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -18,12 +19,9 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ca/certificate_authority.h"
@@ -94,7 +92,9 @@ struct Message final : http1::Sink {
 class Backend {
  public:
   Backend(asio::io_context& io, std::string name, const std::string& ip)
-      : io_(io), name_(std::move(name)), acceptor_(io, tcp::endpoint(asio::ip::make_address(ip), 0)) {
+      : io_(io),
+        name_(std::move(name)),
+        acceptor_(io, tcp::endpoint(asio::ip::make_address(ip), 0)) {
     asio::co_spawn(io_, Accept(), asio::detached);
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -108,7 +108,8 @@ class Backend {
   asio::awaitable<void> Accept() {
     for (;;) {
       asio::error_code ec;
-      tcp::socket s = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      tcp::socket s =
+          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       asio::co_spawn(io_, Serve(std::move(s), ++connections_), asio::detached);
     }
@@ -135,7 +136,8 @@ class Backend {
       h2::ResponseHead head{200, {{"x-backend", name_}}};
       if (m.request.path == "/chunked") {
         http1::AppendResponseHead(out, head, {http1::Framing::Kind::kChunked, 0});
-        const std::string half = text.substr(0, text.size() / 2), rest = text.substr(text.size() / 2);
+        const std::string half = text.substr(0, text.size() / 2),
+                          rest = text.substr(text.size() / 2);
         http1::AppendChunk(out, {reinterpret_cast<const std::uint8_t*>(half.data()), half.size()});
         http1::AppendChunk(out, {reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()});
         http1::AppendLastChunk(out);
@@ -147,7 +149,8 @@ class Backend {
         out += text;
       }
       asio::error_code ec;
-      co_await asio::async_write(s, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(s, asio::buffer(out),
+                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !m.info.keep_alive || m.request.path == "/v2/close") co_return;
     }
   }
@@ -180,7 +183,7 @@ class ClientLookup final : public hbone::DestinationLookup {
  public:
   explicit ClientLookup(hbone::WaypointTarget waypoint) : waypoint_(std::move(waypoint)) {}
   std::optional<hbone::ServiceTarget> FindService(const net::SocketAddress& vip,
-                                                 std::uint64_t) const override {
+                                                  std::uint64_t) const override {
     hbone::ServiceTarget t;
     t.hostname = vip.ip().ToString();
     t.waypoint = hbone::WaypointRef{"default/waypoint.default.svc.cluster.local", std::nullopt, 0};
@@ -315,16 +318,20 @@ class WaypointHttpTest : public ::testing::Test {
 
     v1_ = std::make_unique<Backend>(app_io_, "v1", "127.0.0.1");
     v2_ = std::make_unique<Backend>(app_io_, "v2", "127.0.0.2");
-    echo_ = std::make_unique<tcp::acceptor>(
-        app_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    asio::co_spawn(app_io_, [this]() -> asio::awaitable<void> {
-      for (;;) {
-        asio::error_code ec;
-        tcp::socket s = co_await echo_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-        asio::co_spawn(app_io_, Echo(std::move(s)), asio::detached);
-      }
-    }, asio::detached);
+    echo_ = std::make_unique<tcp::acceptor>(app_io_,
+                                            tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::co_spawn(
+        app_io_,
+        [this]() -> asio::awaitable<void> {
+          for (;;) {
+            asio::error_code ec;
+            tcp::socket s =
+                co_await echo_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+            asio::co_spawn(app_io_, Echo(std::move(s)), asio::detached);
+          }
+        },
+        asio::detached);
     app_guard_.emplace(app_io_.get_executor());
     app_thread_ = std::thread([this] { app_io_.run(); });
 
@@ -333,9 +340,9 @@ class WaypointHttpTest : public ::testing::Test {
     stats_ = std::make_unique<hbone::Stats>(2);
     sockets_ = std::make_shared<net::DefaultSocketFactory>();
     auto server_ctx = server_secret_->server_context;
-    server_ = std::make_shared<hbone::InboundServer>(
-        [server_ctx] { return server_ctx; }, sockets_, std::make_shared<hbone::AllowAllAuthorizer>(),
-        stats_.get(), hbone::InboundServer::Options{});
+    server_ = std::make_shared<hbone::InboundServer>([server_ctx] { return server_ctx; }, sockets_,
+                                                     std::make_shared<hbone::AllowAllAuthorizer>(),
+                                                     stats_.get(), hbone::InboundServer::Options{});
     auto serve = [this](tcp::socket s) { server_->Serve(std::move(s)); };
     auto l1 = net::Listener::Start(*workers_, *sockets_, Addr("127.0.0.1", 0), {}, serve);
     ASSERT_TRUE(l1.ok()) << l1.error().ToString();
@@ -375,8 +382,8 @@ class WaypointHttpTest : public ::testing::Test {
 
     // The client side: one outbound listener per service VIP.
     client_stats_ = std::make_unique<hbone::Stats>(2);
-    client_pools_ = std::make_unique<hbone::PoolSet>(*workers_, hbone::Pool::Options{},
-                                                     client_stats_.get());
+    client_pools_ =
+        std::make_unique<hbone::PoolSet>(*workers_, hbone::Pool::Options{}, client_stats_.get());
     hbone::WaypointTarget wp;
     wp.pods.push_back(hbone::WorkloadTarget{net::IpAddress::Loopback4(), WaypointId(), true});
     wp.hbone_port = waypoint_->hbone_address().port();
@@ -468,9 +475,9 @@ class WaypointHttpTest : public ::testing::Test {
       wl::Address w = xds::testing::WorkloadAddress("default", name, ip);
       w.mutable_workload()->set_service_account("server");
       for (const auto& [svc, app_port] : services) {
-        auto* port = (*w.mutable_workload()->mutable_services())[xds::testing::ServiceKey(
-                                                                     "default", svc)]
-                         .add_ports();
+        auto* port =
+            (*w.mutable_workload()->mutable_services())[xds::testing::ServiceKey("default", svc)]
+                .add_ports();
         port->set_service_port(80);
         port->set_target_port(app_port);
       }
@@ -478,7 +485,9 @@ class WaypointHttpTest : public ::testing::Test {
     };
     const std::uint16_t echo_port = echo_->local_endpoint().port();
     pod("reviews-v1", "127.0.0.1",
-        {{"reviews", v1_->port()}, {"reviews-v1", v1_->port()}, {"raw", v1_->port()},
+        {{"reviews", v1_->port()},
+         {"reviews-v1", v1_->port()},
+         {"raw", v1_->port()},
          {"opaque", echo_port}});
     pod("reviews-v2", "127.0.0.2", {{"reviews", v2_->port()}, {"reviews-v2", v2_->port()}});
     wl::Address self = xds::testing::WorkloadAddress("default", "waypoint-0", kWaypointIp);
@@ -632,8 +641,8 @@ TEST_F(WaypointHttpTest, ChunkedAndContentLengthBodiesBothWays) {
 TEST_F(WaypointHttpTest, NoRouteIs404AndTheConnectionGoesOn) {
   InstallRoutes({PrefixRoute("v2", "/v2", "reviews-v2.default.svc.cluster.local")});
   Client client(Via(kReviewsVip));
-  auto missing = client.Exchange(
-      "POST /other HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\n\r\nabc");
+  auto missing =
+      client.Exchange("POST /other HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\n\r\nabc");
   ASSERT_TRUE(missing.has_value());
   EXPECT_EQ(missing->response.status, 404);
   EXPECT_EQ(v1_->requests() + v2_->requests(), 0);
@@ -689,7 +698,8 @@ TEST_F(WaypointHttpTest, RedirectDirectResponseAnd503WithoutEndpoints) {
 TEST_F(WaypointHttpTest, BadRequestIsAnsweredAndTheTunnelClosed) {
   Client client(Via(kReviewsVip));
   auto r = client.Exchange(
-      "POST / HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+      "POST / HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n");
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->response.status, 400);
   EXPECT_TRUE(client.Closed());
@@ -702,7 +712,7 @@ TEST_F(WaypointHttpTest, APortNotDeclaredHttpStaysL4) {
   auto r = client.Exchange(Get("/v2/raw"));
   ASSERT_TRUE(r.has_value());
   auto lines = Lines(r->body);
-  EXPECT_EQ(lines["backend"], "v1");        // raw's only endpoint; no route applies
+  EXPECT_EQ(lines["backend"], "v1");           // raw's only endpoint; no route applies
   EXPECT_EQ(lines.count("x-request-id"), 0u);  // bytes relayed untouched
   EXPECT_EQ(lines.count("x-forwarded-for"), 0u);
   EXPECT_EQ(h2::FindField(r->response.fields, "x-envoy-upstream-service-time"), "");

@@ -80,8 +80,9 @@ TEST(DecideRequest, NoMatchingRouteIs404WithFlagNR) {
 }
 
 TEST(DecideRequest, WeightsSplitByTheRandomNumber) {
-  auto table = Table({Prefix("split", "/", {To("a.default.svc.cluster.local", 90),
-                                            To("b.default.svc.cluster.local", 10)})});
+  auto table = Table(
+      {Prefix("split", "/",
+              {To("a.default.svc.cluster.local", 90), To("b.default.svc.cluster.local", 10)})});
   std::map<std::string, int> seen;
   std::uint64_t x = 88172645463325252ULL;
   for (int i = 0; i < 2000; ++i) {
@@ -99,8 +100,10 @@ TEST(DecideRequest, BackendPortDefaultsToTheDestinationPort) {
   route::Backend c = To("c.default.svc.cluster.local");
   c.port = 8080;
   auto table = Table({Prefix("a", "/a", {b}), Prefix("c", "/c", {c})});
-  EXPECT_EQ(std::get<ForwardRequest>(DecideRequest(kDest, Get("/a"), &table, 0)).backend_port, 9080);
-  EXPECT_EQ(std::get<ForwardRequest>(DecideRequest(kDest, Get("/c"), &table, 0)).backend_port, 8080);
+  EXPECT_EQ(std::get<ForwardRequest>(DecideRequest(kDest, Get("/a"), &table, 0)).backend_port,
+            9080);
+  EXPECT_EQ(std::get<ForwardRequest>(DecideRequest(kDest, Get("/c"), &table, 0)).backend_port,
+            8080);
 }
 
 TEST(DecideRequest, RewritesAndHeaderChangesApply) {
@@ -113,8 +116,8 @@ TEST(DecideRequest, RewritesAndHeaderChangesApply) {
   r.response_headers.set = {{"x-resp", "r"}};
   r.backends[0].request_headers.add = {{"x-backend", "b"}};
   auto table = Table({r});
-  auto d = DecideRequest(kDest, Get("/api/items?q=1", {{"x-set", "old"}, {"x-drop", "1"}}), &table,
-                         0);
+  auto d =
+      DecideRequest(kDest, Get("/api/items?q=1", {{"x-set", "old"}, {"x-drop", "1"}}), &table, 0);
   const auto& f = std::get<ForwardRequest>(d);
   EXPECT_EQ(f.head.path, "/v1/items?q=1");
   EXPECT_EQ(f.head.authority, "a.example");
@@ -130,8 +133,8 @@ TEST(DecideRequest, RewritesAndHeaderChangesApply) {
 
 TEST(DecideRequest, HeaderMatchesSeeTheRequestFields) {
   route::Route jason = Prefix("jason", "/", {To("v2.default.svc.cluster.local")});
-  jason.matches[0].headers = {
-      route::KeyValueMatch{"end-user", route::StringMatch{route::StringMatch::Kind::kExact, "jason"}}};
+  jason.matches[0].headers = {route::KeyValueMatch{
+      "end-user", route::StringMatch{route::StringMatch::Kind::kExact, "jason"}}};
   auto table = Table({jason, Prefix("rest", "/", {To("v1.default.svc.cluster.local")})});
   auto d = DecideRequest(kDest, Get("/", {{"end-user", "jason"}}), &table, 0);
   EXPECT_EQ(std::get<ForwardRequest>(d).backend_host, "v2.default.svc.cluster.local");
@@ -183,9 +186,9 @@ TEST(ProxyHeaders, ForwardedForAppendsAndRequestIdIsKeptOrGenerated) {
   EXPECT_EQ(Field(fresh.fields, "x-request-id"), "generated-id");
   EXPECT_EQ(Field(fresh.fields, "x-envoy-attempt-count"), "1");
 
-  h2::RequestHead relayed = Get("/", {{"x-forwarded-for", "1.2.3.4"},
-                                      {"x-request-id", "abc"},
-                                      {"x-envoy-attempt-count", "9"}});
+  h2::RequestHead relayed = Get(
+      "/",
+      {{"x-forwarded-for", "1.2.3.4"}, {"x-request-id", "abc"}, {"x-envoy-attempt-count", "9"}});
   AddProxyRequestHeaders(relayed, ip, "generated-id", 2);
   EXPECT_EQ(Field(relayed.fields, "x-forwarded-for"), "1.2.3.4, 10.0.0.7");
   EXPECT_EQ(Field(relayed.fields, "x-request-id"), "abc");
@@ -197,7 +200,8 @@ TEST(ProxyHeaders, ForwardedForAppendsAndRequestIdIsKeptOrGenerated) {
 
 TEST(ProxyHeaders, RequestIdIsAVersion4Uuid) {
   const std::string id = FormatRequestId(0x0123456789abcdefULL, 0xfedcba9876543210ULL);
-  EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+  EXPECT_TRUE(std::regex_match(
+      id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
       << id;
   EXPECT_EQ(id, "01234567-89ab-4def-bedc-ba9876543210");
   EXPECT_NE(FormatRequestId(1, 2), FormatRequestId(1, 3));
