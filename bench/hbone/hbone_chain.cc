@@ -21,7 +21,7 @@
 
 #include "hbone/inbound_server.h"
 #include "hbone/open_tunnel.h"
-#include "hbone/outbound_proxy.h"
+#include "hbone/outbound_path.h"
 #include "net/listener.h"
 #include "support/test_mesh.h"
 
@@ -132,17 +132,15 @@ int main(int argc, char** argv) {
   pool_options.max_streams_per_connection = max_streams;
   hbone::PoolSet pools(workers, pool_options, &stats);
   auto lookup = std::make_shared<OneWorkload>(hbone::WorkloadTarget{dest.ip(), server_id, true});
-  hbone::OutboundProxy::Options options;
+  hbone::OutboundPath::Options options;
   options.route.hbone_port = hbone_port;
   options.early_data_limit = early_data_limit;
   options.original_destination = [dest](tcp::socket&) -> Result<net::SocketAddress> { return dest; };
-  auto outbound = std::make_shared<hbone::OutboundProxy>(
-      hbone::OutboundProxy::Source{client_ctx->local_identity(), [client_ctx] { return client_ctx; },
-                                   sockets, ""},
-      lookup, &pools, &stats, options);
+  auto outbound = std::make_shared<hbone::OutboundPath>(lookup, &pools, &stats, options);
+  const hbone::OutboundSource source{client_ctx->local_identity(), client_ctx, sockets, ""};
   auto listener = net::Listener::Start(workers, *sockets,
                                        net::SocketAddress(net::IpAddress::Loopback4(), listen_port), {},
-                                       [outbound](tcp::socket s) { outbound->Serve(std::move(s)); });
+                                       [outbound, source](tcp::socket s) { outbound->Serve(std::move(s), source); });
   if (!listener.ok()) {
     std::fprintf(stderr, "outbound listener: %s\n", listener.error().ToString().c_str());
     kill(child, SIGTERM);

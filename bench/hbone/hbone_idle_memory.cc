@@ -29,7 +29,7 @@
 #include <thread>
 
 #include "hbone/inbound_server.h"
-#include "hbone/outbound_proxy.h"
+#include "hbone/outbound_path.h"
 #include "net/connect.h"
 #include "net/listener.h"
 #include "support/test_mesh.h"
@@ -154,14 +154,13 @@ int main(int argc, char** argv) {
                             .value();
   auto lookup = std::make_shared<OneWorkload>(
       hbone::WorkloadTarget{net::IpAddress::Loopback4(), mesh.Id("default", "server"), true});
-  hbone::OutboundProxy::Options options;
+  hbone::OutboundPath::Options options;
   options.route.hbone_port = hbone_listener->local_address().port();
   options.original_destination = [holder](tcp::socket&) -> Result<net::SocketAddress> { return holder; };
-  auto outbound = std::make_shared<hbone::OutboundProxy>(
-      hbone::OutboundProxy::Source{client_ctx->local_identity(), [client_ctx] { return client_ctx; }, sockets, ""},
-      lookup, &pools, &stats, options);
+  auto outbound = std::make_shared<hbone::OutboundPath>(lookup, &pools, &stats, options);
+  const hbone::OutboundSource source{client_ctx->local_identity(), client_ctx, sockets, ""};
   auto out_listener = net::Listener::Start(workers, *sockets, net::SocketAddress(net::IpAddress::Loopback4(), 0),
-                                           {}, [outbound](tcp::socket s) { outbound->Serve(std::move(s)); })
+                                           {}, [outbound, source](tcp::socket s) { outbound->Serve(std::move(s), source); })
                           .value();
   workers.Start();
 

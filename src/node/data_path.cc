@@ -12,14 +12,13 @@
 #include <atomic>
 #include <future>
 #include <optional>
-#include <random>
 
 #include "core/log.h"
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "h2/session.h"
 #include "hbone/inbound_server.h"
-#include "hbone/open_tunnel.h"
+#include "hbone/outbound_path.h"
 #include "hbone/pool.h"
 #include "hbone/ports.h"
 #include "hbone/route.h"
@@ -94,13 +93,10 @@ std::string BaggageFor(const Pod& pod, const state::Workload* w) {
 // the connection; everything needed only to set the connection up stays in
 // OpenOutbound's frame, which ends once the leg is open.
 struct OutboundLeg {
-  bool hbone = false;
   // Labels, series and log fields (ends().dst: the passthrough destination
   // or the HBONE peer; ends().hbone_addr: the CONNECT target).
   telemetry::ConnectionRecord record;
-  std::optional<tcp::socket> upstream;  // passthrough
-  std::shared_ptr<h2::Stream> stream;   // HBONE
-  std::uint64_t early_bytes = 0;        // HBONE: app bytes sent with the CONNECT
+  hbone::OutboundLeg far;  // the stream (HBONE) or the socket (passthrough)
 };
 
 bool IsIllegalPort(std::uint16_t port) {
@@ -137,7 +133,7 @@ struct OutboundView {
     }
     if (*v.leg) {
       const telemetry::ConnectionRecord& record = (*v.leg)->record;
-      row.destination = (*v.leg)->hbone ? record.ends().hbone_addr : record.ends().dst.ToString();
+      row.destination = (*v.leg)->far.hbone() ? record.ends().hbone_addr : record.ends().dst.ToString();
       row.identity = record.labels().destination_principal;
     }
   }
@@ -325,12 +321,24 @@ struct DataPath::Impl {
         options(std::move(o)),
         stats(w.size()),
         pools(w, PoolOptions(options), &stats),
-        lookup(std::make_shared<proxy::StateLookup>(s, w.size(), options.network)) {}
+        lookup(std::make_shared<proxy::StateLookup>(s, w.size(), options.network)),
+        outbound(lookup, &pools, &stats, OutboundOptions(options)) {}
 
   static hbone::Pool::Options PoolOptions(const Options& o) {
     hbone::Pool::Options p;
     p.connect_timeout = o.connect_timeout;
     p.max_streams_per_connection = std::max<std::size_t>(o.pool_max_streams, 1);
+    return p;
+  }
+
+  static hbone::OutboundPath::Options OutboundOptions(const Options& o) {
+    hbone::OutboundPath::Options p;
+    p.route.hbone_port = o.hbone_port;
+    p.route.waypoint_fail_open = o.waypoint_fail_open;
+    p.connect_timeout = o.connect_timeout;
+    p.ready = o.discovery_ready;
+    p.when_ready = o.when_discovery_ready;
+    p.ready_wait = o.cert_wait;
     return p;
   }
 
@@ -352,6 +360,8 @@ struct DataPath::Impl {
   hbone::Stats stats;
   hbone::PoolSet pools;
   std::shared_ptr<proxy::StateLookup> lookup;
+  // The outbound steps (route, open, copy); telemetry and tracking are here.
+  hbone::OutboundPath outbound;
 
   std::atomic<std::uint64_t> outbound_opened{0};
   std::atomic<std::uint64_t> outbound_hbone{0};
@@ -438,83 +448,54 @@ asio::awaitable<void> DataPath::Impl::Outbound(std::shared_ptr<Pod> pod, tcp::so
   if (!token) co_return;  // pod is draining
   leg = co_await OpenOutbound(pod, downstream, start);
   if (!leg) co_return;
-  hbone::StatsShard& shard = stats.Local();
-  hbone::CopyResult result;
-  if (leg->hbone) {
-    shard.bytes_downstream_to_upstream.Add(leg->early_bytes);
-    result = co_await hbone::CopyBidirectional(downstream, *leg->stream, hbone::DownstreamCounters(shard));
-    result.socket_to_peer += leg->early_bytes;
-  } else {
-    auto upstream_token = pod->connections().Register(downstream.get_executor(), [&leg] {
-      hbone::AbortSocket(*leg->upstream);
+  std::optional<ConnectionTracker::Token> upstream_token;
+  if (!leg->far.hbone()) {
+    auto registered = pod->connections().Register(downstream.get_executor(), [&leg] {
+      hbone::AbortSocket(*leg->far.upstream);
     });
-    result = co_await hbone::CopyBidirectional(downstream, *leg->upstream, hbone::DownstreamCounters(shard));
+    if (registered) upstream_token.emplace(std::move(*registered));
   }
+  const hbone::CopyResult result = co_await outbound.Copy(downstream, leg->far);
   leg->record.Closed(result.peer_to_socket, result.socket_to_peer, result.aborted);
 }
 
 asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(
     const std::shared_ptr<Pod>& pod, tcp::socket& downstream,
     std::chrono::steady_clock::time_point start) {
-  auto peer = net::PeerAddress(downstream.native_handle());
-  // Family from the peer address (saves a getsockopt): a v4 client of a
-  // dual-stack socket reads as v4, and its conntrack entry is under IPv4 too.
-  auto original = peer.ok() ? net::OriginalDestination(downstream.native_handle(), peer->family())
-                            : net::OriginalDestination(downstream.native_handle());
-  if (!peer.ok() || !original.ok()) {
-    AMBIT_LOG_WARN("outbound in pod {}: no original destination: {}", pod->spec().uid,
-                   original.ok() ? peer.error().ToString() : original.error().ToString());
-    hbone::AbortSocket(downstream);
-    co_return std::nullopt;
+  // Called apart from the co_await: GCC 12 mishandles temporaries inside a
+  // co_await expression. The resolver runs within the co_await (|pod| lives).
+  hbone::HostnameResolver resolve;
+  if (options.resolve_hostname) {
+    resolve = [this, p = pod.get()](std::string hostname, bool v6) {
+      return options.resolve_hostname(*p, std::move(hostname), v6);
+    };
   }
-  if (options.discovery_ready && !options.discovery_ready()) {
-    // Right after a (re)start: wait for the first xDS push rather than route
-    // against an empty state (which would send mesh traffic in plaintext).
-    bool ready = false;
-    if (options.when_discovery_ready) {
-      const auto deadline = std::chrono::steady_clock::now() + options.cert_wait;
-      ready = co_await net::WaitUntil(options.discovery_ready, options.when_discovery_ready, deadline);
-    }
-    if (!ready) {
+  asio::awaitable<hbone::OutboundPlan> planning = outbound.Plan(downstream, std::move(resolve));
+  const hbone::OutboundPlan plan = co_await std::move(planning);
+  switch (plan.outcome) {
+    case hbone::OutboundPlan::Outcome::kRouted:
+      break;
+    case hbone::OutboundPlan::Outcome::kNoDestination:
+      AMBIT_LOG_WARN("outbound in pod {}: {}", pod->spec().uid, plan.error);
+      co_return std::nullopt;
+    case hbone::OutboundPlan::Outcome::kNotReady:
       outbound_rejected.fetch_add(1, std::memory_order_relaxed);
-      AMBIT_LOG_WARN("outbound {} -> {}: no discovery data yet; connection reset",
-                     peer->ToString(), original->ToString());
-      hbone::AbortSocket(downstream);
+      AMBIT_LOG_WARN("outbound {} -> {}: {}; connection reset", plan.peer.ToString(),
+                     plan.original.ToString(), plan.error);
       co_return std::nullopt;
-    }
-  }
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  hbone::RouteOptions route_options;
-  route_options.hbone_port = options.hbone_port;
-  route_options.source_ip = peer->ip();  // a waypoint's own traffic is not sent back to it
-  route_options.waypoint_fail_open = options.waypoint_fail_open;
-  hbone::RouteDecision route = hbone::DecideRoute(*original, *lookup, rng(), route_options);
-  if (!route.resolve_hostname.empty() && route.kind != hbone::RouteDecision::Kind::kReject) {
-    // An endpoint known only by name: resolve it now (ztunnel's on-demand DNS).
-    Result<net::IpAddress> ip = Error(ErrorCode::kUnavailable, "no hostname resolver");
-    if (options.resolve_hostname) {
-      // Called apart from the co_await: GCC 12 mishandles temporaries (the
-      // std::string argument) inside a co_await expression.
-      auto resolving = options.resolve_hostname(*pod, route.resolve_hostname, original->ip().is_v6());
-      ip = co_await std::move(resolving);
-    }
-    if (!ip.ok()) {
+    case hbone::OutboundPlan::Outcome::kUnresolved:
       outbound_failed.fetch_add(1, std::memory_order_relaxed);
-      AMBIT_LOG_WARN("outbound {} -> {}: resolving endpoint {}: {}", peer->ToString(), original->ToString(),
-                     route.resolve_hostname, ip.error().ToString());
-      hbone::AbortSocket(downstream);
+      AMBIT_LOG_WARN("outbound {} -> {}: {}", plan.peer.ToString(), plan.original.ToString(), plan.error);
       co_return std::nullopt;
-    }
-    route.next_hop = net::SocketAddress(*ip, route.next_hop.port());
-    if (route.kind == hbone::RouteDecision::Kind::kHbone) {
-      route.connect_target = net::SocketAddress(*ip, route.connect_target.port());
-    }
   }
+  const net::SocketAddress& peer = plan.peer;
+  const net::SocketAddress& original = plan.original;
+  const hbone::RouteDecision& route = plan.route;
 
   // Telemetry labels from the same snapshot the decision saw (or a newer one).
   std::shared_ptr<const state::WorkloadState> snapshot = lookup->Hold();
   const state::Workload* src = snapshot->FindWorkloadByAddress(lookup->network(),
-                                                               proxy::PackedFromIp(peer->ip()));
+                                                               proxy::PackedFromIp(peer.ip()));
   TcpLabels labels;
   labels.reporter = "source";
   FillSource(labels, src);
@@ -525,12 +506,14 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(
   }
   if (route.kind != hbone::RouteDecision::Kind::kReject) {
     const state::Service* svc =
-        snapshot->FindServiceByVip(lookup->network(), proxy::PackedFromIp(original->ip()));
+        snapshot->FindServiceByVip(lookup->network(), proxy::PackedFromIp(original.ip()));
     const state::Workload* dst = snapshot->FindWorkloadByAddress(
         lookup->network(), proxy::PackedFromIp(route.next_hop.ip()));
     FillDestination(labels, dst, svc);
   }
 
+  hbone::OutboundSource source{pod->identity(), nullptr, pod->sockets(), {}};
+  std::optional<ConnectionRecord> record;
   switch (route.kind) {
     case hbone::RouteDecision::Kind::kReject:
       outbound_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -539,88 +522,63 @@ asio::awaitable<std::optional<OutboundLeg>> DataPath::Impl::OpenOutbound(
         // upstream") and logged, never sent direct.
         outbound_waypoint_unavailable.fetch_add(1, std::memory_order_relaxed);
         const state::Service* svc =
-            snapshot->FindServiceByVip(lookup->network(), proxy::PackedFromIp(original->ip()));
+            snapshot->FindServiceByVip(lookup->network(), proxy::PackedFromIp(original.ip()));
         const state::Workload* dst =
             svc != nullptr ? nullptr
                            : snapshot->FindWorkloadByAddress(lookup->network(),
-                                                             proxy::PackedFromIp(original->ip()));
+                                                             proxy::PackedFromIp(original.ip()));
         FillDestination(labels, dst, svc);
         labels.connection_security_policy = "unknown";
-        ConnectionRecord::Refuse(&metrics, std::move(labels), {"outbound", *peer, *original},
+        ConnectionRecord::Refuse(&metrics, std::move(labels), {"outbound", peer, original},
                                  "CONNECT", route.reason);
       } else {
-        AMBIT_LOG_DEBUG("outbound {} -> {} rejected: {}", peer->ToString(), original->ToString(),
+        AMBIT_LOG_DEBUG("outbound {} -> {} rejected: {}", peer.ToString(), original.ToString(),
                         route.reason);
       }
       hbone::AbortSocket(downstream);
       co_return std::nullopt;
-    case hbone::RouteDecision::Kind::kPassthrough: {
+    case hbone::RouteDecision::Kind::kPassthrough:
       labels.connection_security_policy = "unknown";
-      ConnectionRecord record(&metrics, labels, {"outbound", *peer, route.next_hop}, start);
-      net::ConnectOptions opts;
-      opts.timeout = options.connect_timeout;
-      auto upstream = co_await net::Connect(*pod->sockets(), route.next_hop, opts);
-      if (!upstream.ok()) {
+      record.emplace(&metrics, labels, ConnectionEnds{"outbound", peer, route.next_hop}, start);
+      break;
+    case hbone::RouteDecision::Kind::kHbone: {
+      labels.connection_security_policy = "mutual_tls";
+      record.emplace(&metrics, labels,
+                     ConnectionEnds{"outbound", peer, route.next_hop, route.connect_target.ToString()},
+                     start);
+      std::shared_ptr<const proxy::Secret> secret =
+          co_await proxy::AwaitSecret(pod->certificate(), options.cert_wait);
+      if (secret == nullptr || secret->client_context == nullptr) {
+        no_certificate.fetch_add(1, std::memory_order_relaxed);
         outbound_failed.fetch_add(1, std::memory_order_relaxed);
-        record.Failed();
-        AMBIT_LOG_DEBUG("outbound passthrough {} -> {}: {}", peer->ToString(),
-                        route.next_hop.ToString(), upstream.error().ToString());
+        record->Failed();
+        AMBIT_LOG_WARN("outbound {} -> {}: no certificate for {} yet", peer.ToString(),
+                       original.ToString(), pod->identity().ToString());
         hbone::AbortSocket(downstream);
         co_return std::nullopt;
       }
-      outbound_passthrough.fetch_add(1, std::memory_order_relaxed);
-      record.Opened();
-      stats.Local().passthrough_connections.Inc();
-      OutboundLeg leg;
-      leg.record = std::move(record);
-      leg.upstream.emplace(std::move(*upstream));
-      co_return leg;
-    }
-    case hbone::RouteDecision::Kind::kHbone:
+      source.tls = secret->client_context;
+      source.baggage = BaggageFor(*pod, src);
       break;
+    }
   }
-
-  labels.connection_security_policy = "mutual_tls";
-  ConnectionRecord record(&metrics, labels,
-                          {"outbound", *peer, route.next_hop, route.connect_target.ToString()},
-                          start);
-  std::shared_ptr<const proxy::Secret> secret = co_await proxy::AwaitSecret(pod->certificate(), options.cert_wait);
-  if (secret == nullptr || secret->client_context == nullptr) {
-    no_certificate.fetch_add(1, std::memory_order_relaxed);
+  asio::awaitable<Result<hbone::OutboundLeg>> opening = outbound.Open(downstream, plan, std::move(source));
+  Result<hbone::OutboundLeg> far = co_await std::move(opening);
+  if (!far.ok()) {
     outbound_failed.fetch_add(1, std::memory_order_relaxed);
-    record.Failed();
-    AMBIT_LOG_WARN("outbound {} -> {}: no certificate for {} yet", peer->ToString(),
-                   original->ToString(), pod->identity().ToString());
-    hbone::AbortSocket(downstream);
+    record->Failed();
+    if (route.kind == hbone::RouteDecision::Kind::kHbone) {
+      AMBIT_LOG_INFO("outbound {} -> {}: {}", peer.ToString(), original.ToString(), far.error().ToString());
+    } else {
+      AMBIT_LOG_DEBUG("outbound {} -> {}: {}", peer.ToString(), original.ToString(), far.error().ToString());
+    }
     co_return std::nullopt;
   }
-  hbone::PoolKey key{pod->identity(), peer->ip(), route.next_hop, route.expected_identities};
-  hbone::DialParams dial{secret->client_context, pod->sockets()};
-  hbone::ConnectRequest request;
-  request.target = route.connect_target;
-  request.downstream = *peer;
-  request.service_host = route.service_hostname;
-  request.baggage = BaggageFor(*pod, src);
-  // Early data: the app's first bytes follow the CONNECT before its answer;
-  // a refused CONNECT drops them (the server never connects upstream) and
-  // nothing reaches the app.
-  auto tunnel = co_await hbone::OpenTunnel(pools.Local(), std::move(key), std::move(dial),
-                                           hbone::BuildConnectHeaders(request), downstream);
-  if (!tunnel.ok()) {
-    outbound_failed.fetch_add(1, std::memory_order_relaxed);
-    record.Failed();
-    AMBIT_LOG_INFO("outbound {} -> {} via {}: {}", peer->ToString(), original->ToString(),
-                   route.next_hop.ToString(), tunnel.error().ToString());
-    hbone::AbortSocket(downstream);
-    co_return std::nullopt;
-  }
-  outbound_hbone.fetch_add(1, std::memory_order_relaxed);
-  record.Opened();
+  (far->hbone() ? outbound_hbone : outbound_passthrough).fetch_add(1, std::memory_order_relaxed);
+  record->Opened();
   OutboundLeg leg;
-  leg.hbone = true;
-  leg.record = std::move(record);
-  leg.stream = std::move(tunnel->stream);
-  leg.early_bytes = tunnel->early_bytes;
+  leg.record = std::move(*record);
+  leg.far = std::move(*far);
   co_return leg;
 }
 

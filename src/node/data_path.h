@@ -6,6 +6,8 @@
 //        HBONE through this loop's pool, presenting the pod's certificate,
 //        from the pod's IP; or plain TCP from inside the pod's namespace for
 //        destinations outside the mesh; or a reset (loops, unknown ports).
+//        These steps are hbone::OutboundPath's (Plan, Open, Copy); DataPath
+//        adds the certificate wait, telemetry and connection tracking.
 //  15006 inbound plaintext: traffic from outside the mesh to the pod; L4
 //        authorization (no peer identity: node/pod_authorizer.h), then connect
 //        to the app inside the pod's namespace from the client's IP; denied

@@ -31,7 +31,7 @@
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "hbone/inbound_server.h"
-#include "hbone/outbound_proxy.h"
+#include "hbone/outbound_path.h"
 #include "hbone/pool.h"
 #include "net/connect.h"
 #include "net/listener.h"
@@ -231,14 +231,14 @@ class HboneIntegrationTest : public ::testing::Test {
     lookup->workloads.emplace(net::IpAddress::Loopback4(),
                               WorkloadTarget{net::IpAddress::Loopback4(), server_identity, true});
     if (!client_ctx) client_ctx = client_ctx_;
-    OutboundProxy::Source source{client_identity.value_or(client_ctx->local_identity()),
-                                 [client_ctx] { return client_ctx; }, sockets_, "k8s.namespace.name=default"};
-    OutboundProxy::Options options;
+    OutboundSource source{client_identity.value_or(client_ctx->local_identity()), client_ctx, sockets_,
+                          "k8s.namespace.name=default"};
+    OutboundPath::Options options;
     options.route.hbone_port = hbone_port.value_or(hbone_listener_->local_address().port());
     options.original_destination = [target](tcp::socket&) -> Result<net::SocketAddress> { return target; };
-    auto proxy = std::make_shared<OutboundProxy>(source, lookup, pools_.get(), stats_.get(), options);
+    auto path = std::make_shared<OutboundPath>(lookup, pools_.get(), stats_.get(), options);
     auto listener = net::Listener::Start(*workers_, *sockets_, net::SocketAddress(net::IpAddress::Loopback4(), 0),
-                                         {}, [proxy](tcp::socket s) { proxy->Serve(std::move(s)); });
+                                         {}, [path, source](tcp::socket s) { path->Serve(std::move(s), source); });
     EXPECT_TRUE(listener.ok());
     outbound_listeners_.push_back(*listener);
     return (*listener)->local_address();

@@ -27,7 +27,7 @@
 #include "ca/certificate_authority.h"
 #include "caclient/local_ca_client.h"
 #include "hbone/inbound_server.h"
-#include "hbone/outbound_proxy.h"
+#include "hbone/outbound_path.h"
 #include "hbone/pool.h"
 #include "http1/parser.h"
 #include "http1/writer.h"
@@ -389,19 +389,21 @@ class WaypointHttpTest : public ::testing::Test {
     wp.hbone_port = waypoint_->hbone_address().port();
     auto lookup = std::make_shared<ClientLookup>(wp);
     auto client_ctx = client_secret_->client_context;
-    hbone::OutboundProxy::Source source{client_ctx->local_identity(),
-                                        [client_ctx] { return client_ctx; }, sockets_,
-                                        "k8s.namespace.name=default"};
+    hbone::OutboundSource source{client_ctx->local_identity(), client_ctx, sockets_,
+                                 "k8s.namespace.name=default"};
     for (const char* vip : {kReviewsVip, kTcpVip, kEmptyVip, kOpaqueVip}) {
-      hbone::OutboundProxy::Options options;
+      hbone::OutboundPath::Options options;
+      // The client is not a waypoint pod, though both are on 127.0.0.1.
+      options.route.source_ip = *net::IpAddress::Parse("10.244.0.5");
       const net::SocketAddress target = Addr(vip, 80);
       options.original_destination = [target](tcp::socket&) -> Result<net::SocketAddress> {
         return target;
       };
-      auto proxy = std::make_shared<hbone::OutboundProxy>(source, lookup, client_pools_.get(),
-                                                          client_stats_.get(), options);
-      auto outbound = net::Listener::Start(*workers_, *sockets_, Addr("127.0.0.1", 0), {},
-                                           [proxy](tcp::socket s) { proxy->Serve(std::move(s)); });
+      auto path = std::make_shared<hbone::OutboundPath>(lookup, client_pools_.get(),
+                                                        client_stats_.get(), options);
+      auto outbound = net::Listener::Start(
+          *workers_, *sockets_, Addr("127.0.0.1", 0), {},
+          [path, source](tcp::socket s) { path->Serve(std::move(s), source); });
       ASSERT_TRUE(outbound.ok()) << outbound.error().ToString();
       outbound_[vip] = *outbound;
     }

@@ -30,7 +30,7 @@
 #include "hbone/connect_headers.h"
 #include "hbone/copy.h"
 #include "hbone/inbound_server.h"
-#include "hbone/outbound_proxy.h"
+#include "hbone/outbound_path.h"
 #include "hbone/pool.h"
 #include "istio/security/authorization.pb.h"
 #include "net/connect.h"
@@ -215,17 +215,18 @@ class WaypointRelayTest : public ::testing::Test {
     wp.hbone_port = waypoint_->hbone_address().port();
     auto lookup = std::make_shared<ClientLookup>(Addr(kVip, 80), wp);
     auto client_ctx = client_secret_->client_context;
-    hbone::OutboundProxy::Source source{client_ctx->local_identity(),
-                                        [client_ctx] { return client_ctx; }, sockets_,
-                                        "k8s.namespace.name=default"};
-    hbone::OutboundProxy::Options options;
+    hbone::OutboundSource source{client_ctx->local_identity(), client_ctx, sockets_,
+                                 "k8s.namespace.name=default"};
+    hbone::OutboundPath::Options options;
+    // The client is not a waypoint pod, though both are on 127.0.0.1.
+    options.route.source_ip = *net::IpAddress::Parse("10.244.0.5");
     options.original_destination = [](tcp::socket&) -> Result<net::SocketAddress> {
       return Addr(kVip, 80);
     };
-    auto proxy = std::make_shared<hbone::OutboundProxy>(source, lookup, client_pools_.get(),
-                                                        client_stats_.get(), options);
+    auto path = std::make_shared<hbone::OutboundPath>(lookup, client_pools_.get(), client_stats_.get(),
+                                                      options);
     auto outbound = net::Listener::Start(*workers_, *sockets_, Addr("127.0.0.1", 0), {},
-                                         [proxy](tcp::socket s) { proxy->Serve(std::move(s)); });
+                                         [path, source](tcp::socket s) { path->Serve(std::move(s), source); });
     ASSERT_TRUE(outbound.ok()) << outbound.error().ToString();
     outbound_listener_ = *outbound;
   }
