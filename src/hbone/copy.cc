@@ -6,7 +6,6 @@
 #include <asio/use_awaitable.hpp>
 
 #include <array>
-#include <exception>
 #include <memory>
 #include <vector>
 
@@ -236,16 +235,9 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2:
     stream.Reset(h2::ErrorCodeH2::kCancel);
     AbortSocket(socket);
   };
-  std::exception_ptr failure;
-  try {
-    co_await SocketToStream(socket, stream, result, counters.socket_to_peer);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  if (failure) stop();
-  asio::awaitable<void> joined = child.Wait(stop);
+  asio::awaitable<void> to_stream = SocketToStream(socket, stream, result, counters.socket_to_peer);
+  asio::awaitable<void> joined = child.Join(std::move(to_stream), stop);
   co_await std::move(joined);
-  if (failure) std::rethrow_exception(failure);
   co_return result;
 }
 
@@ -263,16 +255,10 @@ asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& a, asio::ip
     AbortSocket(a);
     AbortSocket(b);
   };
-  std::exception_ptr failure;
-  try {
-    co_await SocketToSocket(a, b, result.socket_to_peer, result.aborted, counters.socket_to_peer);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  if (failure) stop();
-  asio::awaitable<void> joined = child.Wait(stop);
+  asio::awaitable<void> a_to_b =
+      SocketToSocket(a, b, result.socket_to_peer, result.aborted, counters.socket_to_peer);
+  asio::awaitable<void> joined = child.Join(std::move(a_to_b), stop);
   co_await std::move(joined);
-  if (failure) std::rethrow_exception(failure);
   co_return result;
 }
 

@@ -36,6 +36,7 @@
 #include <asio/cancellation_type.hpp>
 
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 
@@ -92,6 +93,10 @@ asio::awaitable<void> JoinBoth(asio::awaitable<void> child, asio::awaitable<void
 //
 //   net::ChildTask child;                     // a local of the parent
 //   child.Spawn(executor, std::move(task));   // runs up to its first suspension
+//   co_await child.Join(std::move(body), stop);  // the parent's own work, then Wait
+//
+// or, when the parent's own work is not one awaitable, Wait() directly:
+//
 //   ... the parent's own work ...
 //   co_await child.Wait(stop);                // always, also after an exception
 //
@@ -117,6 +122,24 @@ class ChildTask {
   bool done() const { return done_; }
   // A coroutine (and its wake-up timer) exists only while the parent waits.
   asio::awaitable<void> Wait(std::function<void()> stop);
+  // Runs |body| (the parent's own work) in the calling coroutine, then
+  // Wait(stop). If |body| throws, |stop| is called, the child awaited, and
+  // the exception rethrown: the child has ended whenever Join returns.
+  // |stop| is kept as it is (no std::function, no allocation): this frame
+  // lasts as long as |body|, a connection's life for the copy loops.
+  template <typename Stop>
+  asio::awaitable<void> Join(asio::awaitable<void> body, Stop stop) {
+    std::exception_ptr failure;
+    try {
+      co_await std::move(body);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) stop();
+    asio::awaitable<void> joined = Wait(stop);
+    co_await std::move(joined);
+    if (failure) std::rethrow_exception(failure);
+  }
 
  private:
   struct Waiter;

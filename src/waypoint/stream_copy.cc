@@ -3,7 +3,6 @@
 #include <asio/this_coro.hpp>
 
 #include <array>
-#include <exception>
 #include <span>
 
 #include "net/task_group.h"
@@ -76,16 +75,10 @@ asio::awaitable<hbone::CopyResult> CopyStreams(h2::Stream& downstream, h2::Strea
     downstream.Reset(h2::ErrorCodeH2::kCancel);
     upstream.Reset(h2::ErrorCodeH2::kCancel);
   };
-  std::exception_ptr failure;
-  try {
-    co_await Pump(downstream, upstream, result.socket_to_peer, result.aborted, counters.socket_to_peer);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  if (failure) stop();
-  asio::awaitable<void> joined = child.Wait(stop);
+  asio::awaitable<void> down_to_up =
+      Pump(downstream, upstream, result.socket_to_peer, result.aborted, counters.socket_to_peer);
+  asio::awaitable<void> joined = child.Join(std::move(down_to_up), stop);
   co_await std::move(joined);
-  if (failure) std::rethrow_exception(failure);
   co_return result;
 }
 

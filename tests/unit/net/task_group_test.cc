@@ -16,6 +16,7 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "net/event.h"
@@ -395,6 +396,70 @@ TEST(ChildTask, AChildThatThrowsEndsAndWaitReturns) {
   asio::co_spawn(io, parent(), asio::detached);
   io.run();
   EXPECT_TRUE(returned);
+}
+
+TEST(ChildTask, JoinRunsTheBodyThenWaitsForTheChild) {
+  asio::io_context io;
+  std::optional<bool> child;
+  std::optional<bool> body;
+  int ended = 0;
+  int ended_at_return = -1;
+  int stops = 0;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::steady_timer child_timer(io, milliseconds(40));
+    asio::steady_timer body_timer(io, milliseconds(10));
+    ChildTask task;
+    asio::awaitable<void> c = WaitOn(child_timer, &child, &ended);
+    task.Spawn(io.get_executor(), std::move(c));
+    asio::awaitable<void> b = WaitOn(body_timer, &body, &ended);
+    auto stop = [&] { ++stops; child_timer.cancel(); };
+    asio::awaitable<void> joined = task.Join(std::move(b), stop);
+    co_await std::move(joined);
+    ended_at_return = ended;
+  };
+  asio::co_spawn(io, parent(), asio::detached);
+  io.run();
+  EXPECT_EQ(body, true);
+  EXPECT_EQ(child, true);  // ran to its end: not stopped ...
+  EXPECT_EQ(stops, 0);
+  EXPECT_EQ(ended_at_return, 2);  // ... and Join returned after both
+}
+
+TEST(ChildTask, JoinStopsAndAwaitsTheChildWhenTheBodyThrows) {
+  asio::io_context io;
+  std::optional<bool> child;
+  int ended = 0;
+  int ended_at_catch = -1;
+  int stops = 0;
+  std::string caught;
+  auto thrower = []() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    co_await asio::post(executor, asio::use_awaitable);
+    throw std::runtime_error("body failed");
+  };
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::steady_timer child_timer(io, seconds(60));
+    ChildTask task;
+    asio::awaitable<void> c = WaitOn(child_timer, &child, &ended);
+    task.Spawn(io.get_executor(), std::move(c));
+    asio::awaitable<void> b = thrower();
+    auto stop = [&] { ++stops; child_timer.cancel(); };
+    try {
+      asio::awaitable<void> joined = task.Join(std::move(b), stop);
+      co_await std::move(joined);
+    } catch (const std::runtime_error& e) {
+      caught = e.what();
+      ended_at_catch = ended;
+    }
+  };
+  asio::co_spawn(io, parent(), asio::detached);
+  const auto start = steady_clock::now();
+  io.run();
+  EXPECT_LT(steady_clock::now() - start, seconds(30));
+  EXPECT_EQ(caught, "body failed");  // the body's exception reaches the parent ...
+  EXPECT_EQ(stops, 1);               // ... after stop ended the child ...
+  EXPECT_EQ(child, false);
+  EXPECT_EQ(ended_at_catch, 1);      // ... and Join awaited it
 }
 
 // Succeeds after |d| unless cancelled (then reports the abort).
