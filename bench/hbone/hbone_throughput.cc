@@ -1,7 +1,7 @@
 // hbone_throughput [total_MiB] [connections] [workers]
 //
 // Pushes total_MiB through `connections` parallel TCP connections:
-//   client -> outbound proxy -> HBONE (mTLS 1.3 + HTTP/2 CONNECT) -> inbound
+//   client -> hbone::OutboundPath -> HBONE (mTLS 1.3 + HTTP/2 CONNECT) -> inbound
 //   server -> sink
 // all on loopback in one process, and prints the goodput next to a plain
 // TCP baseline (client -> sink directly). Certificates come from a throwaway
