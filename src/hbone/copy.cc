@@ -208,8 +208,9 @@ void AbortSocket(asio::ip::tcp::socket& socket) {
 }
 
 asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2::Stream& stream,
-                                              CopyCounters counters) {
+                                              CopyCounters counters, std::uint64_t already_sent) {
   CopyResult result;
+  result.socket_to_peer = already_sent;
   Count(counters.connections, 1);
   // Both directions use non-blocking system calls on the socket directly.
   // (Set only if not yet: each set is an ioctl, and the open path may have.)

@@ -48,8 +48,11 @@ struct CopyResult {
 // Read size for the next socket read after |copied| bytes (adaptive buffers).
 std::size_t AdaptiveReadSize(std::uint64_t copied);
 
+// |already_sent|: socket bytes that went into the stream before the copy (an
+// HBONE CONNECT's early data); counted in the result's socket_to_peer (and
+// in the read sizes), not in |counters|.
 asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& socket, h2::Stream& stream,
-                                              CopyCounters counters = {});
+                                              CopyCounters counters = {}, std::uint64_t already_sent = 0);
 // Passthrough: |a| <-> |b|; counters as seen from |a| (a->b, b->a).
 asio::awaitable<CopyResult> CopyBidirectional(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
                                               CopyCounters counters = {});

@@ -131,18 +131,14 @@ asio::awaitable<Result<OutboundLeg>> OutboundPath::Open(tcp::socket& downstream,
   co_return leg;
 }
 
+// Not a coroutine: the copy's own frame is the only one kept for the
+// connection's life.
 asio::awaitable<CopyResult> OutboundPath::Copy(tcp::socket& downstream, OutboundLeg& leg) const {
   StatsShard& shard = stats_->Local();
-  const CopyCounters counters = DownstreamCounters(shard);
-  if (!leg.hbone()) {
-    CopyResult result = co_await CopyBidirectional(downstream, *leg.upstream, counters);
-    co_return result;
-  }
+  if (!leg.hbone()) return CopyBidirectional(downstream, *leg.upstream, DownstreamCounters(shard));
   // Early data (moved while the CONNECT was answered) counts as copied.
   shard.bytes_downstream_to_upstream.Add(leg.early_bytes);
-  CopyResult result = co_await CopyBidirectional(downstream, *leg.stream, counters);
-  result.socket_to_peer += leg.early_bytes;
-  co_return result;
+  return CopyBidirectional(downstream, *leg.stream, DownstreamCounters(shard), leg.early_bytes);
 }
 
 void OutboundPath::Serve(tcp::socket downstream, OutboundSource source) {
@@ -157,7 +153,8 @@ asio::awaitable<void> OutboundPath::ServeConnection(tcp::socket downstream, Outb
   asio::awaitable<std::optional<OutboundLeg>> establishing = Establish(downstream, std::move(source));
   std::optional<OutboundLeg> leg = co_await std::move(establishing);
   if (!leg) co_return;
-  co_await Copy(downstream, *leg);
+  asio::awaitable<CopyResult> copying = Copy(downstream, *leg);
+  co_await std::move(copying);
 }
 
 asio::awaitable<std::optional<OutboundLeg>> OutboundPath::Establish(tcp::socket& downstream,

@@ -129,7 +129,8 @@ class OutboundPath : public std::enable_shared_from_this<OutboundPath> {
                                             OutboundSource source) const;
 
   // Copies until both directions end; counted in this loop's shard, early
-  // data included (in the shard and in the result's socket_to_peer).
+  // data included (in the shard and in the result's socket_to_peer). Adds no
+  // coroutine frame of its own: the connection keeps only the copy's.
   asio::awaitable<CopyResult> Copy(asio::ip::tcp::socket& downstream, OutboundLeg& leg) const;
 
   // The three steps without telemetry, on the socket's loop (tests,
