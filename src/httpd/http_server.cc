@@ -88,6 +88,7 @@ asio::awaitable<void> Serve(std::shared_ptr<HttpServer> server, HttpServer::Impl
                              asio::redirect_error(asio::use_awaitable, ec));
   socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   socket.close(ec);
+  if (response->after_sent) response->after_sent();
   (void)server;
 }
 

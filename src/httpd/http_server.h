@@ -28,6 +28,11 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Runs on the server's loop once the response has been written and the
+  // connection closed (also when the write failed): for a handler whose
+  // action must not race its own answer, e.g. POST /quitquitquit stopping the
+  // process. Not run when the server's loop stops first.
+  std::function<void()> after_sent;
 
   static HttpResponse Text(int status, std::string body);
   static HttpResponse Json(std::string body);

@@ -62,8 +62,11 @@ httpd::HttpRoutes Admin::AdminRoutes() {
       quit = on_quit_;
     }
     if (!quit) return httpd::HttpResponse::Text(503, "no quit handler\n");
-    quit();
-    return httpd::HttpResponse::Text(200, "OK\n");
+    // Stop only once the answer is out: stopping first let the drain end the
+    // service loop before the 200 was written (the client saw a reset).
+    httpd::HttpResponse ok = httpd::HttpResponse::Text(200, "OK\n");
+    ok.after_sent = std::move(quit);
+    return ok;
   };
   return routes;
 }

@@ -1,9 +1,12 @@
 #include "proxy/admin.h"
 
+#include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 
 #include "support/http_get.h"
 #include "httpd/http_server.h"
@@ -88,8 +91,36 @@ TEST_F(AdminTest, QuitNeedsPost) {
   ASSERT_TRUE(StartAdmin().ok());
   EXPECT_EQ(HttpGet(admin_.bound().admin, "/quitquitquit")->status, 405);
   EXPECT_FALSE(quit);
+  std::promise<void> quit_ran;
+  admin_.SetQuitHandler([&] {
+    quit = true;
+    quit_ran.set_value();
+  });
   EXPECT_EQ(HttpCall(admin_.bound().admin, "POST", "/quitquitquit")->status, 200);
+  // The handler runs once the answer is out (it may stop the process).
+  EXPECT_EQ(quit_ran.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_TRUE(quit);
+}
+
+// An action that ends the server's loop (as stopping the process does) runs
+// after its answer is written and the connection closed: the client gets the
+// whole answer. Run before the write, it would leave the client waiting.
+TEST(HttpServerTest, AfterSentRunsOnceTheAnswerIsOut) {
+  httpd::ServiceLoop loop;
+  loop.Start();
+  httpd::HttpRoutes routes;
+  routes["/stop"] = [&loop](const httpd::HttpRequest&) {
+    httpd::HttpResponse r = httpd::HttpResponse::Text(200, "stopping\n");
+    r.after_sent = [&loop] { loop.context().stop(); };
+    return r;
+  };
+  auto server = httpd::HttpServer::Start(loop, Loopback0(), std::move(routes));
+  ASSERT_TRUE(server.ok());
+  auto r = HttpCall((*server)->local_address(), "POST", "/stop");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "stopping\n");
+  loop.Stop();
 }
 
 TEST_F(AdminTest, BindConflictNamesTheServer) {
