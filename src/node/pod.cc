@@ -34,14 +34,18 @@ Result<std::shared_ptr<Pod>> Pod::Start(PodSpec spec, identity::SpiffeId identit
       {ports.inbound_plaintext, &PodTraffic::OnInboundPlaintext, "inbound plaintext"},
       {ports.hbone, &PodTraffic::OnHbone, "HBONE"},
   };
-  std::size_t accept_loop = 0;
   for (const Plan& plan : plans) {
     net::Listener::Options options;
-    options.listen.reuse_port = true;  // a restarted ztunnel binds beside the old one
+    // One listening socket per worker loop in the pod's namespace, all in one
+    // SO_REUSEPORT group (which a restarted ztunnel also joins): the kernel
+    // spreads connections and each is served by the loop that accepted it.
+    options.listen.reuse_port = true;
     options.listen.backlog = 128;
-    options.accept_loop = accept_loop++;
-    // HBONE connections are long-lived and carry many streams: balance them
-    // by how many each loop already serves, not by turn.
+    options.per_worker = true;
+    options.placement = net::Listener::Placement::kAcceptingLoop;
+    // HBONE connections are long-lived and carry many streams: one stays on
+    // its accepting loop unless another loop serves fewer (a peer's two
+    // pooled connections must not share a loop while another idles).
     if (plan.port == ports.hbone) options.placement = net::Listener::Placement::kLeastLoaded;
     std::weak_ptr<Pod> weak = pod;
     auto listener = net::Listener::Start(
@@ -67,6 +71,12 @@ std::vector<net::SocketAddress> Pod::listen_addresses() const {
   std::vector<net::SocketAddress> out;
   for (const auto& l : listeners_) out.push_back(l->local_address());
   return out;
+}
+
+std::size_t Pod::listening_sockets() const {
+  std::size_t n = 0;
+  for (const auto& l : listeners_) n += l->socket_count();
+  return n;
 }
 
 std::vector<std::string> Pod::side_service_descriptions() const {

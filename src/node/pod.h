@@ -84,7 +84,9 @@ class PodTrafficHandler {
 class Pod : public std::enable_shared_from_this<Pod> {
  public:
   // Opens the pod's listeners inside |netns| through a NetnsSocketFactory that
-  // marks every socket with |mark|. Fails (closing whatever was opened)
+  // marks every socket with |mark|: per port, one SO_REUSEPORT listening
+  // socket per worker loop, accepted and served on that loop
+  // (net::Listener, per_worker). Fails (closing whatever was opened)
   // naming the listener that could not be bound.
   static Result<std::shared_ptr<Pod>> Start(PodSpec spec, identity::SpiffeId identity,
                                             std::shared_ptr<const Netns> netns, std::uint32_t mark,
@@ -103,6 +105,8 @@ class Pod : public std::enable_shared_from_this<Pod> {
   const std::shared_ptr<ConnectionTracker>& tracker() const { return tracker_; }
   const ConnectionTracker& connections() const { return *tracker_; }
   std::vector<net::SocketAddress> listen_addresses() const;
+  // Listening sockets over all ports (ports x worker loops).
+  std::size_t listening_sockets() const;
   // Side services' descriptions (PodSideService::Describe), in order.
   std::vector<std::string> side_service_descriptions() const;
   // Adds a side service; only before the PodManager publishes the pod.

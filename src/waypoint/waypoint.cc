@@ -59,14 +59,15 @@ struct Waypoint::Impl {
 
   // Hands |socket| to the HBONE server once the certificate is there
   // (right after a start it may still be on its way), else resets it.
-  asio::awaitable<void> Accept(asio::ip::tcp::socket socket);
+  // |load| counts the connection in its loop's load until Accept returns.
+  asio::awaitable<void> Accept(asio::ip::tcp::socket socket, net::LoadHold load);
   // The relay, its HBONE server and the policy re-checks.
   void BuildRelay(const std::shared_ptr<net::SocketFactory>& sockets);
   // The waypoint's own /config_dump sections and readiness check.
   void AddAdmin();
 };
 
-asio::awaitable<void> Waypoint::Impl::Accept(asio::ip::tcp::socket socket) {
+asio::awaitable<void> Waypoint::Impl::Accept(asio::ip::tcp::socket socket, net::LoadHold load) {
   const std::shared_ptr<const proxy::Secret> secret =
       co_await proxy::AwaitSecret(lease, std::chrono::seconds(5));
   if (secret == nullptr) {
@@ -77,6 +78,7 @@ asio::awaitable<void> Waypoint::Impl::Accept(asio::ip::tcp::socket socket) {
     co_return;
   }
   inbound->Serve(std::move(socket));
+  (void)load;  // released here, when the server holds its own
 }
 
 void Waypoint::Impl::BuildRelay(const std::shared_ptr<net::SocketFactory>& sockets) {
@@ -247,10 +249,21 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   // before anything connects anywhere.
   AMBIT_RETURN_IF_ERROR(rt.Start());
   Impl* raw = impl.get();
+  // One SO_REUSEPORT socket per worker loop; an HBONE connection stays on
+  // the loop that accepted it unless another loop serves fewer (ztunnels'
+  // pooled connections are few and long-lived).
+  net::Listener::Options listen_options;
+  listen_options.per_worker = true;
+  listen_options.placement = net::Listener::Placement::kLeastLoaded;
   auto listener = net::Listener::Start(
-      rt.workers(), *sockets, config.hbone_address, {}, [raw](asio::ip::tcp::socket socket) {
+      rt.workers(), *sockets, config.hbone_address, listen_options,
+      [raw](asio::ip::tcp::socket socket) {
         auto executor = socket.get_executor();
-        asio::awaitable<void> task = raw->Accept(std::move(socket));
+        // Counts in this loop's load while the certificate is awaited (the
+        // HBONE server then holds its own for the connection's life); the
+        // hold is released when the task ends (or is refused unstarted).
+        asio::awaitable<void> task =
+            raw->Accept(std::move(socket), net::WorkerPool::HoldCurrentLoop());
         (void)raw->accepts.Spawn(executor, std::move(task));  // refused (socket closed) once stopping
       });
   if (!listener.ok()) {

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <future>
 #include <optional>
 #include <set>
@@ -177,6 +179,141 @@ TEST(Listener, LeastLoadedPlacementSkipsTheLoopThatIsAlreadyBusy) {
   EXPECT_NE(loops[0], loops[1]);
   EXPECT_EQ(pool.Load(0), 1);
   EXPECT_EQ(pool.Load(1), 1);
+  kept.clear();
+}
+
+// Connects (blocking, off the pool) to 127.0.0.1:|port|; true when accepted
+// by the kernel (the listener's handler may not have run yet).
+bool ConnectBlocking(asio::io_context& io, std::uint16_t port, std::vector<tcp::socket>& keep) {
+  tcp::socket client(io);
+  asio::error_code ec;
+  client.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return false;
+  keep.push_back(std::move(client));
+  return true;
+}
+
+TEST(Listener, PerWorkerSocketsAcceptAndServeOnEachLoopWithoutHandOff) {
+  WorkerPool pool(2);
+  DefaultSocketFactory factory;
+  Listener::Options options;
+  options.per_worker = true;
+  options.placement = Listener::Placement::kAcceptingLoop;
+  std::mutex mu;
+  std::vector<int> loops;
+  std::vector<tcp::socket> served;
+  auto listener = Listener::Start(pool, factory, SocketAddress(IpAddress::Loopback4(), 0), options,
+                                  [&](tcp::socket socket) {
+                                    std::lock_guard lock(mu);
+                                    loops.push_back(WorkerPool::CurrentIndex());
+                                    served.push_back(std::move(socket));
+                                  });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  EXPECT_EQ((*listener)->socket_count(), 2u);
+  // Neither loop is asked to place anything: no load is taken.
+  pool.Start();
+  asio::io_context client_io;
+  std::vector<tcp::socket> clients;
+  // The kernel picks a socket of the group by a hash of the 4-tuple: 32
+  // connections from distinct source ports all on one loop has odds 2^-31.
+  constexpr std::size_t kConnections = 32;
+  for (std::size_t i = 0; i < kConnections; ++i) {
+    ASSERT_TRUE(ConnectBlocking(client_io, (*listener)->local_address().port(), clients));
+  }
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (loops.size() == kConnections) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  (*listener)->Close();
+  pool.Stop();
+  ASSERT_EQ(loops.size(), kConnections);
+  EXPECT_EQ(std::set<int>(loops.begin(), loops.end()), (std::set<int>{0, 1}));
+  EXPECT_EQ(pool.Load(0), 0);
+  EXPECT_EQ(pool.Load(1), 0);
+  served.clear();
+}
+
+TEST(Listener, PerWorkerSocketsShareOnePortAndAllCloseOnClose) {
+  WorkerPool pool(3);
+  DefaultSocketFactory factory;
+  Listener::Options options;
+  options.per_worker = true;
+  std::atomic<int> accepted{0};
+  auto listener = Listener::Start(pool, factory, SocketAddress(IpAddress::Loopback4(), 0), options,
+                                  [&](tcp::socket) { accepted.fetch_add(1); });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  EXPECT_EQ((*listener)->socket_count(), 3u);
+  pool.Start();
+  asio::io_context client_io;
+  std::vector<tcp::socket> clients;
+  ASSERT_TRUE(ConnectBlocking(client_io, (*listener)->local_address().port(), clients));
+  (*listener)->Close();
+  // Every socket of the group is closed on its loop: the port refuses.
+  bool refused = false;
+  for (int i = 0; i < 500 && !refused; ++i) {
+    std::vector<tcp::socket> more;
+    refused = !ConnectBlocking(client_io, (*listener)->local_address().port(), more);
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_TRUE(refused);
+  pool.Stop();
+}
+
+TEST(Listener, PerWorkerNeedsReusePort) {
+  WorkerPool pool(2);
+  DefaultSocketFactory factory;
+  Listener::Options options;
+  options.per_worker = true;
+  options.listen.reuse_port = false;
+  auto listener = Listener::Start(pool, factory, SocketAddress(IpAddress::Loopback4(), 0), options,
+                                  [](tcp::socket) {});
+  ASSERT_FALSE(listener.ok());
+  EXPECT_NE(listener.error().ToString().find("SO_REUSEPORT"), std::string::npos);
+}
+
+TEST(Listener, PerWorkerLeastLoadedMovesAConnectionOnlyToALessLoadedLoop) {
+  WorkerPool pool(2);
+  DefaultSocketFactory factory;
+  std::mutex mu;
+  std::vector<int> loops;
+  Listener::Options options;
+  options.per_worker = true;
+  options.placement = Listener::Placement::kLeastLoaded;
+  std::vector<tcp::socket> kept;
+  auto listener = Listener::Start(pool, factory, SocketAddress(IpAddress::Loopback4(), 0), options,
+                                  [&](tcp::socket socket) {
+                                    const int index = WorkerPool::CurrentIndex();
+                                    pool.AddLoad(static_cast<std::size_t>(index), +1);  // held open
+                                    std::lock_guard lock(mu);
+                                    loops.push_back(index);
+                                    // The socket belongs to the loop it is served on.
+                                    if (&socket.get_executor().context() != &pool.loop(index)) loops.push_back(-1);
+                                    kept.push_back(std::move(socket));
+                                  });
+  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
+  pool.Start();
+  asio::io_context client_io;
+  std::vector<tcp::socket> clients;
+  // Whichever socket of the group the kernel picks, each next connection
+  // goes to a loop that holds no more than the others.
+  for (std::size_t n = 1; n <= 6; ++n) {
+    ASSERT_TRUE(ConnectBlocking(client_io, (*listener)->local_address().port(), clients));
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(mu);
+        if (loops.size() >= n) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  (*listener)->Close();
+  pool.Stop();
+  ASSERT_EQ(loops.size(), 6u);
+  EXPECT_EQ(std::count(loops.begin(), loops.end(), 0), 3);
+  EXPECT_EQ(std::count(loops.begin(), loops.end(), 1), 3);
   kept.clear();
 }
 

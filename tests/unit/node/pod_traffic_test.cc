@@ -11,11 +11,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/netns.h"
+#include "net/tcp_listeners.h"
 #include "net/worker_pool.h"
 #include "node/pod.h"
 
@@ -132,6 +134,85 @@ TEST(PodTrafficTest, EachPodsConnectionsReachTheTrafficAttachedToIt) {
                                             "B/two/plaintext"}));
   (*one)->StopAccepting();
   (*two)->StopAccepting();
+  workers.Stop();
+}
+
+// Records the loop each connection was served on, per listener.
+class LoopTraffic final : public PodTraffic {
+ public:
+  void OnOutbound(std::shared_ptr<Pod>, asio::ip::tcp::socket) override { Record(0); }
+  void OnInboundPlaintext(std::shared_ptr<Pod>, asio::ip::tcp::socket) override { Record(1); }
+  void OnHbone(std::shared_ptr<Pod>, asio::ip::tcp::socket) override { Record(2); }
+  std::vector<std::vector<int>> Wait(std::size_t n) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(5), [&] { return total_ >= n; });
+    return loops_;
+  }
+
+ private:
+  void Record(int listener) {
+    std::lock_guard lock(mu_);
+    loops_[listener].push_back(net::WorkerPool::CurrentIndex());
+    ++total_;
+    changed_.notify_all();
+  }
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<std::vector<int>> loops_{3};
+  std::size_t total_ = 0;
+};
+
+class LoopHandler final : public PodTrafficHandler {
+ public:
+  Result<std::unique_ptr<PodTraffic>> Attach(const Pod&) override {
+    auto t = std::make_unique<LoopTraffic>();
+    traffic = t.get();
+    return std::unique_ptr<PodTraffic>(std::move(t));
+  }
+  LoopTraffic* traffic = nullptr;
+};
+
+TEST(PodTrafficTest, EveryWorkerAcceptsOnItsOwnListenersAndStoppingClosesThemAll) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (setns, SO_MARK)";
+  auto here = Netns::Current();
+  ASSERT_TRUE(here.ok());
+  auto shared = std::make_shared<const Netns>(std::move(here).value());
+  LoopHandler handler;
+  net::WorkerPool workers(2);
+  workers.Start();
+  PodPorts ports{
+      .outbound = 0, .inbound_plaintext = 0, .hbone = 0, .bind = net::IpAddress::Loopback4()};
+  PodSpec spec{.uid = "uid-loops", .name = "loops", .ns = "mesh", .service_account = ""};
+  auto pod = Pod::Start(spec, identity::SpiffeId("cluster.local", "mesh", "default"), shared,
+                        /*mark=*/0, proxy::CertLease(), ports, workers, handler);
+  ASSERT_TRUE(pod.ok()) << pod.error().ToString();
+  // Three ports, each with one listening socket per worker loop.
+  EXPECT_EQ((*pod)->listening_sockets(), 6u);
+  const auto addrs = (*pod)->listen_addresses();
+  ASSERT_EQ(addrs.size(), 3u);
+  // The kernel spreads the connections over the per-worker sockets (a hash
+  // of the 4-tuple): 24 to the outbound and plaintext ports each reach both loops.
+  constexpr std::size_t kEach = 24;
+  for (std::size_t i = 0; i < kEach; ++i) {
+    Connect(addrs[0]);
+    Connect(addrs[1]);
+  }
+  auto loops = handler.traffic->Wait(2 * kEach);
+  EXPECT_EQ(std::set<int>(loops[0].begin(), loops[0].end()), (std::set<int>{0, 1}));
+  EXPECT_EQ(std::set<int>(loops[1].begin(), loops[1].end()), (std::set<int>{0, 1}));
+
+  (*pod)->StopAccepting();
+  // No socket of any group is left listening in the namespace.
+  for (const auto& addr : addrs) {
+    bool listening = true;
+    for (int i = 0; i < 500 && listening; ++i) {
+      auto r = net::TcpPortListening(*shared, addr.port());
+      ASSERT_TRUE(r.ok()) << r.error().ToString();
+      listening = *r;
+      if (listening) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    EXPECT_FALSE(listening) << addr.ToString();
+  }
   workers.Stop();
 }
 
