@@ -5,6 +5,130 @@
 
 namespace ambit::net {
 
+// One listening socket and its accept chain, on one loop. Each pending
+// accept holds this object (its own socket) and the shared handler state,
+// nothing of another loop.
+class Listener::Acceptor : public std::enable_shared_from_this<Listener::Acceptor> {
+ public:
+  Acceptor(std::shared_ptr<const Shared> shared, asio::ip::tcp::acceptor acceptor, std::size_t loop)
+      : shared_(std::move(shared)), acceptor_(std::move(acceptor)), loop_(loop) {}
+
+  std::size_t loop() const { return loop_; }
+
+  // On loop_.
+  void AcceptNext() {
+    if (shared_->options.per_worker || shared_->options.placement == Placement::kAcceptingLoop) {
+      AcceptOnOwnLoop();
+    } else {
+      AcceptAndPlace();
+    }
+  }
+
+  // On loop_.
+  void Close() {
+    asio::error_code ec;
+    acceptor_.close(ec);
+  }
+
+ private:
+  // One socket for the pool: each accepted socket is made on the loop chosen
+  // for it and handed to on_accept there.
+  void AcceptAndPlace() {
+    WorkerPool& pool = shared_->pool;
+    const std::size_t target = shared_->options.placement == Placement::kLeastLoaded
+                                   ? pool.LeastLoadedIndex()
+                                   : pool.NextIndex();
+    acceptor_.async_accept(
+        pool.loop(target),
+        [self = shared_from_this(), target](asio::error_code ec, asio::ip::tcp::socket socket) {
+          if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+          const Shared& shared = *self->shared_;
+          if (ec) {
+            // EMFILE and friends: log and keep accepting; the kernel queue holds the rest.
+            AMBIT_LOG_WARN("accept on {} failed: {}", shared.local.ToString(), ec.message());
+          } else {
+            // Least-loaded placement counts the socket from here until its
+            // handler has run (the handler takes its own hold for the
+            // connection's life), so the next accept sees it.
+            LoadHold in_flight;
+            if (shared.options.placement == Placement::kLeastLoaded) {
+              in_flight = LoadHold(&shared.pool, target);
+            }
+            shared.pool.Post(target, [state = self->shared_, s = std::move(socket),
+                                      hold = std::move(in_flight)]() mutable {
+              state->on_accept(std::move(s));
+            });
+          }
+          self->AcceptNext();
+        });
+  }
+
+  // One socket per loop: served where accepted, unless least-loaded
+  // placement finds a strictly less loaded loop.
+  void AcceptOnOwnLoop() {
+    acceptor_.async_accept([self = shared_from_this()](asio::error_code ec,
+                                                       asio::ip::tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+      const Shared& shared = *self->shared_;
+      if (ec) {
+        AMBIT_LOG_WARN("accept on {} failed: {}", shared.local.ToString(), ec.message());
+      } else if (shared.options.placement == Placement::kLeastLoaded) {
+        // Stay unless another loop is strictly less loaded (ties keep it here).
+        std::size_t target = self->loop_;
+        std::int64_t least = shared.pool.Load(self->loop_);
+        for (std::size_t i = 0; i < shared.pool.size(); ++i) {
+          const std::int64_t load = shared.pool.Load(i);
+          if (load < least) {
+            least = load;
+            target = i;
+          }
+        }
+        if (target == self->loop_) {
+          shared.on_accept(std::move(socket));  // takes its hold before the next accept
+        } else {
+          HandOff(self->shared_, self->loop_, target, std::move(socket));
+        }
+      } else {
+        shared.on_accept(std::move(socket));  // served on this loop
+      }
+      self->AcceptNext();
+    });
+  }
+
+  // Runs on_accept for |socket| (accepted on loop |from|) on loop |target|.
+  // The message carries the descriptor and the shared state, not this
+  // acceptor; it is counted in |target|'s load until the handler has run.
+  static void HandOff(const std::shared_ptr<const Shared>& shared, std::size_t from,
+                      std::size_t target, asio::ip::tcp::socket socket) {
+    asio::error_code ec;
+    const bool v4 = socket.local_endpoint(ec).protocol() == asio::ip::tcp::v4();
+    UniqueFd fd(socket.release(ec));
+    if (ec) {
+      AMBIT_LOG_WARN("accept on {}: moving a connection from loop {} to {}: {}",
+                     shared->local.ToString(), from, target, ec.message());
+      return;
+    }
+    WorkerPool& pool = shared->pool;
+    pool.Post(target, [shared, fd = std::move(fd), v4, target,
+                       hold = LoadHold(&pool, target)]() mutable {
+      asio::ip::tcp::socket moved(shared->pool.loop(target));
+      asio::error_code assign_ec;
+      moved.assign(v4 ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), fd.get(), assign_ec);
+      if (assign_ec) {
+        AMBIT_LOG_WARN("accept on {}: adopting a connection on loop {}: {}",
+                       shared->local.ToString(), target, assign_ec.message());
+        return;  // |fd| closes the connection
+      }
+      fd.release();
+      shared->on_accept(std::move(moved));
+    });
+  }
+
+  const std::shared_ptr<const Shared> shared_;
+  asio::ip::tcp::acceptor acceptor_;
+  const std::size_t loop_;
+};
+
 Result<std::shared_ptr<Listener>> Listener::Start(WorkerPool& pool, const SocketFactory& factory,
                                                   const SocketAddress& addr, const Options& options,
                                                   AcceptHandler on_accept) {
@@ -27,7 +151,8 @@ Result<std::shared_ptr<Listener>> Listener::Start(WorkerPool& pool, const Socket
     AMBIT_RETURN_IF_ERROR(ApplyStreamOptions(fd.get(), options.keepalive));
     fds.emplace_back(std::move(fd), options.per_worker ? i : options.accept_loop % pool.size());
   }
-  auto listener = std::make_shared<Listener>(pool, local, options, std::move(on_accept));
+  auto shared = std::make_shared<const Shared>(Shared{pool, local, options, std::move(on_accept)});
+  auto listener = std::make_shared<Listener>(shared);
   for (auto& [fd, loop] : fds) {
     asio::error_code ec;
     asio::ip::tcp::acceptor acceptor(pool.loop(loop));
@@ -37,110 +162,19 @@ Result<std::shared_ptr<Listener>> Listener::Start(WorkerPool& pool, const Socket
       return Error(ErrorCode::kIo, "adopting listener " + local.ToString() + ": " + ec.message());
     }
     fd.release();
-    listener->acceptors_.push_back(Acceptor{std::move(acceptor), loop});
+    listener->acceptors_.push_back(std::make_shared<Acceptor>(shared, std::move(acceptor), loop));
   }
-  for (std::size_t i = 0; i < listener->acceptors_.size(); ++i) {
-    pool.Post(listener->acceptors_[i].loop, [listener, i] { listener->AcceptNext(i); });
+  for (const std::shared_ptr<Acceptor>& acceptor : listener->acceptors_) {
+    pool.Post(acceptor->loop(), [acceptor] { acceptor->AcceptNext(); });
   }
   return listener;
 }
 
-Listener::Listener(WorkerPool& pool, SocketAddress local, Options options, AcceptHandler on_accept)
-    : pool_(pool), local_(local), options_(options), on_accept_(std::move(on_accept)) {}
-
-void Listener::AcceptNext(std::size_t which) {
-  if (options_.per_worker || options_.placement == Placement::kAcceptingLoop) {
-    AcceptOnOwnLoop(which);
-    return;
-  }
-  const std::size_t target = options_.placement == Placement::kLeastLoaded
-                                 ? pool_.LeastLoadedIndex()
-                                 : pool_.NextIndex();
-  Acceptor& a = acceptors_[which];
-  a.acceptor.async_accept(
-      pool_.loop(target),
-      [self = shared_from_this(), which, target](asio::error_code ec, asio::ip::tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !self->acceptors_[which].acceptor.is_open()) return;
-        if (ec) {
-          // EMFILE and friends: log and keep accepting; the kernel queue holds the rest.
-          AMBIT_LOG_WARN("accept on {} failed: {}", self->local_.ToString(), ec.message());
-        } else {
-          // Least-loaded placement counts the socket from here until its
-          // handler has run (the handler takes its own hold for the
-          // connection's life), so the next accept sees it.
-          LoadHold in_flight;
-          if (self->options_.placement == Placement::kLeastLoaded) in_flight = LoadHold(&self->pool_, target);
-          self->pool_.Post(target, [self, s = std::move(socket), hold = std::move(in_flight)]() mutable {
-            self->on_accept_(std::move(s));
-          });
-        }
-        self->AcceptNext(which);
-      });
-}
-
-void Listener::AcceptOnOwnLoop(std::size_t which) {
-  Acceptor& a = acceptors_[which];
-  a.acceptor.async_accept([self = shared_from_this(), which](asio::error_code ec,
-                                                             asio::ip::tcp::socket socket) {
-    Acceptor& own = self->acceptors_[which];
-    if (ec == asio::error::operation_aborted || !own.acceptor.is_open()) return;
-    if (ec) {
-      AMBIT_LOG_WARN("accept on {} failed: {}", self->local_.ToString(), ec.message());
-    } else if (self->options_.placement == Placement::kLeastLoaded) {
-      // Stay unless another loop is strictly less loaded (ties keep it here).
-      std::size_t target = own.loop;
-      std::int64_t least = self->pool_.Load(own.loop);
-      for (std::size_t i = 0; i < self->pool_.size(); ++i) {
-        const std::int64_t load = self->pool_.Load(i);
-        if (load < least) {
-          least = load;
-          target = i;
-        }
-      }
-      if (target == own.loop) {
-        self->on_accept_(std::move(socket));  // takes its hold before the next accept
-      } else {
-        self->HandOff(own.loop, target, std::move(socket));
-      }
-    } else {
-      self->on_accept_(std::move(socket));  // served on this loop
-    }
-    self->AcceptNext(which);
-  });
-}
-
-void Listener::HandOff(std::size_t from, std::size_t target, asio::ip::tcp::socket socket) {
-  // The socket was made on loop |from|'s context; its descriptor moves to
-  // |target|'s. Counted in |target|'s load until the handler has run.
-  asio::error_code ec;
-  const bool v4 = socket.local_endpoint(ec).protocol() == asio::ip::tcp::v4();
-  UniqueFd fd(socket.release(ec));
-  if (ec) {
-    AMBIT_LOG_WARN("accept on {}: moving a connection from loop {} to {}: {}", local_.ToString(),
-                   from, target, ec.message());
-    return;
-  }
-  pool_.Post(target, [self = shared_from_this(), fd = std::move(fd), v4, target,
-                      hold = LoadHold(&pool_, target)]() mutable {
-    asio::ip::tcp::socket moved(self->pool_.loop(target));
-    asio::error_code assign_ec;
-    moved.assign(v4 ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), fd.get(), assign_ec);
-    if (assign_ec) {
-      AMBIT_LOG_WARN("accept on {}: adopting a connection on loop {}: {}", self->local_.ToString(),
-                     target, assign_ec.message());
-      return;  // |fd| closes the connection
-    }
-    fd.release();
-    self->on_accept_(std::move(moved));
-  });
-}
+Listener::Listener(std::shared_ptr<const Shared> shared) : shared_(std::move(shared)) {}
 
 void Listener::Close() {
-  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
-    pool_.Post(acceptors_[i].loop, [self = shared_from_this(), i] {
-      asio::error_code ec;
-      self->acceptors_[i].acceptor.close(ec);
-    });
+  for (const std::shared_ptr<Acceptor>& acceptor : acceptors_) {
+    shared_->pool.Post(acceptor->loop(), [acceptor] { acceptor->Close(); });
   }
 }
 

@@ -23,8 +23,13 @@
 // state plus its file and an epoll registration (a few KiB, measured in
 // bench/notes.md), so per_worker multiplies that by the number of loops.
 //
-// Thread-safety: Close() and local_address() are safe from any thread. The
-// listener is kept alive by its accept coroutines until closed.
+// Lifetime: each listening socket is kept open by its own pending accept,
+// which holds that socket (and the shared, immutable handler state) only,
+// never the sockets of other loops: when the pool stops, whichever loop is
+// torn down first destroys only what belongs to it. Destroy the Listener
+// (the caller's handle) before its WorkerPool.
+//
+// Thread-safety: Close() and local_address() are safe from any thread.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -44,7 +49,7 @@ namespace ambit::net {
 // Runs on the loop that now owns |socket|.
 using AcceptHandler = std::function<void(asio::ip::tcp::socket socket)>;
 
-class Listener : public std::enable_shared_from_this<Listener> {
+class Listener {
  public:
   enum class Placement {
     kRoundRobin,     // WorkerPool::NextIndex (one acceptor; with per_worker: as kAcceptingLoop)
@@ -67,30 +72,27 @@ class Listener : public std::enable_shared_from_this<Listener> {
                                                  const SocketAddress& addr, const Options& options,
                                                  AcceptHandler on_accept);
 
-  const SocketAddress& local_address() const { return local_; }
+  const SocketAddress& local_address() const { return shared_->local; }
   // Listening sockets (1, or one per worker loop with per_worker).
   std::size_t socket_count() const { return acceptors_.size(); }
   // Stops accepting: each listening socket is closed on its own loop
   // (asynchronously). Accepted connections are not affected.
   void Close();
 
-  Listener(WorkerPool& pool, SocketAddress local, Options options, AcceptHandler on_accept);
+  // What every listening socket's accepts share; immutable after Start.
+  struct Shared {
+    WorkerPool& pool;
+    SocketAddress local;
+    Options options;
+    AcceptHandler on_accept;
+  };
+  explicit Listener(std::shared_ptr<const Shared> shared);
 
  private:
-  struct Acceptor {
-    asio::ip::tcp::acceptor acceptor;
-    std::size_t loop;
-  };
-  void AcceptNext(std::size_t which);
-  void AcceptOnOwnLoop(std::size_t which);
-  // Runs on_accept_ for |socket| (accepted on loop |from|) on loop |target|.
-  void HandOff(std::size_t from, std::size_t target, asio::ip::tcp::socket socket);
+  class Acceptor;  // one listening socket and its accepts (listener.cc)
 
-  WorkerPool& pool_;
-  SocketAddress local_;
-  Options options_;
-  AcceptHandler on_accept_;
-  std::vector<Acceptor> acceptors_;  // fixed after Start
+  std::shared_ptr<const Shared> shared_;
+  std::vector<std::shared_ptr<Acceptor>> acceptors_;  // fixed after Start
 };
 
 }  // namespace ambit::net
