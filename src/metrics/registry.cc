@@ -79,24 +79,25 @@ bool IsValidLabelName(std::string_view name) {
   return true;
 }
 
+namespace {
+// Appends |value| escaped for the exposition (see EscapeLabelValue) to |out|.
+void AppendEscapedLabelValue(std::string_view value, std::string& out) {
+  std::size_t plain = 0;  // start of the run of characters needing no escape
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '"' && c != '\n') continue;
+    out.append(value.substr(plain, i - plain));
+    out += c == '\n' ? std::string_view("\\n") : c == '"' ? std::string_view("\\\"") : std::string_view("\\\\");
+    plain = i + 1;
+  }
+  out.append(value.substr(plain));
+}
+}  // namespace
+
 std::string EscapeLabelValue(std::string_view value) {
   std::string out;
   out.reserve(value.size());
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
+  AppendEscapedLabelValue(value, out);
   return out;
 }
 
@@ -117,11 +118,16 @@ LabelKey::LabelKey(std::span<const std::string_view> names,
     throw std::invalid_argument("metrics: " + std::to_string(values.size()) + " label values for " +
                                 std::to_string(names.size()) + " names");
   }
+  // Built once per lookup (ztunnel: once per connection), so in one
+  // allocation: the escapes are appended in place, not through a temporary.
+  std::size_t length = 0;
+  for (std::size_t i = 0; i < names.size(); ++i) length += names[i].size() + values[i].size() + 4;
+  text_.reserve(length);
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (i > 0) text_ += ',';
     text_ += names[i];
     text_ += "=\"";
-    text_ += EscapeLabelValue(values[i]);
+    AppendEscapedLabelValue(values[i], text_);
     text_ += '"';
   }
   size_ = names.size();

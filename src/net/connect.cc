@@ -14,31 +14,33 @@ asio::awaitable<Result<asio::ip::tcp::socket>> Connect(const SocketFactory& fact
                                                        SocketAddress destination,
                                                        ConnectOptions options) {
   auto executor = co_await asio::this_coro::executor;
-  const std::string where = "connecting to " + destination.ToString();
+  // The context of an error, formatted only when one is returned (not on
+  // the path every connection takes).
+  const auto where = [&destination] { return "connecting to " + destination.ToString(); };
   auto fd = factory.NewTcpSocket(destination.family());
-  if (!fd.ok()) co_return std::move(fd).error().WithContext(where);
+  if (!fd.ok()) co_return std::move(fd).error().WithContext(where());
   if (options.source) {
     const int family = destination.family();
     if (options.source->family() != family) {
       co_return Error(ErrorCode::kInvalidArgument,
                       "source " + options.source->ToString() + " and destination differ in family")
-          .WithContext(where);
+          .WithContext(where());
     }
     Status st = SetTransparent(fd->get(), family);
     if (st.ok()) st = SetFreebind(fd->get(), family);
-    if (!st.ok()) co_return std::move(st).error().WithContext(where);
+    if (!st.ok()) co_return std::move(st).error().WithContext(where());
     sockaddr_storage ss;
     const socklen_t len = SocketAddress(*options.source, 0).ToSockaddr(&ss);
     if (::bind(fd->get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
       co_return ErrnoError("binding spoofed source " + options.source->ToString(), errno)
-          .WithContext(where);
+          .WithContext(where());
     }
   }
   asio::error_code ec;
   asio::ip::tcp::socket socket(executor);
   socket.assign(destination.family() == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6(),
                 fd->get(), ec);
-  if (ec) co_return Error(ErrorCode::kIo, "adopting socket: " + ec.message()).WithContext(where);
+  if (ec) co_return Error(ErrorCode::kIo, "adopting socket: " + ec.message()).WithContext(where());
   fd->release();
 
   asio::ip::tcp::endpoint endpoint;
@@ -67,9 +69,9 @@ asio::awaitable<Result<asio::ip::tcp::socket>> Connect(const SocketFactory& fact
   if (state->timed_out) {
     co_return Error(ErrorCode::kTimeout, "no answer within " +
                                              std::to_string(options.timeout.count()) + " ms")
-        .WithContext(where);
+        .WithContext(where());
   }
-  if (ec) co_return Error(ErrorCode::kUnavailable, ec.message()).WithContext(where);
+  if (ec) co_return Error(ErrorCode::kUnavailable, ec.message()).WithContext(where());
   // Waiting for the connect registered the socket with epoll for EPOLLOUT,
   // and asio keeps that for the socket's life: each later readiness wait
   // (async_wait re-arms with EPOLL_CTL_MOD) would then report the writable
@@ -79,9 +81,9 @@ asio::awaitable<Result<asio::ip::tcp::socket>> Connect(const SocketFactory& fact
   const auto protocol = endpoint.protocol();
   const int native = socket.release(ec);
   if (!ec) socket.assign(protocol, native, ec);
-  if (ec) co_return Error(ErrorCode::kIo, "re-registering connected socket: " + ec.message()).WithContext(where);
+  if (ec) co_return Error(ErrorCode::kIo, "re-registering connected socket: " + ec.message()).WithContext(where());
   Status st = ApplyStreamOptions(socket.native_handle(), options.keepalive);
-  if (!st.ok()) co_return std::move(st).error().WithContext(where);
+  if (!st.ok()) co_return std::move(st).error().WithContext(where());
   co_return std::move(socket);
 }
 
