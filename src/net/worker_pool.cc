@@ -16,7 +16,17 @@ WorkerPool::WorkerPool(std::size_t threads) {
   for (std::size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<Loop>());
 }
 
-WorkerPool::~WorkerPool() { Stop(); }
+WorkerPool::~WorkerPool() { Shutdown(); }
+
+void WorkerPool::Shutdown() {
+  Stop();
+  // A destroyed handler may release objects bound to another loop, or post to
+  // a loop that is already shut down (such a post is destroyed, never run, by
+  // the next pass). Two passes over every loop while all of them exist.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& loop : loops_) loop->context.shutdown();
+  }
+}
 
 void WorkerPool::Start() {
   if (started_) return;

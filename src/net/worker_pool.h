@@ -46,15 +46,23 @@ class WorkerPool {
  public:
   // |threads| == 0 picks std::thread::hardware_concurrency() (at least 1).
   explicit WorkerPool(std::size_t threads);
-  // Stops the loops and joins the threads.
+  // Shutdown(), then destroys the loops.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Starts one thread per loop. Handlers posted before Start run once it is called.
   void Start();
-  // Stops every loop (pending handlers are destroyed, not run) and joins.
+  // Stops every loop and joins; pending handlers stay until Shutdown().
   void Stop();
+  // Stop(), then destroys every loop's pending handlers (coroutine frames,
+  // posted functions, abandoned operations) while all loops still exist: a
+  // handler may own I/O objects of another loop (a socket accepted on one loop
+  // and posted to another, a listener kept alive by such a handler). After it,
+  // I/O objects bound to the loops may still be destroyed, nothing runs. An
+  // owner whose objects pending handlers refer to (pools, stats) calls it
+  // before destroying them. Idempotent.
+  void Shutdown();
 
   std::size_t size() const { return loops_.size(); }
   asio::io_context& loop(std::size_t index) { return loops_[index]->context; }
@@ -92,8 +100,16 @@ class WorkerPool {
   static WorkerPool* Current();
 
  private:
+  // An io_context whose shutdown (destroying every pending handler and
+  // abandoned operation) can be asked for before its destruction: ~WorkerPool
+  // shuts every loop down first, then destroys them (see there).
+  class Context : public asio::io_context {
+   public:
+    using asio::io_context::io_context;
+    using asio::io_context::shutdown;
+  };
   struct Loop {
-    asio::io_context context{1};
+    Context context{1};
     asio::executor_work_guard<asio::io_context::executor_type> guard{context.get_executor()};
     std::thread thread;
     alignas(64) std::atomic<std::int64_t> load{0};

@@ -186,7 +186,7 @@ class PolicyEnforcementTest : public ::testing::Test {
         server_->Shutdown();
         (void)server_->WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(2));
       }
-      workers_->Stop();
+      workers_->Shutdown();  // pending frames refer to pools_ and stats_
     }
     pools_.reset();
     watcher_.reset();

@@ -241,7 +241,7 @@ class WaypointRelayTest : public ::testing::Test {
         workers_->Post(i, [this, i] { client_pools_->At(i).Shutdown(); });
       }
     }
-    if (workers_) workers_->Stop();
+    if (workers_) workers_->Shutdown();  // pending frames refer to the pools and stats_
     client_pools_.reset();
     if (ads_) ads_->Stop();
     if (grpc_) grpc_->Shutdown();

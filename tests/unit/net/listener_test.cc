@@ -5,6 +5,7 @@
 #include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
@@ -12,7 +13,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <future>
+#include <memory>
 #include <optional>
 #include <set>
 #include <thread>
@@ -137,6 +140,36 @@ TEST(WorkerPool, LeastLoadedIndexPrefersTheIdleLoopAndAlternatesAmongEquals) {
   pool.AddLoad(1, -1);
   EXPECT_EQ(pool.Load(1), 0);
   EXPECT_EQ(pool.LeastLoadedIndex(), 1u);
+}
+
+// A handler left pending on one loop may own an I/O object of another loop
+// (Listener posts each accepted socket, with itself, to the loop that will
+// serve it). The pool destroys every pending handler while all loops exist:
+// here loop 1's handler owns a timer of loop 0 and loop 0's one a timer of
+// loop 1. Destroying the loops one by one instead left ~steady_timer running
+// on a freed io_context (heap-use-after-free, caught by the ASan+UBSan tree of
+// make test; hbone_integration_test aborted with heap corruption now and then).
+TEST(WorkerPool, PendingHandlersOwningAnotherLoopsObjectsGoBeforeAnyLoop) {
+  struct Owner {
+    Owner(asio::io_context& loop, std::shared_ptr<std::atomic<int>> count)
+        : timer(loop, std::chrono::hours(1)), destroyed(std::move(count)) {}
+    ~Owner() {
+      timer.cancel();
+      destroyed->fetch_add(1);
+    }
+    asio::steady_timer timer;
+    std::shared_ptr<std::atomic<int>> destroyed;
+  };
+  auto destroyed = std::make_shared<std::atomic<int>>(0);
+  {
+    WorkerPool pool(2);
+    auto on_loop0 = std::make_shared<Owner>(pool.loop(0), destroyed);
+    on_loop0->timer.async_wait([keep = on_loop0](asio::error_code) {});
+    pool.Post(1, [o = std::move(on_loop0)] {});
+    pool.Post(0, [o = std::make_shared<Owner>(pool.loop(1), destroyed)] {});
+    // Never started: both handlers are still pending when the pool goes.
+  }
+  EXPECT_EQ(destroyed->load(), 2);
 }
 
 TEST(Listener, LeastLoadedPlacementSkipsTheLoopThatIsAlreadyBusy) {
