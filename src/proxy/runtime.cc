@@ -81,6 +81,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Create(const ProxyConfig& config, Opti
   xds_options.node.node_name = c.node_name;
   xds_options.node.cluster_id = c.cluster_id;
   if (!c.credential_file.empty()) xds_options.token_source = token;
+  xds_options.handlers = std::move(options.xds_handlers);
   AMBIT_ASSIGN_OR_RETURN(auto xds_channel, xds::MakeXdsChannel(c.xds_address));
   r.xds = std::make_unique<xds::DeltaAdsClient>(xds_channel, xds_options, r.store);
 

@@ -29,6 +29,8 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <string>
 #include <memory>
 
 #include "core/result.h"
@@ -43,6 +45,7 @@ class StateStore;
 }
 namespace ambit::xds {
 class DeltaAdsClient;
+class ResourceHandler;
 }
 
 namespace ambit::httpd {
@@ -67,6 +70,9 @@ class Runtime {
     // How often memory left by bursts and closed connections is given back
     // to the OS (MemoryTrimmer); 0 = never.
     std::chrono::milliseconds memory_trim_period{0};
+    // xDS types beyond the workload state, each with its consumer
+    // (DeltaAdsClientOptions::handlers), e.g. the waypoint's route tables.
+    std::map<std::string, std::shared_ptr<xds::ResourceHandler>> xds_handlers;
   };
 
   static Result<std::unique_ptr<Runtime>> Create(const ProxyConfig& config, Options options);

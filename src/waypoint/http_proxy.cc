@@ -387,8 +387,14 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
   EventQueue queue;
   http1::Parser parser(http1::Parser::Kind::kRequests, queue, options_.limits);
   std::vector<std::uint8_t> buffer(kReadBuffer);
-  const std::shared_ptr<const route::RouteTable> table =
-      tables_.Find(tunnel.destination.service_host);
+  // The Service's table, looked up again when a new set was published (a
+  // route change applies to the next request of an open keep-alive tunnel,
+  // as Envoy applies a new route configuration to new requests).
+  std::shared_ptr<const RouteTables::Map> tables_seen = tables_.Snapshot();
+  std::shared_ptr<const route::RouteTable> table;
+  if (auto it = tables_seen->find(tunnel.destination.service_host); it != tables_seen->end()) {
+    table = it->second;
+  }
 
   // HTTP/1.1, or HTTP/2 with prior knowledge (RFC 9113 §3.3): read until the
   // bytes either differ from HTTP/2's connection preface or hold all of it.
@@ -453,6 +459,11 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     if (head.authority.empty()) head.authority = tunnel.destination.service_host;  // HTTP/1.0
 
     // decide
+    if (std::shared_ptr<const RouteTables::Map> now = tables_.Snapshot(); now != tables_seen) {
+      tables_seen = std::move(now);
+      auto it = tables_seen->find(tunnel.destination.service_host);
+      table = it == tables_seen->end() ? nullptr : it->second;
+    }
     RequestDecision decision =
         DecideRequest(tunnel.destination, std::move(head), table.get(), loop.rng());
     auto* forward = std::get_if<ForwardRequest>(&decision);

@@ -21,7 +21,9 @@
 #include "proxy/state_lookup.h"
 #include "state/state_store.h"
 #include "telemetry/tcp_metrics.h"
+#include "route/wire.h"
 #include "waypoint/relay.h"
+#include "waypoint/route_updates.h"
 #include "waypoint/telemetry.h"
 
 namespace ambit::waypoint {
@@ -38,6 +40,8 @@ struct Waypoint::Impl {
   proxy::CertLease lease;
   std::shared_ptr<proxy::StateLookup> lookup;
   std::unique_ptr<Relay> relay;
+  // ambit.route.v1.RouteTable from ambitd into relay->route_tables().
+  std::shared_ptr<RouteTableUpdater> routes = std::make_shared<RouteTableUpdater>();
   std::shared_ptr<hbone::InboundServer> inbound;
   // Accepted connections waiting for the certificate (Accept), on every
   // loop; cancelled at shutdown, before this Impl goes.
@@ -193,6 +197,7 @@ void Waypoint::Impl::AddAdmin() {
         {"service", self.service_key},
         {"hboneAddress", listener ? listener->local_address().ToString() : std::string()}};
   });
+  admin.AddDumpSection("routeTables", [this](nlohmann::json& out) { routes->Dump(out); });
   admin.AddDumpSection("counters", [this](nlohmann::json& out) {
     relay->DumpCounters(out);
     out["policyUpdates"] = policy_recheck->updates.load(std::memory_order_relaxed);
@@ -234,6 +239,7 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   proxy::Runtime::Options runtime_options;
   runtime_options.xds_node.pod_name = config.name;
   runtime_options.xds_node.pod_namespace = config.ns;
+  runtime_options.xds_handlers[std::string(route::kRouteTableTypeUrl)] = w.routes;
   AMBIT_ASSIGN_OR_RETURN(w.runtime, proxy::Runtime::Create(config, runtime_options));
   w.metrics = std::make_unique<telemetry::TcpMetrics>(w.runtime->metrics());
   proxy::Runtime& rt = *w.runtime;
@@ -243,6 +249,7 @@ Result<std::unique_ptr<Waypoint>> Waypoint::Start(WaypointConfig config) {
   w.lookup = std::make_shared<proxy::StateLookup>(rt.store(), rt.workers().size());
   auto sockets = std::make_shared<net::DefaultSocketFactory>();
   w.BuildRelay(sockets);
+  w.routes->Attach(&w.relay->route_tables());  // before StartDiscovery
   w.AddAdmin();
 
   // Bind first: a port conflict is the likeliest failure and should stop us

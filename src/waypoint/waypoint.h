@@ -5,9 +5,9 @@
 // to it to one healthy endpoint over a new HBONE connection with its own
 // identity (relay.h). Tunnels to a Service port declared HTTP/1.1 are parsed
 // and each request routed by the Service's route table (http_proxy.h); no L7
-// policy yet. Route tables are not delivered by xDS yet: route_tables() is
-// where they are published (tests do it directly); a Service without one
-// gets Istio's default route.
+// policy yet. Route tables come from ambitd as ambit.route.v1.RouteTable
+// resources (route_updates.h) and are published into route_tables(); a
+// Service without one gets Istio's default route.
 //
 // It learns workloads and services from ambitd's delta xDS (like ztunnel)
 // and gets its certificate, spiffe://<td>/ns/<namespace>/sa/<service account>,

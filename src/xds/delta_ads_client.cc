@@ -55,6 +55,7 @@ DeltaAdsClient::DeltaAdsClient(std::shared_ptr<rpc::Channel> channel,
   if (options_.type_urls.empty()) {
     options_.type_urls = {std::string(kAddressTypeUrl), std::string(kAuthorizationTypeUrl)};
   }
+  for (const auto& [type_url, handler] : options_.handlers) options_.type_urls.push_back(type_url);
 }
 
 DeltaAdsClient::~DeltaAdsClient() { Stop(); }
@@ -155,7 +156,11 @@ Status DeltaAdsClient::Exchange(rpc::ClientCall& call, bool& got_response) {
     if (i == 0) options_.node.ToProto(request.mutable_node());
     request.set_type_url(options_.type_urls[i]);
     // An empty first subscription list is a wildcard subscription.
-    for (const auto& [name, version] : applier_->versions(options_.type_urls[i])) {
+    auto handler = options_.handlers.find(options_.type_urls[i]);
+    const std::map<std::string, std::string> versions = handler != options_.handlers.end()
+                                                            ? handler->second->versions()
+                                                            : applier_->versions(options_.type_urls[i]);
+    for (const auto& [name, version] : versions) {
       (*request.mutable_initial_resource_versions())[name] = version;
     }
     AMBIT_RETURN_IF_ERROR(call.Write(request.SerializeAsString()));
@@ -170,7 +175,9 @@ Status DeltaAdsClient::Exchange(rpc::ClientCall& call, bool& got_response) {
       return Error(ErrorCode::kProtocol, "unparsable DeltaDiscoveryResponse (" +
                                              std::to_string(bytes.size()) + " bytes)");
     }
-    Status applied = applier_->Apply(response);
+    auto handler = options_.handlers.find(response.type_url());
+    Status applied = handler != options_.handlers.end() ? handler->second->Apply(response)
+                                                         : applier_->Apply(response);
     std::vector<std::function<void()>> wake;
     {
       std::lock_guard lock(mu_);

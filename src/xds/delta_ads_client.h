@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -34,6 +35,7 @@
 #include "core/result.h"
 #include "state/state_store.h"
 #include "xds/proxy_node.h"
+#include "xds/resource_handler.h"
 
 namespace ambit::rpc {
 class Channel;
@@ -48,6 +50,9 @@ struct DeltaAdsClientOptions {
   ProxyNode node;
   // Wildcard subscriptions, one per type.
   std::vector<std::string> type_urls;  // empty = Address and Authorization
+  // More types, each consumed by its handler (resource_handler.h) instead of
+  // the workload state; also subscribed (wildcard) and counted for synced().
+  std::map<std::string, std::shared_ptr<ResourceHandler>> handlers;
   // Returns the bearer token (re-read on every connect); null = send none.
   std::function<Result<std::string>()> token_source;
   std::chrono::milliseconds initial_backoff{10};

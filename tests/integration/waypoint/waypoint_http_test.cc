@@ -20,6 +20,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -34,6 +36,7 @@
 #include "net/listener.h"
 #include "proxy/tls_secret.h"
 #include "route/table.h"
+#include "route/wire.h"
 #include "support/temp_dir.h"
 #include "test_resources.h"
 #include "waypoint/http_proxy.h"
@@ -664,6 +667,61 @@ TEST_F(WaypointHttpTest, WithoutATableTheServiceEndpointsServe) {
     ++backends[Lines(r->body)["backend"]];
   }
   // Each request picks an endpoint of reviews: both serve.
+  EXPECT_GT(backends["v1"], 0);
+  EXPECT_GT(backends["v2"], 0);
+}
+
+// Route tables from the control plane: an ambit.route.v1.RouteTable served
+// over delta ADS changes where the waypoint sends requests; one that does not
+// compile is NACKed and the previous table keeps serving; removing it returns
+// the Service to the default route (every endpoint of reviews).
+TEST_F(WaypointHttpTest, RouteTableFromXdsRoutesAndItsRemovalRestoresTheDefault) {
+  auto wait = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  };
+  auto dump = [&] { return nlohmann::json::parse(waypoint_->ConfigDump())["routeTables"]; };
+  route::RouteRules rules;
+  rules.precedence = route::Precedence::kGatewayApi;
+  rules.routes = {PrefixRoute("v2", "/v2", "reviews-v2.default.svc.cluster.local"),
+                  PrefixRoute("rest", "/", "reviews-v1.default.svc.cluster.local")};
+  ASSERT_TRUE(store_.Set(route::kRouteTableTypeUrl, kReviews, route::EncodeRouteTable(rules)).ok());
+  ASSERT_TRUE(wait([&] { return waypoint_->route_tables().Find(kReviews) != nullptr; }))
+      << waypoint_->ConfigDump();
+  EXPECT_EQ(dump()["tables"][kReviews]["routes"], 2) << dump();
+  EXPECT_NE(dump()["tables"][kReviews]["version"], "") << dump();
+
+  Client client(Via(kReviewsVip));
+  for (int i = 0; i < 10; ++i) {
+    auto v2 = client.Exchange(Get("/v2/reviews/" + std::to_string(i)));
+    ASSERT_TRUE(v2.has_value());
+    EXPECT_EQ(Lines(v2->body)["backend"], "v2");
+    auto v1 = client.Exchange(Get("/reviews/" + std::to_string(i)));
+    ASSERT_TRUE(v1.has_value());
+    EXPECT_EQ(Lines(v1->body)["backend"], "v1");
+  }
+
+  // A table the waypoint cannot compile: rejected, the split stays.
+  route::RouteRules bad = rules;
+  bad.routes[0].matches[0].path = route::PathMatch{route::PathMatch::Kind::kRegex, "("};
+  ASSERT_TRUE(store_.Set(route::kRouteTableTypeUrl, kReviews, route::EncodeRouteTable(bad)).ok());
+  ASSERT_TRUE(wait([&] { return dump()["lastRejection"] != ""; })) << dump();
+  EXPECT_NE(dump()["lastRejection"].get<std::string>().find(kReviews), std::string::npos) << dump();
+  auto still = client.Exchange(Get("/v2/after-nack"));
+  ASSERT_TRUE(still.has_value());
+  EXPECT_EQ(Lines(still->body)["backend"], "v2");
+
+  // Deleted: the default route again, both endpoints serve /v2 paths.
+  store_.Remove(route::kRouteTableTypeUrl, kReviews);
+  ASSERT_TRUE(wait([&] { return waypoint_->route_tables().Find(kReviews) == nullptr; }));
+  EXPECT_TRUE(dump()["tables"].empty()) << dump();
+  std::map<std::string, int> backends;
+  for (int i = 0; i < 40; ++i) {
+    auto r = client.Exchange(Get("/v2/" + std::to_string(i)));
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->response.status, 200);
+    ++backends[Lines(r->body)["backend"]];
+  }
   EXPECT_GT(backends["v1"], 0);
   EXPECT_GT(backends["v2"], 0);
 }
