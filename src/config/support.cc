@@ -10,10 +10,11 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::string_view kNeedsL7 =
-    "stored, not enforced: L7 traffic management needs the L7 waypoint's route tables, which are "
-    "not pushed to it yet (the waypoint parses HTTP on HTTP ports and sends every request by "
-    "Istio's default route; ztunnel ignores it)";
+constexpr std::string_view kRoutes =
+    "enforced by the waypoint on Services bound to one (istio.io/use-waypoint): matches, weighted "
+    "backends and subsets, rewrites, redirects, direct responses and header changes; not applied "
+    "yet by the waypoint: timeouts, retries, fault injection and mirroring; on a Service without a "
+    "waypoint the route does nothing (as in Istio ambient: ztunnel does no L7)";
 constexpr std::string_view kLocalRuntime = "stored, not used by the local runtime";
 
 const std::vector<SupportEntry> kTable = {
@@ -117,8 +118,10 @@ const std::vector<SupportEntry> kTable = {
     {"RequestAuthentication", "", Support::kNotEnforced,
      "stored, not enforced: JWT validation needs the L7 waypoint, which is later work"},
     // Istio traffic management.
-    {"VirtualService", "", Support::kNotEnforced, kNeedsL7},
-    {"DestinationRule", "", Support::kNotEnforced, kNeedsL7},
+    {"VirtualService", "", Support::kPartial, kRoutes},
+    {"DestinationRule", "", Support::kPartial,
+     "subsets are enforced by the waypoint for the VirtualServices that name them; trafficPolicy "
+     "(load balancing, connection pools, outlier detection, TLS) is not applied yet"},
     {"ServiceEntry", "", Support::kEnforced,
      "hosts are published to ztunnel with their addresses or auto-allocated VIPs, answered by its "
      "DNS proxy and routed to the endpoints or selected pods (docs/dns.md)"},
@@ -137,8 +140,8 @@ const std::vector<SupportEntry> kTable = {
     {"Gateway", "spec.gatewayClassName", Support::kNotEnforced,
      "stored, not enforced: only gatewayClassName istio-waypoint is acted on (no ingress gateways)",
      "!istio-waypoint"},
-    {"HTTPRoute", "", Support::kNotEnforced, kNeedsL7},
-    {"GRPCRoute", "", Support::kNotEnforced, kNeedsL7},
+    {"HTTPRoute", "", Support::kPartial, kRoutes},
+    {"GRPCRoute", "", Support::kPartial, kRoutes},
 };
 
 bool IsSet(const json& v) {

@@ -10,6 +10,7 @@
 #include "control/model_input.h"
 #include "core/log.h"
 #include "model/authorization.h"
+#include "model/route_tables.h"
 
 namespace ambit::control {
 
@@ -96,6 +97,37 @@ std::vector<std::string> PolicyWarningsFor(const StoreState& next, const Manifes
   return out;
 }
 
+std::vector<std::string> RouteWarningsFor(const StoreState& next, const Manifests& input,
+                                          const model::MeshSettings& mesh) {
+  std::vector<std::string> out;
+  std::map<config::ResourceKey, size_t> applied;  // route kinds -> index in |input|
+  for (size_t i = 0; i < input.resources.size(); ++i) {
+    const config::Resource& r = input.resources[i];
+    if (std::holds_alternative<config::HttpRoute>(r) ||
+        std::holds_alternative<config::GrpcRoute>(r) ||
+        std::holds_alternative<config::VirtualService>(r) ||
+        std::holds_alternative<config::DestinationRule>(r)) {
+      applied.emplace(config::KeyOf(r), i);
+    }
+  }
+  if (applied.empty()) return out;
+  const model::RouteTableModel routes =
+      model::BuildRouteTables(BuildModelInput(next, nullptr, mesh));
+  std::set<std::string> seen;
+  for (config::Diagnostic d : routes.diagnostics) {
+    auto it = applied.find(config::ResourceKey{d.kind, d.ns, d.name});
+    if (it == applied.end()) continue;
+    if (it->second < input.origins.size()) {
+      d.file = input.origins[it->second].file;
+      d.line = input.origins[it->second].line;
+      d.document = input.origins[it->second].document;
+    }
+    std::string line = d.ToString();
+    if (seen.insert(line).second) out.push_back(std::move(line));
+  }
+  return out;
+}
+
 Result<Manifests> Controller::Parse(const std::vector<ManifestText>& manifests,
                                     std::vector<std::string>* warnings) const {
   Manifests out;
@@ -132,6 +164,9 @@ Result<Outcome> Controller::Apply(const std::vector<ManifestText>& manifests) {
   const model::MeshSettings mesh =
       scope_ != nullptr ? *scope_->For(*store_->Snapshot()) : model::MeshSettings{};
   for (std::string& w : PolicyWarningsFor(outcome.plan.next, input, mesh)) {
+    outcome.warnings.push_back(std::move(w));
+  }
+  for (std::string& w : RouteWarningsFor(outcome.plan.next, input, mesh)) {
     outcome.warnings.push_back(std::move(w));
   }
   reconciler_->Kick();

@@ -41,6 +41,13 @@ struct Outcome {
 std::vector<std::string> PolicyWarningsFor(const StoreState& next, const Manifests& input,
                                            const model::MeshSettings& mesh);
 
+// The same for the HTTPRoutes, GRPCRoutes, VirtualServices and
+// DestinationRules among |input|: the route lowering's problems (field path
+// named) and routes that do nothing because their Service has no waypoint
+// (model/route_tables.h).
+std::vector<std::string> RouteWarningsFor(const StoreState& next, const Manifests& input,
+                                          const model::MeshSettings& mesh);
+
 class MeshScope;
 
 class Controller {

@@ -33,6 +33,14 @@ model::AmbientInput BuildModelInput(const StoreState& state, const RuntimeView* 
       input.authorization_policies.push_back(ap);
     } else if (const auto* pa = std::get_if<config::PeerAuthentication>(&r)) {
       input.peer_authentications.push_back(pa);
+    } else if (const auto* hr = std::get_if<config::HttpRoute>(&r)) {
+      input.http_routes.push_back(hr);
+    } else if (const auto* gr = std::get_if<config::GrpcRoute>(&r)) {
+      input.grpc_routes.push_back(gr);
+    } else if (const auto* vs = std::get_if<config::VirtualService>(&r)) {
+      input.virtual_services.push_back(vs);
+    } else if (const auto* dr = std::get_if<config::DestinationRule>(&r)) {
+      input.destination_rules.push_back(dr);
     }
   }
   if (!has_default) input.namespaces.push_back(&kDefaultNamespace);

@@ -4,6 +4,8 @@
 #include "control/model_input.h"
 #include "core/log.h"
 #include "model/ambient_model.h"
+#include "model/route_tables.h"
+#include "route/wire.h"
 #include "xds/resource_store.h"
 #include "xds/type_urls.h"
 
@@ -35,8 +37,18 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
     last_policy_warnings_ = std::move(policy_warnings);
   }
 
+  model::RouteTableModel routes = model::BuildRouteTables(input);
+  std::vector<std::string> route_warnings;
+  for (const auto& d : routes.diagnostics) route_warnings.push_back(d.ToString());
+  if (route_warnings != last_route_warnings_) {
+    for (const auto& w : route_warnings) AMBIT_LOG_WARN("routes: {}", w);
+    last_route_warnings_ = std::move(route_warnings);
+  }
+
   if (filter_ != nullptr) {
     filter_->Set(std::make_shared<const model::PolicyAudience>(std::move(model.audience)));
+    filter_->SetRouteAudience(std::make_shared<const PolicyAudienceFilter::RouteAudience>(
+        routes.audience.begin(), routes.audience.end()));
   }
   // Policies before the addresses that list them.
   auto policies = resources_->SetAll(xds::kAuthorizationTypeUrl, model.authorization.MessageView());
@@ -48,6 +60,16 @@ void XdsPublisher::Publish(const StoreState& state, const RuntimeView& view) {
   if (!addresses.ok()) {
     AMBIT_LOG_ERROR("publishing addresses: {}", addresses.error().ToString());
     return;
+  }
+  // Route tables after the addresses of the Services they name.
+  auto tables = resources_->SetAll(route::kRouteTableTypeUrl, routes.MessageView());
+  if (!tables.ok()) {
+    AMBIT_LOG_ERROR("publishing route tables: {}", tables.error().ToString());
+    return;
+  }
+  if (!tables->empty()) {
+    AMBIT_LOG_DEBUG("xds: {} route table(s) upserted, {} removed", tables->upserted.size(),
+                    tables->removed.size());
   }
   if (!policies->empty() || !addresses->empty()) {
     AMBIT_LOG_DEBUG("xds: {} address(es) upserted, {} removed; {} policy(ies) upserted, {} removed",

@@ -2,7 +2,8 @@
 // and publishes its result into the xDS resource store, which pushes only what
 // changed to connected proxies: the istio.security.Authorization set first,
 // then the istio.workload.Address set, so a proxy holds a policy before any
-// workload lists it. When a filter is given, the model's policy audience is
+// workload lists it, then the ambit.route.v1.RouteTable set (one table per
+// waypoint-bound Service, model/route_tables.h; each sent only to its waypoint). When a filter is given, the model's policy audience is
 // installed in it before either set changes (per-node filtering of policies).
 // Policy warnings are logged when they change.
 //
@@ -44,6 +45,7 @@ class XdsPublisher {
   PolicyAudienceFilter* filter_;
   std::string last_digest_;
   std::vector<std::string> last_policy_warnings_;
+  std::vector<std::string> last_route_warnings_;
 };
 
 }  // namespace ambit::control

@@ -97,6 +97,11 @@ struct AmbientInput {
   // makes each node its own zone.
   std::map<std::string, NodeLocality> node_localities;
   std::vector<ServiceEntryInput> service_entries;
+  // L7 routing (route_tables.h).
+  std::vector<const config::HttpRoute*> http_routes;
+  std::vector<const config::GrpcRoute*> grpc_routes;
+  std::vector<const config::VirtualService*> virtual_services;
+  std::vector<const config::DestinationRule*> destination_rules;
 };
 
 }  // namespace ambit::model

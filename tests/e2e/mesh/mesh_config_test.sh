@@ -107,7 +107,7 @@ grep -q 'Warning \[AMB0001\] (Namespace canary-apps) istio.io/rev=canary names a
 log "apply says what is not enforced"
 sed "s/@NS@/mesh/g" "$TESTDATA/kinds.yaml" > "$WORK/kinds.yaml"
 kinds_out=$(ctl apply -f "$WORK/kinds.yaml")
-grep -q '(VirtualService mesh/reviews): stored, not enforced: L7 traffic management needs the L7 waypoint' <<<"$kinds_out" ||
+grep -q '(VirtualService mesh/reviews): enforced by the waypoint on Services bound to one' <<<"$kinds_out" ||
   fail "no not-enforced warning for the VirtualService: $kinds_out"
 grep -q 'Error \[IST0101\] (AuthorizationPolicy mesh/ref-missing) Referenced Service not found: "mesh/nope"' <<<"$kinds_out" ||
   fail "no IST0101 finding on apply: $kinds_out"

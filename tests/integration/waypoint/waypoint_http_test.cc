@@ -677,7 +677,8 @@ TEST_F(WaypointHttpTest, WithoutATableTheServiceEndpointsServe) {
 // the Service to the default route (every endpoint of reviews).
 TEST_F(WaypointHttpTest, RouteTableFromXdsRoutesAndItsRemovalRestoresTheDefault) {
   auto wait = [&](const std::function<bool()>& done) {
-    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return done();
   };
   auto dump = [&] { return nlohmann::json::parse(waypoint_->ConfigDump())["routeTables"]; };

@@ -39,7 +39,7 @@ TEST(SupportTable, EveryStoredKindHasAWholeKindEntry) {
   }
 }
 
-TEST(SupportTable, NotEnforcedKindsWarn) {
+TEST(SupportTable, PartlyEnforcedRouteKindsSayWhatIsNot) {
   auto warnings = CheckSupport(One(R"(apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews}
@@ -51,8 +51,11 @@ spec:
 )"));
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_EQ(warnings[0].path, "");
-  EXPECT_NE(warnings[0].message.find("not enforced"), std::string::npos);
-  EXPECT_NE(warnings[0].message.find("L7 waypoint"), std::string::npos);
+  EXPECT_NE(warnings[0].message.find("enforced by the waypoint on Services bound to one"),
+            std::string::npos);
+  EXPECT_NE(warnings[0].message.find("not applied yet by the waypoint: timeouts, retries"),
+            std::string::npos);
+  EXPECT_NE(warnings[0].message.find("without a waypoint the route does nothing"), std::string::npos);
 }
 
 TEST(SupportTable, EnforcedKindsAndUnusedFieldsDoNotWarn) {
