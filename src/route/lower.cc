@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "route/retry.h"
 #include "route/table.h"
 
 namespace ambit::route {
@@ -181,19 +182,6 @@ Backend GatewayBackend(const json& ref, const std::string& route_ns, const Lower
   }
   return b;
 }
-
-}  // namespace
-
-RetryPolicy IstioDefaultRetry() {
-  RetryPolicy r;
-  r.attempts = 2;
-  r.retry_on = {"connect-failure", "refused-stream", "unavailable", "cancelled",
-                "retriable-status-codes"};
-  r.codes = {503};
-  return r;
-}
-
-namespace {
 
 // Applies the rule-level filters of an HTTPRoute rule to |route|.
 void GatewayFilters(const json& filters, Route& route, const std::string& route_ns,
@@ -724,6 +712,13 @@ Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services
             }
             retry.codes.push_back(static_cast<uint16_t>(code));
           } else {
+            const std::string field = JoinKey(JoinKey(at, "retries"), "retryOn");
+            if (!IsEnvoyRetryOn(item)) {
+              sink.Warning(field, "unknown retry condition \"" + item +
+                                      "\" (Envoy's x-envoy-retry-on conditions); ignored");
+            } else if (!RetryOnBit(item).has_value()) {
+              sink.NotEnforced(field, "retry condition \"" + item + "\"");
+            }
             retry.retry_on.push_back(item);
           }
         }

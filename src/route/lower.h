@@ -27,6 +27,7 @@
 #include "config/diagnostic.h"
 #include "config/gateway.h"
 #include "config/istio.h"
+#include "route/retry.h"  // IstioDefaultRetry
 #include "route/route.h"
 
 namespace ambit::route {
@@ -39,12 +40,6 @@ struct Lowered {
   RouteRules rules;
   std::vector<config::Diagnostic> diagnostics;
 };
-
-// Istio's retry policy for a route that sets none
-// (https://istio.io/latest/docs/concepts/traffic-management/#retries): 2
-// retries on connect-failure, refused-stream, unavailable, cancelled and
-// status 503.
-RetryPolicy IstioDefaultRetry();
 
 Lowered LowerHttpRoutes(const std::vector<config::HttpRoute>& routes,
                         const LowerOptions& options = {});

@@ -451,6 +451,30 @@ spec:
   EXPECT_EQ(svc.route->retry->codes, std::vector<uint16_t>{503});
   EXPECT_EQ(at("/other").route->timeouts.request, std::chrono::milliseconds(0));
 }
+TEST(LowerVirtualServiceTest, RetryOnConditionsNotEnforcedOrUnknownAreNamed) {
+  auto p = Parse(R"yaml(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web]
+  http:
+  - retries: {attempts: 2, retryOn: "5xx,retriable-headers,teapot,429"}
+    route: [{destination: {host: web}}]
+)yaml");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  EXPECT_EQ(Messages(lowered.diagnostics),
+            "W spec.http[0].retries.retryOn: retry condition \"retriable-headers\" is accepted "
+            "but not enforced by the waypoint's route table\n"
+            "W spec.http[0].retries.retryOn: unknown retry condition \"teapot\" (Envoy's "
+            "x-envoy-retry-on conditions); ignored\n");
+  auto table = MustCompile(std::move(lowered.rules));
+  const Route& r = table.routes()[0];
+  ASSERT_TRUE(r.retry);
+  EXPECT_EQ(r.retry->codes, std::vector<uint16_t>{429});
+  EXPECT_EQ(RetryOnMask(*r.retry), kRetryOn5xx | kRetryOnRetriableStatusCodes);
+}
+
 TEST(LowerHttpRouteTest, GammaRoutingByHeader) {
   // https://istio.io/latest/docs/tasks/traffic-management/request-routing/ (Gateway API tab)
   auto p = Parse(R"(
