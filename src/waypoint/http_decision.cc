@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "route/retry.h"
+
 namespace ambit::waypoint {
 namespace {
 
@@ -115,6 +117,8 @@ RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHea
     out.backend_host = destination.service_host;
     out.backend_port = destination.port;
     out.head = std::move(head);
+    static const route::RetryPolicy kIstioDefault = route::IstioDefaultRetry();
+    out.retry = &kIstioDefault;
     return out;
   }
   FieldsLookup fields(head.fields);
@@ -177,6 +181,8 @@ RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHea
   out.head = std::move(head);
   out.route_response_headers = r.response_headers;
   out.backend_response_headers = backend->response_headers;
+  out.timeouts = r.timeouts;
+  out.retry = r.retry.has_value() ? &*r.retry : nullptr;
   return out;
 }
 
@@ -199,6 +205,10 @@ void AddProxyRequestHeaders(h2::RequestHead& head, const net::IpAddress& client,
     if (id != head.fields.end()) head.fields.erase(id);
     head.fields.push_back({"x-request-id", std::string(generated_request_id)});
   }
+  SetAttemptCount(head, attempt);
+}
+
+void SetAttemptCount(h2::RequestHead& head, int attempt) {
   std::erase_if(head.fields, [](const h2::Header& h) { return h.name == "x-envoy-attempt-count"; });
   head.fields.push_back({"x-envoy-attempt-count", std::to_string(attempt)});
 }

@@ -11,7 +11,9 @@
 //                                            by weight, with the route's
 //                                            rewrites and header changes
 //   no route table                        -> Istio's default route: forward
-//                                            to the addressed Service itself
+//                                            to the addressed Service itself,
+//                                            with Istio's default retry policy
+//                                            (route::IstioDefaultRetry)
 //
 // Then, for a forwarded request, the headers every proxied request gets
 // (AddProxyRequestHeaders: x-forwarded-for, x-forwarded-proto, x-request-id,
@@ -51,6 +53,10 @@ struct ForwardRequest {
   // Applied to the answer, in order: the route's, then the backend's.
   route::HeaderModifier route_response_headers;
   route::HeaderModifier backend_response_headers;
+  // The route's timeouts and retry policy (route::Route); the default route
+  // (no table) has no timeout and Istio's default retry policy.
+  route::Timeouts timeouts;
+  const route::RetryPolicy* retry = nullptr;  // owned by the table (or static); null: none
 };
 
 struct LocalReply {
@@ -78,6 +84,10 @@ void ApplyHeaderModifier(h2::Headers& fields, const route::HeaderModifier& modif
 // (replacing a value the client sent).
 void AddProxyRequestHeaders(h2::RequestHead& head, const net::IpAddress& client,
                             std::string_view generated_request_id, int attempt);
+
+// x-envoy-attempt-count |attempt| (1 = the first try), replacing the
+// previous value: for each retry after AddProxyRequestHeaders.
+void SetAttemptCount(h2::RequestHead& head, int attempt);
 
 // The response headers: |forward|'s header changes, then
 // x-envoy-upstream-service-time (milliseconds from sending the request

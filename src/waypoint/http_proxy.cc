@@ -1,9 +1,15 @@
 #include "waypoint/http_proxy.h"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <random>
 #include <span>
+
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "core/log.h"
 #include "h2/stream_byte_stream.h"
@@ -11,6 +17,8 @@
 #include "http1/writer.h"
 #include "net/byte_stream.h"
 #include "net/connect.h"
+#include "net/with_timeout.h"
+#include "route/retry.h"
 #include "waypoint/stream_copy.h"
 
 namespace ambit::waypoint {
@@ -281,6 +289,24 @@ hbone::RouteDecision HttpProxy::Resolve(const ForwardRequest& forward, const Tun
   return route;
 }
 
+hbone::RouteDecision HttpProxy::ResolveRetry(const ForwardRequest& forward, const Tunnel& tunnel,
+                                             const std::vector<std::string>& tried,
+                                             const hbone::RouteDecision& last) {
+  // As Envoy's previous_hosts retry predicate (Istio's default), with its
+  // 5 host selection attempts: an endpoint not tried yet when one turns up.
+  // Consecutive picks walk the endpoint list (DecideRoute takes pick modulo
+  // its size), so with 5 or fewer endpoints an untried one is always found.
+  constexpr int kPicks = 5;
+  const std::uint64_t first = Local().rng();
+  for (int i = 0; i < kPicks; ++i) {
+    hbone::RouteDecision pick = Resolve(forward, tunnel, first + static_cast<std::uint64_t>(i));
+    if (pick.kind == hbone::RouteDecision::Kind::kReject) return last;
+    const std::string key = pick.next_hop.ToString() + " " + pick.connect_target.ToString();
+    if (std::find(tried.begin(), tried.end(), key) == tried.end() || i + 1 == kPicks) return pick;
+  }
+  return last;
+}
+
 asio::awaitable<Result<std::unique_ptr<HttpProxy::Upstream>>> HttpProxy::Acquire(
     const hbone::RouteDecision& route, const Tunnel& tunnel, bool fresh) {
   Loop& loop = Local();
@@ -377,6 +403,252 @@ asio::awaitable<void> HttpProxy::RelayOpaque(h2::StreamByteStream& down, const s
   outcome.bytes_received += r.socket_to_peer;
   outcome.bytes_sent += r.peer_to_socket;
   outcome.aborted = r.aborted;
+}
+
+// ---- attempts: timeouts and retries ----------------------------------------
+
+namespace {
+
+// The request body as the client sent it so far, kept for a retry while it
+// fits the limit (raw bytes, framed again on each try).
+struct ReplayBody {
+  std::vector<std::string> pieces;
+  std::size_t size = 0;
+  h2::Headers trailers;
+  bool complete = false;    // the client's request ended
+  bool replayable = true;   // every byte so far is kept
+
+  void Add(std::string bytes, std::size_t limit) {
+    size += bytes.size();
+    if (!replayable) return;
+    if (size > limit) {
+      replayable = false;
+      pieces.clear();
+      return;
+    }
+    pieces.push_back(std::move(bytes));
+  }
+};
+
+// Where the request's remaining events come from (Serve's parser state).
+struct DownstreamReader {
+  net::ByteStream* stream = nullptr;
+  http1::Parser* parser = nullptr;
+  EventQueue* queue = nullptr;
+  std::vector<std::uint8_t>* buffer = nullptr;
+  std::uint64_t* bytes_read = nullptr;
+  std::string* pending = nullptr;
+};
+
+asio::awaitable<Next> ReadRequestEvent(DownstreamReader d) {
+  co_return co_await ReadEvent(*d.stream, *d.parser, *d.queue, *d.buffer, *d.bytes_read,
+                               *d.pending);
+}
+
+std::optional<int> GrpcStatusOf(const h2::Headers& fields) {
+  for (const h2::Header& h : fields) {
+    if (h.name != "grpc-status") continue;
+    int v = 0;
+    if (h.value.empty() || h.value.size() > 2) return std::nullopt;
+    for (char c : h.value) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  }
+  return std::nullopt;
+}
+
+bool HasField(const h2::Headers& fields, std::string_view name) {
+  return std::any_of(fields.begin(), fields.end(),
+                     [&](const h2::Header& h) { return h.name == name; });
+}
+
+}  // namespace
+
+struct HttpProxy::AttemptState {
+  // In.
+  hbone::RouteDecision route;
+  const Tunnel* tunnel = nullptr;
+  const h2::RequestHead* head = nullptr;
+  http1::Framing framing;
+  bool head_request = false;
+  ReplayBody* body = nullptr;
+  DownstreamReader down;
+  std::size_t body_limit = 0;
+  // Out.
+  std::unique_ptr<Upstream> upstream;
+  route::AttemptEnd end;
+  bool client_failed = false;  // the client's side failed mid-body
+  std::string error;
+  Event response;  // kResponse: the final response head
+  std::chrono::steady_clock::time_point sent_at;
+};
+
+asio::awaitable<Status> HttpProxy::RunAttempt(AttemptState* s) {
+  using Kind = route::AttemptEnd::Kind;
+  auto acquired = co_await Acquire(s->route, *s->tunnel, /*fresh=*/false);
+  if (!acquired.ok()) {
+    s->error = acquired.error().ToString();
+    s->end.kind = s->error.find("REFUSED_STREAM") != std::string::npos ? Kind::kRefusedStream
+                                                                       : Kind::kConnectFailure;
+    co_return Ok();
+  }
+  s->upstream = std::move(*acquired);
+  Upstream& up = *s->upstream;
+  const bool chunked = s->framing.kind == http1::Framing::Kind::kChunked;
+  // The head and what the client sent so far (all of it on a retry).
+  std::string out;
+  http1::AppendRequestHead(out, *s->head, s->framing);
+  for (const std::string& piece : s->body->pieces) {
+    if (chunked) {
+      http1::AppendChunk(out, AsBytes(piece));
+    } else {
+      out += piece;
+    }
+  }
+  if (s->body->complete && chunked) http1::AppendLastChunk(out, s->body->trailers);
+  s->sent_at = std::chrono::steady_clock::now();
+  Status sent = co_await Send(*up.stream, out);
+  if (!sent.ok()) {
+    s->end.kind = Kind::kReset;
+    s->error = "sending the request to " + up.key + ": " + sent.error().ToString();
+    co_return Ok();
+  }
+  s->end.request_head_sent = true;
+  // The rest of the body as it arrives.
+  while (!s->body->complete) {
+    Next next = co_await ReadRequestEvent(s->down);
+    if (next.state != Next::State::kEvent) {
+      s->client_failed = true;
+      co_return Ok();
+    }
+    out.clear();
+    switch (next.event.kind) {
+      case Event::Kind::kBody:
+        if (chunked) {
+          http1::AppendChunk(out, AsBytes(next.event.bytes));
+        } else {
+          out = next.event.bytes;
+        }
+        s->body->Add(std::move(next.event.bytes), s->body_limit);
+        break;
+      case Event::Kind::kTrailers:
+        s->body->trailers = std::move(next.event.trailers);
+        break;
+      case Event::Kind::kEnd:
+        s->body->complete = true;
+        if (chunked) http1::AppendLastChunk(out, s->body->trailers);
+        break;
+      default:
+        break;
+    }
+    sent = co_await Send(*up.stream, out);
+    if (!sent.ok()) {
+      s->end.kind = Kind::kReset;
+      s->error = "sending the request to " + up.key + ": " + sent.error().ToString();
+      co_return Ok();
+    }
+  }
+  // The response head (1xx skipped).
+  up.parser.ExpectResponseToHead(s->head_request);
+  for (;;) {
+    Next answer = co_await ReadEvent(*up.stream, up.parser, up.queue, up.buffer, up.bytes_read,
+                                     up.pending);
+    if (answer.state != Next::State::kEvent) {
+      s->end.kind = Kind::kReset;
+      s->error = up.key + " ended before the response head: " +
+                 (answer.state == Next::State::kEof ? std::string("upstream closed") : answer.error);
+      co_return Ok();
+    }
+    if (answer.event.kind != Event::Kind::kResponse) continue;  // not before a head (parser)
+    const h2::ResponseHead& head = answer.event.response;
+    if (head.status >= 100 && head.status < 200) continue;  // 1xx: not forwarded
+    s->end.kind = Kind::kResponse;
+    s->end.status = head.status;
+    s->end.grpc_status = GrpcStatusOf(head.fields);
+    s->end.rate_limited = HasField(head.fields, "x-envoy-ratelimited");
+    s->response = std::move(answer.event);
+    co_return Ok();
+  }
+}
+
+struct HttpProxy::ResponseState {
+  // In.
+  Upstream* upstream = nullptr;
+  net::ByteStream* down = nullptr;
+  std::uint64_t* bytes_sent = nullptr;
+  const ForwardRequest* forward = nullptr;
+  Event* head = nullptr;  // the response head event (RunAttempt's)
+  bool head_request = false;
+  int client_minor = 1;
+  std::chrono::steady_clock::time_point sent_at;
+  // In and out.
+  bool keep_alive = true;
+  // Out.
+  bool head_sent = false;
+  bool done = false;
+  std::string error;
+};
+
+asio::awaitable<Status> HttpProxy::StreamResponse(ResponseState* s) {
+  Upstream& up = *s->upstream;
+  h2::ResponseHead& response = s->head->response;
+  up.server_keep_alive = s->head->info.keep_alive;
+  AddProxyResponseHeaders(response, *s->forward,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - s->sent_at));
+  const http1::Framing framing =
+      ResponseFraming(response, s->head->info, s->head_request, s->client_minor);
+  if (framing.kind == http1::Framing::Kind::kUntilClose) s->keep_alive = false;
+  http1::HeadOptions options;
+  options.keep_alive = s->keep_alive;
+  DropContentLength(response.fields);
+  std::string out;
+  http1::AppendResponseHead(out, response, framing, options);
+  s->head_sent = true;  // from here on some of it may have reached the client
+  Status written = co_await Send(*s->down, out, s->bytes_sent);
+  if (!written.ok()) {
+    s->error = "to the client: " + written.error().ToString();
+    co_return Ok();
+  }
+  h2::Headers trailers;
+  while (!s->done) {
+    Next answer = co_await ReadEvent(*up.stream, up.parser, up.queue, up.buffer, up.bytes_read,
+                                     up.pending);
+    if (answer.state != Next::State::kEvent) {
+      s->error = answer.state == Next::State::kEof ? "upstream closed" : answer.error;
+      co_return Ok();
+    }
+    out.clear();
+    switch (answer.event.kind) {
+      case Event::Kind::kBody:
+        if (framing.kind == http1::Framing::Kind::kChunked) {
+          http1::AppendChunk(out, AsBytes(answer.event.bytes));
+        } else {
+          out = std::move(answer.event.bytes);
+        }
+        written = co_await Send(*s->down, out, s->bytes_sent);
+        break;
+      case Event::Kind::kTrailers:
+        trailers = std::move(answer.event.trailers);
+        break;
+      case Event::Kind::kEnd:
+        if (framing.kind == http1::Framing::Kind::kChunked) {
+          http1::AppendLastChunk(out, trailers);
+          written = co_await Send(*s->down, out, s->bytes_sent);
+        }
+        s->done = written.ok();
+        break;
+      default:
+        break;
+    }
+    if (!written.ok()) {
+      s->error = "to the client: " + written.error().ToString();
+      co_return Ok();
+    }
+  }
+  co_return Ok();
 }
 
 asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream> downstream,
@@ -497,7 +769,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
       continue;
     }
 
-    // send: the request head, then its body as it arrives
+    // The client waiting for 100-continue is told to send its body.
     if (info.expect_continue) {
       std::erase_if(forward->head.fields, [](const h2::Header& h) { return h.name == "expect"; });
       const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -508,157 +780,191 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     }
     AddProxyRequestHeaders(forward->head, tunnel.client, FormatRequestId(loop.rng(), loop.rng()),
                            /*attempt=*/1);
-    // A request that fails upstream before its answer began: 503 with
-    // |flag|, and the tunnel closed (the rest of its body is not read).
-    auto fail = [&](const char* flag, std::string reason) -> asio::awaitable<void> {
-      ++loop.counters.local_replies;
-      AMBIT_LOG_INFO("waypoint: http {} {}{} -> 503 {} ({})", method,
-                     tunnel.destination.service_host, route::OneLine(path), flag, reason);
-      LocalReply reply{503,
-                       {},
-                       "upstream connect error or disconnect/reset before headers",
-                       flag,
-                       std::move(reason)};
-      const std::string bytes = ReplyBytes(reply, /*keep_alive=*/false);
-      (void)co_await Send(down, bytes, &outcome.bytes_sent);
-    };
-    auto acquired = co_await Acquire(route, tunnel, /*fresh=*/false);
-    if (!acquired.ok()) {
-      std::string reason = forward->backend_host + " endpoint " + route.connect_target.ToString() +
-                           ": " + acquired.error().ToString();
-      co_await fail("UF", std::move(reason));
-      break;
+    // send, under the route's timeouts, as often as its retry policy allows
+    const route::RetryPolicy* policy = forward->retry;
+    const std::uint32_t retry_mask = policy != nullptr ? route::RetryOnMask(*policy) : 0;
+    const std::uint32_t max_retries = policy != nullptr ? policy->attempts : 0;
+    std::optional<std::chrono::steady_clock::duration> per_try;
+    if (policy != nullptr && policy->per_try_timeout && policy->per_try_timeout->count() > 0) {
+      per_try = *policy->per_try_timeout;
+    } else if (forward->timeouts.backend_request && forward->timeouts.backend_request->count() > 0) {
+      per_try = *forward->timeouts.backend_request;
     }
-    std::unique_ptr<Upstream> upstream = std::move(*acquired);
-    const http1::Framing request_framing = RequestFraming(info);
-    std::string out;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (forward->timeouts.request && forward->timeouts.request->count() > 0) {
+      deadline = start + *forward->timeouts.request;
+    }
+    ReplayBody body;
     DropContentLength(forward->head.fields);
-    http1::AppendRequestHead(out, forward->head, request_framing);
-    const auto sent_at = std::chrono::steady_clock::now();
-    Status up = co_await Send(*upstream->stream, out);
-    bool request_done = false;
-    h2::Headers trailers;
-    while (up.ok() && !request_done) {
-      Next body = co_await ReadEvent(down, parser, queue, buffer, outcome.bytes_received, first);
-      if (body.state != Next::State::kEvent) break;
-      out.clear();
-      switch (body.event.kind) {
-        case Event::Kind::kBody:
-          if (request_framing.kind == http1::Framing::Kind::kChunked) {
-            http1::AppendChunk(out, AsBytes(body.event.bytes));
-          } else {
-            out = std::move(body.event.bytes);
-          }
-          up = co_await Send(*upstream->stream, out);
-          break;
-        case Event::Kind::kTrailers:
-          trailers = std::move(body.event.trailers);
-          break;
-        case Event::Kind::kEnd:
-          if (request_framing.kind == http1::Framing::Kind::kChunked) {
-            http1::AppendLastChunk(out, trailers);
-            up = co_await Send(*upstream->stream, out);
-          }
-          request_done = up.ok();
-          break;
-        default:
-          break;
-      }
-    }
-    if (!request_done) {
-      if (!up.ok()) {
-        std::string reason =
-            "sending the request to " + upstream->key + ": " + up.error().ToString();
-        co_await fail("UC", std::move(reason));
-      } else {
-        outcome.aborted = true;  // the client went away mid-body
-      }
-      break;
-    }
-
-    // answer
-    upstream->parser.ExpectResponseToHead(method == "HEAD");
-    bool head_sent = false;
-    bool keep_alive = info.keep_alive;
-    bool response_done = false;
-    int status = 0;
-    http1::Framing response_framing;
-    h2::Headers response_trailers;
-    std::string error;
-    while (!response_done) {
-      Next answer = co_await ReadEvent(*upstream->stream, upstream->parser, upstream->queue,
-                                       upstream->buffer, upstream->bytes_read, upstream->pending);
-      if (answer.state != Next::State::kEvent) {
-        error = answer.state == Next::State::kEof ? "upstream closed" : answer.error;
-        break;
-      }
-      out.clear();
-      Status written;
-      switch (answer.event.kind) {
-        case Event::Kind::kResponse: {
-          h2::ResponseHead& response = answer.event.response;
-          if (response.status >= 100 && response.status < 200) continue;  // 1xx: not forwarded
-          status = response.status;
-          upstream->server_keep_alive = answer.event.info.keep_alive;
-          AddProxyResponseHeaders(response, *forward,
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::steady_clock::now() - sent_at));
-          response_framing =
-              ResponseFraming(response, answer.event.info, method == "HEAD", info.version_minor);
-          if (response_framing.kind == http1::Framing::Kind::kUntilClose) keep_alive = false;
-          http1::HeadOptions options;
-          options.keep_alive = keep_alive;
-          DropContentLength(response.fields);
-          http1::AppendResponseHead(out, response, response_framing, options);
-          written = co_await Send(down, out, &outcome.bytes_sent);
-          head_sent = true;
+    std::unique_ptr<AttemptState> st;
+    std::uint32_t retries = 0;
+    std::vector<std::string> tried;
+    bool request_timed_out = false;  // the route's request timeout expired
+    bool exhausted = false;          // retriable, but no retry left (URX)
+    for (;;) {
+      st = std::make_unique<AttemptState>();
+      st->route = route;
+      st->tunnel = &tunnel;
+      st->head = &forward->head;
+      st->framing = RequestFraming(info);
+      st->head_request = method == "HEAD";
+      st->body = &body;
+      st->down = DownstreamReader{&down, &parser, &queue, &buffer, &outcome.bytes_received, &first};
+      st->body_limit = options_.retry_body_limit;
+      tried.push_back(route.next_hop.ToString() + " " + route.connect_target.ToString());
+      std::optional<std::chrono::steady_clock::duration> limit = per_try;
+      bool limit_is_request = false;
+      if (deadline) {
+        const auto left = *deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) {
+          request_timed_out = true;
           break;
         }
-        case Event::Kind::kBody:
-          if (response_framing.kind == http1::Framing::Kind::kChunked) {
-            http1::AppendChunk(out, AsBytes(answer.event.bytes));
-          } else {
-            out = std::move(answer.event.bytes);
-          }
-          written = co_await Send(down, out, &outcome.bytes_sent);
-          break;
-        case Event::Kind::kTrailers:
-          response_trailers = std::move(answer.event.trailers);
-          break;
-        case Event::Kind::kEnd:
-          if (response_framing.kind == http1::Framing::Kind::kChunked) {
-            http1::AppendLastChunk(out, response_trailers);
-            written = co_await Send(down, out, &outcome.bytes_sent);
-          }
-          response_done = written.ok();
-          break;
-        default:
-          break;
+        if (!limit || left <= *limit) {
+          limit = left;
+          limit_is_request = true;
+        }
       }
-      if (!written.ok()) {
-        error = "to the client: " + written.error().ToString();
+      asio::awaitable<Status> run = RunAttempt(st.get());
+      Status ran = Ok();
+      if (limit) {
+        const std::chrono::steady_clock::duration bound = *limit;
+        ran = co_await net::WithTimeout(std::move(run), bound);
+      } else {
+        ran = co_await std::move(run);
+      }
+      if (!ran.ok()) {  // the try ran out of time and was cancelled
+        ++loop.counters.upstream_timeouts;
+        st->upstream.reset();  // mid-exchange: reset, never reused
+        if (limit_is_request) {
+          request_timed_out = true;
+          break;
+        }
+        st->end = route::AttemptEnd{};
+        st->end.kind = route::AttemptEnd::Kind::kPerTryTimeout;
+        st->error = "per-try timeout: " + ran.error().ToString();
+      }
+      if (st->client_failed) break;
+      if (policy == nullptr || !route::IsRetriable(retry_mask, policy->codes, st->end)) break;
+      if (retries >= max_retries) {
+        exhausted = max_retries > 0;
         break;
       }
+      if (!body.replayable) break;  // too big to send again
+      st->upstream.reset();         // an answer not taken is dropped with its connection
+      AMBIT_LOG_DEBUG("waypoint: http {} {}{} try {} to {} retried: {}", method,
+                      tunnel.destination.service_host, route::OneLine(path), retries + 1,
+                      tried.back(),
+                      st->end.kind == route::AttemptEnd::Kind::kResponse
+                          ? std::to_string(st->end.status)
+                          : st->error);
+      std::chrono::steady_clock::duration wait = route::RetryBackoff(policy->backoff, retries + 1, loop.rng());
+      if (deadline) wait = std::min(wait, *deadline - std::chrono::steady_clock::now());
+      if (wait > std::chrono::steady_clock::duration::zero()) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+        asio::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      ++retries;
+      ++loop.counters.retries;
+      route = ResolveRetry(*forward, tunnel, tried, route);
+      SetAttemptCount(forward->head, static_cast<int>(retries) + 1);
+    }
+    if (st->client_failed) {
+      outcome.aborted = true;  // the client went away mid-body
+      break;
+    }
+    if (!request_timed_out && st->end.kind == route::AttemptEnd::Kind::kResponse && deadline &&
+        std::chrono::steady_clock::now() >= *deadline) {
+      request_timed_out = true;
+    }
+    // A request that failed upstream before its answer began: a local answer;
+    // the tunnel stays open when the whole request was read.
+    auto fail = [&](int status, const char* text, std::string flag,
+                    std::string reason) -> asio::awaitable<bool> {
+      ++loop.counters.local_replies;
+      if (exhausted) flag += ",URX";
+      AMBIT_LOG_INFO("waypoint: http {} {}{} -> {} {} after {} tries ({})", method,
+                     tunnel.destination.service_host, route::OneLine(path), status, flag,
+                     retries + 1, reason);
+      const bool open = info.keep_alive && body.complete;
+      LocalReply reply{status, {}, text, std::move(flag), std::move(reason)};
+      const std::string bytes = ReplyBytes(reply, open);
+      Status sent = co_await Send(down, bytes, &outcome.bytes_sent);
+      co_return sent.ok() && open;
+    };
+    constexpr const char* kTimeoutBody = "upstream request timeout";
+    constexpr const char* kResetBody = "upstream connect error or disconnect/reset before headers";
+    bool go_on = true;
+    if (request_timed_out) {
+      st->upstream.reset();
+      go_on = co_await fail(504, kTimeoutBody, "UT",
+                            "request timeout " +
+                                std::to_string(forward->timeouts.request->count()) + "ms");
+    } else {
+      switch (st->end.kind) {
+        case route::AttemptEnd::Kind::kPerTryTimeout:
+          go_on = co_await fail(504, kTimeoutBody, "UT", st->error);
+          break;
+        case route::AttemptEnd::Kind::kConnectFailure:
+        case route::AttemptEnd::Kind::kRefusedStream:
+          go_on = co_await fail(503, kResetBody, "UF",
+                                forward->backend_host + " endpoint " + tried.back() + ": " +
+                                    st->error);
+          break;
+        case route::AttemptEnd::Kind::kReset:
+          go_on = co_await fail(503, kResetBody, "UC", st->error);
+          break;
+        case route::AttemptEnd::Kind::kResponse:
+          break;
+      }
+    }
+    if (request_timed_out || st->end.kind != route::AttemptEnd::Kind::kResponse) {
+      if (!go_on) break;
+      continue;
+    }
+
+    // answer: streamed to the client within what is left of the request timeout
+    ResponseState rs;
+    rs.upstream = st->upstream.get();
+    rs.down = &down;
+    rs.bytes_sent = &outcome.bytes_sent;
+    rs.forward = forward;
+    rs.head = &st->response;
+    rs.head_request = method == "HEAD";
+    rs.client_minor = info.version_minor;
+    rs.sent_at = st->sent_at;
+    rs.keep_alive = info.keep_alive;
+    asio::awaitable<Status> streaming = StreamResponse(&rs);
+    Status streamed = Ok();
+    if (deadline) {
+      const std::chrono::steady_clock::duration left = *deadline - std::chrono::steady_clock::now();
+      streamed = co_await net::WithTimeout(std::move(streaming), left);
+    } else {
+      streamed = co_await std::move(streaming);
+    }
+    const int status = st->end.status;
+    if (!streamed.ok()) {
+      ++loop.counters.upstream_timeouts;
+      st->upstream.reset();
+      rs.error = "request timeout " + std::to_string(forward->timeouts.request->count()) + "ms";
+    }
+    if (!rs.done) {
+      // The head is (or may be) on its way: the client's answer is cut short.
+      AMBIT_LOG_INFO("waypoint: http {} {}{} -> {} cut short ({})", method,
+                     tunnel.destination.service_host, route::OneLine(path), status, rs.error);
+      outcome.aborted = true;
+      break;
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
-    if (!response_done) {
-      if (!head_sent) {
-        std::string reason = upstream->key + " ended before the response head: " + error;
-        co_await fail("UC", std::move(reason));
-      } else {
-        AMBIT_LOG_INFO("waypoint: http {} {}{} -> {} cut short ({})", method,
-                       tunnel.destination.service_host, route::OneLine(path), status, error);
-        outcome.aborted = true;
-      }
-      break;
-    }
-    AMBIT_LOG_DEBUG("waypoint: http {} {}{} -> {} route={} upstream={} {}ms", method,
+    AMBIT_LOG_DEBUG("waypoint: http {} {}{} -> {} {} route={} upstream={} tries={} {}ms", method,
                     tunnel.destination.service_host, route::OneLine(path), status,
-                    forward->route_name.empty() ? "default" : forward->route_name, upstream->key,
-                    elapsed.count());
-    Release(std::move(upstream));
-    if (!keep_alive) break;
+                    exhausted ? "URX" : "-",
+                    forward->route_name.empty() ? "default" : forward->route_name, tried.back(),
+                    retries + 1, elapsed.count());
+    Release(std::move(st->upstream));
+    if (!rs.keep_alive) break;
   }
   if (outcome.aborted) {
     down.Close();

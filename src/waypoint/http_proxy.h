@@ -16,7 +16,8 @@
 //   send         an HTTP/1.1 connection to that endpoint from this loop's
 //                idle set, or a new one: a CONNECT from the waypoint's HBONE
 //                pool with its own identity (or TCP for an endpoint outside
-//                the mesh); failure: 503 flag UF
+//                the mesh); failure: 503 flag UF; each try bounded by the
+//                route's timeouts and repeated as its retry policy says
 //   answer       the response streamed back (Content-Length kept, otherwise
 //                chunked to an HTTP/1.1 client), with the route's response
 //                header changes and x-envoy-upstream-service-time; an
@@ -28,10 +29,20 @@
 // inside the tunnel is not parsed yet).
 //
 // Request bodies (Content-Length or chunked, trailers kept) stream to the
-// upstream as they arrive. `Expect: 100-continue` is answered by the
+// upstream as they arrive, and are kept (up to Options::retry_body_limit) to
+// be sent again by a retry. `Expect: 100-continue` is answered by the
 // waypoint itself (as Envoy does by default) and not forwarded. Upgrades
-// (WebSocket), timeouts and retries are not handled yet: an upgrade request
-// ends the tunnel.
+// (WebSocket) are not handled yet: an upgrade request ends the tunnel.
+//
+// Timeouts and retries (the route's, docs/traffic-management.md): each try
+// (connect, request, response head) runs under net::WithTimeout with the
+// per-try timeout or what is left of the request timeout, whichever is
+// shorter; a try cut short is cancelled and its upstream connection dropped
+// (an HBONE stream reset), never reused. A failed try that the route's
+// retryOn allows is sent again (x-envoy-attempt-count counts the tries)
+// after a jittered back-off, to another endpoint when the Service has one.
+// Request timeout expired: 504 "upstream request timeout", flag UT; retries
+// exhausted: the last try's answer, flag URX.
 //
 // Threading: Serve runs on the loop that owns the downstream stream; every
 // upstream connection it uses was opened on, and is pooled on, that loop
@@ -98,6 +109,10 @@ class HttpProxy {
     http1::Limits limits;
     std::size_t max_idle_per_endpoint = 32;  // idle upstream connections kept per endpoint and loop
     ServiceVip service_vip;                  // null: only the addressed Service is reachable
+    // A request body is kept for a retry up to this size; a bigger one is
+    // sent once, never retried (Envoy likewise stops retrying a request whose
+    // body overflows its buffer).
+    std::size_t retry_body_limit = 64 * 1024;
   };
 
   // What the Relay learned about one tunnel.
@@ -119,6 +134,8 @@ class HttpProxy {
   // Counters per worker loop (plain integers: each written by its loop only).
   struct LoopCounters {
     std::uint64_t requests = 0, local_replies = 0, upstream_opened = 0, upstream_reused = 0;
+    std::uint64_t retries = 0;           // attempts after the first
+    std::uint64_t upstream_timeouts = 0;  // attempts ended by a per-try or request timeout
   };
 
   // Everything passed in outlives the HttpProxy. |pools| is the waypoint's
@@ -147,6 +164,12 @@ class HttpProxy {
   Loop& Local();
   hbone::RouteDecision Resolve(const ForwardRequest& forward, const Tunnel& tunnel,
                                std::uint64_t pick) const;
+  // The endpoint of a retry: |forward|'s Service again, preferring an
+  // endpoint whose key ("next_hop connect_target") is not in |tried|;
+  // |last| when none resolves.
+  hbone::RouteDecision ResolveRetry(const ForwardRequest& forward, const Tunnel& tunnel,
+                                    const std::vector<std::string>& tried,
+                                    const hbone::RouteDecision& last);
   // A connection to |route|'s endpoint: an idle one of this loop, or
   // (always when |fresh|) a new one.
   asio::awaitable<Result<std::unique_ptr<Upstream>>> Acquire(const hbone::RouteDecision& route,
@@ -156,6 +179,13 @@ class HttpProxy {
   asio::awaitable<void> RelayOpaque(h2::StreamByteStream& down, const std::string& prefix,
                                     const Tunnel& tunnel, Outcome& outcome);
   void Release(std::unique_ptr<Upstream> upstream);
+
+  // Timeouts and retries (http_proxy.cc, "attempts"): one try of a forwarded
+  // request, up to its response head, and the response streamed to the client.
+  struct AttemptState;
+  struct ResponseState;
+  asio::awaitable<Status> RunAttempt(AttemptState* s);
+  asio::awaitable<Status> StreamResponse(ResponseState* s);
 
   net::WorkerPool& workers_;
   std::shared_ptr<const hbone::DestinationLookup> lookup_;

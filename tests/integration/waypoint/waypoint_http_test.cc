@@ -23,6 +23,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -35,6 +36,7 @@
 #include "http1/writer.h"
 #include "net/listener.h"
 #include "proxy/tls_secret.h"
+#include "route/retry.h"
 #include "route/table.h"
 #include "route/wire.h"
 #include "support/temp_dir.h"
@@ -89,13 +91,28 @@ struct Message final : http1::Sink {
   void OnMessageEnd() override { done = true; }
 };
 
+// Failures shared by both backends (the endpoints of reviews), for the
+// timeout and retry tests:
+//   /flaky?fail=N  the first N such requests (over both backends) get 503
+//   /stall         never answered; the backend waits for the connection to end
+//   /slow-once     the first such request is never answered, later ones are
+struct Script {
+  std::atomic<int> flaky{0};      // /flaky requests seen
+  std::atomic<int> slow{0};       // /slow-once requests seen
+  std::atomic<int> stalled{0};    // requests left unanswered
+  std::atomic<int> cut{0};        // of those, connections the waypoint ended
+  std::mutex mu;
+  std::vector<std::string> flaky_backends;  // who answered each /flaky (guarded by mu)
+};
+
 // A backend: answers each request with a text body naming itself, the
 // connection's number, the request line, the body and the header fields.
 // GET /chunked answers with a chunked body.
 class Backend {
  public:
-  Backend(asio::io_context& io, std::string name, const std::string& ip)
+  Backend(asio::io_context& io, std::string name, const std::string& ip, Script* script)
       : io_(io),
+        script_(script),
         name_(std::move(name)),
         acceptor_(io, tcp::endpoint(asio::ip::make_address(ip), 0)) {
     asio::co_spawn(io_, Accept(), asio::detached);
@@ -130,13 +147,33 @@ class Backend {
         if (ec || !parser.Feed(std::span<const std::uint8_t>(buf.data(), n)).ok()) co_return;
       }
       ++requests_;
+      const std::string& path = m.request.path;
+      bool stall = path == "/stall" || (path == "/slow-once" && ++script_->slow == 1);
+      if (stall) {
+        ++script_->stalled;
+        for (;;) {  // until the waypoint ends the connection
+          asio::error_code ec;
+          co_await s.async_read_some(asio::buffer(buf),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) break;
+        }
+        ++script_->cut;
+        co_return;
+      }
+      int status = 200;
+      if (path.starts_with("/flaky?fail=")) {
+        const int n = ++script_->flaky;
+        if (n <= std::stoi(path.substr(12))) status = 503;
+        std::lock_guard lock(script_->mu);
+        script_->flaky_backends.push_back(name_);
+      }
       std::string text = "backend=" + name_ + "\nconnection=" + std::to_string(connection) +
                          "\nrequest=" + m.request.method + " " + m.request.path +
                          "\nauthority=" + m.request.authority + "\nbody=" + m.body + "\n";
       for (const auto& f : m.request.fields) text += f.name + ": " + f.value + "\n";
       for (const auto& f : m.trailers) text += "trailer " + f.name + ": " + f.value + "\n";
       std::string out;
-      h2::ResponseHead head{200, {{"x-backend", name_}}};
+      h2::ResponseHead head{status, {{"x-backend", name_}}};
       if (m.request.path == "/chunked") {
         http1::AppendResponseHead(out, head, {http1::Framing::Kind::kChunked, 0});
         const std::string half = text.substr(0, text.size() / 2),
@@ -159,6 +196,7 @@ class Backend {
   }
 
   asio::io_context& io_;
+  Script* script_;
   std::string name_;
   tcp::acceptor acceptor_;
   int connections_ = 0;
@@ -319,8 +357,8 @@ class WaypointHttpTest : public ::testing::Test {
     ASSERT_NE(client_secret_, nullptr);
     ASSERT_NE(server_secret_, nullptr);
 
-    v1_ = std::make_unique<Backend>(app_io_, "v1", "127.0.0.1");
-    v2_ = std::make_unique<Backend>(app_io_, "v2", "127.0.0.2");
+    v1_ = std::make_unique<Backend>(app_io_, "v1", "127.0.0.1", &script_);
+    v2_ = std::make_unique<Backend>(app_io_, "v2", "127.0.0.2", &script_);
     echo_ = std::make_unique<tcp::acceptor>(app_io_,
                                             tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     asio::co_spawn(
@@ -525,6 +563,7 @@ class WaypointHttpTest : public ::testing::Test {
   std::unique_ptr<ca::CertificateAuthority> ca_;
   std::shared_ptr<caclient::LocalCaClient> ca_client_;
   std::shared_ptr<const proxy::Secret> client_secret_, server_secret_;
+  Script script_;
   asio::io_context app_io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> app_guard_;
   std::thread app_thread_;
@@ -814,6 +853,164 @@ TEST_F(WaypointHttpTest, HttpTwoPriorKnowledgeIsDetectedAndRelayedWhole) {
   auto r = client.Exchange(Get("/x"));
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->response.status, 503);
+}
+
+
+// ---- timeouts and retries ---------------------------------------------------
+
+// Everything to reviews itself (endpoints v1 and v2), with |retry| and |timeouts|.
+route::Route RetryRoute(std::optional<route::RetryPolicy> retry, route::Timeouts timeouts = {}) {
+  route::Route r = PrefixRoute("retry", "/", kReviews);
+  r.retry = std::move(retry);
+  r.timeouts = timeouts;
+  return r;
+}
+
+route::RetryPolicy Retry(std::uint32_t attempts, std::vector<std::string> on,
+                         std::optional<std::chrono::milliseconds> per_try = std::nullopt) {
+  route::RetryPolicy p;
+  p.attempts = attempts;
+  p.retry_on = std::move(on);
+  p.per_try_timeout = per_try;
+  p.backoff = std::chrono::milliseconds(5);
+  return p;
+}
+
+std::string Post(const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: reviews\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// Polls |cond| for up to two seconds.
+bool Eventually(const std::function<bool()>& cond) {
+  for (int i = 0; i < 200; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+TEST_F(WaypointHttpTest, AFailingBackendIsRetriedOnAnotherEndpointUntilItAnswers) {
+  InstallRoutes({RetryRoute(Retry(3, {"5xx"}))});
+  Client client(Via(kReviewsVip));
+  auto r = client.Exchange(Get("/flaky?fail=2"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 200);
+  EXPECT_EQ(Lines(r->body)["x-envoy-attempt-count"], "3");
+  EXPECT_EQ(script_.flaky, 3);
+  {
+    std::lock_guard lock(script_.mu);
+    ASSERT_EQ(script_.flaky_backends.size(), 3u);
+    // The retry went to the endpoint not tried yet.
+    EXPECT_NE(script_.flaky_backends[0], script_.flaky_backends[1]);
+  }
+  // Bodies are sent again whole: Content-Length, then chunked with a trailer.
+  auto post = client.Exchange(Post("/flaky?fail=4", "hello"));
+  ASSERT_TRUE(post.has_value());
+  EXPECT_EQ(post->response.status, 200);
+  EXPECT_EQ(Lines(post->body)["body"], "hello");
+  EXPECT_EQ(Lines(post->body)["x-envoy-attempt-count"], "2");
+  auto chunked = client.Exchange(
+      "POST /flaky?fail=6 HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n");
+  ASSERT_TRUE(chunked.has_value());
+  EXPECT_EQ(chunked->response.status, 200);
+  EXPECT_EQ(Lines(chunked->body)["body"], "abcde");
+  EXPECT_EQ(Lines(chunked->body)["trailer x-sum"], "5");
+  EXPECT_EQ(Lines(chunked->body)["x-envoy-attempt-count"], "2");
+  EXPECT_EQ(script_.flaky, 7);
+}
+
+TEST_F(WaypointHttpTest, RetriesExhaustedAnswerWithTheLastTry) {
+  InstallRoutes({RetryRoute(Retry(1, {"5xx"}))});
+  Client client(Via(kReviewsVip));
+  auto r = client.Exchange(Get("/flaky?fail=100"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 503);
+  EXPECT_NE(h2::FindField(r->response.fields, "x-backend"), "");  // the backend's own answer
+  EXPECT_EQ(script_.flaky, 2);
+  // attempts 0: one try only.
+  InstallRoutes({RetryRoute(Retry(0, {"5xx"}))});
+  auto once = client.Exchange(Get("/flaky?fail=100"));
+  ASSERT_TRUE(once.has_value());
+  EXPECT_EQ(once->response.status, 503);
+  EXPECT_EQ(script_.flaky, 3);
+  // A condition that does not hold is not retried (503 is not retriable-4xx).
+  InstallRoutes({RetryRoute(Retry(2, {"retriable-4xx"}))});
+  auto no = client.Exchange(Get("/flaky?fail=100"));
+  ASSERT_TRUE(no.has_value());
+  EXPECT_EQ(script_.flaky, 4);
+  // No route table: Istio's default policy, 2 retries on 503.
+  waypoint_->route_tables().Publish({});
+  auto def = client.Exchange(Get("/flaky?fail=100"));
+  ASSERT_TRUE(def.has_value());
+  EXPECT_EQ(def->response.status, 503);
+  EXPECT_EQ(Lines(def->body)["x-envoy-attempt-count"], "3");
+  EXPECT_EQ(script_.flaky, 7);
+}
+
+TEST_F(WaypointHttpTest, AStalledBackendIs504AtTheRequestTimeoutAndItsStreamIsReset) {
+  route::Timeouts timeouts;
+  timeouts.request = std::chrono::milliseconds(300);
+  InstallRoutes({RetryRoute(Retry(2, {"5xx"}), timeouts)});
+  Client client(Via(kReviewsVip));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = client.Exchange(Get("/stall"));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 504);
+  EXPECT_EQ(r->body, "upstream request timeout");
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+  EXPECT_EQ(script_.stalled, 1);  // the request timeout spans the retries: none after it
+  // The timed-out try was cancelled: its upstream stream reset, so the
+  // backend's connection ended.
+  EXPECT_TRUE(Eventually([&] { return script_.cut == 1; })) << script_.cut;
+  // The client's connection goes on (its request was read whole).
+  auto next = client.Exchange(Get("/after"));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->response.status, 200);
+}
+
+TEST_F(WaypointHttpTest, APerTryTimeoutIsRetriedAndTheNextTryAnswers) {
+  InstallRoutes({RetryRoute(Retry(2, {"5xx"}, std::chrono::milliseconds(200)))});
+  Client client(Via(kReviewsVip));
+  auto r = client.Exchange(Get("/slow-once"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 200);
+  EXPECT_EQ(Lines(r->body)["x-envoy-attempt-count"], "2");
+  EXPECT_EQ(script_.slow, 2);
+  EXPECT_TRUE(Eventually([&] { return script_.cut == 1; })) << script_.cut;
+
+  // HTTPRoute timeouts.backendRequest is the per-try timeout too; Istio's
+  // default conditions do not retry a per-try timeout: 504 UT after one try.
+  route::Timeouts backend;
+  backend.backend_request = std::chrono::milliseconds(200);
+  route::RetryPolicy istio = route::IstioDefaultRetry();
+  InstallRoutes({RetryRoute(istio, backend)});
+  auto stalled = client.Exchange(Get("/stall"));
+  ASSERT_TRUE(stalled.has_value());
+  EXPECT_EQ(stalled->response.status, 504);
+  EXPECT_EQ(stalled->body, "upstream request timeout");
+  EXPECT_EQ(script_.stalled, 2);
+  EXPECT_TRUE(Eventually([&] { return script_.cut == 2; })) << script_.cut;
+}
+
+TEST_F(WaypointHttpTest, ABodyOverTheReplayLimitIsSentOnceAndNotRetried) {
+  InstallRoutes({RetryRoute(Retry(2, {"5xx"}))});
+  Client client(Via(kReviewsVip));
+  const std::string big(100 * 1024, 'b');  // over the 64 KiB kept for a retry
+  auto r = client.Exchange(Post("/flaky?fail=1", big));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 503);
+  EXPECT_EQ(script_.flaky, 1);
+  // Within the limit the same failure is retried.
+  const std::string small(1000, 's');
+  auto ok = client.Exchange(Post("/flaky?fail=2", small));
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->response.status, 200);
+  EXPECT_EQ(Lines(ok->body)["body"], small);
+  EXPECT_EQ(script_.flaky, 3);
 }
 
 }  // namespace
