@@ -57,6 +57,43 @@ TEST(DecideRequest, WithoutATableEverythingGoesToTheAddressedService) {
   EXPECT_EQ(f->route_name, "");
 }
 
+TEST(DecideRequest, TheRoutesTimeoutsAndRetriesGoWithTheRequest) {
+  // No table: Istio's default retry policy, no timeout.
+  auto d = std::get<ForwardRequest>(DecideRequest(kDest, Get("/"), nullptr, 0));
+  ASSERT_NE(d.retry, nullptr);
+  EXPECT_EQ(d.retry->attempts, 2u);
+  EXPECT_EQ(d.retry->codes, std::vector<std::uint16_t>{503});
+  EXPECT_FALSE(d.timeouts.request.has_value());
+  // A route's own.
+  route::Route r = Prefix("r", "/", {To("reviews-v1")});
+  r.timeouts.request = std::chrono::milliseconds(1500);
+  r.timeouts.backend_request = std::chrono::milliseconds(300);
+  route::RetryPolicy retry;
+  retry.attempts = 4;
+  retry.retry_on = {"5xx"};
+  r.retry = retry;
+  route::Route none = Prefix("none", "/none", {To("reviews-v1")});
+  const route::RouteTable table = Table({none, r});
+  auto f = std::get<ForwardRequest>(DecideRequest(kDest, Get("/x"), &table, 0));
+  EXPECT_EQ(f.timeouts.request, std::chrono::milliseconds(1500));
+  EXPECT_EQ(f.timeouts.backend_request, std::chrono::milliseconds(300));
+  ASSERT_NE(f.retry, nullptr);
+  EXPECT_EQ(f.retry->attempts, 4u);
+  // A route without a policy retries nothing.
+  EXPECT_EQ(std::get<ForwardRequest>(DecideRequest(kDest, Get("/none"), &table, 0)).retry, nullptr);
+}
+
+TEST(SetAttemptCount, ReplacesTheTriesNumber) {
+  h2::RequestHead head = Get("/", {{"x-envoy-attempt-count", "9"}});
+  AddProxyRequestHeaders(head, *net::IpAddress::Parse("10.0.0.1"), "id", 1);
+  SetAttemptCount(head, 3);
+  int seen = 0;
+  for (const auto& f : head.fields) seen += f.name == "x-envoy-attempt-count";
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(Field(head.fields, "x-envoy-attempt-count"), "3");
+  EXPECT_EQ(Field(head.fields, "x-forwarded-for"), "10.0.0.1");  // not appended again
+}
+
 TEST(DecideRequest, PathPrefixSplitsBetweenBackends) {
   auto table = Table({Prefix("v2", "/v2", {To("reviews-v2.default.svc.cluster.local")}),
                       Prefix("rest", "/", {To("reviews-v1.default.svc.cluster.local")})});
