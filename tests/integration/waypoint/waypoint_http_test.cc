@@ -972,6 +972,22 @@ TEST_F(WaypointHttpTest, AStalledBackendIs504AtTheRequestTimeoutAndItsStreamIsRe
   EXPECT_EQ(next->response.status, 200);
 }
 
+TEST_F(WaypointHttpTest, AClientBodyThatStallsEndsAtTheRequestTimeout) {
+  // The timeout counts from the request's head: a body that stops halfway
+  // is cut there too (the try, waiting on the client, is cancelled).
+  route::Timeouts timeouts;
+  timeouts.request = std::chrono::milliseconds(300);
+  InstallRoutes({RetryRoute(Retry(2, {"5xx"}), timeouts)});
+  Client client(Via(kReviewsVip));
+  auto r = client.Exchange(
+      "POST /half HTTP/1.1\r\nHost: reviews\r\nContent-Length: 10\r\n\r\nhello");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 504);
+  EXPECT_EQ(r->body, "upstream request timeout");
+  EXPECT_TRUE(client.Closed());  // the rest of the body was never read
+  EXPECT_EQ(v1_->requests() + v2_->requests(), 0);  // no backend saw a whole request
+}
+
 TEST_F(WaypointHttpTest, APerTryTimeoutIsRetriedAndTheNextTryAnswers) {
   InstallRoutes({RetryRoute(Retry(2, {"5xx"}, std::chrono::milliseconds(200)))});
   Client client(Via(kReviewsVip));
