@@ -25,7 +25,7 @@ constexpr std::array<std::pair<std::string_view, std::uint32_t>, 14> kEnforced =
 }};
 
 constexpr std::array<std::string_view, 2> kNotEnforced = {"retriable-headers",
-                                                         "http3-post-connect-failure"};
+                                                          "http3-post-connect-failure"};
 
 }  // namespace
 
@@ -83,12 +83,18 @@ bool IsRetriable(std::uint32_t mask, const std::vector<std::uint16_t>& codes,
   if ((mask & kRetryOnEnvoyRateLimited) != 0 && end.rate_limited) return true;
   if (end.grpc_status.has_value()) {
     switch (*end.grpc_status) {
-      case 1: return (mask & kRetryOnGrpcCancelled) != 0;
-      case 4: return (mask & kRetryOnGrpcDeadlineExceeded) != 0;
-      case 8: return (mask & kRetryOnGrpcResourceExhausted) != 0;
-      case 13: return (mask & kRetryOnGrpcInternal) != 0;
-      case 14: return (mask & kRetryOnGrpcUnavailable) != 0;
-      default: break;
+      case 1:
+        return (mask & kRetryOnGrpcCancelled) != 0;
+      case 4:
+        return (mask & kRetryOnGrpcDeadlineExceeded) != 0;
+      case 8:
+        return (mask & kRetryOnGrpcResourceExhausted) != 0;
+      case 13:
+        return (mask & kRetryOnGrpcInternal) != 0;
+      case 14:
+        return (mask & kRetryOnGrpcUnavailable) != 0;
+      default:
+        break;
     }
   }
   return false;

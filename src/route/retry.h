@@ -3,7 +3,8 @@
 // jittered back-off before a retry. The waypoint decides with these; ambitd
 // uses RetryOnBit to report conditions it does not enforce.
 //
-// Conditions (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-retry-on
+// Conditions
+// (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-retry-on
 // and #x-envoy-retry-grpc-on), for an HTTP/1.1 exchange:
 //   5xx                     any 5xx answer; a reset, a connect failure or a
 //                           per-try timeout before the answer
@@ -79,10 +80,10 @@ struct AttemptEnd {
     kPerTryTimeout,   // the per-try timeout expired before the response head
   };
   Kind kind = Kind::kResponse;
-  int status = 0;                   // kResponse
-  std::optional<int> grpc_status;   // kResponse: grpc-status in the head
-  bool rate_limited = false;        // kResponse: x-envoy-ratelimited present
-  bool request_head_sent = false;   // kReset: the request head went upstream
+  int status = 0;                  // kResponse
+  std::optional<int> grpc_status;  // kResponse: grpc-status in the head
+  bool rate_limited = false;       // kResponse: x-envoy-ratelimited present
+  bool request_head_sent = false;  // kReset: the request head went upstream
 };
 
 // Whether |end| is retriable under |mask| (RetryOnMask) and |codes|. Says

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <array>
-#include <deque>
-#include <random>
-#include <span>
-
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <deque>
+#include <random>
+#include <span>
 
 #include "core/log.h"
 #include "h2/stream_byte_stream.h"
@@ -415,8 +414,8 @@ struct ReplayBody {
   std::vector<std::string> pieces;
   std::size_t size = 0;
   h2::Headers trailers;
-  bool complete = false;    // the client's request ended
-  bool replayable = true;   // every byte so far is kept
+  bool complete = false;   // the client's request ended
+  bool replayable = true;  // every byte so far is kept
 
   void Add(std::string bytes, std::size_t limit) {
     size += bytes.size();
@@ -553,12 +552,13 @@ asio::awaitable<Status> HttpProxy::RunAttempt(AttemptState* s) {
   // The response head (1xx skipped).
   up.parser.ExpectResponseToHead(s->head_request);
   for (;;) {
-    Next answer = co_await ReadEvent(*up.stream, up.parser, up.queue, up.buffer, up.bytes_read,
-                                     up.pending);
+    Next answer =
+        co_await ReadEvent(*up.stream, up.parser, up.queue, up.buffer, up.bytes_read, up.pending);
     if (answer.state != Next::State::kEvent) {
       s->end.kind = Kind::kReset;
-      s->error = up.key + " ended before the response head: " +
-                 (answer.state == Next::State::kEof ? std::string("upstream closed") : answer.error);
+      s->error =
+          up.key + " ended before the response head: " +
+          (answer.state == Next::State::kEof ? std::string("upstream closed") : answer.error);
       co_return Ok();
     }
     if (answer.event.kind != Event::Kind::kResponse) continue;  // not before a head (parser)
@@ -614,8 +614,8 @@ asio::awaitable<Status> HttpProxy::StreamResponse(ResponseState* s) {
   }
   h2::Headers trailers;
   while (!s->done) {
-    Next answer = co_await ReadEvent(*up.stream, up.parser, up.queue, up.buffer, up.bytes_read,
-                                     up.pending);
+    Next answer =
+        co_await ReadEvent(*up.stream, up.parser, up.queue, up.buffer, up.bytes_read, up.pending);
     if (answer.state != Next::State::kEvent) {
       s->error = answer.state == Next::State::kEof ? "upstream closed" : answer.error;
       co_return Ok();
@@ -787,7 +787,8 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     std::optional<std::chrono::steady_clock::duration> per_try;
     if (policy != nullptr && policy->per_try_timeout && policy->per_try_timeout->count() > 0) {
       per_try = *policy->per_try_timeout;
-    } else if (forward->timeouts.backend_request && forward->timeouts.backend_request->count() > 0) {
+    } else if (forward->timeouts.backend_request &&
+               forward->timeouts.backend_request->count() > 0) {
       per_try = *forward->timeouts.backend_request;
     }
     std::optional<std::chrono::steady_clock::time_point> deadline;
@@ -852,13 +853,13 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
       }
       if (!body.replayable) break;  // too big to send again
       st->upstream.reset();         // an answer not taken is dropped with its connection
-      AMBIT_LOG_DEBUG("waypoint: http {} {}{} try {} to {} retried: {}", method,
-                      tunnel.destination.service_host, route::OneLine(path), retries + 1,
-                      tried.back(),
-                      st->end.kind == route::AttemptEnd::Kind::kResponse
-                          ? std::to_string(st->end.status)
-                          : st->error);
-      std::chrono::steady_clock::duration wait = route::RetryBackoff(policy->backoff, retries + 1, loop.rng());
+      AMBIT_LOG_DEBUG(
+          "waypoint: http {} {}{} try {} to {} retried: {}", method,
+          tunnel.destination.service_host, route::OneLine(path), retries + 1, tried.back(),
+          st->end.kind == route::AttemptEnd::Kind::kResponse ? std::to_string(st->end.status)
+                                                             : st->error);
+      std::chrono::steady_clock::duration wait =
+          route::RetryBackoff(policy->backoff, retries + 1, loop.rng());
       if (deadline) wait = std::min(wait, *deadline - std::chrono::steady_clock::now());
       if (wait > std::chrono::steady_clock::duration::zero()) {
         asio::steady_timer timer(co_await asio::this_coro::executor, wait);
@@ -898,9 +899,9 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     bool go_on = true;
     if (request_timed_out) {
       st->upstream.reset();
-      go_on = co_await fail(504, kTimeoutBody, "UT",
-                            "request timeout " +
-                                std::to_string(forward->timeouts.request->count()) + "ms");
+      go_on = co_await fail(
+          504, kTimeoutBody, "UT",
+          "request timeout " + std::to_string(forward->timeouts.request->count()) + "ms");
     } else {
       switch (st->end.kind) {
         case route::AttemptEnd::Kind::kPerTryTimeout:
@@ -908,9 +909,9 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
           break;
         case route::AttemptEnd::Kind::kConnectFailure:
         case route::AttemptEnd::Kind::kRefusedStream:
-          go_on = co_await fail(503, kResetBody, "UF",
-                                forward->backend_host + " endpoint " + tried.back() + ": " +
-                                    st->error);
+          go_on =
+              co_await fail(503, kResetBody, "UF",
+                            forward->backend_host + " endpoint " + tried.back() + ": " + st->error);
           break;
         case route::AttemptEnd::Kind::kReset:
           go_on = co_await fail(503, kResetBody, "UC", st->error);

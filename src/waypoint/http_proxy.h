@@ -134,7 +134,7 @@ class HttpProxy {
   // Counters per worker loop (plain integers: each written by its loop only).
   struct LoopCounters {
     std::uint64_t requests = 0, local_replies = 0, upstream_opened = 0, upstream_reused = 0;
-    std::uint64_t retries = 0;           // attempts after the first
+    std::uint64_t retries = 0;            // attempts after the first
     std::uint64_t upstream_timeouts = 0;  // attempts ended by a per-try or request timeout
   };
 

@@ -97,10 +97,10 @@ struct Message final : http1::Sink {
 //   /stall         never answered; the backend waits for the connection to end
 //   /slow-once     the first such request is never answered, later ones are
 struct Script {
-  std::atomic<int> flaky{0};      // /flaky requests seen
-  std::atomic<int> slow{0};       // /slow-once requests seen
-  std::atomic<int> stalled{0};    // requests left unanswered
-  std::atomic<int> cut{0};        // of those, connections the waypoint ended
+  std::atomic<int> flaky{0};    // /flaky requests seen
+  std::atomic<int> slow{0};     // /slow-once requests seen
+  std::atomic<int> stalled{0};  // requests left unanswered
+  std::atomic<int> cut{0};      // of those, connections the waypoint ended
   std::mutex mu;
   std::vector<std::string> flaky_backends;  // who answered each /flaky (guarded by mu)
 };
@@ -855,7 +855,6 @@ TEST_F(WaypointHttpTest, HttpTwoPriorKnowledgeIsDetectedAndRelayedWhole) {
   EXPECT_EQ(r->response.status, 503);
 }
 
-
 // ---- timeouts and retries ---------------------------------------------------
 
 // Everything to reviews itself (endpoints v1 and v2), with |retry| and |timeouts|.
@@ -877,8 +876,9 @@ route::RetryPolicy Retry(std::uint32_t attempts, std::vector<std::string> on,
 }
 
 std::string Post(const std::string& path, const std::string& body) {
-  return "POST " + path + " HTTP/1.1\r\nHost: reviews\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "POST " + path +
+         " HTTP/1.1\r\nHost: reviews\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
 }
 
 // Polls |cond| for up to two seconds.
@@ -979,12 +979,12 @@ TEST_F(WaypointHttpTest, AClientBodyThatStallsEndsAtTheRequestTimeout) {
   timeouts.request = std::chrono::milliseconds(300);
   InstallRoutes({RetryRoute(Retry(2, {"5xx"}), timeouts)});
   Client client(Via(kReviewsVip));
-  auto r = client.Exchange(
-      "POST /half HTTP/1.1\r\nHost: reviews\r\nContent-Length: 10\r\n\r\nhello");
+  auto r =
+      client.Exchange("POST /half HTTP/1.1\r\nHost: reviews\r\nContent-Length: 10\r\n\r\nhello");
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->response.status, 504);
   EXPECT_EQ(r->body, "upstream request timeout");
-  EXPECT_TRUE(client.Closed());  // the rest of the body was never read
+  EXPECT_TRUE(client.Closed());                     // the rest of the body was never read
   EXPECT_EQ(v1_->requests() + v2_->requests(), 0);  // no backend saw a whole request
 }
 

@@ -55,7 +55,8 @@ spec:
             std::string::npos);
   EXPECT_NE(warnings[0].message.find("timeouts (request, per-try) and retries"), std::string::npos);
   EXPECT_NE(warnings[0].message.find("not applied yet by the waypoint:"), std::string::npos);
-  EXPECT_EQ(warnings[0].message.find("not applied yet by the waypoint: timeouts"), std::string::npos);
+  EXPECT_EQ(warnings[0].message.find("not applied yet by the waypoint: timeouts"),
+            std::string::npos);
   EXPECT_NE(warnings[0].message.find("without a waypoint the route does nothing"), std::string::npos);
 }
 

@@ -119,7 +119,8 @@ TEST(RetryTest, BackoffIsJitteredWithinEnvoysBounds) {
   std::mt19937_64 rng(7);
   // Retry n waits in [0, min((2^n - 1) * base, 10 * base)).
   for (std::uint32_t n = 1; n <= 12; ++n) {
-    const std::int64_t bound = std::min<std::int64_t>((std::int64_t{1} << std::min(n, 20u)) - 1, 10) * 25;
+    const std::int64_t bound =
+        std::min<std::int64_t>((std::int64_t{1} << std::min(n, 20u)) - 1, 10) * 25;
     std::int64_t seen_max = 0;
     for (int i = 0; i < 2000; ++i) {
       const milliseconds d = RetryBackoff(std::nullopt, n, rng());
