@@ -13,8 +13,8 @@ using json = nlohmann::json;
 constexpr std::string_view kRoutes =
     "enforced by the waypoint on Services bound to one (istio.io/use-waypoint): matches, weighted "
     "backends and subsets, rewrites, redirects, direct responses, header changes, timeouts "
-    "(request, per-try) and retries (Envoy retryOn conditions, Istio's default policy); not "
-    "applied yet by the waypoint: fault injection and mirroring; on a Service without a "
+    "(request, per-try), retries (Envoy retryOn conditions, Istio's default policy), fault "
+    "injection (fixed delay, HTTP and gRPC abort) and mirroring; on a Service without a "
     "waypoint the route does nothing (as in Istio ambient: ztunnel does no L7)";
 constexpr std::string_view kLocalRuntime = "stored, not used by the local runtime";
 

@@ -755,6 +755,13 @@ Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services
           if (At(a, "httpStatus").is_number_integer())
             abort.http_status = static_cast<uint16_t>(At(a, "httpStatus").get<int64_t>());
           abort.grpc_status = Str(a, "grpcStatus");
+          if (!abort.grpc_status.empty() && !GrpcStatusCode(abort.grpc_status)) {
+            sink.Error(JoinKey(JoinKey(JoinKey(at, "fault"), "abort"), "grpcStatus"),
+                       "\"" + abort.grpc_status +
+                           "\" is not a gRPC status name (OK, CANCELLED, ..., UNAVAILABLE, "
+                           "DATA_LOSS, UNAUTHENTICATED); the abort is dropped");
+            abort.grpc_status.clear();
+          }
           if (abort.http_status != 0 || !abort.grpc_status.empty()) {
             fault.abort = abort;
           } else if (!At(a, "http2Error").is_null()) {

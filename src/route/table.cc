@@ -263,6 +263,9 @@ std::optional<std::string> CheckRoute(Route& route, Compiler& c) {
       if ((a->http_status != 0) == !a->grpc_status.empty()) {
         return std::string("fault.abort: expected exactly one of httpStatus, grpcStatus");
       }
+      if (!a->grpc_status.empty() && !GrpcStatusCode(a->grpc_status)) {
+        return "fault.abort.grpcStatus: '" + a->grpc_status + "' is not a gRPC status name";
+      }
     }
   }
   for (size_t i = 0; i < route.mirrors.size(); ++i) {
@@ -528,6 +531,30 @@ std::string OneLine(std::string_view text) {
     }
   }
   return out;
+}
+
+std::optional<int> GrpcStatusCode(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"OK",
+                                                "CANCELLED",
+                                                "UNKNOWN",
+                                                "INVALID_ARGUMENT",
+                                                "DEADLINE_EXCEEDED",
+                                                "NOT_FOUND",
+                                                "ALREADY_EXISTS",
+                                                "PERMISSION_DENIED",
+                                                "RESOURCE_EXHAUSTED",
+                                                "FAILED_PRECONDITION",
+                                                "ABORTED",
+                                                "OUT_OF_RANGE",
+                                                "UNIMPLEMENTED",
+                                                "INTERNAL",
+                                                "UNAVAILABLE",
+                                                "DATA_LOSS",
+                                                "UNAUTHENTICATED"};
+  for (std::size_t i = 0; i < std::size(kNames); ++i) {
+    if (kNames[i] == name) return static_cast<int>(i);
+  }
+  return std::nullopt;
 }
 
 }  // namespace ambit::route

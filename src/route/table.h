@@ -132,4 +132,10 @@ std::string RewritePath(const PathRewrite& rewrite, const PathMatch* matched,
 // diagnostic quoting input (a pattern, a header name) stays on one line.
 std::string OneLine(std::string_view text);
 
+// The numeric gRPC status of a status name as VirtualService's
+// fault.abort.grpcStatus spells it ("UNAVAILABLE" -> 14,
+// https://github.com/grpc/grpc/blob/master/doc/statuscodes.md); nullopt for
+// any other text.
+std::optional<int> GrpcStatusCode(std::string_view name);
+
 }  // namespace ambit::route

@@ -183,6 +183,8 @@ RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHea
   out.backend_response_headers = backend->response_headers;
   out.timeouts = r.timeouts;
   out.retry = r.retry.has_value() ? &*r.retry : nullptr;
+  out.fault = r.fault;
+  out.mirrors = r.mirrors;
   return out;
 }
 
@@ -220,6 +222,51 @@ void AddProxyResponseHeaders(h2::ResponseHead& head, const ForwardRequest& forwa
   std::erase_if(head.fields,
                 [](const h2::Header& h) { return h.name == "x-envoy-upstream-service-time"; });
   head.fields.push_back({"x-envoy-upstream-service-time", std::to_string(upstream_time.count())});
+}
+
+bool InPercentage(double percentage, std::uint64_t draw) {
+  constexpr std::uint64_t kMillion = 1'000'000;
+  if (!(percentage > 0)) return false;  // also NaN
+  if (percentage >= 100) return true;
+  const auto numerator = static_cast<std::uint64_t>(percentage * 10'000 + 0.5);
+  return draw % kMillion < numerator;
+}
+
+FaultDecision DecideFault(const route::Fault& fault, std::uint64_t delay_draw,
+                          std::uint64_t abort_draw) {
+  FaultDecision out;
+  if (fault.delay.has_value() && fault.delay->fixed.count() > 0 &&
+      InPercentage(fault.delay->percentage, delay_draw)) {
+    out.delay = fault.delay->fixed;
+  }
+  if (!fault.abort.has_value() || !InPercentage(fault.abort->percentage, abort_draw)) return out;
+  const route::Fault::Abort& a = *fault.abort;
+  LocalReply reply;
+  reply.flag = "FI";
+  if (!a.grpc_status.empty()) {
+    // Envoy answers a gRPC abort with HTTP 200 and the status in a
+    // trailers-only response; for HTTP/1 the "trailers" are head fields.
+    const int code = route::GrpcStatusCode(a.grpc_status).value_or(2);  // UNKNOWN
+    reply.status = 200;
+    reply.fields = {{"content-type", "application/grpc"},
+                    {"grpc-status", std::to_string(code)},
+                    {"grpc-message", "fault filter abort"}};
+    reply.reason = "fault injected: gRPC status " + a.grpc_status;
+  } else {
+    reply.status = a.http_status;
+    reply.body = "fault filter abort";
+    reply.reason = "fault injected: HTTP " + std::to_string(a.http_status);
+  }
+  out.abort = std::move(reply);
+  return out;
+}
+
+std::string ShadowAuthority(std::string_view authority) {
+  std::string_view host = HostOf(authority);
+  std::string out(host);
+  out += "-shadow";
+  out += authority.substr(host.size());
+  return out;
 }
 
 std::string FormatRequestId(std::uint64_t high, std::uint64_t low) {

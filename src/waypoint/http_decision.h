@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "h2/headers.h"
 #include "net/socket_address.h"
@@ -57,6 +58,10 @@ struct ForwardRequest {
   // (no table) has no timeout and Istio's default retry policy.
   route::Timeouts timeouts;
   const route::RetryPolicy* retry = nullptr;  // owned by the table (or static); null: none
+  // The route's fault injection and mirrors (copies: a mirror outlives the
+  // request and the table snapshot it came from).
+  std::optional<route::Fault> fault;
+  std::vector<route::Mirror> mirrors;
 };
 
 struct LocalReply {
@@ -94,6 +99,35 @@ void SetAttemptCount(h2::RequestHead& head, int attempt);
 // upstream to the response head).
 void AddProxyResponseHeaders(h2::ResponseHead& head, const ForwardRequest& forward,
                              std::chrono::milliseconds upstream_time);
+
+// Fault injection as Envoy's fault filter does it, configured per route as
+// Istio configures it from VirtualService `fault`
+// (https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPFaultInjection,
+// https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/fault_filter):
+// the delay first, then the abort, each drawn on its own; both before any
+// upstream is chosen or contacted.
+struct FaultDecision {
+  std::chrono::milliseconds delay{0};  // 0: not delayed (response flag DI otherwise)
+  std::optional<LocalReply> abort;     // the answer instead of forwarding (flag FI)
+};
+
+// Whether a request falls in |percentage| (0-100, fractions allowed) of
+// requests given |draw|, a uniform random number: in millionths, as Istio
+// hands percentages to Envoy (FractionalPercent, denominator MILLION).
+bool InPercentage(double percentage, std::uint64_t draw);
+
+// |delay_draw| and |abort_draw| are independent uniform random numbers. An
+// HTTP abort answers its status with Envoy's body "fault filter abort"; a
+// gRPC abort answers 200 in gRPC's trailers-only form (content-type
+// application/grpc, grpc-status, grpc-message in the head, no body).
+FaultDecision DecideFault(const route::Fault& fault, std::uint64_t delay_draw,
+                          std::uint64_t abort_draw);
+
+// The mirror copy's Host/:authority: "-shadow" appended to the host, before
+// any port ("reviews:9080" -> "reviews-shadow:9080"), as Envoy's shadow
+// requests carry it
+// (https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction-requestmirrorpolicy).
+std::string ShadowAuthority(std::string_view authority);
 
 // A version 4 UUID (RFC 9562 §5.4) from 128 random bits, lower-case hex: the
 // form Envoy generates for x-request-id.

@@ -18,6 +18,7 @@
 #include "net/connect.h"
 #include "net/with_timeout.h"
 #include "route/retry.h"
+#include "net/task_group.h"
 #include "waypoint/stream_copy.h"
 
 namespace ambit::waypoint {
@@ -197,6 +198,28 @@ void DropContentLength(h2::Headers& fields) {
 
 std::string Flags(std::string_view flag) { return flag.empty() ? "-" : std::string(flag); }
 
+// Client bytes read ahead while a request is delayed by fault injection.
+constexpr std::size_t kDelayReadAhead = 64 * 1024;
+
+// Reads |down| into |pending| until the client goes away (true: its stream
+// reset or ended) or kDelayReadAhead bytes wait; then only waits to be
+// cancelled (the end of the delay).
+asio::awaitable<Result<bool>> WatchClient(h2::StreamByteStream* down, std::string* pending,
+                                          std::uint64_t* bytes_read) {
+  std::vector<std::uint8_t> buffer(kReadBuffer);
+  while (pending->size() < kDelayReadAhead) {
+    net::MutableBytes out(buffer.data(), buffer.size());
+    Result<std::size_t> n = co_await down->ReadSome(out);
+    if (!n.ok() || *n == 0) co_return true;
+    *bytes_read += *n;
+    pending->append(reinterpret_cast<const char*>(buffer.data()), *n);
+  }
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  asio::steady_timer never(executor, asio::steady_timer::time_point::max());
+  co_await never.async_wait(asio::use_awaitable);
+  co_return false;
+}
+
 }  // namespace
 
 std::shared_ptr<const route::RouteTable> RouteTables::Find(std::string_view service_host) const {
@@ -231,7 +254,58 @@ struct HttpProxy::Loop {
   std::unordered_map<std::string, std::vector<std::unique_ptr<Upstream>>> idle;
   LoopCounters counters;
   std::mt19937_64 rng{std::random_device{}()};
+  std::optional<net::TaskGroup> mirrors;  // this loop's mirror requests (made on first use)
 };
+
+struct HttpProxy::MirrorCopy {
+  h2::RequestHead head;  // as sent upstream, Host with "-shadow"; no Content-Length field
+  http1::Framing::Kind framing = http1::Framing::Kind::kNone;  // of the original request
+  std::string body;
+  h2::Headers trailers;
+};
+
+namespace {
+
+// The mirror copies of one request: the mirrors that drew it and the copy
+// they share, its body collected as it streams to the main upstream.
+struct MirrorTap {
+  std::vector<const route::Mirror*> hits;
+  std::shared_ptr<HttpProxy::MirrorCopy> copy;  // null: nothing mirrored
+  bool too_large = false;
+  std::size_t limit = 0;  // body bytes kept for the copy
+
+  void OnBody(const std::string& bytes) {
+    if (copy == nullptr || too_large) return;
+    if (copy->body.size() + bytes.size() > limit) {
+      too_large = true;
+      std::string().swap(copy->body);
+      return;
+    }
+    copy->body += bytes;
+  }
+  void OnTrailers(const h2::Headers& trailers) {
+    if (copy != nullptr) copy->trailers = trailers;
+  }
+};
+
+// Draws each of |forward|'s mirrors by its percentage; copies the request
+// head (after the proxy headers) when one or more drew it.
+MirrorTap StartMirrorTap(const ForwardRequest& forward, const http1::MessageInfo& info,
+                         std::mt19937_64& rng) {
+  MirrorTap tap;
+  for (const route::Mirror& m : forward.mirrors) {
+    if (InPercentage(m.percentage, rng())) tap.hits.push_back(&m);
+  }
+  if (tap.hits.empty()) return tap;
+  tap.copy = std::make_shared<HttpProxy::MirrorCopy>();
+  tap.copy->head = forward.head;
+  tap.copy->head.authority = ShadowAuthority(tap.copy->head.authority);
+  DropContentLength(tap.copy->head.fields);
+  tap.copy->framing = RequestFraming(info).kind;
+  return tap;
+}
+
+}  // namespace
 
 HttpProxy::HttpProxy(net::WorkerPool& workers,
                      std::shared_ptr<const hbone::DestinationLookup> lookup,
@@ -260,7 +334,11 @@ const HttpProxy::LoopCounters& HttpProxy::counters(std::size_t loop) const {
   return loops_[loop]->counters;
 }
 
-void HttpProxy::DropIdleOnThisLoop() { Local().idle.clear(); }
+void HttpProxy::DropIdleOnThisLoop() {
+  Loop& loop = Local();
+  loop.idle.clear();
+  if (loop.mirrors.has_value()) loop.mirrors->Cancel();
+}
 
 hbone::RouteDecision HttpProxy::Resolve(const ForwardRequest& forward, const Tunnel& tunnel,
                                         std::uint64_t pick) const {
@@ -361,6 +439,92 @@ void HttpProxy::Release(std::unique_ptr<Upstream> upstream) {
   auto& list = Local().idle[upstream->key];
   if (list.size() >= options_.max_idle_per_endpoint) return;
   list.push_back(std::move(upstream));
+}
+
+asio::awaitable<bool> HttpProxy::InjectDelay(h2::StreamByteStream& down,
+                                             std::chrono::milliseconds delay, std::string& pending,
+                                             std::uint64_t& bytes_read) {
+  asio::awaitable<Result<bool>> watch = WatchClient(&down, &pending, &bytes_read);
+  Result<bool> gone = co_await net::WithTimeout(std::move(watch), delay);
+  co_return !(gone.ok() && *gone);
+}
+
+void HttpProxy::StartMirror(const asio::any_io_executor& executor,
+                            std::shared_ptr<const MirrorCopy> copy, const route::Mirror& mirror,
+                            const Tunnel& tunnel) {
+  Loop& loop = Local();
+  if (!loop.mirrors.has_value()) loop.mirrors.emplace(executor);
+  if (loop.mirrors->size() >= options_.max_mirrors_in_flight) {
+    ++loop.counters.mirrors_dropped;
+    return;
+  }
+  const std::uint16_t port =
+      mirror.backend.port != 0 ? mirror.backend.port : tunnel.destination.port;
+  loop.mirrors->Spawn(MirrorRequest(std::move(copy), mirror.backend.host, port, tunnel));
+}
+
+asio::awaitable<void> HttpProxy::MirrorRequest(std::shared_ptr<const MirrorCopy> copy,
+                                               std::string backend_host, std::uint16_t backend_port,
+                                               Tunnel tunnel) {
+  ForwardRequest target;
+  target.backend_host = backend_host;
+  target.backend_port = backend_port;
+  const hbone::RouteDecision route = Resolve(target, tunnel, Local().rng());
+  if (route.kind == hbone::RouteDecision::Kind::kReject) {
+    ++Local().counters.mirrors_failed;
+    AMBIT_LOG_DEBUG("waypoint: mirror of {} {} to {} not sent: {}", copy->head.method,
+                    route::OneLine(copy->head.path), backend_host, route.reason);
+    co_return;
+  }
+  asio::awaitable<Result<int>> exchange = MirrorExchange(copy, route, tunnel);
+  Result<int> status = co_await net::WithTimeout(std::move(exchange), options_.mirror_timeout);
+  if (!status.ok()) {
+    ++Local().counters.mirrors_failed;
+    AMBIT_LOG_DEBUG("waypoint: mirror of {} {} to {} failed: {}", copy->head.method,
+                    route::OneLine(copy->head.path), backend_host, status.error().ToString());
+    co_return;
+  }
+  ++Local().counters.mirrors_sent;
+  AMBIT_LOG_DEBUG("waypoint: mirror of {} {} to {} ({}) answered {}", copy->head.method,
+                  route::OneLine(copy->head.path), backend_host, copy->head.authority, *status);
+}
+
+asio::awaitable<Result<int>> HttpProxy::MirrorExchange(std::shared_ptr<const MirrorCopy> copy,
+                                                       hbone::RouteDecision route, Tunnel tunnel) {
+  auto acquired = co_await Acquire(route, tunnel, /*fresh=*/false);
+  if (!acquired.ok()) co_return std::move(acquired).error();
+  std::unique_ptr<Upstream> upstream = std::move(*acquired);
+  http1::Framing framing{copy->framing, 0};
+  if (framing.kind == http1::Framing::Kind::kContentLength) framing.length = copy->body.size();
+  std::string out;
+  http1::AppendRequestHead(out, copy->head, framing);
+  if (framing.kind == http1::Framing::Kind::kChunked) {
+    http1::AppendChunk(out, AsBytes(copy->body));
+    http1::AppendLastChunk(out, copy->trailers);
+  } else {
+    out += copy->body;
+  }
+  Status sent = co_await Send(*upstream->stream, out);
+  if (!sent.ok()) co_return std::move(sent).error();
+  upstream->parser.ExpectResponseToHead(copy->head.method == "HEAD");
+  int status = 0;
+  for (;;) {
+    Next answer = co_await ReadEvent(*upstream->stream, upstream->parser, upstream->queue,
+                                     upstream->buffer, upstream->bytes_read, upstream->pending);
+    if (answer.state != Next::State::kEvent) {
+      co_return Error(ErrorCode::kUnavailable,
+                      answer.state == Next::State::kEof ? "upstream closed" : answer.error);
+    }
+    if (answer.event.kind == Event::Kind::kResponse) {
+      if (answer.event.response.status < 200) continue;  // 1xx
+      status = answer.event.response.status;
+      upstream->server_keep_alive = answer.event.info.keep_alive;
+    } else if (answer.event.kind == Event::Kind::kEnd && status != 0) {
+      break;
+    }
+  }
+  Release(std::move(upstream));
+  co_return status;
 }
 
 asio::awaitable<void> HttpProxy::RelayOpaque(h2::StreamByteStream& down, const std::string& prefix,
@@ -475,6 +639,7 @@ struct HttpProxy::AttemptState {
   ReplayBody* body = nullptr;
   DownstreamReader down;
   std::size_t body_limit = 0;
+  MirrorTap* mirror = nullptr;  // sees each body byte once, as it is read
   // Out.
   std::unique_ptr<Upstream> upstream;
   route::AttemptEnd end;
@@ -530,10 +695,12 @@ asio::awaitable<Status> HttpProxy::RunAttempt(AttemptState* s) {
         } else {
           out = next.event.bytes;
         }
+        s->mirror->OnBody(next.event.bytes);
         s->body->Add(std::move(next.event.bytes), s->body_limit);
         break;
       case Event::Kind::kTrailers:
         s->body->trailers = std::move(next.event.trailers);
+        s->mirror->OnTrailers(s->body->trailers);
         break;
       case Event::Kind::kEnd:
         s->body->complete = true;
@@ -739,6 +906,31 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     RequestDecision decision =
         DecideRequest(tunnel.destination, std::move(head), table.get(), loop.rng());
     auto* forward = std::get_if<ForwardRequest>(&decision);
+
+    // fault: the delay, then the abort, before any upstream is chosen
+    bool delayed = false;
+    if (forward != nullptr && forward->fault.has_value()) {
+      FaultDecision fault = DecideFault(*forward->fault, loop.rng(), loop.rng());
+      if (fault.delay.count() > 0) {
+        ++loop.counters.faults_delayed;
+        if (!co_await InjectDelay(down, fault.delay, first, outcome.bytes_received)) {
+          AMBIT_LOG_DEBUG(
+              "waypoint: http {} {}{} dropped: the client went away during the "
+              "injected delay (DI)",
+              method, tunnel.destination.service_host, route::OneLine(path));
+          outcome.aborted = true;
+          break;
+        }
+        delayed = true;
+      }
+      if (fault.abort.has_value()) {
+        ++loop.counters.faults_aborted;
+        if (delayed) fault.abort->flag = "DI,FI";
+        decision = std::move(*fault.abort);
+        forward = nullptr;
+      }
+    }
+
     hbone::RouteDecision route;
     if (forward != nullptr) {
       route = Resolve(*forward, tunnel, loop.rng());
@@ -780,6 +972,8 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     }
     AddProxyRequestHeaders(forward->head, tunnel.client, FormatRequestId(loop.rng(), loop.rng()),
                            /*attempt=*/1);
+    MirrorTap mirror = StartMirrorTap(*forward, info, loop.rng);
+    mirror.limit = options_.mirror_body_limit;
     // send, under the route's timeouts, as often as its retry policy allows
     const route::RetryPolicy* policy = forward->retry;
     const std::uint32_t retry_mask = policy != nullptr ? route::RetryOnMask(*policy) : 0;
@@ -810,6 +1004,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
       st->framing = RequestFraming(info);
       st->head_request = method == "HEAD";
       st->body = &body;
+      st->mirror = &mirror;
       st->down = DownstreamReader{&down, &parser, &queue, &buffer, &outcome.bytes_received, &first};
       st->body_limit = options_.retry_body_limit;
       tried.push_back(route.next_hop.ToString() + " " + route.connect_target.ToString());
@@ -874,6 +1069,19 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     if (st->client_failed) {
       outcome.aborted = true;  // the client went away mid-body
       break;
+    }
+    // mirror: once the whole request was read, the copies leave as child
+    // tasks of this loop
+    if (mirror.copy != nullptr && body.complete) {
+      if (mirror.too_large) {
+        loop.counters.mirrors_too_large += mirror.hits.size();
+        AMBIT_LOG_DEBUG("waypoint: http {} {}{} not mirrored: body over {} bytes", method,
+                        tunnel.destination.service_host, route::OneLine(path),
+                        options_.mirror_body_limit);
+      } else {
+        const asio::any_io_executor executor = down.get_executor();
+        for (const route::Mirror* m : mirror.hits) StartMirror(executor, mirror.copy, *m, tunnel);
+      }
     }
     if (!request_timed_out && st->end.kind == route::AttemptEnd::Kind::kResponse && deadline &&
         std::chrono::steady_clock::now() >= *deadline) {
@@ -961,7 +1169,10 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
         std::chrono::steady_clock::now() - start);
     AMBIT_LOG_DEBUG("waypoint: http {} {}{} -> {} {} route={} upstream={} tries={} {}ms", method,
                     tunnel.destination.service_host, route::OneLine(path), status,
-                    exhausted ? "URX" : "-",
+                    delayed && exhausted ? "DI,URX"
+                    : delayed            ? "DI"
+                    : exhausted          ? "URX"
+                                         : "-",
                     forward->route_name.empty() ? "default" : forward->route_name, tried.back(),
                     retries + 1, elapsed.count());
     Release(std::move(st->upstream));

@@ -10,6 +10,10 @@
 //   decide       DecideRequest (http_decision.h): route table of the Service
 //                (RouteTables), 404 NR, redirects, direct answers, the
 //                weighted backend; then the proxy headers
+//   fault        the route's fault injection (DecideFault): a delay waits
+//                on a timer (the request dropped if the client goes away
+//                meanwhile; flag DI), an abort is answered locally (flag
+//                FI); both before any upstream is chosen or contacted
 //   resolve      the backend Service's VIP -> hbone::DecideRoute (waypoints
 //                off): one healthy endpoint, HBONE or plain TCP; none: 503
 //                flag UH
@@ -18,6 +22,12 @@
 //                pool with its own identity (or TCP for an endpoint outside
 //                the mesh); failure: 503 flag UF; each try bounded by the
 //                route's timeouts and repeated as its retry policy says
+//   mirror       for each of the route's mirrors drawn by its percentage, a
+//                copy of the request (head as sent upstream, Host with
+//                "-shadow", body buffered up to Options::mirror_body_limit)
+//                sent by a child task of this loop once the request body has
+//                been read; its answer is discarded; it never delays or
+//                fails the request (MirrorRequest)
 //   answer       the response streamed back (Content-Length kept, otherwise
 //                chunked to an HTTP/1.1 client), with the route's response
 //                header changes and x-envoy-upstream-service-time; an
@@ -50,6 +60,7 @@
 // loop; RouteTables is read through an atomic snapshot.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <atomic>
 #include <chrono>
@@ -113,6 +124,13 @@ class HttpProxy {
     // sent once, never retried (Envoy likewise stops retrying a request whose
     // body overflows its buffer).
     std::size_t retry_body_limit = 64 * 1024;
+    // Mirroring: bodies above this are not mirrored (counted); mirror copies
+    // in flight per loop beyond max_mirrors_in_flight are dropped (counted);
+    // a mirror exchange is abandoned after mirror_timeout (Envoy's default
+    // route timeout).
+    std::size_t mirror_body_limit = 1 << 20;
+    std::size_t max_mirrors_in_flight = 256;
+    std::chrono::milliseconds mirror_timeout{15'000};
   };
 
   // What the Relay learned about one tunnel.
@@ -136,6 +154,11 @@ class HttpProxy {
     std::uint64_t requests = 0, local_replies = 0, upstream_opened = 0, upstream_reused = 0;
     std::uint64_t retries = 0;            // attempts after the first
     std::uint64_t upstream_timeouts = 0;  // attempts ended by a per-try or request timeout
+    std::uint64_t faults_delayed = 0, faults_aborted = 0;
+    // Mirror copies: answered (any status), failed (no endpoint, connect or
+    // I/O error, timeout), not sent because the body was over the limit or
+    // too many were in flight.
+    std::uint64_t mirrors_sent = 0, mirrors_failed = 0, mirrors_too_large = 0, mirrors_dropped = 0;
   };
 
   // Everything passed in outlives the HttpProxy. |pools| is the waypoint's
@@ -151,13 +174,14 @@ class HttpProxy {
   // connection; then ends the stream.
   asio::awaitable<Outcome> Serve(std::shared_ptr<h2::Stream> downstream, Tunnel tunnel);
 
-  // Drops the calling loop's idle upstream connections; call on each loop
-  // before its HBONE pool shuts down.
+  // Drops the calling loop's idle upstream connections and cancels its
+  // mirror requests; call on each loop before its HBONE pool shuts down.
   void DropIdleOnThisLoop();
   // This loop's counters (read on the loop, or after the loops stopped).
   const LoopCounters& counters(std::size_t loop) const;
 
-  struct Upstream;  // one HTTP/1.1 connection to an endpoint
+  struct Upstream;    // one HTTP/1.1 connection to an endpoint
+  struct MirrorCopy;  // a request as it is mirrored
 
  private:
   struct Loop;
@@ -179,6 +203,21 @@ class HttpProxy {
   asio::awaitable<void> RelayOpaque(h2::StreamByteStream& down, const std::string& prefix,
                                     const Tunnel& tunnel, Outcome& outcome);
   void Release(std::unique_ptr<Upstream> upstream);
+  // Waits |delay| (fault injection). Bytes the client sends meanwhile are
+  // read into |pending| (parsed afterwards) up to a bound, so that a client
+  // that goes away is seen: false then, and the request is dropped.
+  asio::awaitable<bool> InjectDelay(h2::StreamByteStream& down, std::chrono::milliseconds delay,
+                                    std::string& pending, std::uint64_t& bytes_read);
+  // Starts a child task of this loop sending |copy| to |mirror|'s backend
+  // (fire and forget), unless too many are in flight.
+  void StartMirror(const asio::any_io_executor& executor, std::shared_ptr<const MirrorCopy> copy,
+                   const route::Mirror& mirror, const Tunnel& tunnel);
+  // One mirror exchange: |copy| to |backend|, the answer read and dropped.
+  asio::awaitable<void> MirrorRequest(std::shared_ptr<const MirrorCopy> copy,
+                                      std::string backend_host, std::uint16_t backend_port,
+                                      Tunnel tunnel);
+  asio::awaitable<Result<int>> MirrorExchange(std::shared_ptr<const MirrorCopy> copy,
+                                              hbone::RouteDecision route, Tunnel tunnel);
 
   // Timeouts and retries (http_proxy.cc, "attempts"): one try of a forwarded
   // request, up to its response head, and the response streamed to the client.

@@ -349,12 +349,35 @@ void Relay::DumpCounters(nlohmann::json& out) {
     counts.push_back(promise->get_future());
     workers_.Post(i, [promise, pool = &pools.At(i)] { promise->set_value(pool->connection_count()); });
   }
+  // The HTTP path's per-loop counters, read on each loop.
+  std::vector<std::future<HttpProxy::LoopCounters>> http_counts;
+  for (std::size_t i = 0; http_ != nullptr && i < workers_.size(); ++i) {
+    auto promise = std::make_shared<std::promise<HttpProxy::LoopCounters>>();
+    http_counts.push_back(promise->get_future());
+    workers_.Post(i, [promise, http = http_.get(), i] { promise->set_value(http->counters(i)); });
+  }
   for (auto& f : counts) {
     if (f.wait_for(std::chrono::seconds(1)) == std::future_status::ready) {
       pooled += f.get();
     } else {
       complete = false;
     }
+  }
+  HttpProxy::LoopCounters http;
+  for (auto& f : http_counts) {
+    if (f.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+      complete = false;
+      continue;
+    }
+    const HttpProxy::LoopCounters c = f.get();
+    http.requests += c.requests;
+    http.local_replies += c.local_replies;
+    http.faults_delayed += c.faults_delayed;
+    http.faults_aborted += c.faults_aborted;
+    http.mirrors_sent += c.mirrors_sent;
+    http.mirrors_failed += c.mirrors_failed;
+    http.mirrors_too_large += c.mirrors_too_large;
+    http.mirrors_dropped += c.mirrors_dropped;
   }
   const Families& f = *families_;
   const metrics::LabelKey none;
@@ -392,6 +415,14 @@ void Relay::DumpCounters(nlohmann::json& out) {
        {{"downstreamToUpstream", s.bytes_downstream_to_upstream},
         {"upstreamToDownstream", s.bytes_upstream_to_downstream}}},
   };
+  out["http"] = nlohmann::json{{"requests", http.requests},
+                               {"localReplies", http.local_replies},
+                               {"faultsDelayed", http.faults_delayed},
+                               {"faultsAborted", http.faults_aborted},
+                               {"mirrorsSent", http.mirrors_sent},
+                               {"mirrorsFailed", http.mirrors_failed},
+                               {"mirrorsTooLarge", http.mirrors_too_large},
+                               {"mirrorsDropped", http.mirrors_dropped}};
   if (!complete) out["upstream"]["tlsConnectionsActiveIncomplete"] = true;
 }
 

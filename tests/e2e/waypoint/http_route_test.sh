@@ -47,8 +47,8 @@ log "2. the HTTPRoute"
 out=$(ctl apply -f "$WP_DATA/echo-route.yaml")
 grep -q '(HTTPRoute mesh/echo-split): enforced by the waypoint on Services bound to one' <<<"$out" ||
   fail "apply did not say what is enforced: $out"
-grep -q 'not applied yet by the waypoint:' <<<"$out" ||
-  fail "apply did not say what is not applied yet: $out"
+grep -q 'fault injection (fixed delay, HTTP and gRPC abort) and mirroring' <<<"$out" ||
+  fail "apply did not say fault injection and mirroring are enforced: $out"
 wait_table True
 expect_eq "routes in echo's table" 2 "$(waypoint_dump "j['routeTables']['tables']['echo.mesh.svc.cluster.local']['routes']")"
 expect_eq "/v2 goes to echo-v2" "echo-v2 " "$(versions http://echo/v2/reviews 10)"

@@ -9,7 +9,8 @@
 //          -> an HTTP/1.1 backend that answers with what it received.
 // Checks the path split, keep-alive on both sides (the upstream connection
 // reused), chunked bodies both ways, 404 NR, 503 without endpoints, the
-// proxy headers, and that a port not declared HTTP stays the L4 relay.
+// proxy headers, that a port not declared HTTP stays the L4 relay, fault
+// injection (abort, delay) and request mirroring.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -22,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -119,6 +121,11 @@ class Backend {
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   int requests() const { return requests_.load(); }
+  // The answers' bodies so far (each describes the request it answers).
+  std::vector<std::string> seen() const {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
   void Close() {
     asio::error_code ec;
     acceptor_.close(ec);
@@ -172,6 +179,10 @@ class Backend {
                          "\nauthority=" + m.request.authority + "\nbody=" + m.body + "\n";
       for (const auto& f : m.request.fields) text += f.name + ": " + f.value + "\n";
       for (const auto& f : m.trailers) text += "trailer " + f.name + ": " + f.value + "\n";
+      {
+        std::lock_guard lock(mu_);
+        seen_.push_back(text);
+      }
       std::string out;
       h2::ResponseHead head{status, {{"x-backend", name_}}};
       if (m.request.path == "/chunked") {
@@ -201,6 +212,8 @@ class Backend {
   tcp::acceptor acceptor_;
   int connections_ = 0;
   std::atomic<int> requests_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> seen_;
 };
 
 // Echoes every byte until EOF, then half-closes (an h2c stand-in: it answers
@@ -1027,6 +1040,154 @@ TEST_F(WaypointHttpTest, ABodyOverTheReplayLimitIsSentOnceAndNotRetried) {
   EXPECT_EQ(ok->response.status, 200);
   EXPECT_EQ(Lines(ok->body)["body"], small);
   EXPECT_EQ(script_.flaky, 3);
+}
+
+// Fault injection (VirtualService fault): an abort is answered by the
+// waypoint with Envoy's body before any upstream is contacted; the tunnel
+// serves on.
+TEST_F(WaypointHttpTest, FaultAbortAnswersWithoutTouchingTheBackend) {
+  route::Route aborted = PrefixRoute("ratings", "/ratings", "reviews-v1.default.svc.cluster.local");
+  aborted.fault = route::Fault{};
+  aborted.fault->abort = route::Fault::Abort{503, "", 100};
+  route::Route grpc = PrefixRoute("grpc", "/grpc.Svc", "reviews-v1.default.svc.cluster.local");
+  grpc.fault = route::Fault{};
+  grpc.fault->abort = route::Fault::Abort{0, "UNAVAILABLE", 100};
+  InstallRoutes({aborted, grpc, PrefixRoute("rest", "/", "reviews-v2.default.svc.cluster.local")});
+  Client client(Via(kReviewsVip));
+  auto r =
+      client.Exchange("POST /ratings/1 HTTP/1.1\r\nHost: reviews\r\nContent-Length: 4\r\n\r\nbody");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 503);
+  EXPECT_EQ(r->body, "fault filter abort");
+  auto g = client.Exchange(Get("/grpc.Svc/Call", "content-type: application/grpc\r\n"));
+  ASSERT_TRUE(g.has_value());
+  EXPECT_EQ(g->response.status, 200);
+  EXPECT_EQ(h2::FindField(g->response.fields, "grpc-status"), "14");
+  EXPECT_EQ(h2::FindField(g->response.fields, "content-type"), "application/grpc");
+  EXPECT_EQ(v1_->requests() + v2_->requests(), 0);
+  // No upstream connection was opened for either.
+  EXPECT_EQ(Counters()["upstream"]["streamsOpened"], 0) << Counters();
+  EXPECT_EQ(Counters()["http"]["faultsAborted"], 2) << Counters();
+  auto after = client.Exchange(Get("/reviews/2"));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->response.status, 200);
+  EXPECT_EQ(Lines(after->body)["backend"], "v2");
+}
+
+TEST_F(WaypointHttpTest, FaultDelayHoldsTheRequestAtLeastTheFixedDelay) {
+  constexpr auto kDelay = std::chrono::milliseconds(400);
+  route::Route slow = PrefixRoute("slow", "/slow", "reviews-v1.default.svc.cluster.local");
+  slow.fault = route::Fault{};
+  slow.fault->delay = route::Fault::Delay{kDelay, 100};
+  InstallRoutes({slow, PrefixRoute("rest", "/", "reviews-v2.default.svc.cluster.local")});
+  Client client(Via(kReviewsVip));
+  const auto start = std::chrono::steady_clock::now();
+  auto r =
+      client.Exchange("PUT /slow/1 HTTP/1.1\r\nHost: reviews\r\nContent-Length: 7\r\n\r\npayload");
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 200);
+  EXPECT_EQ(Lines(r->body)["backend"], "v1");
+  EXPECT_EQ(Lines(r->body)["body"], "payload");  // read during the delay, then sent whole
+  EXPECT_GE(elapsed, kDelay);
+
+  // A delay plus an abort: the abort comes after the delay.
+  route::Route both = slow;
+  both.fault->abort = route::Fault::Abort{500, "", 100};
+  InstallRoutes({both});
+  const auto start2 = std::chrono::steady_clock::now();
+  auto a = client.Exchange(Get("/slow/2"));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->response.status, 500);
+  EXPECT_GE(std::chrono::steady_clock::now() - start2, kDelay);
+  EXPECT_EQ(v1_->requests(), 1);
+  EXPECT_EQ(Counters()["http"]["faultsDelayed"], 2) << Counters();
+  EXPECT_EQ(Counters()["http"]["faultsAborted"], 1) << Counters();
+}
+
+TEST_F(WaypointHttpTest, FaultDelayIsDroppedWhenTheClientGoesAway) {
+  route::Route slow = PrefixRoute("slow", "/", "reviews-v1.default.svc.cluster.local");
+  slow.fault = route::Fault{};
+  slow.fault->delay = route::Fault::Delay{std::chrono::milliseconds(500), 100};
+  InstallRoutes({slow});
+  {
+    asio::io_context io;
+    tcp::socket s(io);
+    const net::SocketAddress via = Via(kReviewsVip);
+    s.connect(tcp::endpoint(asio::ip::make_address(via.ip().ToString()), via.port()));
+    asio::write(s, asio::buffer(Get("/gone")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }  // closed during the delay
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(v1_->requests(), 0);  // the delayed request never went upstream
+}
+
+// Mirroring: the client gets the primary's answer; the mirror backend gets
+// a copy (body included) with Host "<host>-shadow".
+TEST_F(WaypointHttpTest, MirrorSendsACopyWithShadowHost) {
+  route::Route mirrored = PrefixRoute("m", "/m", "reviews-v1.default.svc.cluster.local");
+  route::Mirror copy;
+  copy.backend.host = "reviews-v2.default.svc.cluster.local";
+  mirrored.mirrors = {copy};
+  route::Route never = PrefixRoute("never", "/never", "reviews-v1.default.svc.cluster.local");
+  copy.percentage = 0;
+  never.mirrors = {copy};
+  InstallRoutes({mirrored, never});
+  Client client(Via(kReviewsVip));
+  auto n = client.Exchange(Get("/never/1"));
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(Lines(n->body)["backend"], "v1");
+  auto r =
+      client.Exchange("POST /m/1 HTTP/1.1\r\nHost: reviews:80\r\nContent-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->response.status, 200);
+  EXPECT_EQ(Lines(r->body)["backend"], "v1");
+  EXPECT_EQ(Lines(r->body)["authority"], "reviews:80");
+  for (int i = 0; i < 500 && v2_->requests() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a stray second copy
+  std::vector<std::string> seen = v2_->seen();
+  ASSERT_EQ(seen.size(), 1u);  // /m/1 only: the 0 % mirror sent nothing
+  auto shadow = Lines(seen[0]);
+  EXPECT_EQ(shadow["request"], "POST /m/1");
+  EXPECT_EQ(shadow["authority"], "reviews-shadow:80");
+  EXPECT_EQ(shadow["body"], "hello");
+  EXPECT_EQ(shadow["x-request-id"], Lines(r->body)["x-request-id"]);  // the same request
+  for (int i = 0; i < 500 && Counters()["http"]["mirrorsSent"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Counters()["http"]["mirrorsSent"], 1) << Counters();
+}
+
+TEST_F(WaypointHttpTest, AMirrorThatIsDownDoesNotAffectTheRequest) {
+  route::Route r = PrefixRoute("m", "/", "reviews-v1.default.svc.cluster.local");
+  route::Mirror none, down;
+  none.backend.host = "empty.default.svc.cluster.local";       // no endpoints
+  down.backend.host = "reviews-v2.default.svc.cluster.local";  // its app refuses
+  r.mirrors = {none, down};
+  InstallRoutes({r});
+  std::promise<void> closed;
+  asio::post(app_io_, [&] {
+    v2_->Close();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  Client client(Via(kReviewsVip));
+  for (int i = 0; i < 5; ++i) {
+    auto a = client.Exchange(Get("/x/" + std::to_string(i)));
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->response.status, 200);
+    EXPECT_EQ(Lines(a->body)["backend"], "v1");
+  }
+  EXPECT_EQ(v1_->requests(), 5);
+  EXPECT_EQ(v2_->requests(), 0);
+  // Every copy was tried and failed on its own: 5 requests x 2 mirrors.
+  for (int i = 0; i < 500 && Counters()["http"]["mirrorsFailed"] != 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Counters()["http"]["mirrorsFailed"], 10) << Counters();
+  EXPECT_EQ(Counters()["http"]["mirrorsSent"], 0) << Counters();
 }
 
 }  // namespace

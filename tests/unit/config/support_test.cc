@@ -53,10 +53,11 @@ spec:
   EXPECT_EQ(warnings[0].path, "");
   EXPECT_NE(warnings[0].message.find("enforced by the waypoint on Services bound to one"),
             std::string::npos);
-  EXPECT_NE(warnings[0].message.find("timeouts (request, per-try) and retries"), std::string::npos);
-  EXPECT_NE(warnings[0].message.find("not applied yet by the waypoint:"), std::string::npos);
-  EXPECT_EQ(warnings[0].message.find("not applied yet by the waypoint: timeouts"),
+  EXPECT_NE(warnings[0].message.find("timeouts (request, per-try), retries"), std::string::npos);
+  EXPECT_NE(warnings[0].message.find("fault injection (fixed delay, HTTP and gRPC abort) and "
+                                     "mirroring"),
             std::string::npos);
+  EXPECT_EQ(warnings[0].message.find("not applied yet"), std::string::npos);
   EXPECT_NE(warnings[0].message.find("without a waypoint the route does nothing"), std::string::npos);
 }
 

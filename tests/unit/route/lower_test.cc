@@ -475,6 +475,33 @@ spec:
   EXPECT_EQ(RetryOnMask(*r.retry), kRetryOn5xx | kRetryOnRetriableStatusCodes);
 }
 
+TEST(LowerVirtualServiceTest, GrpcAbortNeedsAStatusName) {
+  auto p = Parse(R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings, namespace: default}
+spec:
+  hosts: [ratings]
+  http:
+  - fault:
+      abort: {grpcStatus: "14"}
+    route:
+    - destination: {host: ratings}
+  - fault:
+      abort: {grpcStatus: UNAVAILABLE}
+    route:
+    - destination: {host: ratings}
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  ASSERT_EQ(lowered.diagnostics.size(), 1u) << Messages(lowered.diagnostics);
+  EXPECT_EQ(lowered.diagnostics[0].severity, config::Severity::kError);
+  EXPECT_EQ(lowered.diagnostics[0].path, "spec.http[0].fault.abort.grpcStatus");
+  ASSERT_EQ(lowered.rules.routes.size(), 2u);
+  EXPECT_FALSE(lowered.rules.routes[0].fault.has_value());  // the abort is dropped, the rule kept
+  ASSERT_TRUE(lowered.rules.routes[1].fault && lowered.rules.routes[1].fault->abort);
+  EXPECT_EQ(lowered.rules.routes[1].fault->abort->grpc_status, "UNAVAILABLE");
+}
+
 TEST(LowerHttpRouteTest, GammaRoutingByHeader) {
   // https://istio.io/latest/docs/tasks/traffic-management/request-routing/ (Gateway API tab)
   auto p = Parse(R"(

@@ -360,6 +360,12 @@ TEST(CompileTest, RejectsInconsistentRoutes) {
   abort.fault = Fault{.abort = Fault::Abort{}};
   EXPECT_EQ(error_of(abort),
             "route 'r': fault.abort: expected exactly one of httpStatus, grpcStatus");
+  Route grpc = Named("r", {});
+  grpc.fault = Fault{.abort = Fault::Abort{.grpc_status = "Unavailable"}};
+  EXPECT_EQ(error_of(grpc),
+            "route 'r': fault.abort.grpcStatus: 'Unavailable' is not a gRPC status name");
+  grpc.fault->abort->grpc_status = "UNAVAILABLE";
+  EXPECT_EQ(error_of(grpc), "ok");
   Route rewrite = Named("r", {});
   rewrite.rewrite_path =
       PathRewrite{.kind = PathRewrite::Kind::kRegex, .value = "/\\2", .pattern = "^/(a)$"};

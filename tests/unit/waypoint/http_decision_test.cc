@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <regex>
 
@@ -252,6 +253,103 @@ TEST(ApplyHeaderModifier, RemoveThenSetThenAddCaseInsensitively) {
   m.remove = {"B"};
   ApplyHeaderModifier(fields, m);
   EXPECT_EQ(fields, (h2::Headers{{"a", "x"}, {"b", "y"}}));
+}
+
+// Percentages are drawn in millionths (Istio hands Envoy a
+// FractionalPercent with denominator MILLION): draw % 1e6 < percentage * 1e4.
+TEST(Fault, PercentagesZeroHundredAndBetween) {
+  for (std::uint64_t draw : {0ULL, 1ULL, 999'999ULL, ~0ULL}) {
+    EXPECT_FALSE(InPercentage(0, draw)) << draw;
+    EXPECT_TRUE(InPercentage(100, draw)) << draw;
+  }
+  EXPECT_TRUE(InPercentage(50, 499'999));
+  EXPECT_FALSE(InPercentage(50, 500'000));
+  EXPECT_TRUE(InPercentage(50, 1'000'000 + 10));  // only the draw modulo a million counts
+  EXPECT_TRUE(InPercentage(0.1, 999));            // 0.1 % = 1000 in a million
+  EXPECT_FALSE(InPercentage(0.1, 1000));
+  EXPECT_FALSE(InPercentage(-1, 0));
+  EXPECT_FALSE(InPercentage(std::numeric_limits<double>::quiet_NaN(), 0));
+}
+
+route::Fault DelayAndAbort(double delay_pct, double abort_pct) {
+  route::Fault f;
+  f.delay = route::Fault::Delay{std::chrono::milliseconds(7000), delay_pct};
+  f.abort = route::Fault::Abort{500, "", abort_pct};
+  return f;
+}
+
+TEST(Fault, DelayAndAbortAreDrawnEachOnItsOwn) {
+  const route::Fault both = DelayAndAbort(100, 100);
+  FaultDecision d = DecideFault(both, 0, 0);
+  EXPECT_EQ(d.delay, std::chrono::milliseconds(7000));
+  ASSERT_TRUE(d.abort.has_value());
+  EXPECT_EQ(d.abort->status, 500);
+  EXPECT_EQ(d.abort->body, "fault filter abort");
+  EXPECT_EQ(d.abort->flag, "FI");
+
+  const route::Fault none = DelayAndAbort(0, 0);
+  d = DecideFault(none, 0, 0);
+  EXPECT_EQ(d.delay, std::chrono::milliseconds(0));
+  EXPECT_FALSE(d.abort.has_value());
+
+  // 10 % delayed, 50 % aborted: the delay's draw decides the delay only.
+  const route::Fault some = DelayAndAbort(10, 50);
+  d = DecideFault(some, /*delay_draw=*/99'999, /*abort_draw=*/500'000);
+  EXPECT_EQ(d.delay, std::chrono::milliseconds(7000));
+  EXPECT_FALSE(d.abort.has_value());
+  d = DecideFault(some, /*delay_draw=*/100'000, /*abort_draw=*/499'999);
+  EXPECT_EQ(d.delay, std::chrono::milliseconds(0));
+  ASSERT_TRUE(d.abort.has_value());
+
+  // A delay alone, an abort alone.
+  route::Fault delay_only;
+  delay_only.delay = route::Fault::Delay{std::chrono::milliseconds(5), 100};
+  d = DecideFault(delay_only, 0, 0);
+  EXPECT_EQ(d.delay, std::chrono::milliseconds(5));
+  EXPECT_FALSE(d.abort.has_value());
+}
+
+TEST(Fault, GrpcAbortIsTrailersOnlyWithHttp200) {
+  route::Fault f;
+  f.abort = route::Fault::Abort{0, "UNAVAILABLE", 100};
+  FaultDecision d = DecideFault(f, 0, 0);
+  ASSERT_TRUE(d.abort.has_value());
+  EXPECT_EQ(d.abort->status, 200);
+  EXPECT_EQ(d.abort->body, "");
+  EXPECT_EQ(d.abort->flag, "FI");
+  EXPECT_EQ(h2::FindField(d.abort->fields, "content-type"), "application/grpc");
+  EXPECT_EQ(h2::FindField(d.abort->fields, "grpc-status"), "14");
+  EXPECT_EQ(h2::FindField(d.abort->fields, "grpc-message"), "fault filter abort");
+  EXPECT_EQ(route::GrpcStatusCode("OK"), 0);
+  EXPECT_EQ(route::GrpcStatusCode("UNAUTHENTICATED"), 16);
+  EXPECT_EQ(route::GrpcStatusCode("14"), std::nullopt);
+  EXPECT_EQ(route::GrpcStatusCode("unavailable"), std::nullopt);
+}
+
+TEST(Fault, TheRouteCarriesItsFaultAndMirrorsToTheDecision) {
+  route::Route r = Prefix("r", "/", {To("reviews-v1.default.svc.cluster.local")});
+  r.fault = DelayAndAbort(100, 0);
+  route::Mirror m;
+  m.backend.host = "reviews-v2.default.svc.cluster.local";
+  m.percentage = 25;
+  r.mirrors = {m};
+  route::RouteTable table = Table({r});
+  RequestDecision d = DecideRequest({kHost, 9080}, Get("/x"), &table, 0);
+  auto* forward = std::get_if<ForwardRequest>(&d);
+  ASSERT_NE(forward, nullptr);
+  ASSERT_TRUE(forward->fault.has_value());
+  EXPECT_EQ(forward->fault->delay->fixed, std::chrono::milliseconds(7000));
+  ASSERT_EQ(forward->mirrors.size(), 1u);
+  EXPECT_EQ(forward->mirrors[0].backend.host, "reviews-v2.default.svc.cluster.local");
+  EXPECT_EQ(forward->mirrors[0].percentage, 25);
+}
+
+TEST(Mirror, ShadowAuthorityKeepsThePort) {
+  EXPECT_EQ(ShadowAuthority("reviews"), "reviews-shadow");
+  EXPECT_EQ(ShadowAuthority("reviews:9080"), "reviews-shadow:9080");
+  EXPECT_EQ(ShadowAuthority("reviews.default.svc.cluster.local:80"),
+            "reviews.default.svc.cluster.local-shadow:80");
+  EXPECT_EQ(ShadowAuthority("[fd00::1]:80"), "[fd00::1]-shadow:80");
 }
 
 }  // namespace
