@@ -1160,6 +1160,32 @@ TEST_F(WaypointHttpTest, MirrorSendsACopyWithShadowHost) {
   EXPECT_EQ(Counters()["http"]["mirrorsSent"], 1) << Counters();
 }
 
+// A body over the mirror bound (1 MiB) is not mirrored, and is counted; the
+// request itself is served whole.
+TEST_F(WaypointHttpTest, ABodyOverTheBoundIsNotMirrored) {
+  route::Route r = PrefixRoute("m", "/", "reviews-v1.default.svc.cluster.local");
+  route::Mirror copy;
+  copy.backend.host = "reviews-v2.default.svc.cluster.local";
+  r.mirrors = {copy};
+  InstallRoutes({r});
+  const std::string big((1 << 20) + 1, 'b');
+  Client client(Via(kReviewsVip));
+  auto a = client.Exchange("POST /big HTTP/1.1\r\nHost: reviews\r\nContent-Length: " +
+                           std::to_string(big.size()) + "\r\n\r\n" + big);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->response.status, 200);
+  EXPECT_EQ(Lines(a->body)["body"].size(), big.size());
+  auto small = client.Exchange(Get("/small"));  // mirrored: the copy is not stuck behind
+  ASSERT_TRUE(small.has_value());
+  for (int i = 0; i < 500 && v2_->requests() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::vector<std::string> seen = v2_->seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(Lines(seen[0])["request"], "GET /small");
+  EXPECT_EQ(Counters()["http"]["mirrorsTooLarge"], 1) << Counters();
+}
+
 TEST_F(WaypointHttpTest, AMirrorThatIsDownDoesNotAffectTheRequest) {
   route::Route r = PrefixRoute("m", "/", "reviews-v1.default.svc.cluster.local");
   route::Mirror none, down;
