@@ -17,9 +17,9 @@ find_library(HTTP_PARSER_LIBRARY NAMES http_parser REQUIRED)
 add_library(http_parser::http_parser UNKNOWN IMPORTED)
 set_target_properties(http_parser::http_parser PROPERTIES
   IMPORTED_LOCATION "${HTTP_PARSER_LIBRARY}" INTERFACE_INCLUDE_DIRECTORIES "${HTTP_PARSER_INCLUDE_DIR}")
+find_package(GTest REQUIRED)
+include(GoogleTest)
 if(NOT AMBIT_FUZZ)
-  find_package(GTest REQUIRED)
-  include(GoogleTest)
   find_package(benchmark REQUIRED)
 endif()
 
@@ -46,7 +46,7 @@ endif()
 # linked has the property AMBIT_STATIC_LINK (set by ambit_static_proxy()).
 # A missing archive falls back to the shared library, with a message.
 option(AMBIT_STATIC_PROXY "Link ztunnel and waypoint statically (archives, --gc-sections)" ON)
-if(AMBIT_SANITIZE OR AMBIT_FUZZ)
+if(AMBIT_SANITIZE OR AMBIT_FUZZ OR AMBIT_TSAN)
   set(AMBIT_STATIC_PROXY OFF)
 endif()
 

@@ -14,13 +14,26 @@ function(ambit_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ambit_warnings ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# ambit_unit_test(NAME SOURCES... DEPS ...) — a GoogleTest binary registered with ctest, label "unit".
+# ambit_unit_test(NAME SOURCES... DEPS ... [LABELS ...] [THREADED]) — a GoogleTest
+# binary registered with ctest, label "unit" unless LABELS says otherwise.
+# Unit and integration binaries join the target test_binaries (what the ASan
+# tree builds). THREADED marks a binary whose tests run code on several threads
+# (std::thread, WorkerPool, ServiceLoop, SecretManager, gRPC servers...): it gets
+# the label "threaded" and joins threaded_tests, which the ThreadSanitizer tree
+# of `make test` builds and runs (docs/testing.md).
 function(ambit_unit_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "THREADED" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main ambit_warnings)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
+  endif()
+  if(NOT "e2e" IN_LIST ARG_LABELS)
+    add_dependencies(test_binaries ${name})
+  endif()
+  if(ARG_THREADED)
+    list(APPEND ARG_LABELS threaded)
+    add_dependencies(threaded_tests ${name})
   endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 120)
 endfunction()
