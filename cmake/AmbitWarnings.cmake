@@ -35,7 +35,14 @@ function(ambit_unit_test name)
     list(APPEND ARG_LABELS threaded)
     add_dependencies(threaded_tests ${name})
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 120)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+  # Labels are set by a script ctest runs after the discovered tests are added:
+  # a list value (e.g. "unit;threaded") does not survive gtest_discover_tests'
+  # PROPERTIES. ${name}_TESTS is the list the discovery script defines.
+  set(labels_script "${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake")
+  file(WRITE "${labels_script}"
+       "if(DEFINED ${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${ARG_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${labels_script}")
 endfunction()
 
 # ambit_fuzz_target(NAME SOURCES... DEPS ...) — a libFuzzer target (only with AMBIT_FUZZ).
