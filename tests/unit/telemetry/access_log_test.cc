@@ -79,7 +79,7 @@ TEST(AccessLogTest, JsonHasTheSameFields) {
   // Bytes that are not UTF-8 (a peer-chosen name) do not break the line.
   AccessLogEntry odd = Complete();
   odd.src_workload = "\xff\xfe";
-  EXPECT_NO_THROW(nlohmann::json::parse(FormatAccessJson(odd)));
+  EXPECT_NO_THROW(static_cast<void>(nlohmann::json::parse(FormatAccessJson(odd))));
 }
 
 TEST(AccessLogTest, WritesInTheSelectedFormatAndLevel) {
