@@ -25,7 +25,17 @@ endif()
 
 # Standalone Asio is header-only; include it only where an event loop is needed.
 add_library(ambit_asio INTERFACE)
-target_compile_definitions(ambit_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_compile_definitions(ambit_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+  # Standalone Asio 1.22 decides between std::aligned_alloc/std::free and
+  # operator new/delete for its recycled handler memory
+  # (asio/detail/memory.hpp) on _GLIBCXX_HAVE_ALIGNED_ALLOC, which is defined
+  # only if a standard header came before the first Asio header. Translation
+  # units that include in different orders then disagree, and the linker keeps
+  # one aligned_new from one and one aligned_delete from another: memory from
+  # operator new freed with free() (AddressSanitizer: alloc-dealloc-mismatch in
+  # thread_info_base's destructor, ztunnel and waypoint at exit). One choice for
+  # every translation unit; glibc and libstdc++ have aligned_alloc (C++17).
+  ASIO_HAS_STD_ALIGNED_ALLOC=1)
 target_link_libraries(ambit_asio INTERFACE Threads::Threads)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   # Asio 1.22 detects C++20 coroutines only on GCC/MSVC; clang (the fuzz build)
