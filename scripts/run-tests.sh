@@ -5,6 +5,8 @@
 #                                 namespaces) with bounded parallelism
 #   run-tests.sh --asan BUILD     ASan+UBSan tree (make asan): unit and integration
 #   run-tests.sh --tsan BUILD     ThreadSanitizer tree (make tsan): label threaded
+# In the sanitizer modes, arguments after BUILD go to ctest, e.g.
+#   run-tests.sh --asan build-fuzz -R hbone_integration_test
 # Sanitizer reports fail the test that produced them; tests/sanitizers/*.supp
 # hold the suppressions (third-party false positives only, each explained).
 set -uo pipefail
@@ -14,6 +16,11 @@ case "${1:-}" in
   --tsan) mode=tsan; shift ;;
 esac
 build="${1:-build}"
+[ $# -gt 0 ] && shift
+extra=("$@")
+if [ "$mode" = release ] && [ ${#extra[@]} -gt 0 ]; then
+  echo "run-tests.sh: ctest arguments are for --asan and --tsan only" >&2; exit 2
+fi
 supp="$(cd "$(dirname "$0")/.." && pwd)/tests/sanitizers"
 cd "$build"
 jobs="$(nproc)"
@@ -28,22 +35,28 @@ case "$mode" in
     fi
     ;;
   asan)
-    # LeakSanitizer is part of ASan here; UBSan stops at the first finding.
-    export ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:strict_init_order=1"
-    export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
-    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    # A finding ends the process with exit code 1, so its test fails: ASan
+    # halts at the first error, UBSan too (built with
+    # -fno-sanitize-recover=undefined, and halt_on_error here), LeakSanitizer
+    # (part of ASan) reports at exit.
+    export ASAN_OPTIONS="halt_on_error=1:exitcode=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1"
+    export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0:exitcode=1"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=1"
     echo "== ASan+UBSan tree ($build): unit and integration tests"
-    ctest -L 'unit|integration' -LE source --no-tests=error -j "$jobs" --output-on-failure --timeout 600 || rc=1
+    ctest -L 'unit|integration' -LE source --no-tests=error -j "$jobs" --output-on-failure --timeout 600 \
+      "${extra[@]}" || rc=1
     ;;
   tsan)
-    # A report makes the process exit with 66 at the end (TSan's exitcode).
-    export TSAN_OPTIONS="suppressions=$supp/tsan.supp:print_suppressions=0:second_deadlock_stack=1"
+    # Every race is reported (halt_on_error=0) and the process then exits with
+    # 66 instead of its own status, so its test fails.
+    export TSAN_OPTIONS="suppressions=$supp/tsan.supp:print_suppressions=0:second_deadlock_stack=1:halt_on_error=0:exitcode=66"
     # TSan needs the fixed memory layout it was built for; kernels with more
     # mmap randomisation bits break it, so run without address randomisation.
     norand=()
     if setarch "$(uname -m)" -R true 2>/dev/null; then norand=(setarch "$(uname -m)" -R); fi
     echo "== ThreadSanitizer tree ($build): tests labelled threaded"
-    "${norand[@]}" ctest -L threaded --no-tests=error -j "$jobs" --output-on-failure --timeout 600 || rc=1
+    "${norand[@]}" ctest -L threaded --no-tests=error -j "$jobs" --output-on-failure --timeout 600 \
+      "${extra[@]}" || rc=1
     ;;
 esac
 exit $rc
