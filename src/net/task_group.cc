@@ -54,18 +54,55 @@ TaskGroup::TaskGroup(asio::any_io_executor executor)
 
 TaskGroup::~TaskGroup() { Cancel(); }
 
+namespace {
+
+// A child's completion handler. It removes the child's signal from the group
+// when the child ends, and also when the handler is destroyed without being
+// called: the loop's shutdown destroys a suspended child's frame, and with it
+// the socket or timer the child was suspended on, while the signal still
+// holds a cancellation handler pointing at that operation; a later Cancel()
+// (e.g. from ~TaskGroup) would run it on freed memory. Only the last holder
+// of a moved handler acts (moved-from holders have no state). A template on
+// the (private) group state, named where it is accessible: TaskGroup::Spawn.
+template <class State>
+class ChildDone {
+ public:
+  using Children = std::list<asio::cancellation_signal>;
+  ChildDone(std::shared_ptr<State> state, Children::iterator child)
+      : state_(std::move(state)), child_(child) {}
+  ChildDone(ChildDone&& other) noexcept
+      : state_(std::move(other.state_)), child_(other.child_) {}
+  ChildDone& operator=(ChildDone&&) = delete;
+  ChildDone(const ChildDone&) = delete;
+  ChildDone& operator=(const ChildDone&) = delete;
+  ~ChildDone() {
+    // Not called: the frame was destroyed by the loop's shutdown. Forget the
+    // child without waking anyone (the waiters' frames go the same way).
+    if (state_) state_->children.erase(child_);
+  }
+
+  void operator()(std::exception_ptr e) {
+    if (e) ReportChildException(e);
+    std::shared_ptr<State> state = std::move(state_);
+    state->children.erase(child_);
+    if (state->children.empty()) state->idle.Set();
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+  Children::iterator child_;
+};
+
+}  // namespace
+
 void TaskGroup::Spawn(asio::awaitable<void> task) {
   State& s = *state_;
   auto child = s.children.emplace(s.children.end());
   s.idle.Reset();
   asio::co_spawn(s.executor, std::move(task),
-                 asio::bind_cancellation_slot(
-                     child->slot(), [state = state_, child](std::exception_ptr e) {
-                       if (e) ReportChildException(e);
-                       state->children.erase(child);
-                       if (state->children.empty()) state->idle.Set();
-                     }));
+                 asio::bind_cancellation_slot(child->slot(), ChildDone<State>(state_, child)));
 }
+
 
 void TaskGroup::Cancel(asio::cancellation_type type) {
   // A child's handler may run (and erase its node) only from the loop, never

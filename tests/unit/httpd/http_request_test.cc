@@ -13,13 +13,13 @@
 namespace ambit::httpd {
 namespace {
 
-const HttpParsed& Parsed(const HttpParseResult& r) {
-  static const HttpParsed kNone;
+// By value: callers pass the temporary result of ParseHttpRequest.
+HttpParsed Parsed(const HttpParseResult& r) {
   if (const auto* p = std::get_if<HttpParsed>(&r)) return *p;
   ADD_FAILURE() << "not parsed: "
                 << (std::holds_alternative<HttpNeedMore>(r) ? std::string("need more")
                                                             : std::get<HttpParseError>(r).message);
-  return kNone;
+  return {};
 }
 
 HttpParseError ErrorOf(const HttpParseResult& r) {
@@ -34,7 +34,7 @@ TEST(HttpRequestTest, ParsesRequestLineHeadersAndBody) {
   const std::string wire =
       "POST /echo?x=1&y HTTP/1.1\r\nHost: a\r\nX-Thing:  v1 \r\nx-thing: v2\r\n"
       "Content-Length: 5\r\n\r\nhelloEXTRA";
-  const HttpParsed& p = Parsed(ParseHttpRequest(wire));
+  const HttpParsed p = Parsed(ParseHttpRequest(wire));
   EXPECT_EQ(p.request.method, "POST");
   EXPECT_EQ(p.request.path, "/echo");
   EXPECT_EQ(p.request.query, "x=1&y");
@@ -45,7 +45,7 @@ TEST(HttpRequestTest, ParsesRequestLineHeadersAndBody) {
 }
 
 TEST(HttpRequestTest, RequestWithoutHeadersOrBody) {
-  const HttpParsed& p = Parsed(ParseHttpRequest("GET /metrics HTTP/1.0\r\n\r\n"));
+  const HttpParsed p = Parsed(ParseHttpRequest("GET /metrics HTTP/1.0\r\n\r\n"));
   EXPECT_EQ(p.request.method, "GET");
   EXPECT_EQ(p.request.path, "/metrics");
   EXPECT_TRUE(p.request.headers.empty());

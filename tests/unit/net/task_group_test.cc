@@ -8,12 +8,14 @@
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -239,6 +241,31 @@ TEST(TaskGroup, DestroyingTheGroupCancelsChildren) {
   EXPECT_LT(steady_clock::now() - start, seconds(30));
   EXPECT_EQ(a, false);
   EXPECT_EQ(ended, 1);
+}
+
+// The loop's shutdown destroys a suspended child's frame, and the socket it
+// waits on with it, without running its completion handler. The group must
+// forget that child: destroying the group afterwards cancelled it through a
+// cancellation handler pointing into the freed socket (ASan: heap-use-after-free
+// in the DNS proxy's teardown).
+TEST(TaskGroup, ALoopShutdownThatDestroysAChildLeavesNothingToCancel) {
+  struct Loop : asio::io_context {
+    using asio::io_context::shutdown;
+  } io;
+  auto children = std::make_unique<TaskGroup>(io.get_executor());
+  {
+    auto socket = std::make_shared<asio::ip::udp::socket>(
+        io, asio::ip::udp::endpoint(asio::ip::address_v4::loopback(), 0));
+    children->Spawn([](std::shared_ptr<asio::ip::udp::socket> s) -> asio::awaitable<void> {
+      char byte = 0;
+      co_await s->async_receive(asio::buffer(&byte, 1), asio::use_awaitable);
+    }(std::move(socket)));
+  }
+  io.poll();
+  ASSERT_EQ(children->size(), 1u);
+  io.shutdown();
+  EXPECT_EQ(children->size(), 0u);
+  children.reset();
 }
 
 TEST(JoinBoth, ReturnsWhenBothEnded) {

@@ -13,6 +13,8 @@ std::atomic<long> g_allocations{0};
 }  // namespace
 
 // The replacements pair malloc with free; GCC cannot see that they match.
+// The nothrow forms are replaced too (std::stable_sort's temporary buffer uses
+// them): a sanitizer's own operator new paired with this free is a mismatch.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 void* operator new(size_t n) {
@@ -20,8 +22,13 @@ void* operator new(size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace ambit::route {
 namespace {
