@@ -351,6 +351,22 @@ void Session::Start() {
 
 asio::awaitable<void> Session::ReadLoop() {
   auto self = shared_from_this();
+  // A loop that shuts down destroys this frame while it waits for bytes. Each
+  // open Stream holds the Session and streams_ holds each Stream, so that
+  // cycle would keep both (and the connection's buffers) forever: drop the
+  // streams. Nothing is woken and no callback runs (their owners go down
+  // with the loop). Every other exit from here has closed the session.
+  struct Abandoned {
+    Session* session;
+    ~Abandoned() {
+      if (session->closed_) return;
+      session->closed_ = true;
+      session->close_reason_ = "event loop shut down";
+      auto streams = std::move(session->streams_);
+      session->streams_.clear();
+      for (auto& [id, stream] : streams) stream->closed_ = true;
+    }
+  } abandoned{this};
   // Not value-initialized: a page of it becomes resident only once bytes land
   // there, so a quiet connection does not pay for the whole buffer.
   std::unique_ptr<std::uint8_t[]> storage(new std::uint8_t[kReadBufferBytes]);
