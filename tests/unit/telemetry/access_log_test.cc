@@ -79,7 +79,9 @@ TEST(AccessLogTest, JsonHasTheSameFields) {
   // Bytes that are not UTF-8 (a peer-chosen name) do not break the line.
   AccessLogEntry odd = Complete();
   odd.src_workload = "\xff\xfe";
-  EXPECT_NO_THROW(static_cast<void>(nlohmann::json::parse(FormatAccessJson(odd))));
+  nlohmann::json parsed;
+  EXPECT_NO_THROW(parsed = nlohmann::json::parse(FormatAccessJson(odd)));
+  EXPECT_TRUE(parsed.is_object());
 }
 
 TEST(AccessLogTest, WritesInTheSelectedFormatAndLevel) {
