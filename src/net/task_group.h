@@ -33,7 +33,9 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/cancellation_state.hpp>
 #include <asio/cancellation_type.hpp>
+#include <asio/this_coro.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -121,6 +123,8 @@ class ChildTask {
   void Spawn(const asio::any_io_executor& executor, asio::awaitable<void> task);
   bool done() const { return done_; }
   // A coroutine (and its wake-up timer) exists only while the parent waits.
+  // Await it only in a coroutine with no cancellation pending (asio throws
+  // at such a co_await before Wait runs): Join() does that for you.
   asio::awaitable<void> Wait(std::function<void()> stop);
   // Runs |body| (the parent's own work) in the calling coroutine, then
   // Wait(stop). If |body| throws, |stop| is called, the child awaited, and
@@ -136,6 +140,16 @@ class ChildTask {
       failure = std::current_exception();
     }
     if (failure) stop();
+    // asio (1.22) throws operation_aborted from the co_await of an awaitable
+    // in a coroutine whose cancellation is pending, before the awaitable runs:
+    // awaiting Wait() after a cancellation (the usual reason |body| threw)
+    // would leave here while the child still runs on this frame. Take the
+    // cancellation here (Wait() handles any that comes later).
+    const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
+    if (cancellation.cancelled() != asio::cancellation_type::none) {
+      stop();
+      co_await asio::this_coro::reset_cancellation_state();
+    }
     asio::awaitable<void> joined = Wait(stop);
     co_await std::move(joined);
     if (failure) std::rethrow_exception(failure);

@@ -452,6 +452,47 @@ TEST(ChildTask, JoinRunsTheBodyThenWaitsForTheChild) {
   EXPECT_EQ(ended_at_return, 2);  // ... and Join returned after both
 }
 
+// A cancellation of the parent ends the body (here without an exception);
+// asio would then throw at Join's co_await of Wait() before it ran, leaving
+// the child running on a finished parent frame (the waypoint relay's
+// use-after-free under ASan and TSan).
+TEST(ChildTask, JoinAwaitsTheChildWhenTheParentIsCancelledDuringTheBody) {
+  asio::io_context io;
+  std::optional<bool> child;
+  std::optional<bool> body;
+  int ended = 0;
+  int stops = 0;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::steady_timer child_timer(io, seconds(60));
+    asio::steady_timer body_timer(io, seconds(60));
+    ChildTask task;
+    asio::awaitable<void> c = WaitOn(child_timer, &child, &ended);
+    task.Spawn(io.get_executor(), std::move(c));
+    asio::awaitable<void> b = WaitOn(body_timer, &body, &ended);
+    auto stop = [&] { ++stops; child_timer.cancel(); };
+    asio::awaitable<void> joined = task.Join(std::move(b), stop);
+    co_await std::move(joined);
+  };
+  asio::cancellation_signal cancel;
+  bool parent_ok = false;
+  int ended_when_parent_ended = -1;
+  asio::co_spawn(io, parent(),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                   parent_ok = !e;
+                   ended_when_parent_ended = ended;
+                 }));
+  io.poll();
+  const auto start = steady_clock::now();
+  cancel.emit(asio::cancellation_type::terminal);
+  io.run();
+  EXPECT_LT(steady_clock::now() - start, seconds(30));
+  EXPECT_EQ(body, false);  // the cancellation ended the body ...
+  EXPECT_EQ(stops, 1);     // ... Join stopped the child ...
+  EXPECT_EQ(child, false);
+  EXPECT_EQ(ended_when_parent_ended, 2);  // ... and awaited it before the parent ended
+  EXPECT_TRUE(parent_ok);
+}
+
 TEST(ChildTask, JoinStopsAndAwaitsTheChildWhenTheBodyThrows) {
   asio::io_context io;
   std::optional<bool> child;
