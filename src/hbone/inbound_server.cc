@@ -137,6 +137,10 @@ void InboundServer::Stop() {
   tasks_.CancelAll();
 }
 
+bool InboundServer::WaitStopped(std::chrono::steady_clock::time_point deadline) const {
+  return tasks_.WaitIdle(deadline);
+}
+
 std::size_t InboundServer::connection_count() const {
   std::lock_guard lock(sessions_mu_);
   return sessions_.size();

@@ -199,6 +199,13 @@ class InboundServer : public std::enable_shared_from_this<InboundServer> {
   // may end without its observer's Closed: use it when stopping, not to
   // enforce policy). Thread-safe.
   void Stop();
+  // After Stop(): blocks the calling thread (never a loop thread) until every
+  // handshake and stream task has ended (a cancelled stream task still
+  // awaits its copy's other direction: a few loop turns); false if
+  // |deadline| passed first. Call it before stopping the loops or destroying
+  // what the stream handler refers to: a task still suspended when its loop
+  // stops is destroyed with the loop, never resumed. Thread-safe.
+  bool WaitStopped(std::chrono::steady_clock::time_point deadline) const;
   // HBONE connections currently served (all loops). Thread-safe.
   std::size_t connection_count() const;
 

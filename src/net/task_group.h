@@ -102,6 +102,10 @@ asio::awaitable<void> JoinBoth(asio::awaitable<void> child, asio::awaitable<void
 //   ... the parent's own work ...
 //   co_await child.Wait(stop);                // always, also after an exception
 //
+// (Wait() directly only from a coroutine with no cancellation pending at that
+// co_await: asio throws operation_aborted at any co_await of an awaitable in
+// a cancelled coroutine, before Wait() runs. Join takes care of that.)
+//
 // Contract:
 // - The child has no cancellation slot: the parent stops it with |stop|, a
 //   function that ends what the child waits on (closes its socket, resets its
@@ -123,12 +127,12 @@ class ChildTask {
   void Spawn(const asio::any_io_executor& executor, asio::awaitable<void> task);
   bool done() const { return done_; }
   // A coroutine (and its wake-up timer) exists only while the parent waits.
-  // Await it only in a coroutine with no cancellation pending (asio throws
-  // at such a co_await before Wait runs): Join() does that for you.
   asio::awaitable<void> Wait(std::function<void()> stop);
   // Runs |body| (the parent's own work) in the calling coroutine, then
   // Wait(stop). If |body| throws, |stop| is called, the child awaited, and
-  // the exception rethrown: the child has ended whenever Join returns.
+  // the exception rethrown; if the caller was cancelled while |body| ran,
+  // |stop| is called and the cancellation cleared, as in Wait(). Either
+  // way the child has ended whenever Join returns or throws.
   // |stop| is kept as it is (no std::function, no allocation): this frame
   // lasts as long as |body|, a connection's life for the copy loops.
   template <typename Stop>
@@ -140,14 +144,14 @@ class ChildTask {
       failure = std::current_exception();
     }
     if (failure) stop();
-    // asio (1.22) throws operation_aborted from the co_await of an awaitable
-    // in a coroutine whose cancellation is pending, before the awaitable runs:
-    // awaiting Wait() after a cancellation (the usual reason |body| threw)
-    // would leave here while the child still runs on this frame. Take the
-    // cancellation here (Wait() handles any that comes later).
+    // A cancelled coroutine cannot co_await another awaitable: asio throws
+    // operation_aborted at the co_await itself (throw_if_cancelled), before
+    // Wait() runs, and this frame would end with the child still running
+    // (and referring to the parent's frame). So a cancellation that came
+    // while |body| ran is taken here: stop the child, clear it, then wait.
     const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
     if (cancellation.cancelled() != asio::cancellation_type::none) {
-      stop();
+      if (!failure) stop();
       co_await asio::this_coro::reset_cancellation_state();
     }
     asio::awaitable<void> joined = Wait(stop);

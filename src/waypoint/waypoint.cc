@@ -302,6 +302,11 @@ void Waypoint::Shutdown(std::chrono::milliseconds drain) {
     AMBIT_LOG_WARN("{} HBONE connection(s) still open after the drain", w.inbound->connection_count());
   }
   w.inbound->Stop();  // cancels the streams still relaying
+  // ... and waits for them to end: a relay still suspended when the loops
+  // stop would be destroyed with its loop, after the Relay its frame uses.
+  if (!w.inbound->WaitStopped(std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
+    AMBIT_LOG_WARN("HBONE streams still running 1 s after they were cancelled");
+  }
   (void)w.accepts.WaitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   w.relay->ShutdownPools();
   w.runtime->StopDiscovery();

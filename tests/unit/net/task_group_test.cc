@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "net/event.h"
@@ -452,47 +453,6 @@ TEST(ChildTask, JoinRunsTheBodyThenWaitsForTheChild) {
   EXPECT_EQ(ended_at_return, 2);  // ... and Join returned after both
 }
 
-// A cancellation of the parent ends the body (here without an exception);
-// asio would then throw at Join's co_await of Wait() before it ran, leaving
-// the child running on a finished parent frame (the waypoint relay's
-// use-after-free under ASan and TSan).
-TEST(ChildTask, JoinAwaitsTheChildWhenTheParentIsCancelledDuringTheBody) {
-  asio::io_context io;
-  std::optional<bool> child;
-  std::optional<bool> body;
-  int ended = 0;
-  int stops = 0;
-  auto parent = [&]() -> asio::awaitable<void> {
-    asio::steady_timer child_timer(io, seconds(60));
-    asio::steady_timer body_timer(io, seconds(60));
-    ChildTask task;
-    asio::awaitable<void> c = WaitOn(child_timer, &child, &ended);
-    task.Spawn(io.get_executor(), std::move(c));
-    asio::awaitable<void> b = WaitOn(body_timer, &body, &ended);
-    auto stop = [&] { ++stops; child_timer.cancel(); };
-    asio::awaitable<void> joined = task.Join(std::move(b), stop);
-    co_await std::move(joined);
-  };
-  asio::cancellation_signal cancel;
-  bool parent_ok = false;
-  int ended_when_parent_ended = -1;
-  asio::co_spawn(io, parent(),
-                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
-                   parent_ok = !e;
-                   ended_when_parent_ended = ended;
-                 }));
-  io.poll();
-  const auto start = steady_clock::now();
-  cancel.emit(asio::cancellation_type::terminal);
-  io.run();
-  EXPECT_LT(steady_clock::now() - start, seconds(30));
-  EXPECT_EQ(body, false);  // the cancellation ended the body ...
-  EXPECT_EQ(stops, 1);     // ... Join stopped the child ...
-  EXPECT_EQ(child, false);
-  EXPECT_EQ(ended_when_parent_ended, 2);  // ... and awaited it before the parent ended
-  EXPECT_TRUE(parent_ok);
-}
-
 TEST(ChildTask, JoinStopsAndAwaitsTheChildWhenTheBodyThrows) {
   asio::io_context io;
   std::optional<bool> child;
@@ -528,6 +488,90 @@ TEST(ChildTask, JoinStopsAndAwaitsTheChildWhenTheBodyThrows) {
   EXPECT_EQ(stops, 1);               // ... after stop ended the child ...
   EXPECT_EQ(child, false);
   EXPECT_EQ(ended_at_catch, 1);      // ... and Join awaited it
+}
+
+// The copy loops' case (hbone::CopyBidirectional, waypoint::CopyStreams): the
+// parent is cancelled while its own work (the body) waits. A cancelled
+// coroutine cannot co_await another awaitable (asio throws at the co_await),
+// so Join must stop the child and clear the cancellation before it awaits
+// Wait(); before, Join threw at once and its frame ended with the child still
+// waiting on the parent's objects (a heap-use-after-free under ASan).
+TEST(ChildTask, JoinStopsAndAwaitsTheChildWhenTheParentIsCancelledDuringTheBody) {
+  asio::io_context io;
+  std::optional<bool> child;
+  std::optional<bool> body;
+  int ended = 0;
+  int ended_at_return = -1;
+  int stops = 0;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::steady_timer child_timer(io, seconds(60));
+    asio::steady_timer body_timer(io, seconds(60));
+    ChildTask task;
+    asio::awaitable<void> c = WaitOn(child_timer, &child, &ended);
+    task.Spawn(io.get_executor(), std::move(c));
+    // Ends normally on the cancellation (the abort is an error code).
+    asio::awaitable<void> b = WaitOn(body_timer, &body, &ended);
+    auto stop = [&] { ++stops; child_timer.cancel(); };
+    asio::awaitable<void> joined = task.Join(std::move(b), stop);
+    co_await std::move(joined);
+    ended_at_return = ended;
+  };
+  asio::cancellation_signal cancel;
+  std::optional<bool> parent_ok;
+  asio::co_spawn(io, parent(),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) { parent_ok = !e; }));
+  io.poll();
+  ASSERT_FALSE(parent_ok.has_value());
+  const auto start = steady_clock::now();
+  cancel.emit(asio::cancellation_type::terminal);
+  io.run();
+  EXPECT_LT(steady_clock::now() - start, seconds(30));  // not the 60 s timers
+  EXPECT_EQ(body, false);         // the body's wait was cancelled ...
+  EXPECT_EQ(stops, 1);            // ... Join stopped the child ...
+  EXPECT_EQ(child, false);
+  EXPECT_EQ(ended_at_return, 2);  // ... and returned only after it ended
+  EXPECT_EQ(parent_ok, true);     // the cancellation was taken (as Wait does)
+}
+
+// The same with a body that waits again after the cancellation (as
+// net::Signal::Wait does), so asio throws operation_aborted out of it: the
+// exception reaches the parent only after the child has ended.
+TEST(ChildTask, JoinAwaitsTheChildWhenTheParentIsCancelledAndTheBodyThrows) {
+  asio::io_context io;
+  std::optional<bool> child;
+  int ended = 0;
+  int ended_at_catch = -1;
+  int body_waits = 0, body_ended = 0;
+  int stops = 0;
+  bool aborted = false;
+  auto parent = [&]() -> asio::awaitable<void> {
+    asio::steady_timer child_timer(io, seconds(60));
+    ChildTask task;
+    asio::awaitable<void> c = WaitOn(child_timer, &child, &ended);
+    task.Spawn(io.get_executor(), std::move(c));
+    asio::awaitable<void> b = Stubborn(&body_waits, &body_ended);
+    auto stop = [&] { ++stops; child_timer.cancel(); };
+    try {
+      asio::awaitable<void> joined = task.Join(std::move(b), stop);
+      co_await std::move(joined);
+    } catch (const std::system_error& e) {
+      aborted = e.code() == asio::error::operation_aborted;
+      ended_at_catch = ended;
+    }
+  };
+  asio::cancellation_signal cancel;
+  asio::co_spawn(io, parent(), asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+  io.poll();
+  const auto start = steady_clock::now();
+  cancel.emit(asio::cancellation_type::terminal);
+  io.run();
+  EXPECT_LT(steady_clock::now() - start, seconds(30));
+  EXPECT_EQ(body_waits, 2);  // waited again once, then asio threw
+  EXPECT_EQ(body_ended, 0);
+  EXPECT_TRUE(aborted);      // the body's exception reaches the parent ...
+  EXPECT_GE(stops, 1);       // ... after stop ended the child ...
+  EXPECT_EQ(child, false);
+  EXPECT_EQ(ended_at_catch, 1);  // ... and Join awaited it
 }
 
 // Succeeds after |d| unless cancelled (then reports the abort).
