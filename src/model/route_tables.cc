@@ -67,6 +67,7 @@ RouteTableModel BuildRouteTables(const AmbientInput& input) {
 
   route::Lowered gateway = route::LowerGatewayRoutes(http, grpc, options);
   route::Lowered istio = route::LowerVirtualServices(vs, dr, options);
+  route::ApplyDestinationRuleLoadBalancing(gateway.rules, dr, options);
   for (auto& d : gateway.diagnostics) out.diagnostics.push_back(std::move(d));
   for (auto& d : istio.diagnostics) out.diagnostics.push_back(std::move(d));
 

@@ -519,6 +519,62 @@ Backend IstioDestination(const json& d, const std::string& ns, const SubsetIndex
 
 }  // namespace
 
+LoadBalancer LowerLoadBalancer(const json& lb) {
+  LoadBalancer out;
+  const std::string simple = Str(lb, "simple");
+  if (simple == "LEAST_REQUEST" || simple == "LEAST_CONN") {
+    out.simple = LoadBalancer::Simple::kLeastRequest;
+  } else if (simple == "RANDOM") {
+    out.simple = LoadBalancer::Simple::kRandom;
+  }
+  const json& hash = At(lb, "consistentHash");
+  if (!hash.is_object()) return out;
+  if (const std::string header = Str(hash, "httpHeaderName"); !header.empty()) {
+    out.hash = LoadBalancer::Hash::kHeader;
+    out.hash_key = header;
+    for (char& c : out.hash_key) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+  } else if (const std::string query = Str(hash, "httpQueryParameterName"); !query.empty()) {
+    out.hash = LoadBalancer::Hash::kQueryParameter;
+    out.hash_key = query;
+  } else if (const std::string cookie = Str(At(hash, "httpCookie"), "name"); !cookie.empty()) {
+    out.hash = LoadBalancer::Hash::kCookie;
+    out.hash_key = cookie;
+  } else if (At(hash, "useSourceIp").is_boolean() && At(hash, "useSourceIp").get<bool>()) {
+    out.hash = LoadBalancer::Hash::kSourceIp;
+  }
+  return out;
+}
+
+void ApplyDestinationRuleLoadBalancing(
+    RouteRules& rules, const std::vector<config::DestinationRule>& destination_rules,
+    const LowerOptions& options) {
+  // host -> the oldest DestinationRule for it
+  std::map<std::string, const config::DestinationRule*> by_host;
+  for (const config::DestinationRule* dr : ByAge(destination_rules)) {
+    by_host.emplace(ResolveHost(dr->host, dr->metadata.ns, options), dr);
+  }
+  for (Route& r : rules.routes) {
+    for (Backend& b : r.backends) {
+      auto it = by_host.find(b.host);
+      if (it == by_host.end()) continue;
+      const json& spec = it->second->spec;
+      const json* policy = &At(At(spec, "trafficPolicy"), "loadBalancer");
+      if (!b.subset.empty()) {
+        const json& subsets = At(spec, "subsets");
+        for (std::size_t i = 0; subsets.is_array() && i < subsets.size(); ++i) {
+          if (Str(subsets[i], "name") != b.subset) continue;
+          const json& own = At(At(subsets[i], "trafficPolicy"), "loadBalancer");
+          if (own.is_object()) policy = &own;
+          break;
+        }
+      }
+      b.load_balancer = LowerLoadBalancer(*policy);
+    }
+  }
+}
+
 Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services,
                              const std::vector<config::DestinationRule>& destination_rules,
                              const LowerOptions& options) {
@@ -797,6 +853,7 @@ Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services
     if (!At(vs->spec, "tcp").is_null()) sink.NotEnforced("spec.tcp", "tcp routes");
     if (!At(vs->spec, "tls").is_null()) sink.NotEnforced("spec.tls", "tls routes");
   }
+  ApplyDestinationRuleLoadBalancing(out.rules, destination_rules, options);
   return out;
 }
 

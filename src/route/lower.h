@@ -56,4 +56,22 @@ Lowered LowerVirtualServices(const std::vector<config::VirtualService>& services
                              const std::vector<config::DestinationRule>& destination_rules,
                              const LowerOptions& options = {});
 
+// DestinationRule trafficPolicy.loadBalancer as the waypoint enforces it
+// (https://istio.io/latest/docs/reference/config/networking/destination-rule/#LoadBalancerSettings):
+// `simple` ROUND_ROBIN (also UNSPECIFIED and PASSTHROUGH, which the support
+// table reports as not enforced), LEAST_REQUEST (and its deprecated alias
+// LEAST_CONN), RANDOM; `consistentHash` by httpHeaderName (lower-cased),
+// httpQueryParameterName, useSourceIp or httpCookie.name. Null or absent:
+// Istio's default, round robin.
+LoadBalancer LowerLoadBalancer(const nlohmann::json& load_balancer);
+
+// Sets every backend's load_balancer in |rules| (route backends, not
+// mirrors) from the DestinationRule for its host: the oldest one, as for
+// subsets; its subset's trafficPolicy.loadBalancer when the backend names a
+// subset that sets one, else the top-level trafficPolicy.loadBalancer (Istio
+// replaces the top-level policy field by field with the subset's).
+void ApplyDestinationRuleLoadBalancing(
+    RouteRules& rules, const std::vector<config::DestinationRule>& destination_rules,
+    const LowerOptions& options = {});
+
 }  // namespace ambit::route

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "route/load_balancer.h"
+
 namespace re2 {
 class RE2;
 }
@@ -94,6 +96,7 @@ struct Backend {
   uint16_t unresolved_status = 0;    // 0 = resolved
   HeaderModifier request_headers{};  // per-backend header changes
   HeaderModifier response_headers{};
+  LoadBalancer load_balancer{};  // the DestinationRule's policy for host/subset
 };
 
 // A path change. kPrefix replaces the part of the path the route's path match

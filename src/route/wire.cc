@@ -86,6 +86,38 @@ void EncodeBackend(const Backend& in, pb::Backend* out) {
     EncodeHeaders(in.request_headers, out->mutable_request_headers());
   if (!in.response_headers.empty())
     EncodeHeaders(in.response_headers, out->mutable_response_headers());
+  if (in.load_balancer != LoadBalancer{}) {
+    pb::LoadBalancer* lb = out->mutable_load_balancer();
+    switch (in.load_balancer.simple) {
+      case LoadBalancer::Simple::kRoundRobin:
+        lb->set_simple(pb::LoadBalancer::ROUND_ROBIN);
+        break;
+      case LoadBalancer::Simple::kLeastRequest:
+        lb->set_simple(pb::LoadBalancer::LEAST_REQUEST);
+        break;
+      case LoadBalancer::Simple::kRandom:
+        lb->set_simple(pb::LoadBalancer::RANDOM);
+        break;
+    }
+    switch (in.load_balancer.hash) {
+      case LoadBalancer::Hash::kNone:
+        lb->set_hash(pb::LoadBalancer::HASH_NONE);
+        break;
+      case LoadBalancer::Hash::kHeader:
+        lb->set_hash(pb::LoadBalancer::HEADER);
+        break;
+      case LoadBalancer::Hash::kQueryParameter:
+        lb->set_hash(pb::LoadBalancer::QUERY_PARAMETER);
+        break;
+      case LoadBalancer::Hash::kSourceIp:
+        lb->set_hash(pb::LoadBalancer::SOURCE_IP);
+        break;
+      case LoadBalancer::Hash::kCookie:
+        lb->set_hash(pb::LoadBalancer::COOKIE);
+        break;
+    }
+    lb->set_hash_key(in.load_balancer.hash_key);
+  }
 }
 
 void EncodeRewrite(const PathRewrite& in, pb::PathRewrite* out) {
@@ -307,6 +339,59 @@ class Decoder {
       out.request_headers = Headers(field + ".request_headers", in.request_headers());
     if (in.has_response_headers()) {
       out.response_headers = Headers(field + ".response_headers", in.response_headers());
+    }
+    if (in.has_load_balancer()) {
+      out.load_balancer = LoadBalancerOf(field + ".load_balancer", in.load_balancer());
+    }
+    return out;
+  }
+
+  LoadBalancer LoadBalancerOf(const std::string& field, const pb::LoadBalancer& in) {
+    LoadBalancer out;
+    switch (in.simple()) {
+      case pb::LoadBalancer::ROUND_ROBIN:
+        out.simple = LoadBalancer::Simple::kRoundRobin;
+        break;
+      case pb::LoadBalancer::LEAST_REQUEST:
+        out.simple = LoadBalancer::Simple::kLeastRequest;
+        break;
+      case pb::LoadBalancer::RANDOM:
+        out.simple = LoadBalancer::Simple::kRandom;
+        break;
+      default:
+        Fail(field + ".simple", std::to_string(in.simple()) + " is not a known policy");
+    }
+    bool keyed = true;
+    switch (in.hash()) {
+      case pb::LoadBalancer::HASH_NONE:
+        out.hash = LoadBalancer::Hash::kNone;
+        keyed = false;
+        break;
+      case pb::LoadBalancer::HEADER:
+        out.hash = LoadBalancer::Hash::kHeader;
+        break;
+      case pb::LoadBalancer::QUERY_PARAMETER:
+        out.hash = LoadBalancer::Hash::kQueryParameter;
+        break;
+      case pb::LoadBalancer::SOURCE_IP:
+        out.hash = LoadBalancer::Hash::kSourceIp;
+        keyed = false;
+        break;
+      case pb::LoadBalancer::COOKIE:
+        out.hash = LoadBalancer::Hash::kCookie;
+        break;
+      default:
+        Fail(field + ".hash", std::to_string(in.hash()) + " is not a known hash kind");
+    }
+    out.hash_key = in.hash_key();
+    if (keyed && out.hash_key.empty()) Fail(field + ".hash_key", "must not be empty");
+    if (!keyed && !out.hash_key.empty()) {
+      Fail(field + ".hash_key", "must be empty for this hash kind");
+    }
+    if (out.hash == LoadBalancer::Hash::kHeader) {
+      for (const char c : out.hash_key) {
+        if (c >= 'A' && c <= 'Z') Fail(field + ".hash_key", "a header name must be lower-case");
+      }
     }
     return out;
   }

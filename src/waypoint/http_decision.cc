@@ -172,6 +172,8 @@ RequestDecision DecideRequest(const HttpDestination& destination, h2::RequestHea
   out.route_name = r.name;
   out.backend_host = backend->host;
   out.backend_port = backend->port != 0 ? backend->port : destination.port;
+  out.backend_subset = backend->subset;
+  out.load_balancer = backend->load_balancer;
   if (r.rewrite_path.has_value()) {
     head.path = route::RewritePath(*r.rewrite_path, matched_path, head.path);
   }

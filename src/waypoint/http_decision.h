@@ -50,6 +50,9 @@ struct ForwardRequest {
   std::string route_name;    // "" for the default route
   std::string backend_host;  // the Service whose endpoints serve the request
   std::uint16_t backend_port = 0;
+  std::string backend_subset;  // "" = every endpoint
+  // The backend's DestinationRule load balancing (round robin by default).
+  route::LoadBalancer load_balancer;
   h2::RequestHead head;  // as it goes upstream: rewrites and header changes applied
   // Applied to the answer, in order: the route's, then the backend's.
   route::HeaderModifier route_response_headers;

@@ -16,9 +16,10 @@
 #include "http1/writer.h"
 #include "net/byte_stream.h"
 #include "net/connect.h"
+#include "net/task_group.h"
 #include "net/with_timeout.h"
 #include "route/retry.h"
-#include "net/task_group.h"
+#include "waypoint/load_balancer.h"
 #include "waypoint/stream_copy.h"
 
 namespace ambit::waypoint {
@@ -255,6 +256,7 @@ struct HttpProxy::Loop {
   LoopCounters counters;
   std::mt19937_64 rng{std::random_device{}()};
   std::optional<net::TaskGroup> mirrors;  // this loop's mirror requests (made on first use)
+  LbLoopState lb;  // round robin turns, outstanding requests, hash rings
 };
 
 struct HttpProxy::MirrorCopy {
@@ -305,6 +307,22 @@ MirrorTap StartMirrorTap(const ForwardRequest& forward, const http1::MessageInfo
   return tap;
 }
 
+// One request outstanding on an endpoint (LEAST_REQUEST), for as long as it lives.
+class OutstandingRequest {
+ public:
+  OutstandingRequest(LbLoopState& state, std::string endpoint)
+      : state_(state), endpoint_(std::move(endpoint)) {
+    state_.Started(endpoint_);
+  }
+  ~OutstandingRequest() { state_.Finished(endpoint_); }
+  OutstandingRequest(const OutstandingRequest&) = delete;
+  OutstandingRequest& operator=(const OutstandingRequest&) = delete;
+
+ private:
+  LbLoopState& state_;
+  std::string endpoint_;
+};
+
 }  // namespace
 
 HttpProxy::HttpProxy(net::WorkerPool& workers,
@@ -340,14 +358,31 @@ void HttpProxy::DropIdleOnThisLoop() {
   if (loop.mirrors.has_value()) loop.mirrors->Cancel();
 }
 
+std::optional<net::IpAddress> HttpProxy::BackendVip(const ForwardRequest& forward,
+                                                    const Tunnel& tunnel) const {
+  if (forward.backend_host == tunnel.destination.service_host) return tunnel.target.ip();
+  if (options_.service_vip) return options_.service_vip(forward.backend_host);
+  return std::nullopt;
+}
+
+std::uint64_t HttpProxy::PickFor(const ForwardRequest& forward, const Tunnel& tunnel,
+                                 std::optional<std::uint64_t> hash, std::uint32_t attempt) {
+  Loop& loop = Local();
+  const std::uint64_t random = loop.rng();
+  if (!options_.service_endpoints) return random;
+  const std::optional<net::IpAddress> vip = BackendVip(forward, tunnel);
+  if (!vip.has_value()) return random;
+  const std::vector<std::string> endpoints =
+      options_.service_endpoints(net::SocketAddress(*vip, forward.backend_port));
+  if (endpoints.empty()) return random;
+  const std::string backend = forward.backend_host + ":" + std::to_string(forward.backend_port) +
+                              " " + forward.backend_subset;
+  return PickEndpoint(forward.load_balancer, backend, endpoints, hash, attempt, loop.lb, random);
+}
+
 hbone::RouteDecision HttpProxy::Resolve(const ForwardRequest& forward, const Tunnel& tunnel,
                                         std::uint64_t pick) const {
-  std::optional<net::IpAddress> vip;
-  if (forward.backend_host == tunnel.destination.service_host) {
-    vip = tunnel.target.ip();
-  } else if (options_.service_vip) {
-    vip = options_.service_vip(forward.backend_host);
-  }
+  std::optional<net::IpAddress> vip = BackendVip(forward, tunnel);
   if (!vip.has_value()) {
     hbone::RouteDecision none;
     none.reason = "no service " + forward.backend_host + " with a VIP is known";
@@ -368,15 +403,17 @@ hbone::RouteDecision HttpProxy::Resolve(const ForwardRequest& forward, const Tun
 
 hbone::RouteDecision HttpProxy::ResolveRetry(const ForwardRequest& forward, const Tunnel& tunnel,
                                              const std::vector<std::string>& tried,
-                                             const hbone::RouteDecision& last) {
+                                             const hbone::RouteDecision& last,
+                                             std::optional<std::uint64_t> hash,
+                                             std::uint32_t retry) {
   // As Envoy's previous_hosts retry predicate (Istio's default), with its
   // 5 host selection attempts: an endpoint not tried yet when one turns up.
-  // Consecutive picks walk the endpoint list (DecideRoute takes pick modulo
-  // its size), so with 5 or fewer endpoints an untried one is always found.
-  constexpr int kPicks = 5;
-  const std::uint64_t first = Local().rng();
-  for (int i = 0; i < kPicks; ++i) {
-    hbone::RouteDecision pick = Resolve(forward, tunnel, first + static_cast<std::uint64_t>(i));
+  // Each selection asks the load balancer again (round robin takes the next
+  // turn, a consistent hash walks on along its ring).
+  constexpr std::uint32_t kPicks = 5;
+  for (std::uint32_t i = 0; i < kPicks; ++i) {
+    hbone::RouteDecision pick =
+        Resolve(forward, tunnel, PickFor(forward, tunnel, hash, retry * kPicks + i));
     if (pick.kind == hbone::RouteDecision::Kind::kReject) return last;
     const std::string key = pick.next_hop.ToString() + " " + pick.connect_target.ToString();
     if (std::find(tried.begin(), tried.end(), key) == tried.end() || i + 1 == kPicks) return pick;
@@ -932,8 +969,10 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     }
 
     hbone::RouteDecision route;
+    std::optional<std::uint64_t> lb_hash;  // the request's consistent-hash value
     if (forward != nullptr) {
-      route = Resolve(*forward, tunnel, loop.rng());
+      lb_hash = RequestHash(forward->load_balancer, forward->head, tunnel.client);
+      route = Resolve(*forward, tunnel, PickFor(*forward, tunnel, lb_hash, 0));
       if (route.kind == hbone::RouteDecision::Kind::kReject) {
         decision = LocalReply{
             503, {}, "no healthy upstream", "UH", forward->backend_host + ": " + route.reason};
@@ -994,6 +1033,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
     std::unique_ptr<AttemptState> st;
     std::uint32_t retries = 0;
     std::vector<std::string> tried;
+    std::optional<OutstandingRequest> busy;  // until the answer is streamed
     bool request_timed_out = false;  // the route's request timeout expired
     bool exhausted = false;          // retriable, but no retry left (URX)
     for (;;) {
@@ -1008,6 +1048,10 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
       st->down = DownstreamReader{&down, &parser, &queue, &buffer, &outcome.bytes_received, &first};
       st->body_limit = options_.retry_body_limit;
       tried.push_back(route.next_hop.ToString() + " " + route.connect_target.ToString());
+      busy.reset();  // the previous try's endpoint no longer has this request
+      busy.emplace(loop.lb, route.kind == hbone::RouteDecision::Kind::kHbone
+                                ? route.connect_target.ToString()
+                                : route.next_hop.ToString());
       std::optional<std::chrono::steady_clock::duration> limit = per_try;
       bool limit_is_request = false;
       if (deadline) {
@@ -1063,7 +1107,7 @@ asio::awaitable<HttpProxy::Outcome> HttpProxy::Serve(std::shared_ptr<h2::Stream>
       }
       ++retries;
       ++loop.counters.retries;
-      route = ResolveRetry(*forward, tunnel, tried, route);
+      route = ResolveRetry(*forward, tunnel, tried, route, lb_hash, retries);
       SetAttemptCount(forward->head, static_cast<int>(retries) + 1);
     }
     if (st->client_failed) {

@@ -112,6 +112,10 @@ class HttpProxy {
   // A Service's VIP by FQDN (for backends other than the addressed Service),
   // or nullopt when the waypoint knows no such Service or it has no VIP.
   using ServiceVip = std::function<std::optional<net::IpAddress>(std::string_view host)>;
+  // The healthy endpoints of the Service at |vip| (VIP and service port) as
+  // stable keys ("ip:port"), in the order hbone::DecideRoute indexes them with
+  // its |pick|: what DestinationRule load balancing chooses among.
+  using ServiceEndpoints = std::function<std::vector<std::string>(const net::SocketAddress& vip)>;
 
   struct Options {
     std::uint16_t hbone_port = 15008;  // HBONE port dialed on endpoints (tests)
@@ -120,6 +124,9 @@ class HttpProxy {
     http1::Limits limits;
     std::size_t max_idle_per_endpoint = 32;  // idle upstream connections kept per endpoint and loop
     ServiceVip service_vip;                  // null: only the addressed Service is reachable
+    // Null (or an empty answer): endpoints picked at random, without the
+    // backend's load balancing policy.
+    ServiceEndpoints service_endpoints;
     // A request body is kept for a retry up to this size; a bigger one is
     // sent once, never retried (Envoy likewise stops retrying a request whose
     // body overflows its buffer).
@@ -188,12 +195,20 @@ class HttpProxy {
   Loop& Local();
   hbone::RouteDecision Resolve(const ForwardRequest& forward, const Tunnel& tunnel,
                                std::uint64_t pick) const;
+  std::optional<net::IpAddress> BackendVip(const ForwardRequest& forward,
+                                           const Tunnel& tunnel) const;
+  // Load balancing (load_balancer.h): the |pick| for Resolve that selects
+  // the endpoint of try |attempt| by |forward|'s policy and this loop's state;
+  // a random one when the endpoints are not known.
+  std::uint64_t PickFor(const ForwardRequest& forward, const Tunnel& tunnel,
+                        std::optional<std::uint64_t> hash, std::uint32_t attempt);
   // The endpoint of a retry: |forward|'s Service again, preferring an
   // endpoint whose key ("next_hop connect_target") is not in |tried|;
   // |last| when none resolves.
   hbone::RouteDecision ResolveRetry(const ForwardRequest& forward, const Tunnel& tunnel,
                                     const std::vector<std::string>& tried,
-                                    const hbone::RouteDecision& last);
+                                    const hbone::RouteDecision& last,
+                                    std::optional<std::uint64_t> hash, std::uint32_t retry);
   // A connection to |route|'s endpoint: an idle one of this loop, or
   // (always when |fresh|) a new one.
   asio::awaitable<Result<std::unique_ptr<Upstream>>> Acquire(const hbone::RouteDecision& route,

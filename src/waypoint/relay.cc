@@ -112,6 +112,7 @@ Relay::Relay(net::WorkerPool& workers, std::shared_ptr<const hbone::DestinationL
   http_options.connect_timeout = options_.connect_timeout;
   http_options.baggage = options_.baggage;
   http_options.service_vip = options_.service_vip;
+  http_options.service_endpoints = options_.service_endpoints;
   http_ = std::make_unique<HttpProxy>(workers_, lookup_, identity_, client_tls_, sockets_, pools_,
                                       route_tables_, std::move(http_options));
   Families& f = *families_;

@@ -104,6 +104,8 @@ class Relay {
     // A Service's VIP by FQDN, for route backends other than the addressed
     // Service (HttpProxy::Options::service_vip).
     HttpProxy::ServiceVip service_vip;
+    // A Service's endpoints, for load balancing (HttpProxy::Options::service_endpoints).
+    HttpProxy::ServiceEndpoints service_endpoints;
   };
 
   // |identity|: the waypoint's own workload identity (presented upstream).

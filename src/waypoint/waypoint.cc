@@ -151,6 +151,26 @@ void Waypoint::Impl::BuildRelay(const std::shared_ptr<net::SocketFactory>& socke
     }
     return std::nullopt;
   };
+  // The healthy endpoints of a Service VIP:port, keyed as the HTTP proxy's
+  // connect target (workload IP and target port), in DecideRoute's order.
+  relay_options.service_endpoints =
+      [state_lookup = lookup](const net::SocketAddress& vip) -> std::vector<std::string> {
+    std::vector<std::string> out;
+    std::shared_ptr<const state::WorkloadState> hold;
+    const state::WorkloadState& st = state_lookup->Current(hold);
+    const state::Service* svc =
+        st.FindServiceByVip(state_lookup->network(), proxy::PackedFromIp(vip.ip()));
+    if (svc == nullptr) return out;
+    for (const state::ServiceEndpoint& ep : st.Endpoints(*svc, vip.port())) {
+      if (ep.address.empty()) {
+        out.push_back(ep.workload->hostname);
+        continue;
+      }
+      const std::uint16_t port = ep.target_port != 0 ? ep.target_port : vip.port();
+      out.push_back(net::SocketAddress(proxy::IpFromPacked(ep.address), port).ToString());
+    }
+    return out;
+  };
   auto secret_source = lease.Source();
   relay = std::make_unique<Relay>(
       runtime->workers(), lookup, identity,

@@ -27,6 +27,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "ca/certificate_authority.h"
@@ -1214,6 +1215,56 @@ TEST_F(WaypointHttpTest, AMirrorThatIsDownDoesNotAffectTheRequest) {
   }
   EXPECT_EQ(Counters()["http"]["mirrorsFailed"], 10) << Counters();
   EXPECT_EQ(Counters()["http"]["mirrorsSent"], 0) << Counters();
+}
+
+// ---- load balancing (DestinationRule trafficPolicy.loadBalancer) ------------
+
+// Everything to reviews itself (endpoints v1 and v2) under |lb|.
+route::Route BalancedRoute(route::LoadBalancer lb) {
+  route::Route r = PrefixRoute("lb", "/", kReviews);
+  r.backends[0].load_balancer = std::move(lb);
+  return r;
+}
+
+TEST_F(WaypointHttpTest, ConsistentHashByHeaderPinsAUserToOneEndpoint) {
+  route::LoadBalancer lb;
+  lb.hash = route::LoadBalancer::Hash::kHeader;
+  lb.hash_key = "end-user";
+  InstallRoutes({BalancedRoute(lb)});
+  std::set<std::string> seen_by_users;
+  for (const char* user : {"jason", "alice", "bob", "carol", "dave", "erin", "frank", "grace"}) {
+    std::set<std::string> backends;
+    for (int i = 0; i < 20; ++i) {
+      Client client(Via(kReviewsVip));  // a new connection each time: any loop may serve it
+      auto r = client.Exchange(
+          Get("/r/" + std::to_string(i), std::string("end-user: ") + user + "\r\n"));
+      ASSERT_TRUE(r.has_value());
+      ASSERT_EQ(r->response.status, 200);
+      backends.insert(Lines(r->body)["backend"]);
+    }
+    EXPECT_EQ(backends.size(), 1u) << user << " was spread over endpoints";
+    seen_by_users.insert(backends.begin(), backends.end());
+  }
+  // Different users land on both endpoints (8 users over a 2-endpoint ring).
+  EXPECT_EQ(seen_by_users.size(), 2u);
+}
+
+TEST_F(WaypointHttpTest, RoundRobinSpreadsEvenlyOverTwoEndpoints) {
+  InstallRoutes({BalancedRoute(route::LoadBalancer{})});
+  std::map<std::string, int> backends;
+  Client client(Via(kReviewsVip));  // one connection: one loop, one round robin
+  std::string previous;
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.Exchange(Get("/rr/" + std::to_string(i)));
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->response.status, 200);
+    const std::string backend = Lines(r->body)["backend"];
+    EXPECT_NE(backend, previous) << "request " << i << " did not take the next turn";
+    previous = backend;
+    ++backends[backend];
+  }
+  EXPECT_EQ(backends["v1"], 10);
+  EXPECT_EQ(backends["v2"], 10);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "config/analysis.h"
 #include "config/kind_names.h"
 #include "config/kinds.h"
@@ -37,6 +39,35 @@ TEST(SupportTable, EveryStoredKindHasAWholeKindEntry) {
     for (const SupportEntry& e : SupportTable()) found = found || (e.kind == k.kind && e.field.empty());
     EXPECT_TRUE(found) << k.kind << " has no whole-kind entry in the support table";
   }
+}
+
+TEST(SupportTable, DestinationRuleLoadBalancingIsEnforcedTheRestSaysNot) {
+  auto warnings = CheckSupport(One(R"(apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {httpHeaderName: end-user}
+    connectionPool: {tcp: {maxConnections: 10}}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      loadBalancer: {simple: PASSTHROUGH}
+)"));
+  std::map<std::string, std::string> by_path;
+  for (const auto& w : warnings) by_path[w.path] = w.message;
+  EXPECT_NE(by_path[""].find("trafficPolicy.loadBalancer (simple and consistentHash"),
+            std::string::npos);
+  EXPECT_TRUE(by_path.count("spec.trafficPolicy.connectionPool")) << warnings.size();
+  EXPECT_TRUE(by_path.count("spec.subsets[0].trafficPolicy.loadBalancer.simple") ||
+              by_path.count("spec.subsets[].trafficPolicy.loadBalancer.simple"));
+  for (const auto& [path, message] : by_path) {
+    EXPECT_EQ(path.find("consistentHash"), std::string::npos) << path << ": " << message;
+  }
+  EXPECT_EQ(warnings.size(), 3u);
 }
 
 TEST(SupportTable, PartlyEnforcedRouteKindsSayWhatIsNot) {

@@ -695,3 +695,77 @@ spec:
 
 }  // namespace
 }  // namespace ambit::route
+
+namespace ambit::route {
+namespace {
+
+TEST(LowerLoadBalancingTest, SubsetPolicyOverridesTopLevel) {
+  // https://istio.io/latest/docs/reference/config/networking/destination-rule/
+  auto p = Parse(R"(
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {httpHeaderName: End-User}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      loadBalancer: {simple: LEAST_REQUEST}
+  - name: v3
+    labels: {version: v3}
+    trafficPolicy:
+      connectionPool: {tcp: {maxConnections: 10}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 40}
+    - {destination: {host: reviews, subset: v2}, weight: 30}
+    - {destination: {host: reviews, subset: v3}, weight: 20}
+    - {destination: {host: ratings}, weight: 10}
+)");
+  auto lowered = LowerVirtualServices(p.vs, p.dr);
+  EXPECT_TRUE(lowered.diagnostics.empty()) << Messages(lowered.diagnostics);
+  ASSERT_EQ(lowered.rules.routes.size(), 1u);
+  const auto& b = lowered.rules.routes[0].backends;
+  ASSERT_EQ(b.size(), 4u);
+  // v1 and v3 (no loadBalancer of their own): the top-level policy.
+  EXPECT_EQ(b[0].load_balancer.hash, LoadBalancer::Hash::kHeader);
+  EXPECT_EQ(b[0].load_balancer.hash_key, "end-user");
+  EXPECT_EQ(b[2].load_balancer, b[0].load_balancer);
+  EXPECT_EQ(b[1].load_balancer.hash, LoadBalancer::Hash::kNone);
+  EXPECT_EQ(b[1].load_balancer.simple, LoadBalancer::Simple::kLeastRequest);
+  EXPECT_EQ(b[3].load_balancer, LoadBalancer{});  // no DestinationRule: round robin
+}
+
+TEST(LowerLoadBalancingTest, EveryKind) {
+  using nlohmann::json;
+  EXPECT_EQ(LowerLoadBalancer(json()), LoadBalancer{});
+  EXPECT_EQ(LowerLoadBalancer(json{{"simple", "RANDOM"}}).simple, LoadBalancer::Simple::kRandom);
+  EXPECT_EQ(LowerLoadBalancer(json{{"simple", "LEAST_CONN"}}).simple,
+            LoadBalancer::Simple::kLeastRequest);
+  EXPECT_EQ(LowerLoadBalancer(json{{"simple", "ROUND_ROBIN"}}), LoadBalancer{});
+  const LoadBalancer q =
+      LowerLoadBalancer(json{{"consistentHash", {{"httpQueryParameterName", "user"}}}});
+  EXPECT_EQ(q.hash, LoadBalancer::Hash::kQueryParameter);
+  EXPECT_EQ(q.hash_key, "user");
+  const LoadBalancer c = LowerLoadBalancer(
+      json{{"consistentHash", {{"httpCookie", {{"name", "session"}, {"ttl", "0s"}}}}}});
+  EXPECT_EQ(c.hash, LoadBalancer::Hash::kCookie);
+  EXPECT_EQ(c.hash_key, "session");
+  const LoadBalancer ip = LowerLoadBalancer(json{{"consistentHash", {{"useSourceIp", true}}}});
+  EXPECT_EQ(ip.hash, LoadBalancer::Hash::kSourceIp);
+  EXPECT_TRUE(ip.hash_key.empty());
+}
+
+}  // namespace
+}  // namespace ambit::route

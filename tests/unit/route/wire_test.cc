@@ -42,11 +42,14 @@ RouteRules Everything() {
       .host = "reviews.default.svc.cluster.local", .port = 9080, .subset = "v1", .weight = 90};
   b1.request_headers.set = {{"x-backend", "v1"}};
   b1.response_headers.remove = {"server"};
+  b1.load_balancer = {.hash = LoadBalancer::Hash::kHeader, .hash_key = "end-user"};
   Backend b2{.host = "reviews.default.svc.cluster.local",
              .subset = "v3",
              .weight = 10,
              .unresolved_status = 500};
+  b2.load_balancer = {.simple = LoadBalancer::Simple::kLeastRequest};
   Backend b3{.host = "ratings.default.svc.cluster.local", .weight = 0};
+  b3.load_balancer = {.hash = LoadBalancer::Hash::kSourceIp};
   a.backends = {b1, b2, b3};
   a.rewrite_path =
       PathRewrite{.kind = PathRewrite::Kind::kRegex, .value = "/x/\\1", .pattern = "^/api/(.*)"};
@@ -148,6 +151,9 @@ TEST(RouteWire, RoundTripKeepsEveryField) {
   EXPECT_EQ(a.backends[0].response_headers.remove, std::vector<std::string>{"server"});
   EXPECT_EQ(a.backends[1].unresolved_status, 500);
   EXPECT_EQ(a.backends[2].weight, 0u);
+  EXPECT_EQ(a.backends[0].load_balancer, rules.routes[0].backends[0].load_balancer);
+  EXPECT_EQ(a.backends[1].load_balancer.simple, LoadBalancer::Simple::kLeastRequest);
+  EXPECT_EQ(a.backends[2].load_balancer.hash, LoadBalancer::Hash::kSourceIp);
   EXPECT_EQ(a.rewrite_path->pattern, "^/api/(.*)");
   EXPECT_EQ(a.rewrite_host, "reviews.internal");
   EXPECT_EQ(a.request_headers.add.size(), 2u);
@@ -238,6 +244,29 @@ TEST(RouteWire, RejectsInvalidFieldsNamingThem) {
   t = good;
   t.mutable_routes(0)->mutable_backends(0)->clear_host();
   ExpectRejected(t, "routes[0].backends[0].host: must not be empty");
+
+  t = good;
+  t.mutable_routes(0)->mutable_backends(0)->mutable_load_balancer()->clear_hash_key();
+  ExpectRejected(t, "routes[0].backends[0].load_balancer.hash_key: must not be empty");
+
+  t = good;
+  t.mutable_routes(0)->mutable_backends(0)->mutable_load_balancer()->set_hash_key("End-User");
+  ExpectRejected(t,
+                 "routes[0].backends[0].load_balancer.hash_key: a header name must be lower-case");
+
+  t = good;
+  t.mutable_routes(0)->mutable_backends(2)->mutable_load_balancer()->set_hash_key("x");
+  ExpectRejected(t, "routes[0].backends[2].load_balancer.hash_key: must be empty");
+
+  t = good;
+  t.mutable_routes(0)->mutable_backends(1)->mutable_load_balancer()->set_simple(
+      static_cast<v1::LoadBalancer::Simple>(9));
+  ExpectRejected(t, "routes[0].backends[1].load_balancer.simple: 9 is not a known policy");
+
+  t = good;
+  t.mutable_routes(0)->mutable_backends(1)->mutable_load_balancer()->set_hash(
+      static_cast<v1::LoadBalancer::HashKind>(7));
+  ExpectRejected(t, "routes[0].backends[1].load_balancer.hash: 7 is not a known hash kind");
 
   t = good;
   t.mutable_routes(1)->mutable_redirect()->set_status(0);

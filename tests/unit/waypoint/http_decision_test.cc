@@ -84,6 +84,20 @@ TEST(DecideRequest, TheRoutesTimeoutsAndRetriesGoWithTheRequest) {
   EXPECT_EQ(std::get<ForwardRequest>(DecideRequest(kDest, Get("/none"), &table, 0)).retry, nullptr);
 }
 
+TEST(DecideRequest, TheBackendsLoadBalancingGoesWithTheRequest) {
+  route::Backend b = To("reviews.default.svc.cluster.local");
+  b.subset = "v1";
+  b.load_balancer.hash = route::LoadBalancer::Hash::kHeader;
+  b.load_balancer.hash_key = "end-user";
+  const route::RouteTable table = Table({Prefix("r", "/", {b})});
+  auto f = std::get<ForwardRequest>(DecideRequest(kDest, Get("/x"), &table, 0));
+  EXPECT_EQ(f.backend_subset, "v1");
+  EXPECT_EQ(f.load_balancer, b.load_balancer);
+  // No table: round robin over the addressed Service.
+  auto d = std::get<ForwardRequest>(DecideRequest(kDest, Get("/"), nullptr, 0));
+  EXPECT_EQ(d.load_balancer, route::LoadBalancer{});
+}
+
 TEST(SetAttemptCount, ReplacesTheTriesNumber) {
   h2::RequestHead head = Get("/", {{"x-envoy-attempt-count", "9"}});
   AddProxyRequestHeaders(head, *net::IpAddress::Parse("10.0.0.1"), "id", 1);
