@@ -5,6 +5,9 @@
 # pass, fail or Ctrl-C), writes bench/results/<timestamp>.json and latest.json,
 # runs the Google Benchmark micro-benchmarks (scripts/microbench.sh), then
 # regenerates docs/performance.md and docs/performance/*.png from both.
+# A section measured on its own (e.g. --workloads http_cpu,http_latency_c1,http_rps,http_memory)
+# is added to the page of the last full run with report.py's --merge RESULT.json (and its
+# micro-benchmarks with a second --micro): the page names the run each workload comes from.
 set -euo pipefail
 build="${1:-build}"
 [ $# -gt 0 ] && shift

@@ -187,3 +187,80 @@ spec:
     image: tools
     command: ["sleep", "infinity"]
 """
+
+
+# The HTTP section (issue #13): in a cluster of its own, the mesh namespace's waypoint
+# "waypoint" and two Services selecting the same server pod (nginx :8080), both bound to
+# it: `web` declares its port HTTP (port name `http`: the waypoint parses HTTP/1.1 and
+# routes each request by web's one-route HTTPRoute), `web-tcp` declares it TCP (port name
+# `tcp`: the same waypoint relays the tunnel at L4). The client dials the Service VIPs.
+WAYPOINT_NAME = "waypoint"
+HTTP_SERVICE, TCP_SERVICE = "web", "web-tcp"
+
+
+def waypoint_yaml(ns):
+    return f"""---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: {WAYPOINT_NAME}
+  namespace: {ns}
+  labels: {{istio.io/waypoint-for: service}}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners:
+  - name: mesh
+    port: 15008
+    protocol: HBONE
+"""
+
+
+def http_services_yaml(ns):
+    docs = []
+    for name, port_name in ((HTTP_SERVICE, "http"), (TCP_SERVICE, "tcp")):
+        docs.append(f"""---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  namespace: {ns}
+  labels: {{istio.io/use-waypoint: {WAYPOINT_NAME}}}
+spec:
+  selector: {{app: server}}
+  ports:
+  - {{name: {port_name}, port: 8080, targetPort: 8080}}
+""")
+    # One route, as a user writes it: every path of web to web's own endpoints.
+    docs.append(f"""---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: {HTTP_SERVICE}-route
+  namespace: {ns}
+spec:
+  parentRefs: [{{group: "", kind: Service, name: {HTTP_SERVICE}, port: 8080}}]
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /}}}}]
+    backendRefs: [{{name: {HTTP_SERVICE}, port: 8080}}]
+""")
+    return "".join(docs)
+
+
+def middle_yaml(ns, node="node2"):
+    """The pod the reference L7 proxies (nginx, HAProxy mode http) run in, between the
+    client and the server pods, as the waypoint runs in a pod of its own."""
+    return f"""---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: middle
+  namespace: {ns}
+  labels: {{app: middle}}
+spec:
+  nodeName: {node}
+  serviceAccountName: middle
+  containers:
+  - name: middle
+    image: tools
+    command: ["sleep", "infinity"]
+"""

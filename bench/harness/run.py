@@ -13,6 +13,14 @@ Paths (client pod on node1, server pod with iperf3 + nginx on node2):
   haproxy[-full|-plain], stunnel[-full]   the sidecar model: one proxy in each pod's netns
   haproxy-acl    the HAProxy mTLS chain with 100 `tcp-request session` ACL rules on the server
                  side, the last one admitting the client by certificate CN (proxies.py)
+HTTP workloads (issue #13; the L7 waypoint against nginx and HAProxy as L7 proxies, l7proxies.py):
+  ambit-wp-http  a fifth cluster (ztunnels --workers=1) whose Service `web` (port named http) is
+                 bound to a waypoint: ztunnel ==HBONE==> waypoint (HTTP/1.1 parsed, one HTTPRoute)
+                 ==HBONE==> ztunnel -> nginx
+  ambit-wp-tcp   the same waypoint and pod through Service `web-tcp` (port named tcp): L4 relay
+                 (the L7 cost off, same run)
+  nginx-l7, haproxy-l7   HAProxy sidecar (mTLS out) -> nginx / HAProxy `mode http` in a pod of
+                 their own (mTLS in, one route, mTLS out) -> HAProxy sidecar (mTLS in) -> nginx
 DNS workloads (dnsperf from the client pod to the cluster DNS, dnsmasq at 10.96.0.2):
   raw            queries go to dnsmasq directly (the pod's own resolver, no capture)
   ambit          captured by ztunnel's DNS proxy: dns_forward forwards a name ztunnel does not
@@ -46,6 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import certs  # noqa: E402
 import idle_latency  # noqa: E402
+import l7proxies  # noqa: E402
 import manifests  # noqa: E402
 import parsers  # noqa: E402
 import procs  # noqa: E402
@@ -68,7 +77,12 @@ WORKLOAD_PATHS = {
     "streams8": ["raw", "ambit", "ambit-w1"],
     "dns_forward": ["raw", "ambit"],
     "dns_local": ["raw", "ambit"],
+    "http_latency_c1": ["raw", "ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"],
+    "http_cpu": ["ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"],
+    "http_rps": ["ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"],
+    "http_memory": ["ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"],
 }
+HTTP_WORKLOADS = [w for w in WORKLOAD_PATHS if w.startswith("http_")]
 WORKLOADS = list(WORKLOAD_PATHS)
 PATHS = list(dict.fromkeys(p for paths in WORKLOAD_PATHS.values() for p in paths))
 
@@ -88,7 +102,7 @@ def _on_signal(signum, _frame):
 class Path:
     """Where a workload's client connects, and which processes are the path's proxies."""
 
-    def __init__(self, name, cluster, client_netns, iperf, http, proxy_pids, kind, server_netns):
+    def __init__(self, name, cluster, client_netns, iperf, http, proxy_pids, kind, server_netns, middle_pids=None):
         self.name = name
         self.cluster = cluster
         self.client_netns = client_netns  # netns name (ip netns exec)
@@ -96,7 +110,9 @@ class Path:
         self.iperf = iperf  # (host, port)
         self.http = http  # (host, port)
         self.proxy_pids = proxy_pids  # () -> [pid]
-        self.kind = kind  # raw | ambit | haproxy | stunnel
+        self.kind = kind  # raw | ambit | haproxy | stunnel | l7
+        # HTTP paths: the L7 hop alone (the waypoint; the nginx / HAProxy middle), () -> [pid]
+        self.middle_pids = middle_pids
 
     @property
     def url(self):
@@ -131,10 +147,15 @@ class Bench:
                 specs.append(("full", ["--workers=2", "--pool-max-streams=1"], False))
             if "ambit-policy" in wanted:
                 specs.append(("policy", ["--workers=2"], False))
+            if wanted & {"ambit-wp-http", "ambit-wp-tcp"}:
+                # One worker per ztunnel: node1's ztunnel pools one HBONE connection to the
+                # waypoint, which serves it on one loop (the one-worker figures).
+                specs.append(("http", ["--workers=1"], False))
         if not self.has_pool_flag:
             self.notes.append("ambit-full skipped: this ztunnel has no --pool-max-streams flag (not in main yet).")
         if self.args.no_extra_clusters:
-            self.notes.append("ambit-w1, ambit-full and ambit-policy skipped (--no-extra-clusters / --smoke).")
+            self.notes.append("ambit-w1, ambit-full, ambit-policy and the waypoint paths skipped "
+                              "(--no-extra-clusters).")
         for key, zargs, with_raw in specs:
             c = Cluster(f"{self.tag}{key}", bin_dir, self.work, log)
             self.clusters[key] = c
@@ -143,6 +164,10 @@ class Bench:
             if with_raw:
                 yaml += "---\n" + manifests.namespace_yaml(RAW_NS, ambient=False) + manifests.pods_yaml(RAW_NS)
                 yaml += manifests.dns_yaml(MESH_NS)
+                if wanted & {"nginx-l7", "haproxy-l7"}:
+                    yaml += manifests.middle_yaml(RAW_NS)
+            if key == "http":
+                yaml += manifests.waypoint_yaml(MESH_NS) + manifests.http_services_yaml(MESH_NS)
             if key == "policy":
                 yaml += manifests.intruder_yaml(MESH_NS)
             c.apply(yaml, "pods")
@@ -170,12 +195,14 @@ class Bench:
                                     (lambda cl=c: [cl.ztunnel_pid("node1"), cl.ztunnel_pid("node2")]),
                                     "ambit", server_ns)
             self.wait_mesh(self.paths[name])
+        if "http" in self.clusters:
+            self.setup_waypoint_paths(self.clusters["http"])
 
         certs_dir = os.path.join(self.work, "certs")
         certs.make_certs(certs_dir, raw_server_ip)
         env = {"AMBIT_CLUSTER": main.name}  # so `cluster down` would find them too
         for kind in ("haproxy", "stunnel"):
-            if not any(p.startswith(kind) for p in wanted):
+            if not any(p.startswith(kind) and not p.endswith("-l7") for p in wanted):
                 continue
             pair = proxies.ProxyPair(kind, self.registry, self.work, certs_dir, raw_client_ns, raw_server_ns,
                                      raw_server_ip, env, log)
@@ -196,8 +223,23 @@ class Bench:
             self.paths[name] = Path(name, main, raw_client_ns, iperf,
                                     (loop, proxies.client_port(pair.kind, http_route)),
                                     pair.pids, pair.kind, raw_server_ns)
+        self.l7 = None
+        if wanted & {"nginx-l7", "haproxy-l7"}:
+            middle_ns, middle_ip = pod_info(main, RAW_NS, "middle")
+            self.l7 = l7proxies.L7Chains(self.registry, self.work, certs_dir, raw_client_ns, middle_ns, middle_ip,
+                                         raw_server_ns, raw_server_ip, env, log)
+            self.l7.start()
+            for kind in ("nginx", "haproxy"):
+                self.paths[f"{kind}-l7"] = Path(
+                    f"{kind}-l7", main, raw_client_ns, None, (loop, l7proxies.CLIENT_PORTS[kind]),
+                    (lambda k=kind: self.l7.chain_pids(k)), "l7", raw_server_ns,
+                    middle_pids=(lambda k=kind: self.l7.middle_pids(k)))
         self.mtls_check = {kind: self.check_client_cert_required(raw_client_ns, raw_server_ip, port, certs_dir)
                            for kind, port in (("haproxy", 14019), ("stunnel", 14109)) if kind in self.pairs}
+        if self.l7 is not None:
+            for kind in ("nginx", "haproxy"):
+                self.mtls_check[f"{kind}-l7"] = self.check_client_cert_required(
+                    raw_client_ns, middle_ip, l7proxies.MIDDLE_PORTS[kind], certs_dir)
         self.policy_check = {}
         if "haproxy" in self.pairs:
             self.policy_check["haproxy-acl"] = self.check_acl_enforced(raw_client_ns, raw_server_ip, certs_dir)
@@ -207,7 +249,92 @@ class Bench:
             self.tune_client_netns(netns)
         for path in self.paths.values():
             self.probe(path)
+        if "http" in self.clusters:
+            self.waypoint_check = self.check_waypoint_modes()
         log("every path answers: " + ", ".join(self.paths))
+        if any(p in self.paths for p in WORKLOAD_PATHS["http_cpu"]):
+            self.idle_l7 = self.l7_idle_cores()
+            log("L7 hops idle: " + ", ".join(f"{k} {v:.4f} cores" for k, v in self.idle_l7.items()))
+
+    def setup_waypoint_paths(self, c):
+        """The waypoint pod Running and ready, and the two paths through it (Service VIPs)."""
+        self.waypoint = None
+
+        def running():
+            for p in c.pods(MESH_NS):
+                if p["name"].startswith(manifests.WAYPOINT_NAME + "-") and p["phase"] == "Running":
+                    self.waypoint = p
+                    return True
+            return False
+        c.wait("waypoint pod Running", running, timeout=60)
+        wp_netns = os.path.basename(self.waypoint["netns"])
+
+        def ready():
+            r = subprocess.run(["ip", "netns", "exec", wp_netns, "curl", "-s", "-o", "/dev/null", "-w",
+                                "%{http_code}", "--max-time", "2", "http://127.0.0.1:15021/healthz/ready"],
+                               capture_output=True, text=True, timeout=10)
+            return r.stdout.strip() == "200"
+        c.wait("waypoint ready", ready, timeout=60)
+        self.waypoint_netns = wp_netns
+        vips = {s["name"]: s["clusterIP"] for s in json.loads(c.ctl("get", "services", "-n", MESH_NS, "-o", "json"))}
+        client_ns = os.path.basename(c.pod(MESH_NS, "client")["netns"])
+        server_ns = os.path.basename(c.pod(MESH_NS, "server")["netns"])
+        for name, svc in (("ambit-wp-http", manifests.HTTP_SERVICE), ("ambit-wp-tcp", manifests.TCP_SERVICE)):
+            self.paths[name] = Path(name, c, client_ns, None, (vips[svc], proxies.NGINX_PORT),
+                                    (lambda cl=c: [cl.ztunnel_pid("node1"), self.waypoint_pid(),
+                                                   cl.ztunnel_pid("node2")]),
+                                    "ambit", server_ns, middle_pids=lambda: [self.waypoint_pid()])
+        self.wait_mesh(self.paths["ambit-wp-http"])
+        log(f"waypoint {self.waypoint['name']} on {self.waypoint['node']} (pid {self.waypoint_pid()}); "
+            f"VIPs {vips}")
+
+    def waypoint_pid(self):
+        pid = self.waypoint["containers"][0]["pid"]
+        if not pid or not procs.alive(pid):
+            raise RuntimeError(f"waypoint process {pid} is not running")
+        return pid
+
+    def waypoint_dump(self):
+        r = subprocess.run(["ip", "netns", "exec", self.waypoint_netns, "curl", "-sS", "--max-time", "5",
+                            "http://127.0.0.1:15000/config_dump"], capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError(f"waypoint config_dump: {r.stderr.strip()}")
+        return json.loads(r.stdout)
+
+    def waypoint_relayed(self):
+        relayed = self.waypoint_dump().get("counters", {}).get("relayed", {})
+        return {"http": relayed.get("http", 0), "hbone": relayed.get("hbone", 0)}
+
+    def check_waypoint_modes(self):
+        """The cost on/off is real: a request over ambit-wp-http is a tunnel the waypoint parsed
+        as HTTP (counters.relayed.http), one over ambit-wp-tcp a tunnel it relayed at L4
+        (counters.relayed.hbone), and web's route table (the one route) is loaded."""
+        tables = self.waypoint_dump().get("routeTables", {}).get("tables", {})
+        fqdn = f"{manifests.HTTP_SERVICE}.{MESH_NS}.svc.cluster.local"
+        deadline = time.monotonic() + 30
+        while fqdn not in tables:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the waypoint has no route table for {fqdn}: {tables}")
+            time.sleep(0.2)
+            tables = self.waypoint_dump().get("routeTables", {}).get("tables", {})
+        out = {}
+        for name, counter in (("ambit-wp-http", "http"), ("ambit-wp-tcp", "hbone")):
+            # The binding reaches node1's ztunnel over xDS: until then a request goes direct.
+            deadline = time.monotonic() + 30
+            while True:
+                before = self.waypoint_relayed()
+                self.probe(self.paths[name])
+                after = self.waypoint_relayed()
+                grew = {k: after[k] - before[k] for k in after}
+                if grew[counter] >= 1 and not any(v for k, v in grew.items() if k != counter):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name}: the waypoint's relayed counters moved {grew}, want only {counter}")
+                time.sleep(0.3)
+            out[name] = f"one request: waypoint counters.relayed.{counter} +{grew[counter]}, the other +0"
+        out["route_table"] = f"{fqdn}: {tables[fqdn].get('routes')} route(s)"
+        out["pod"] = f"{self.waypoint['name']} on {self.waypoint['node']}; the middle pod of nginx-l7/haproxy-l7 on node2"
+        return out
 
     @staticmethod
     def check_client_cert_required(netns, server_ip, port, certs_dir):
@@ -217,10 +344,15 @@ class Bench:
                             "-CAfile", os.path.join(certs_dir, "ca.crt"), "-servername", "server", "-quiet"],
                            input="GET / HTTP/1.0\r\n\r\n", capture_output=True, text=True, timeout=20)
         out = r.stdout + r.stderr
-        if "certificate required" not in out or "0123456789" in out:
+        # TLS 1.3: HAProxy and stunnel send the alert; nginx completes the handshake and
+        # answers 400 "No required SSL certificate was sent" without proxying.
+        refused = "certificate required" in out or "No required SSL certificate was sent" in out
+        if not refused or "0123456789" in out:
             raise RuntimeError(f"mTLS not enforced on {server_ip}:{port}: a client without a certificate got: "
                                f"{out.strip()[-300:]}")
-        return "refused without a client certificate (tlsv13 alert certificate required)"
+        if "certificate required" in out:
+            return "refused without a client certificate (tlsv13 alert certificate required)"
+        return "refused without a client certificate (400 No required SSL certificate was sent)"
 
     @staticmethod
     def check_acl_enforced(netns, server_ip, certs_dir):
@@ -433,6 +565,104 @@ class Bench:
                     metrics["max_worker_share"] = max(max(s["shares"]) for s in spread.values())
         return metrics, errors, {**extra, "notes": notes} if notes else extra
 
+    # ------------------------------------------------ HTTP section (issue #13)
+    @staticmethod
+    def split_cpu(window, middle):
+        """(CPU seconds of the L7 hop, of the whole chain) over |window|."""
+        return sum(window.cpu.get(p, 0.0) for p in middle), sum(window.cpu.values())
+
+    def http_measured(self, path, argv, seconds):
+        middle = path.middle_pids()
+        pids = list(dict.fromkeys(path.proxy_pids() + middle))
+        with procs.CpuWindow(pids) as window:
+            out = self.run_tool(path, argv, seconds)
+        return out, window, middle
+
+    def w_http_cpu(self, path, _r):
+        """CPU per request at a fixed 1000 requests/s over 4 keep-alive connections."""
+        t = self.args.cpu_seconds
+        out, win, middle = self.http_measured(
+            path, ["hey", "-z", f"{t}s", "-c", "4", "-q", "250", path.url], t)
+        m = parsers.parse_hey(out)
+        errors = m.pop("errors")
+        metrics = {**m, **self.cpu_metrics(win)}
+        mid, chain = self.split_cpu(win, middle)
+        if m["requests"] > 0:
+            metrics["middle_cpu_us_per_req"] = mid / m["requests"] * 1e6
+            metrics["chain_cpu_us_per_req"] = chain / m["requests"] * 1e6
+        return metrics, errors, {"cpu_s": {str(p): v for p, v in win.cpu.items()}}
+
+    def w_http_rps(self, path, _r):
+        """Saturating load (wrk -t1 -c16): requests/s of the chain on this machine, and the L7
+        hop's requests per CPU-second (what its one worker serves when it is the bottleneck)."""
+        t = self.args.latency_seconds
+        before = self.waypoint_dump().get("counters", {}) if path.name.startswith("ambit-wp") else None
+        out, win, middle = self.http_measured(path, ["wrk", "-t1", "-c16", f"-d{t}s", "--latency", path.url], t)
+        m = parsers.parse_wrk(out)
+        errors = m.pop("errors")
+        metrics = {**m, **self.cpu_metrics(win)}
+        mid, chain = self.split_cpu(win, middle)
+        metrics["middle_cores"] = mid / win.wall if win.wall > 0 else 0.0
+        if m["requests"] > 0 and mid > 0:
+            metrics["middle_cpu_us_per_req_sat"] = mid / m["requests"] * 1e6
+            metrics["middle_rps_per_core"] = m["requests"] / mid
+        extra = {}
+        if before is not None:
+            after = self.waypoint_dump().get("counters", {})
+            extra["waypoint_downstream"] = {"before": before.get("downstream"), "after": after.get("downstream")}
+            # One downstream HBONE connection (node1's pooled one) = one waypoint loop served the run.
+            metrics["waypoint_tls_connections"] = (after.get("downstream") or {}).get("tlsConnectionsActive", 0)
+        return metrics, errors, extra
+
+    def l7_idle_cores(self, seconds=2.0):
+        """CPU the L7 hop of each HTTP path uses with no traffic (timers, xDS, housekeeping),
+        so CPU per request at a fixed rate can be read with its idle floor in mind."""
+        out = {}
+        for name in WORKLOAD_PATHS["http_cpu"]:
+            path = self.paths.get(name)
+            if path is None or name in out:
+                continue
+            with procs.CpuWindow(path.middle_pids()) as win:
+                time.sleep(seconds)
+            out[name] = win.cores()
+        return out
+
+    def w_http_memory(self, path, _r):
+        """RSS growth of the L7 hop (and of the chain) for N idle keep-alive HTTP connections,
+        each having carried one request (idle_conns.py `req`)."""
+        n = self.args.idle_conns
+        self.probe(path)  # warm: pooled HBONE / upstream connections exist
+        middle = path.middle_pids()
+        chain = list(dict.fromkeys(path.proxy_pids() + middle))
+        before_mid = sum(procs.rss_kb(p) for p in middle)
+        before_chain = sum(procs.rss_kb(p) for p in chain)
+        tool = os.path.join(self.work, "idle_conns.py")
+        shutil.copy(os.path.join(HARNESS_DIR, "idle_conns.py"), tool)
+        proc = subprocess.Popen(["ip", "netns", "exec", path.client_netns, "/usr/bin/python3", tool,
+                                 path.http[0], str(path.http[1]), str(n), "req"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        self.registry.procs[proc.pid] = (proc, f"idle_conns req ({path.name})")
+        try:
+            line = proc.stdout.readline().strip()
+            if line != f"open {n}":
+                raise RuntimeError(f"idle_conns: {line or proc.stderr.read().strip()}")
+            time.sleep(self.args.idle_settle)
+            after_mid = sum(procs.rss_kb(p) for p in middle)
+            after_chain = sum(procs.rss_kb(p) for p in chain)
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            proc.wait(timeout=30)
+        finally:
+            self.registry.stop(proc.pid)
+        return {
+            "middle_kb_per_conn": (after_mid - before_mid) / n,
+            "chain_kb_per_conn": (after_chain - before_chain) / n,
+            "middle_rss_before_kb": before_mid,
+            "middle_rss_after_kb": after_mid,
+            "idle_conns": n,
+        }, [], {}
+
     def worker_counters(self, path):
         out = {}
         for node in ("node1", "node2"):
@@ -530,6 +760,10 @@ class Bench:
             "streams8": self.w_streams8,
             "dns_forward": lambda p, r: self.w_dns(p, manifests.DNS_FORWARDED_NAME),
             "dns_local": lambda p, r: self.w_dns(p, f"server.{MESH_NS}.svc.cluster.local"),
+            "http_latency_c1": lambda p, r: self.w_latency(p, 1),
+            "http_cpu": self.w_http_cpu,
+            "http_rps": self.w_http_rps,
+            "http_memory": self.w_http_memory,
         }
         only = set(self.args.workloads.split(",")) if self.args.workloads else set(WORKLOADS)
         only_paths = set(self.args.paths.split(",")) if self.args.paths else set(PATHS)
@@ -588,6 +822,12 @@ def summary_line(workload, m):
         "streams8": [("gbps", "{:.2f} Gbit/s"), ("max_worker_share", "max worker share {:.2f}")],
         "dns_forward": [("qps", "{:.0f} q/s"), ("avg_latency_us", "avg {:.0f} µs"), ("proxy_cores", "proxy {:.2f} cores")],
         "dns_local": [("qps", "{:.0f} q/s"), ("avg_latency_us", "avg {:.0f} µs"), ("proxy_cores", "proxy {:.2f} cores")],
+        "http_latency_c1": [("rps", "{:.0f} rps"), ("p50_us", "p50 {:.0f} µs"), ("p99_us", "p99 {:.0f} µs")],
+        "http_cpu": [("rps", "{:.0f} rps"), ("middle_cpu_us_per_req", "L7 hop {:.1f} µs/req"),
+                     ("chain_cpu_us_per_req", "chain {:.1f} µs/req")],
+        "http_rps": [("rps", "{:.0f} rps"), ("middle_cores", "L7 hop {:.2f} cores"),
+                     ("middle_rps_per_core", "{:.0f} req per L7 CPU-second")],
+        "http_memory": [("middle_kb_per_conn", "L7 hop {:.1f} KB/conn"), ("chain_kb_per_conn", "chain {:.1f} KB/conn")],
     }[workload]
     return ", ".join(fmt.format(m[k]) for k, fmt in keys if k in m)
 
@@ -726,6 +966,8 @@ def main(argv):
         "notes": bench.notes,
         "mtls_check": getattr(bench, "mtls_check", {}),
         "policy_check": getattr(bench, "policy_check", {}),
+        "waypoint_check": getattr(bench, "waypoint_check", {}),
+        "l7_idle_cores": getattr(bench, "idle_l7", {}),
         "flags": stats.raw_throughput_flags(samples),
         "samples": samples,
         "summary": summary,

@@ -4,6 +4,7 @@ targets. Pure functions over the JSON structures of run.py; no I/O.
 A sample: {"round": r, "workload": w, "path": p, "metrics": {name: number}, "errors": [...], ...}.
 """
 
+import json
 import statistics
 
 # Path names, in display order.
@@ -19,7 +20,14 @@ PATH_LABELS = {
     "haproxy-plain": "HAProxy plain-TCP chain",
     "stunnel": "stunnel mTLS chain",
     "stunnel-full": "stunnel mTLS, full handshake (sessionResume = no)",
+    "ambit-wp-http": "Ambit waypoint, port declared HTTP (HTTP/1.1 parsed, one route)",
+    "ambit-wp-tcp": "Ambit waypoint, port declared TCP (L4 relay)",
+    "nginx-l7": "nginx as the L7 proxy (mTLS in, one route, mTLS out) between HAProxy sidecars",
+    "haproxy-l7": "HAProxy mode http as the L7 proxy (mTLS in, one route, mTLS out) between HAProxy sidecars",
 }
+
+# The L7 references of the HTTP section; the target is the better of the two.
+L7_REFERENCES = ("nginx-l7", "haproxy-l7")
 
 WORKLOAD_TITLES = {
     "throughput": "Single-stream throughput (iperf3)",
@@ -31,6 +39,10 @@ WORKLOAD_TITLES = {
     "streams8": "8 parallel streams (iperf3 -P 8), 1 vs 2 ztunnel workers",
     "dns_forward": "DNS queries forwarded by ztunnel's proxy vs sent to the cluster DNS directly (dnsperf -c4 -q32)",
     "dns_local": "DNS: a Service name answered by ztunnel vs the same name from dnsmasq's table (dnsperf -c4 -q32)",
+    "http_cpu": "HTTP/1.1 keep-alive through an L7 proxy: CPU per request at 1000 req/s (hey -c4 -q250)",
+    "http_latency_c1": "HTTP/1.1 through an L7 proxy: latency at one connection (wrk -t1 -c1)",
+    "http_rps": "HTTP/1.1 through an L7 proxy: saturating load, one worker per proxy (wrk -t1 -c16)",
+    "http_memory": "HTTP/1.1 through an L7 proxy: RSS per idle keep-alive connection (after one request each)",
 }
 
 # (workload, metric, ours, reference, better) — every ratio is median(ours) ÷ median(reference).
@@ -79,14 +91,36 @@ RATIO_SPECS = [
     ("memory", "baseline_rss_mb_max", "ambit", "stunnel", "lower"),
     ("streams8", "gbps", "ambit", "ambit-w1", "higher"),
     ("streams8", "gbps", "ambit", "raw", "higher"),
+    # HTTP (issue #13): the waypoint's L7 hop against nginx and HAProxy doing the same job,
+    # and against itself relaying the same traffic at L4 (the L7 cost on ÷ off).
+    ("http_cpu", "middle_cpu_us_per_req", "ambit-wp-http", "nginx-l7", "lower"),
+    ("http_cpu", "middle_cpu_us_per_req", "ambit-wp-http", "haproxy-l7", "lower"),
+    ("http_cpu", "middle_cpu_us_per_req", "ambit-wp-http", "ambit-wp-tcp", "lower"),
+    ("http_cpu", "chain_cpu_us_per_req", "ambit-wp-http", "nginx-l7", "lower"),
+    ("http_cpu", "chain_cpu_us_per_req", "ambit-wp-http", "haproxy-l7", "lower"),
+    ("http_cpu", "chain_cpu_us_per_req", "ambit-wp-http", "ambit-wp-tcp", "lower"),
+    ("http_latency_c1", "added_p99_us", "ambit-wp-http", "nginx-l7", "lower"),
+    ("http_latency_c1", "added_p99_us", "ambit-wp-http", "haproxy-l7", "lower"),
+    ("http_latency_c1", "added_p99_us", "ambit-wp-http", "ambit-wp-tcp", "lower"),
+    ("http_rps", "middle_rps_per_core", "ambit-wp-http", "nginx-l7", "higher"),
+    ("http_rps", "middle_rps_per_core", "ambit-wp-http", "haproxy-l7", "higher"),
+    ("http_rps", "middle_rps_per_core", "ambit-wp-http", "ambit-wp-tcp", "higher"),
+    ("http_rps", "rps", "ambit-wp-http", "nginx-l7", "higher"),
+    ("http_rps", "rps", "ambit-wp-http", "haproxy-l7", "higher"),
+    ("http_rps", "rps", "ambit-wp-http", "ambit-wp-tcp", "higher"),
+    ("http_memory", "middle_kb_per_conn", "ambit-wp-http", "nginx-l7", "lower"),
+    ("http_memory", "middle_kb_per_conn", "ambit-wp-http", "haproxy-l7", "lower"),
+    ("http_memory", "middle_kb_per_conn", "ambit-wp-http", "ambit-wp-tcp", "lower"),
 ]
+
+LATENCY_WORKLOADS = ("latency_c1", "latency_c16", "http_latency_c1")
 
 
 def derive(samples):
     """Adds per-round "added" latency (path minus raw of the same round and workload)."""
     raw = {(s["round"], s["workload"]): s for s in samples if s["path"] == "raw"}
     for s in samples:
-        if s["workload"] not in ("latency_c1", "latency_c16"):
+        if s["workload"] not in LATENCY_WORKLOADS:
             continue
         base = raw.get((s["round"], s["workload"]))
         if base is None:
@@ -181,6 +215,17 @@ def targets(summary, ratio_rows, spread):
         check("cpu", "CPU per hop ≤ 0.06 cores per 1000 requests/s",
               median_of(summary, "cpu", "ambit", "cores_per_krps_hop"), "<=", 0.06, " cores"),
     ]
+    # HTTP (issue #13): the waypoint's own CPU per request, HBONE in and out, one route.
+    wp_cpu = median_of(summary, "http_cpu", "ambit-wp-http", "middle_cpu_us_per_req")
+    refs = [(ref, median_of(summary, "http_cpu", ref, "middle_cpu_us_per_req")) for ref in L7_REFERENCES]
+    refs = [(ref, v) for ref, v in refs if v is not None and v > 0]
+    best = min(refs, key=lambda x: x[1]) if refs else None
+    out.append(check("http-cpu", "HTTP/1.1 through the waypoint (HBONE in and out, one route): "
+                     "CPU per request ≤ 60 µs", wp_cpu, "<=", 60.0, " µs"))
+    out.append(check("http-cpu-vs-best",
+                     "Waypoint CPU per request ≤ the better of nginx and HAProxy doing the same job",
+                     wp_cpu / best[1] if wp_cpu is not None and best else None, "<=", 1.0, "×",
+                     f"the better reference: {best[0]} at {best[1]:.1f} µs" if best else ""))
     if spread.get("available"):
         out.append(check("spread", "8 streams with 2 workers: largest worker's share of bytes ≤ 60% on each ztunnel",
                          spread.get("max_share"), "<=", 0.60, ""))
@@ -213,3 +258,37 @@ def raw_throughput_flags(samples, tolerance=0.25):
              "text": f"round {s['round']}: raw iperf3 {s['metrics']['gbps']:.2f} Gbit/s is more than "
                      f"{int(tolerance * 100)}% below the median {med:.2f} Gbit/s (machine noise)"}
             for s in raw if s["metrics"]["gbps"] < (1 - tolerance) * med]
+
+
+def merge_results(base, extra, extra_name):
+    """|base| (a run.py result) with the workloads of |extra| that |base| did not run: their
+    samples, summary, ratios and paths, and |extra|'s value for every target |base| could
+    not compute (N/A). For a report over two runs, e.g. the HTTP section measured on its
+    own; each merged workload remembers its run in `sources`."""
+    out = json.loads(json.dumps(base))
+    moved = [w for w in extra.get("summary", {}) if w not in base.get("summary", {})]
+    sources = out.setdefault("sources", {})
+    for w in moved:
+        sources[w] = {"name": extra_name, "started": extra.get("started"), "rounds": extra["config"]["rounds"],
+                      "git_commit": extra.get("machine", {}).get("git_commit", "")}
+        out["summary"][w] = extra["summary"][w]
+        out["workload_paths"][w] = extra["workload_paths"].get(w, list(extra["summary"][w]))
+        for p in out["workload_paths"][w]:
+            if p in extra.get("paths", {}):
+                out["paths"].setdefault(p, extra["paths"][p])
+    out["samples"] = out["samples"] + [s for s in extra["samples"] if s["workload"] in moved]
+    out["ratios"] = out["ratios"] + [r for r in extra["ratios"] if r["workload"] in moved]
+    theirs = {t["id"]: t for t in extra.get("targets", [])}
+    merged, seen = [], set()
+    for t in out["targets"]:
+        seen.add(t["id"])
+        other = theirs.get(t["id"])
+        merged.append(dict(other, source=extra_name) if t["value"] is None and other and other["value"] is not None
+                      else t)
+    merged += [dict(t, source=extra_name) for tid, t in theirs.items() if tid not in seen]
+    out["targets"] = merged
+    for key in ("mtls_check", "waypoint_check", "l7_idle_cores"):
+        for k, v in extra.get(key, {}).items():
+            out.setdefault(key, {}).setdefault(k, v)
+    out["notes"] = out.get("notes", []) + [f"{extra_name}: {n}" for n in extra.get("notes", [])]
+    return out

@@ -53,6 +53,28 @@ def main():
     s = sample("streams8", "ambit")
     if s and not s["metrics"].get("gbps", 0) > 0:
         problems.append(f"8 streams over ambit: {s['metrics']}")
+    # The HTTP section (issue #13): the waypoint (L7 on and off) and the nginx / HAProxy L7 chains.
+    for path in ("ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"):
+        for w in ("http_latency_c1", "http_rps"):
+            s = sample(w, path)
+            if s and not s["metrics"].get("requests", 0) > 0:
+                problems.append(f"{w} over {path}: no requests ({s['metrics']})")
+        s = sample("http_cpu", path)
+        if s and not (s["metrics"].get("requests", 0) > 0 and s["metrics"].get("middle_cpu_us_per_req", 0) > 0):
+            problems.append(f"http_cpu over {path}: {s['metrics']}")
+        s = sample("http_memory", path)
+        if s and "middle_kb_per_conn" not in s["metrics"]:
+            problems.append(f"http_memory over {path}: {s['metrics']}")
+    s = sample("http_rps", "ambit-wp-http")
+    if s and s["metrics"].get("waypoint_tls_connections") != 1:
+        problems.append(f"the waypoint did not serve the run over one downstream connection: {s['metrics']}")
+    check = r.get("waypoint_check", {})
+    for path in ("ambit-wp-http", "ambit-wp-tcp"):
+        if path not in check:
+            problems.append(f"no waypoint_check for {path} (L7 on/off not proven): {check}")
+    for path in ("nginx-l7", "haproxy-l7"):
+        if path not in r.get("mtls_check", {}):
+            problems.append(f"no mtls_check for {path}")
     # A ratio is computed, or explicitly not meaningful (an added latency below raw's: noise in a 1 s run).
     ratio_keys = {(x["workload"], x["metric"], x["ours"], x["reference"]) for x in r["ratios"]
                   if x["ratio"] or x.get("note")}
@@ -62,7 +84,8 @@ def main():
         if key not in ratio_keys:
             problems.append(f"ratio {key} missing")
     ids = {t["id"]: t for t in r["targets"]}
-    for tid in ("throughput", "latency", "newconn", "memory-conn", "memory-baseline", "cpu", "spread"):
+    for tid in ("throughput", "latency", "newconn", "memory-conn", "memory-baseline", "cpu", "spread", "http-cpu",
+                "http-cpu-vs-best"):
         if tid not in ids or ids[tid]["status"] not in ("PASS", "FAIL", "N/A"):
             problems.append(f"target {tid} missing or without a status")
         elif tid not in ("spread", "latency") and ids[tid]["value"] is None:
@@ -72,7 +95,8 @@ def main():
     for heading in ("## At a glance", "## Method", "## Machine", "## Results per workload", "## Profile findings"):
         if heading not in report:
             problems.append(f"report lacks '{heading}'")
-    for png in ("targets.png", "throughput.png", "latency_c1.png", "newconn.png", "cpu.png", "memory.png"):
+    for png in ("targets.png", "throughput.png", "latency_c1.png", "newconn.png", "cpu.png", "memory.png",
+                "http_cpu.png", "http_rps.png"):
         p = os.path.join(plots, png)
         if not (os.path.exists(p) and os.path.getsize(p) > 1000):
             problems.append(f"plot {png} missing")

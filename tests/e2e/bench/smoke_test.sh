@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark harness in --smoke mode (1 round, ~1 s per workload, 100 idle
-# connections), all four paths (raw, Ambit, HAProxy, stunnel chains) into a
+# connections), every path (raw, Ambit, HAProxy, stunnel chains; the waypoint's
+# HTTP and TCP paths, the nginx and HAProxy L7 chains) into a
 # temp dir; then the JSON and the generated report are checked, and that no
 # cluster, namespace or process of the run is left. Everything is removed on
 # exit, pass or fail.
@@ -24,7 +25,7 @@ cleanup() {
   if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
     kill -TERM "$RUN_PID"; wait "$RUN_PID"  # the harness cleans up on SIGTERM
   fi
-  for role in main w1 full policy; do
+  for role in main w1 full policy http; do
     "$BIN/ambitctl" --cluster "$TAG$role" cluster down >/dev/null 2>&1
   done
   rm -rf "$WORK"
@@ -52,7 +53,7 @@ echo "--- harness finished in $(( $(date +%s) - start )) s"
 # Nothing of the run is left: namespaces, state directories, processes.
 left=$(ip netns list | grep -c "^ambit-$TAG" || true)
 [ "$left" -eq 0 ] || { echo "FAIL: $left namespaces of $TAG left" >&2; exit 1; }
-for role in main w1 full; do
+for role in main w1 full policy http; do
   [ ! -e "/var/lib/ambit/$TAG$role" ] || { echo "FAIL: /var/lib/ambit/$TAG$role left" >&2; exit 1; }
 done
 if ls -d /var/tmp/ambit-bench-* >/dev/null 2>&1; then

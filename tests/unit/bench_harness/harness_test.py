@@ -10,6 +10,8 @@ HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 sys.path.insert(0, os.path.abspath(HARNESS))
 
 import idle_latency  # noqa: E402
+import l7proxies  # noqa: E402
+import manifests  # noqa: E402
 import parsers  # noqa: E402
 import proxies  # noqa: E402
 import stats  # noqa: E402
@@ -207,6 +209,100 @@ class ProxyConfigTest(unittest.TestCase):
         self.assertEqual(server.count("sessionResume = no"), 1)
 
 
+class HttpSectionTest(unittest.TestCase):
+    """The HTTP section (issue #13): the reference L7 chains, the waypoint manifests, the
+    per-request CPU targets and the merge of a separate HTTP run into a report."""
+
+    def test_l7_middles_do_mtls_both_ways_with_one_route_and_one_worker(self):
+        cfg = l7proxies.haproxy_l7_config("/c", "10.0.0.2")
+        self.assertIn("mode http", cfg)
+        self.assertIn("bind 0.0.0.0:14212 ssl crt /c/server.pem ca-file /c/ca.crt verify required", cfg)
+        self.assertIn("server s1 10.0.0.2:14221 ssl crt /c/client.pem ca-file /c/ca.crt verify required "
+                      "verifyhost server", cfg)
+        self.assertEqual(cfg.count("use_backend"), 1)
+        self.assertIn("nbthread 1", cfg)
+        self.assertIn("x-request-id", cfg)
+        ngx = l7proxies.nginx_l7_config("/c", "10.0.0.2", "/w")
+        for needle in ("listen 14211 ssl", "ssl_verify_client on;", "ssl_client_certificate /c/ca.crt;",
+                       "proxy_ssl_verify on;", "proxy_ssl_certificate /c/client.crt;", "server 10.0.0.2:14221;",
+                       "worker_processes 1;", "keepalive 64;", "ssl_protocols TLSv1.3;", "X-Request-Id"):
+            self.assertIn(needle, ngx)
+        self.assertEqual(ngx.count("location "), 1)
+        client, server = l7proxies.end_configs("/c", "10.0.0.3")
+        self.assertIn("server m 10.0.0.3:14211 ssl crt /c/client.pem", client)
+        self.assertIn("server m 10.0.0.3:14212 ssl crt /c/client.pem", client)
+        self.assertIn("bind 0.0.0.0:14221 ssl crt /c/server.pem ca-file /c/ca.crt verify required", server)
+        self.assertIn("server b 127.0.0.1:8080", server)
+
+    def test_waypoint_manifests_declare_the_same_pod_http_and_tcp(self):
+        yaml = manifests.http_services_yaml("ns")
+        self.assertIn("name: web\n", yaml)
+        self.assertIn("{name: http, port: 8080, targetPort: 8080}", yaml)
+        self.assertIn("{name: tcp, port: 8080, targetPort: 8080}", yaml)
+        self.assertEqual(yaml.count("istio.io/use-waypoint: waypoint"), 2)
+        self.assertEqual(yaml.count("kind: HTTPRoute"), 1)
+        self.assertIn("gatewayClassName: istio-waypoint", manifests.waypoint_yaml("ns"))
+
+    @staticmethod
+    def http_samples():
+        out = []
+        for r in (1, 2, 3):
+            out += [sample(r, "http_latency_c1", "raw", p50_us=50.0, p99_us=100.0),
+                    sample(r, "http_latency_c1", "ambit-wp-http", p50_us=300.0, p99_us=400.0),
+                    sample(r, "http_latency_c1", "nginx-l7", p50_us=250.0, p99_us=500.0),
+                    sample(r, "http_cpu", "ambit-wp-http", middle_cpu_us_per_req=40.0 + r),
+                    sample(r, "http_cpu", "ambit-wp-tcp", middle_cpu_us_per_req=20.0),
+                    sample(r, "http_cpu", "nginx-l7", middle_cpu_us_per_req=50.0),
+                    sample(r, "http_cpu", "haproxy-l7", middle_cpu_us_per_req=45.0)]
+        return stats.derive(out)
+
+    def test_http_targets_and_ratios(self):
+        summary = stats.summarize(self.http_samples())
+        rows = stats.ratios(summary)
+        ratio = {(r["workload"], r["metric"], r["ours"], r["reference"]): r["ratio"] for r in rows}
+        self.assertAlmostEqual(ratio[("http_latency_c1", "added_p99_us", "ambit-wp-http", "nginx-l7")], 0.75)
+        self.assertAlmostEqual(ratio[("http_cpu", "middle_cpu_us_per_req", "ambit-wp-http", "ambit-wp-tcp")], 2.1)
+        t = {x["id"]: x for x in stats.targets(summary, rows, {"available": False})}
+        self.assertEqual(t["http-cpu"]["status"], "PASS")  # 42 µs
+        self.assertAlmostEqual(t["http-cpu-vs-best"]["value"], 42.0 / 45.0)  # HAProxy is the better
+        self.assertEqual(t["http-cpu-vs-best"]["status"], "PASS")
+        self.assertIn("haproxy-l7", t["http-cpu-vs-best"]["note"])
+        worse = stats.summarize([sample(1, "http_cpu", "ambit-wp-http", middle_cpu_us_per_req=70.0),
+                                 sample(1, "http_cpu", "nginx-l7", middle_cpu_us_per_req=65.0)])
+        t = {x["id"]: x for x in stats.targets(worse, stats.ratios(worse), {"available": False})}
+        self.assertEqual(t["http-cpu"]["status"], "FAIL")
+        self.assertEqual(t["http-cpu-vs-best"]["status"], "FAIL")
+        t = {x["id"]: x for x in stats.targets({}, [], {"available": False})}
+        self.assertEqual((t["http-cpu"]["status"], t["http-cpu-vs-best"]["status"]), ("N/A", "N/A"))
+
+    def test_merge_adds_missing_workloads_and_fills_na_targets(self):
+        base_samples = StatsTest().samples()
+        base_summary = stats.summarize(base_samples)
+        base_rows = stats.ratios(base_summary)
+        base = {"summary": base_summary, "samples": base_samples, "ratios": base_rows,
+                "targets": stats.targets(base_summary, base_rows, {"available": False}),
+                "paths": {"ambit": "A"}, "workload_paths": {"cpu": ["ambit"]}, "notes": [], "config": {"rounds": 3}}
+        http = self.http_samples()
+        summary = stats.summarize(http)
+        rows = stats.ratios(summary)
+        extra = {"summary": summary, "samples": http, "ratios": rows, "started": "T",
+                 "targets": stats.targets(summary, rows, {"available": False}), "config": {"rounds": 3},
+                 "paths": {"ambit-wp-http": "W", "nginx-l7": "N"}, "notes": ["n"],
+                 "workload_paths": {"http_cpu": ["ambit-wp-http", "nginx-l7"], "cpu": ["x"]},
+                 "machine": {"git_commit": "abc"}}
+        merged = stats.merge_results(base, extra, "http.json")
+        self.assertEqual(merged["workload_paths"]["cpu"], ["ambit"], "the base's own workloads are kept")
+        self.assertIn("http_cpu", merged["summary"])
+        self.assertEqual(merged["sources"]["http_cpu"]["name"], "http.json")
+        self.assertEqual(merged["paths"]["ambit-wp-http"], "W")
+        t = {x["id"]: x for x in merged["targets"]}
+        self.assertEqual(t["http-cpu"]["status"], "PASS")
+        self.assertEqual(t["http-cpu"]["source"], "http.json")
+        self.assertNotIn("source", t["throughput"])
+        self.assertTrue(any(r["workload"] == "http_cpu" for r in merged["ratios"]))
+        self.assertEqual(len(base["samples"]), len(base_samples), "the base is not changed")
+
+
 class IdleLatencyHoldTest(unittest.TestCase):
     def test_writes_zero_and_releases_on_exit(self):
         with tempfile.TemporaryDirectory() as d:
@@ -282,6 +378,28 @@ class ReportTest(unittest.TestCase):
             for png in ("targets.png", "overview.png", "throughput.png"):
                 self.assertTrue(os.path.getsize(os.path.join(d, "performance", png)) > 1000, png)
             self.assertIn("![overview](performance/overview.png)", text)
+
+            # The HTTP section measured in a run of its own, merged into the same report.
+            http = HttpSectionTest.http_samples()
+            hsum = stats.summarize(http)
+            hrows = stats.ratios(hsum)
+            extra = dict(result, samples=http, summary=hsum, ratios=hrows, started="2026-01-02T00:00:00+00:00",
+                         targets=stats.targets(hsum, hrows, {"available": False}),
+                         paths={p: p for p in ("raw", "ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7")},
+                         workload_paths={"http_cpu": ["ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"],
+                                         "http_latency_c1": ["raw", "ambit-wp-http", "nginx-l7"]},
+                         l7_idle_cores={"ambit-wp-http": 0.001})
+            merged = stats.merge_results(result, extra, "http.json")
+            report.generate(merged, out, os.path.join(d, "performance"), notes, "r.json", micro, "m.json")
+            with open(out) as f:
+                text = f.read()
+            self.assertIn("| Single-stream throughput ≥ 1.5× the HAProxy mTLS chain | 2.5× | >= 1.5× | **PASS** |",
+                          text)
+            self.assertIn("CPU per request ≤ 60 µs | 42 µs | <= 60 µs | **PASS** *(from `http.json`)* |", text)
+            self.assertIn("- `http_cpu` comes from a separate run, `http.json`", text)
+            self.assertIn("| `ambit-wp-http` | 300 (300–300) |", text.replace("req/s | ", ""))
+            self.assertIn("![http_cpu](performance/http_cpu.png)", text)
+            self.assertIn("`ambit-wp-http` 1.0 ms CPU per second", text)
 
 
 if __name__ == "__main__":
