@@ -38,7 +38,7 @@ def end_configs(certs, middle_ip):
               "  nbthread 1\n"
               "defaults\n"
               "  mode tcp\n"
-              "  timeout connect 5s\n"
+              "  timeout connect 20s\n"
               "  timeout client 120s\n"
               "  timeout server 120s\n")
     tls_out = (f"ssl crt {certs}/client.pem ca-file {certs}/ca.crt verify required "
@@ -62,7 +62,7 @@ def haproxy_l7_config(certs, server_ip):
             "defaults\n"
             "  mode http\n"
             "  option http-keep-alive\n"
-            "  timeout connect 5s\n"
+            "  timeout connect 20s\n"
             "  timeout client 120s\n"
             "  timeout server 120s\n"
             "  timeout http-keep-alive 120s\n"
@@ -179,16 +179,27 @@ class L7Chains:
 
     def start(self):
         for role, netns, argv, ports in self.specs:
-            logf = open(os.path.join(self.dir, f"{role}.out"), "ab")
-            proc = self.registry.spawn(["ip", "netns", "exec", netns, *argv], f"{role} (netns {netns})",
-                                       env_extra=self.env_extra, stdout=logf, stderr=logf)
-            logf.close()
-            self.procs[role] = proc
-            deadline = time.monotonic() + 15
-            while not ports <= listening_ports(proc.pid):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{role} did not listen on {sorted(ports)}; see {self.dir}/{role}.out")
-                time.sleep(0.05)
+            self._start(role, netns, argv, ports)
+
+    def _start(self, role, netns, argv, ports):
+        logf = open(os.path.join(self.dir, f"{role}.out"), "ab")
+        proc = self.registry.spawn(["ip", "netns", "exec", netns, *argv], f"{role} (netns {netns})",
+                                   env_extra=self.env_extra, stdout=logf, stderr=logf)
+        logf.close()
+        self.procs[role] = proc
+        deadline = time.monotonic() + 15
+        while not ports <= listening_ports(proc.pid):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{role} did not listen on {sorted(ports)}; see {self.dir}/{role}.out")
+            time.sleep(0.05)
+
+    def restart_middle(self, kind):
+        """A fresh L7 middle (its heap as after start), e.g. before a memory sample."""
+        role = f"{kind}-l7"
+        self.registry.stop(self.procs.pop(role).pid)
+        for spec in self.specs:
+            if spec[0] == role:
+                self._start(*spec)
 
     def middle_pids(self, kind):
         """The L7 proxy's processes: HAProxy's one, nginx's master and its worker."""

@@ -73,7 +73,8 @@ COLUMNS = {
                  ("p99_us", "p99 µs", "{:.0f}", False),
                  ("waypoint_tls_connections", "waypoint downstream TLS connections", "{:.0f}", False)],
     "http_memory": [("middle_kb_per_conn", "L7 hop KB per idle connection", "{:.1f}", True),
-                    ("chain_kb_per_conn", "whole chain KB per idle connection", "{:.1f}", False)],
+                    ("middle_rss_before_kb", "L7 hop RSS before, KB (fresh process)", "{:.0f}", False),
+                    ("waypoint_tls_connections", "waypoint downstream TLS connections", "{:.0f}", False)],
 }
 
 METRIC_NAMES = {m: title for cols in COLUMNS.values() for m, title, _, _ in cols}
@@ -263,10 +264,13 @@ def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, mic
     w("")
     w("## At a glance: the targets of issues #5 (L4) and #13 (HTTP)")
     w("")
+    by_run = {}
     for workload, src in sorted(result.get("sources", {}).items()):
-        w(f"- `{workload}` comes from a separate run, `{src['name']}` (started {src['started']}, "
-          f"{src['rounds']} round(s), commit `{src['git_commit']}`); its targets are marked *(from …)*.")
-    if result.get("sources"):
+        by_run.setdefault(src["name"], (src, []))[1].append(workload)
+    for name, (src, workloads) in by_run.items():
+        w(f"Workloads {', '.join(f'`{x}`' for x in workloads)} come from a separate run, `{name}` (started "
+          f"{src['started']}, {src['rounds']} round(s), commit `{src['git_commit']}`); the targets it "
+          "measured are marked *(from …)*.")
         w("")
     w("| target | measured (median) | goal | status |")
     w("|---|---|---|---|")
@@ -385,9 +389,13 @@ def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, mic
           "worker, but on this machine the load generator, three proxies and nginx share the CPUs, so the "
           "chain's req/s is not one proxy's limit; *L7 hop req per CPU-second* = requests ÷ the L7 hop's CPU "
           "seconds is what its one worker serves when it is the bottleneck.")
-        w(f"  - **memory per idle HTTP connection**: {cfg['idle_conns']} keep-alive connections, one `GET /` "
+        w(f"  - **memory per idle HTTP connection**: {cfg.get('http_idle_conns', cfg['idle_conns'])} keep-alive "
+          "connections (at most ztunnel's 100 streams per pooled HBONE connection, so the waypoint keeps "
+          "one downstream connection for the rounds that follow), one `GET /` "
           "each (`idle_conns.py … req`), held idle; VmRSS growth of the L7 hop ÷ connections, after "
-          f"{cfg['idle_settle']} s.")
+          f"{cfg['idle_settle']} s. The L7 hop is started fresh before each sample (nginx and HAProxy "
+          "restarted, the waypoint killed and restarted by its pod's supervisor): an allocator keeps freed "
+          "memory, so a process that held connections before would grow less.")
         idle = result.get("l7_idle_cores", {})
         if idle:
             w("  - L7 hops with no traffic (2 s before the rounds): " +

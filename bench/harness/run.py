@@ -269,13 +269,8 @@ class Bench:
         c.wait("waypoint pod Running", running, timeout=60)
         wp_netns = os.path.basename(self.waypoint["netns"])
 
-        def ready():
-            r = subprocess.run(["ip", "netns", "exec", wp_netns, "curl", "-s", "-o", "/dev/null", "-w",
-                                "%{http_code}", "--max-time", "2", "http://127.0.0.1:15021/healthz/ready"],
-                               capture_output=True, text=True, timeout=10)
-            return r.stdout.strip() == "200"
-        c.wait("waypoint ready", ready, timeout=60)
         self.waypoint_netns = wp_netns
+        c.wait("waypoint ready", self.waypoint_ready, timeout=60)
         vips = {s["name"]: s["clusterIP"] for s in json.loads(c.ctl("get", "services", "-n", MESH_NS, "-o", "json"))}
         client_ns = os.path.basename(c.pod(MESH_NS, "client")["netns"])
         server_ns = os.path.basename(c.pod(MESH_NS, "server")["netns"])
@@ -287,6 +282,12 @@ class Bench:
         self.wait_mesh(self.paths["ambit-wp-http"])
         log(f"waypoint {self.waypoint['name']} on {self.waypoint['node']} (pid {self.waypoint_pid()}); "
             f"VIPs {vips}")
+
+    def waypoint_ready(self):
+        r = subprocess.run(["ip", "netns", "exec", self.waypoint_netns, "curl", "-s", "-o", "/dev/null", "-w",
+                            "%{http_code}", "--max-time", "2", "http://127.0.0.1:15021/healthz/ready"],
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip() == "200"
 
     def waypoint_pid(self):
         pid = self.waypoint["containers"][0]["pid"]
@@ -614,6 +615,33 @@ class Bench:
             metrics["waypoint_tls_connections"] = (after.get("downstream") or {}).get("tlsConnectionsActive", 0)
         return metrics, errors, extra
 
+    def fresh_l7(self, path):
+        """A fresh L7 hop before a memory sample: freed heap is kept by the allocator, so a
+        process that already held connections would grow less the next time. nginx / HAProxy
+        are restarted; the waypoint is killed and its pod's supervisor starts a new one."""
+        if path.kind == "l7":
+            self.l7.restart_middle(path.name[:-len("-l7")])
+            return
+        c = path.cluster
+        old = self.waypoint_pid()
+        os.kill(old, signal.SIGKILL)
+
+        def restarted():
+            for p in c.pods(MESH_NS):
+                if p["name"] == self.waypoint["name"]:
+                    pid = p["containers"][0]["pid"]
+                    if p["phase"] == "Running" and pid and pid != old and procs.alive(pid):
+                        self.waypoint = p
+                        return True
+            return False
+        c.wait("waypoint restarted", restarted, timeout=60)
+        fqdn = f"{manifests.HTTP_SERVICE}.{MESH_NS}.svc.cluster.local"
+
+        def serving():
+            return self.waypoint_ready() and fqdn in self.waypoint_dump().get("routeTables", {}).get("tables", {})
+        c.wait("restarted waypoint has web's route table", serving, timeout=60)
+        self.probe(path)
+
     def l7_idle_cores(self, seconds=2.0):
         """CPU the L7 hop of each HTTP path uses with no traffic (timers, xDS, housekeeping),
         so CPU per request at a fixed rate can be read with its idle floor in mind."""
@@ -628,14 +656,15 @@ class Bench:
         return out
 
     def w_http_memory(self, path, _r):
-        """RSS growth of the L7 hop (and of the chain) for N idle keep-alive HTTP connections,
-        each having carried one request (idle_conns.py `req`)."""
-        n = self.args.idle_conns
+        """RSS growth of the L7 hop, started fresh, for N idle keep-alive HTTP connections, each
+        having carried one request (idle_conns.py `req`). The ends (ztunnels, HAProxy sidecars)
+        are not restarted, so only the L7 hop's growth is measured (the L4 memory workload
+        measures the ztunnels')."""
+        n = self.args.http_idle_conns
+        self.fresh_l7(path)
         self.probe(path)  # warm: pooled HBONE / upstream connections exist
         middle = path.middle_pids()
-        chain = list(dict.fromkeys(path.proxy_pids() + middle))
         before_mid = sum(procs.rss_kb(p) for p in middle)
-        before_chain = sum(procs.rss_kb(p) for p in chain)
         tool = os.path.join(self.work, "idle_conns.py")
         shutil.copy(os.path.join(HARNESS_DIR, "idle_conns.py"), tool)
         proc = subprocess.Popen(["ip", "netns", "exec", path.client_netns, "/usr/bin/python3", tool,
@@ -649,19 +678,24 @@ class Bench:
                 raise RuntimeError(f"idle_conns: {line or proc.stderr.read().strip()}")
             time.sleep(self.args.idle_settle)
             after_mid = sum(procs.rss_kb(p) for p in middle)
-            after_chain = sum(procs.rss_kb(p) for p in chain)
+            wp_conns = None
+            if path.name.startswith("ambit-wp"):
+                wp_conns = (self.waypoint_dump().get("counters", {}).get("downstream") or {}).get(
+                    "tlsConnectionsActive", 0)
             proc.stdin.write("\n")
             proc.stdin.flush()
             proc.wait(timeout=30)
         finally:
             self.registry.stop(proc.pid)
-        return {
+        metrics = {
             "middle_kb_per_conn": (after_mid - before_mid) / n,
-            "chain_kb_per_conn": (after_chain - before_chain) / n,
             "middle_rss_before_kb": before_mid,
             "middle_rss_after_kb": after_mid,
             "idle_conns": n,
-        }, [], {}
+        }
+        if wp_conns is not None:
+            metrics["waypoint_tls_connections"] = wp_conns
+        return metrics, [], {}
 
     def worker_counters(self, path):
         out = {}
@@ -827,7 +861,7 @@ def summary_line(workload, m):
                      ("chain_cpu_us_per_req", "chain {:.1f} µs/req")],
         "http_rps": [("rps", "{:.0f} rps"), ("middle_cores", "L7 hop {:.2f} cores"),
                      ("middle_rps_per_core", "{:.0f} req per L7 CPU-second")],
-        "http_memory": [("middle_kb_per_conn", "L7 hop {:.1f} KB/conn"), ("chain_kb_per_conn", "chain {:.1f} KB/conn")],
+        "http_memory": [("middle_kb_per_conn", "L7 hop {:.1f} KB/conn")],
     }[workload]
     return ", ".join(fmt.format(m[k]) for k, fmt in keys if k in m)
 
@@ -892,6 +926,10 @@ def parse_args(argv):
     p.add_argument("--dns-seconds", type=int, default=5, help="dnsperf duration per DNS run")
     p.add_argument("--idle-conns", type=int, default=1000)
     p.add_argument("--idle-settle", type=float, default=1.0, help="seconds between the last connect and RSS")
+    p.add_argument("--http-idle-conns", type=int, default=100,
+                   help="idle HTTP connections of http_memory; at most ztunnel's --pool-max-streams (100) "
+                        "so node1's ztunnel keeps one HBONE connection to the waypoint (one loop) for the "
+                        "rounds that follow")
     p.add_argument("--workloads", default="", help="comma-separated subset of " + ",".join(WORKLOADS))
     p.add_argument("--paths", default="",
                    help="comma-separated subset of " + ",".join(PATHS) + " (raw always comes up: the "
@@ -917,6 +955,7 @@ def parse_args(argv):
         args.throughput_seconds = args.latency_seconds = args.newconn_seconds = 1
         args.cpu_seconds = args.streams_seconds = args.dns_seconds = 1
         args.idle_conns = 100
+        args.http_idle_conns = 50
         args.idle_settle = 0.3
     return args
 

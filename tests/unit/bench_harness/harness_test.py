@@ -396,7 +396,7 @@ class ReportTest(unittest.TestCase):
             self.assertIn("| Single-stream throughput ≥ 1.5× the HAProxy mTLS chain | 2.5× | >= 1.5× | **PASS** |",
                           text)
             self.assertIn("CPU per request ≤ 60 µs | 42 µs | <= 60 µs | **PASS** *(from `http.json`)* |", text)
-            self.assertIn("- `http_cpu` comes from a separate run, `http.json`", text)
+            self.assertIn("Workloads `http_cpu`, `http_latency_c1` come from a separate run, `http.json`", text)
             self.assertIn("| `ambit-wp-http` | 300 (300–300) |", text.replace("req/s | ", ""))
             self.assertIn("![http_cpu](performance/http_cpu.png)", text)
             self.assertIn("`ambit-wp-http` 1.0 ms CPU per second", text)
