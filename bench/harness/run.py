@@ -82,7 +82,6 @@ WORKLOAD_PATHS = {
     "http_rps": ["ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"],
     "http_memory": ["ambit-wp-http", "ambit-wp-tcp", "nginx-l7", "haproxy-l7"],
 }
-HTTP_WORKLOADS = [w for w in WORKLOAD_PATHS if w.startswith("http_")]
 WORKLOADS = list(WORKLOAD_PATHS)
 PATHS = list(dict.fromkeys(p for paths in WORKLOAD_PATHS.values() for p in paths))
 
