@@ -37,6 +37,29 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def cpu_ns(pid):
+    """Nanoseconds the process's threads have run on a CPU (first field of each
+    /proc/<pid>/task/<tid>/schedstat, the scheduler's run time, exact to the ns).
+    /proc/<pid>/stat's utime + stime are sampled at the tick (10 ms here): right on average,
+    but coarse for a process that runs in µs-long bursts over a few seconds."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that just exited
+    return total
+
+
+def cpu_split(pid):
+    """(utime, stime) of the whole process in seconds: user space and kernel apart."""
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    fields = text[text.rindex(")") + 2:].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
 def rss_kb(pid):
     """VmRSS of the process in KiB."""
     with open(f"/proc/{pid}/status") as f:

@@ -61,6 +61,8 @@ COLUMNS = {
                   ("proxy_cpu_us_per_query", "ztunnel CPU µs per query", "{:.1f}", False)],
     "http_cpu": [("rps", "req/s", "{:.0f}", False),
                  ("middle_cpu_us_per_req", "L7 hop CPU µs per request", "{:.1f}", True),
+                 ("middle_user_share", "L7 hop user-space share", "{:.2f}", False),
+                 ("middle_tick_cpu_us_per_req", "L7 hop µs per request from utime+stime", "{:.1f}", False),
                  ("chain_cpu_us_per_req", "whole chain CPU µs per request", "{:.1f}", True),
                  ("p50_us", "p50 µs", "{:.0f}", False), ("p99_us", "p99 µs", "{:.0f}", False)],
     "http_latency_c1": [("rps", "req/s", "{:.0f}", False), ("p50_us", "p50 µs", "{:.0f}", False),
@@ -381,7 +383,10 @@ def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, mic
           "(`bench/harness/l7proxies.py`): the *L7 hop* is the waypoint process, or the middle nginx "
           "(master and worker) / HAProxy; the *whole chain* adds both ztunnels, or both HAProxy sidecars.")
         w(f"  - **CPU per request**: `hey -z {cfg['cpu_seconds']}s -c 4 -q 250` (≈ 1000 req/s, keep-alive); "
-          "CPU seconds (utime + stime from `/proc/<pid>/stat`) over the run ÷ requests answered 2xx. "
+          "CPU time over the run ÷ requests answered 2xx, the CPU time being the scheduler's run time of "
+          "every thread (`/proc/<pid>/task/*/schedstat`, exact to the ns; the tick-sampled utime + stime "
+          "that the L4 workloads use is kept beside it in the JSON, and the user-space share is "
+          "utime ÷ (utime + stime)). "
           "Target: the waypoint ≤ 60 µs and ≤ the better of nginx and HAProxy.")
         w(f"  - **added p99 at one connection**: `wrk -t1 -c1 -d{cfg['latency_seconds']}s --latency`, minus "
           "raw's percentile in the same round.")

@@ -568,14 +568,25 @@ class Bench:
     # ------------------------------------------------ HTTP section (issue #13)
     @staticmethod
     def split_cpu(window, middle):
-        """(CPU seconds of the L7 hop, of the whole chain) over |window|."""
-        return sum(window.cpu.get(p, 0.0) for p in middle), sum(window.cpu.values())
+        """(CPU seconds of the L7 hop, of the whole chain) over |window|, from the scheduler's
+        run time (procs.cpu_ns), not the tick-sampled utime + stime."""
+        return (sum(window.run_ns.get(p, 0) for p in middle) / 1e9, sum(window.run_ns.values()) / 1e9)
 
     def http_measured(self, path, argv, seconds):
         middle = path.middle_pids()
         pids = list(dict.fromkeys(path.proxy_pids() + middle))
+        split0 = [procs.cpu_split(p) for p in middle]
+        ns0 = {p: procs.cpu_ns(p) for p in pids}
         with procs.CpuWindow(pids) as window:
             out = self.run_tool(path, argv, seconds)
+        ns1 = {p: procs.cpu_ns(p) for p in pids}
+        split1 = [procs.cpu_split(p) for p in middle]
+        window.run_ns = {p: ns1[p] - ns0[p] for p in pids}
+        # The L7 hop's user-space and kernel shares (tick-sampled: a ratio, not an absolute).
+        user = sum(b[0] - a[0] for a, b in zip(split0, split1))
+        system = sum(b[1] - a[1] for a, b in zip(split0, split1))
+        window.middle_user_share = user / (user + system) if user + system > 0 else None
+        window.middle_tick_s = user + system
         return out, window, middle
 
     def w_http_cpu(self, path, _r):
@@ -590,6 +601,10 @@ class Bench:
         if m["requests"] > 0:
             metrics["middle_cpu_us_per_req"] = mid / m["requests"] * 1e6
             metrics["chain_cpu_us_per_req"] = chain / m["requests"] * 1e6
+            # The same from utime + stime, as the L4 workloads count it (for comparison).
+            metrics["middle_tick_cpu_us_per_req"] = win.middle_tick_s / m["requests"] * 1e6
+            if win.middle_user_share is not None:
+                metrics["middle_user_share"] = win.middle_user_share
         return metrics, errors, {"cpu_s": {str(p): v for p, v in win.cpu.items()}}
 
     def w_http_rps(self, path, _r):
