@@ -41,7 +41,8 @@ def cpu_ns(pid):
     """Nanoseconds the process's threads have run on a CPU (first field of each
     /proc/<pid>/task/<tid>/schedstat, the scheduler's run time, exact to the ns).
     /proc/<pid>/stat's utime + stime are sampled at the tick (10 ms here): right on average,
-    but coarse for a process that runs in µs-long bursts over a few seconds."""
+    but coarse for a process that runs in µs-long bursts over a few seconds. A thread that
+    exits between two readings drops out (the proxies' threads live as long as they do)."""
     total = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:

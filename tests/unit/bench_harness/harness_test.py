@@ -4,6 +4,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import unittest
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "harness")
@@ -13,6 +14,7 @@ import idle_latency  # noqa: E402
 import l7proxies  # noqa: E402
 import manifests  # noqa: E402
 import parsers  # noqa: E402
+import procs  # noqa: E402
 import proxies  # noqa: E402
 import stats  # noqa: E402
 
@@ -301,6 +303,29 @@ class HttpSectionTest(unittest.TestCase):
         self.assertNotIn("source", t["throughput"])
         self.assertTrue(any(r["workload"] == "http_cpu" for r in merged["ratios"]))
         self.assertEqual(len(base["samples"]), len(base_samples), "the base is not changed")
+
+
+class ProcsTest(unittest.TestCase):
+    def test_run_time_counts_every_thread_and_grows_with_work(self):
+        import threading
+        before = procs.cpu_ns(os.getpid())
+        spun, done = threading.Event(), threading.Event()
+
+        def spin():
+            end = time.thread_time() + 0.05
+            while time.thread_time() < end:
+                pass
+            spun.set()
+            done.wait()
+        t = threading.Thread(target=spin)
+        t.start()
+        spun.wait()
+        after = procs.cpu_ns(os.getpid())  # the thread still runs: its time is counted
+        done.set()
+        t.join()
+        self.assertGreater(after - before, 40_000_000)
+        user, system = procs.cpu_split(os.getpid())
+        self.assertGreaterEqual(user + system, 0.0)
 
 
 class IdleLatencyHoldTest(unittest.TestCase):
