@@ -517,6 +517,11 @@ def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, mic
     w("                               # then this document and docs/performance/*.png")
     w("scripts/bench.sh build --rounds 5 --throughput-seconds 10   # options go to bench/harness/run.py")
     w("/usr/bin/python3 bench/harness/report.py bench/results/latest.json   # regenerate this page only")
+    w("# the HTTP section alone (as root), then merged into the page of the last full run:")
+    w("/usr/bin/python3 bench/harness/run.py --workloads http_latency_c1,http_cpu,http_rps,http_memory \\")
+    w("    --results-dir /tmp/http")
+    w("/usr/bin/python3 bench/harness/report.py bench/results/latest.json --merge /tmp/http/latest.json \\")
+    w("    --micro bench/results/micro-<full run>.json --micro bench/results/micro-<http>.json")
     w("```")
     w("")
     with open(out_md, "w") as f:
