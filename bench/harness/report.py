@@ -379,26 +379,28 @@ def generate(result, out_md, plots_dir, notes_path, source_name, micro=None, mic
     w(f"- **8 streams**: `iperf3 -P 8 -t {cfg['streams_seconds']}` through Ambit with 2 and with 1 ztunnel "
       "worker(s); the per-worker byte spread comes from both ztunnels' `/config_dump` `workers` array.")
     if any(w_ in result["summary"] for w_ in ("http_cpu", "http_latency_c1", "http_rps", "http_memory")):
+        # The HTTP section's own run settings when it was merged from another run.
+        hcfg = result.get("sources", {}).get("http_cpu", {}).get("config", cfg)
         w("- **HTTP (issue #13)**, over the waypoint paths and the nginx / HAProxy L7 chains "
           "(`bench/harness/l7proxies.py`): the *L7 hop* is the waypoint process, or the middle nginx "
           "(master and worker) / HAProxy; the *whole chain* adds both ztunnels, or both HAProxy sidecars.")
-        w(f"  - **CPU per request**: `hey -z {cfg['cpu_seconds']}s -c 4 -q 250` (≈ 1000 req/s, keep-alive); "
+        w(f"  - **CPU per request**: `hey -z {hcfg['cpu_seconds']}s -c 4 -q 250` (≈ 1000 req/s, keep-alive); "
           "CPU time over the run ÷ requests answered 2xx, the CPU time being the scheduler's run time of "
           "every thread (`/proc/<pid>/task/*/schedstat`, exact to the ns; the tick-sampled utime + stime "
           "that the L4 workloads use is kept beside it in the JSON, and the user-space share is "
           "utime ÷ (utime + stime)). "
           "Target: the waypoint ≤ 60 µs and ≤ the better of nginx and HAProxy.")
-        w(f"  - **added p99 at one connection**: `wrk -t1 -c1 -d{cfg['latency_seconds']}s --latency`, minus "
+        w(f"  - **added p99 at one connection**: `wrk -t1 -c1 -d{hcfg['latency_seconds']}s --latency`, minus "
           "raw's percentile in the same round.")
-        w(f"  - **requests/s on one worker**: `wrk -t1 -c16 -d{cfg['latency_seconds']}s`. Every proxy runs one "
+        w(f"  - **requests/s on one worker**: `wrk -t1 -c16 -d{hcfg['latency_seconds']}s`. Every proxy runs one "
           "worker, but on this machine the load generator, three proxies and nginx share the CPUs, so the "
           "chain's req/s is not one proxy's limit; *L7 hop req per CPU-second* = requests ÷ the L7 hop's CPU "
           "seconds is what its one worker serves when it is the bottleneck.")
-        w(f"  - **memory per idle HTTP connection**: {cfg.get('http_idle_conns', cfg['idle_conns'])} keep-alive "
+        w(f"  - **memory per idle HTTP connection**: {hcfg.get('http_idle_conns', hcfg['idle_conns'])} keep-alive "
           "connections (at most ztunnel's 100 streams per pooled HBONE connection, so the waypoint keeps "
           "one downstream connection for the rounds that follow), one `GET /` "
           "each (`idle_conns.py … req`), held idle; VmRSS growth of the L7 hop ÷ connections, after "
-          f"{cfg['idle_settle']} s. The L7 hop is started fresh before each sample (nginx and HAProxy "
+          f"{hcfg['idle_settle']} s. The L7 hop is started fresh before each sample (nginx and HAProxy "
           "restarted, the waypoint killed and restarted by its pod's supervisor): an allocator keeps freed "
           "memory, so a process that held connections before would grow less.")
         idle = result.get("l7_idle_cores", {})

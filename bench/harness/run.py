@@ -163,8 +163,6 @@ class Bench:
             if with_raw:
                 yaml += "---\n" + manifests.namespace_yaml(RAW_NS, ambient=False) + manifests.pods_yaml(RAW_NS)
                 yaml += manifests.dns_yaml(MESH_NS)
-                if wanted & {"nginx-l7", "haproxy-l7"}:
-                    yaml += manifests.middle_yaml(RAW_NS)
             if key == "http":
                 yaml += manifests.waypoint_yaml(MESH_NS) + manifests.http_services_yaml(MESH_NS)
             if key == "policy":
@@ -224,7 +222,11 @@ class Bench:
                                     pair.pids, pair.kind, raw_server_ns)
         self.l7 = None
         if wanted & {"nginx-l7", "haproxy-l7"}:
+            # The L7 middles' pod on the waypoint's node, so both L7 hops sit alike on the path.
+            node = self.waypoint["node"] if getattr(self, "waypoint", None) else "node2"
+            main.apply(manifests.middle_yaml(RAW_NS, node=node), "middle")
             middle_ns, middle_ip = pod_info(main, RAW_NS, "middle")
+            self.middle_node = node
             self.l7 = l7proxies.L7Chains(self.registry, self.work, certs_dir, raw_client_ns, middle_ns, middle_ip,
                                          raw_server_ns, raw_server_ip, env, log)
             self.l7.start()
@@ -333,7 +335,9 @@ class Bench:
                 time.sleep(0.3)
             out[name] = f"one request: waypoint counters.relayed.{counter} +{grew[counter]}, the other +0"
         out["route_table"] = f"{fqdn}: {tables[fqdn].get('routes')} route(s)"
-        out["pod"] = f"{self.waypoint['name']} on {self.waypoint['node']}; the middle pod of nginx-l7/haproxy-l7 on node2"
+        middle = getattr(self, "middle_node", None)
+        out["pod"] = (f"{self.waypoint['name']} on {self.waypoint['node']}"
+                      + (f"; the middle pod of nginx-l7/haproxy-l7 on {middle}" if middle else ""))
         return out
 
     @staticmethod

@@ -270,7 +270,7 @@ def merge_results(base, extra, extra_name):
     sources = out.setdefault("sources", {})
     for w in moved:
         sources[w] = {"name": extra_name, "started": extra.get("started"), "rounds": extra["config"]["rounds"],
-                      "git_commit": extra.get("machine", {}).get("git_commit", "")}
+                      "git_commit": extra.get("machine", {}).get("git_commit", ""), "config": extra["config"]}
         out["summary"][w] = extra["summary"][w]
         out["workload_paths"][w] = extra["workload_paths"].get(w, list(extra["summary"][w]))
         for p in out["workload_paths"][w]:
