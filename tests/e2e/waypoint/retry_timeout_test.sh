@@ -45,7 +45,7 @@ log "2. the VirtualService: 3 retries on 5xx"
 out=$(ctl apply -f "$WP_DATA/flaky-vs.yaml")
 grep -q 'spec.http\[1\].retries.retryOn: retry condition "retriable-headers" is accepted but not enforced' <<<"$out" ||
   fail "apply did not name the retryOn condition it does not enforce: $out"
-grep -q 'timeouts (request, per-try) and retries' <<<"$out" ||
+grep -q 'timeouts (request, per-try), retries (Envoy retryOn conditions' <<<"$out" ||
   fail "apply did not say timeouts and retries are enforced: $out"
 wait_table True
 expect_eq "failing three times, 3 retries" "4 attempt=4 200" "$(get /flaky/3/c)"
