@@ -3,6 +3,7 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -52,7 +53,16 @@ void ReportChildException(std::exception_ptr e) {
 TaskGroup::TaskGroup(asio::any_io_executor executor)
     : state_(std::make_shared<State>(std::move(executor))) {}
 
-TaskGroup::~TaskGroup() { Cancel(); }
+TaskGroup::~TaskGroup() {
+  // A stopped loop runs nothing more, and its shutdown destroys the
+  // children's frames, with the sockets their cancellation handlers point
+  // at, in any order: one may release this group's owner while a sibling
+  // child (already freed) is still registered. Cancelling then would touch
+  // freed I/O objects (ASan, DnsProxyTest teardown), and would end nothing.
+  const auto* loop = state_->executor.target<asio::io_context::executor_type>();
+  if (loop != nullptr && loop->context().stopped()) return;
+  Cancel();
+}
 
 namespace {
 
