@@ -6,6 +6,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -79,8 +81,13 @@ TEST_F(TwoLoops, CancelAllReachesTasksOnEveryLoop) {
   for (int i = 0; i < 4; ++i) {
     ASSERT_TRUE(tasks.Spawn(loops_[i % 2].get_executor(), Sleep(seconds(60), &fired, &aborted)));
   }
-  // Let them start and suspend.
-  std::this_thread::sleep_for(milliseconds(20));
+  // Let them start and suspend: each loop runs what was posted to it before
+  // this barrier (a fixed sleep was too short on a loaded machine).
+  for (auto& loop : loops_) {
+    std::promise<void> ran;
+    asio::post(loop, [&ran] { ran.set_value(); });
+    ran.get_future().wait();
+  }
   tasks.CancelAll();
   EXPECT_TRUE(tasks.WaitIdle(steady_clock::now() + seconds(30)));
   EXPECT_EQ(aborted.load(), 4);
